@@ -1,0 +1,52 @@
+# Every target sets up its own environment: a virtual environment in .venv installed from
+# requirements.lock (re-installed whenever the lock or pyproject.toml changes).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SOURCE ?= demo
+
+.PHONY: help venv demo test test-all bench lock clean
+
+help:
+	@echo "make demo      generate demo data, ingest it, write outputs/demo/tables/*"
+	@echo "make test      run the tests (not the slow ones)"
+	@echo "make test-all  run every test, slow ones included"
+	@echo "make bench     run the benchmarks in benchmarks/"
+	@echo "make lock      re-resolve requirements.lock from pyproject.toml"
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/stalking-outcomes demo-data --out data/demo
+	$(BIN)/stalking-outcomes ingest --source demo
+	$(BIN)/stalking-outcomes tables --source demo
+	@echo "Tables (GENERATED DEMO DATA): outputs/demo/tables/force_year.csv, outputs/demo/tables/headlines.csv"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/ingest.py
+
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet -e ".[dev,dask]" setuptools==84.2.1
+	( echo "# Pinned environment for stalking-outcomes (Python 3.11): every package, exact versions."; \
+	  echo "# Regenerate with 'make lock' after changing pyproject.toml; keep environment.yml in step"; \
+	  echo "# (tests/test_packaging.py checks that the two agree)."; \
+	  .lock-venv/bin/python -m pip freeze --all --exclude-editable | grep -v '^pip==' ) > requirements.lock
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) data/demo data/processed outputs/demo

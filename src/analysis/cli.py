@@ -1,0 +1,154 @@
+"""The `stalking-outcomes` command (also `python -m analysis`).
+
+Exit codes: 0 ok, 1 some work failed, 2 bad input or usage. Errors are one message naming the
+file, sheet, row, column or parameter at fault; `--debug` shows the traceback as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from analysis import forces, taxonomy
+from analysis.errors import InputError, WorkFailed
+
+EPILOG = "Exit codes: 0 ok, 1 some work failed, 2 bad input or usage. Add --debug for tracebacks."
+
+
+def _cmd_forces(args: argparse.Namespace) -> int:
+    if args.name:
+        f = forces.resolve(" ".join(args.name), context="forces NAME")
+        print(f"{f.name}\tcode={f.code or '(none)'}\tslug={f.slug}\taliases={'; '.join(f.aliases) or '-'}")
+        return 0
+    print("name\tons_code\tslug")
+    for f in forces.registry():
+        print(f"{f.name}\t{f.code or '-'}\t{f.slug}")
+    return 0
+
+
+def _cmd_demo_data(args: argparse.Namespace) -> int:
+    from analysis import synthetic
+    overrides = {"seed": args.seed} if args.seed is not None else None
+    cfg = synthetic.load_config(args.config, overrides)
+    data = synthetic.write_demo(args.out, cfg)
+    print(f"Wrote {len(data.truth['files'])} GENERATED DEMO files and truth.json to {args.out} "
+          f"(seed {cfg['seed']}, link_slope {cfg['link_slope']}).")
+    return 0
+
+
+def _offences(value: str) -> tuple[str, ...] | None:
+    if value.strip().lower() == "all":
+        return None
+    return tuple(taxonomy.normalise_offence_code(v) for v in value.split(",") if v.strip())
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from analysis import ingest
+    validation = ingest.ingest(args.source, args.store, offences=_offences(args.offences),
+                               progress=sys.stderr.isatty())
+    print(ingest.summary_text(validation))
+    return 0
+
+
+def _cmd_tables(args: argparse.Namespace) -> int:
+    from analysis import tables
+    written, headline = tables.write_tables(args.source, store=args.store, out=args.out,
+                                            offence=args.offence, year=args.year,
+                                            method=args.interval, force=args.force)
+    for path in written:
+        print(f"wrote {path}")
+    if headline:
+        print(headline)
+    return 0
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from analysis import fetch
+    results = fetch.fetch(args.raw, years=args.years, update=args.update, registry=args.registry,
+                          progress=sys.stderr.isatty(), retries=args.retries)
+    for r in results:
+        print(f"{r.status:>10}  {r.message}")
+    bad = [r for r in results if r.status in ("failed", "refused")]
+    if bad:
+        raise WorkFailed(f"{len(bad)} of {len(results)} files were not fetched (see above).")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to check that the README's commands exist)."""
+    p = argparse.ArgumentParser(
+        prog="stalking-outcomes",
+        description="How police forces in England and Wales deal with stalking: read the Home "
+                    "Office outcomes open data (or generated demo data) and analyse it.",
+        epilog=EPILOG)
+    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("forces", help="list valid force names, ONS codes and slugs, or look one up",
+                       epilog=EPILOG)
+    s.add_argument("name", nargs="*", help="a force name, alias, slug or code to look up")
+    s.set_defaults(func=_cmd_forces)
+
+    s = sub.add_parser("fetch", help="download the GOV.UK files into data/raw (hash-checked)",
+                       epilog=EPILOG)
+    s.add_argument("--years", nargs="+", metavar="YYYY/YY", help="outcomes years to fetch (default: all)")
+    s.add_argument("--update", action="store_true",
+                   help="accept upstream files whose bytes changed, recording the new hash and date")
+    s.add_argument("--raw", type=Path, default=Path("data/raw"), help="cache folder (default: data/raw)")
+    s.add_argument("--registry", type=Path, help="a registry TOML to use instead of the packaged one")
+    s.add_argument("--retries", type=int, default=3, help="retries per file after a failed download (default: 3)")
+    s.set_defaults(func=_cmd_fetch)
+
+    s = sub.add_parser("demo-data", help="write generated demo files in the published layout, plus truth.json",
+                       epilog=EPILOG)
+    s.add_argument("--out", type=Path, default=Path("data/demo"), help="folder (default: data/demo)")
+    s.add_argument("--seed", type=int, help="random seed (default: the config's)")
+    s.add_argument("--config", type=Path, help="TOML file overriding any true parameter, e.g. link_slope = 0")
+    s.set_defaults(func=_cmd_demo_data)
+
+    s = sub.add_parser("ingest", help="read the files of a source into the parquet store", epilog=EPILOG)
+    s.add_argument("--source", default="homeoffice",
+                   help="'homeoffice' (data/raw), 'demo' (data/demo) or a folder (default: homeoffice)")
+    s.add_argument("--store", type=Path, help="store folder (default: data/processed/<source>)")
+    s.add_argument("--offences", default=",".join(taxonomy.DEFAULT_OFFENCES),
+                   help="comma-separated offence codes to keep, or 'all' (default: 8Q,8L)")
+    s.set_defaults(func=_cmd_ingest)
+
+    s = sub.add_parser("tables", help="write force_year.csv, national_year.csv and headlines.csv",
+                       epilog=EPILOG)
+    s.add_argument("--source", default="demo", help="source whose store to read (default: demo)")
+    s.add_argument("--store", type=Path, help="store folder (default: data/processed/<source>)")
+    s.add_argument("--out", type=Path, help="output folder (default: outputs/<source>/tables)")
+    s.add_argument("--offence", default=taxonomy.STALKING, help="offence code (default: 8Q stalking)")
+    s.add_argument("--year", help="headline year YYYY/YY (default: latest with most forces)")
+    s.add_argument("--interval", default="wilson", choices=["wilson", "jeffreys", "clopper-pearson"],
+                   help="interval method (default: wilson)")
+    s.add_argument("--force", help="also print this force's headline")
+    s.set_defaults(func=_cmd_tables)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (InputError, WorkFailed) as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted: files already in place were left as they were.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so plainly, traceback only with --debug
+        if args.debug:
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc}\nRerun with --debug for the "
+              "traceback, and please report it.", file=sys.stderr)
+        return 1

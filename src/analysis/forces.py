@@ -1,0 +1,122 @@
+"""The force registry: the 43 territorial forces of England and Wales plus British Transport
+Police, their ONS police force area codes, URL-safe slugs and known aliases.
+
+This is the only place force names are defined. Names in the published files resolve through
+`resolve`, which ignores case, spacing and punctuation and never invents a force.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+
+from analysis.errors import InputError
+
+BTP = "British Transport Police"
+
+
+@dataclass(frozen=True)
+class Force:
+    """One police force as the Home Office names it."""
+
+    name: str
+    code: str  # ONS police force area code; "" for British Transport Police
+    slug: str
+    country: str
+    aliases: tuple[str, ...]
+    population_thousands: float | None  # approximate, used only to size the demo data
+
+    @property
+    def territorial(self) -> bool:
+        """True for the 43 forces with a police force area (all but BTP)."""
+        return bool(self.code)
+
+
+class UnknownForceError(InputError):
+    """A force name that matches no force, name, alias, slug or code."""
+
+
+def _key(text: str) -> str:
+    """Normalise a name for matching: case, spacing, punctuation and '&'/'and' ignored."""
+    text = text.lower().replace("&", " and ")
+    return re.sub(r"[^a-z0-9]+", "", text)
+
+
+@cache
+def registry() -> tuple[Force, ...]:
+    """All 44 forces in the registry's order (the Home Office's force order)."""
+    text = files("analysis").joinpath("data/forces.csv").read_text(encoding="utf-8")
+    out = []
+    for row in csv.DictReader(text.splitlines()):
+        pop = row["population_thousands"].strip()
+        out.append(Force(
+            name=row["name"], code=row["ons_code"], slug=row["slug"], country=row["country"],
+            aliases=tuple(a for a in row["aliases"].split(";") if a),
+            population_thousands=float(pop) if pop else None,
+        ))
+    return tuple(out)
+
+
+@cache
+def _lookup() -> dict[str, Force]:
+    table: dict[str, Force] = {}
+    for force in registry():
+        keys = [force.name, force.slug, *force.aliases]
+        if force.code:
+            keys.append(force.code)
+        # "London, City of" is also written "City of London"; "X Police" is common in prose.
+        keys += [f"{k} Police" for k in (force.name, *force.aliases)]
+        for k in keys:
+            existing = table.setdefault(_key(k), force)
+            if existing is not force:
+                raise RuntimeError(f"force registry: '{k}' names both {existing.name} and {force.name}")
+    return table
+
+
+def names() -> list[str]:
+    """Canonical names of all 44 forces, in registry order."""
+    return [f.name for f in registry()]
+
+
+def territorial() -> list[Force]:
+    """The 43 territorial forces."""
+    return [f for f in registry() if f.territorial]
+
+
+def suggest(text: str, n: int = 3) -> list[str]:
+    """Closest canonical force names to `text`, best first."""
+    lookup = _lookup()
+    hits = difflib.get_close_matches(_key(text), list(lookup), n=n * 3, cutoff=0.5)
+    out: list[str] = []
+    for h in hits:
+        name = lookup[h].name
+        if name not in out:
+            out.append(name)
+    return out[:n]
+
+
+def find(text: str) -> Force | None:
+    """The force `text` names (name, alias, slug or ONS code), or None."""
+    return _lookup().get(_key(str(text)))
+
+
+def resolve(text: str, context: str = "") -> Force:
+    """The force `text` names; an unknown name raises UnknownForceError with suggestions."""
+    force = find(text)
+    if force is None:
+        close = suggest(str(text))
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        where = f" ({context})" if context else ""
+        raise UnknownForceError(
+            f"Unknown force {str(text)!r}{where}.{hint} "
+            "Run 'stalking-outcomes forces' to list valid names, codes and slugs.")
+    return force
+
+
+def is_england_and_wales_total(text: str) -> bool:
+    """True for a national total row label such as 'England and Wales'."""
+    return _key(str(text)) in {"englandandwales", "englandwales", "total", "englandandwalestotal"}

@@ -1,0 +1,252 @@
+"""Ingest: find the published files in a folder, read them, validate, write the parquet store."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import forces, periods, taxonomy
+from analysis.errors import InputError
+from analysis.read import read_outcomes, read_recorded, sha256_of
+from analysis.sheets import SPREADSHEET_SUFFIXES
+from analysis.store import write_store
+
+SOURCES = {"homeoffice": Path("data/raw"), "demo": Path("data/demo")}
+PROCESSED = Path("data/processed")
+
+_MAR = re.compile(r"mar(?:ch)?[-_]?(\d{4})", re.IGNORECASE)
+_EDITION = re.compile(r"-(\d{2})(\d{2})(\d{2})(?=\.[a-z]+$)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A published file found in a source folder."""
+
+    path: Path
+    kind: str  # "outcomes" or "recorded"
+    year: str | None  # the financial year of an outcomes file
+    edition: date | None  # the republication date in the file name's suffix
+
+
+def resolve_source(source: str) -> tuple[str, Path]:
+    """('demo', data/demo) for a named source; (folder name, folder) for a folder path."""
+    if source in SOURCES:
+        return source, SOURCES[source]
+    path = Path(source)
+    if not path.is_dir():
+        raise InputError(f"--source {source!r} is neither 'homeoffice', 'demo' nor an existing "
+                         "folder. Give one of those, e.g. '--source demo' after "
+                         "'stalking-outcomes demo-data'.")
+    return path.resolve().name, path
+
+
+def _edition(name: str) -> date | None:
+    m = _EDITION.search(name)
+    if not m:
+        return None
+    day, month, year = (int(g) for g in m.groups())
+    try:
+        return date(2000 + year, month, day)
+    except ValueError:
+        return None
+
+
+def classify_file(path: Path) -> SourceFile | None:
+    """What a file in a source folder is, from its name; None for files this package ignores."""
+    name = path.name.lower()
+    if path.suffix.lower() not in SPREADSHEET_SUFFIXES or name.startswith((".", "~$")):
+        return None
+    if "prc-pfa" in name:
+        return SourceFile(path, "recorded", None, _edition(name))
+    if "outcomes" in name and "alternate" not in name:
+        m = _MAR.search(name)
+        if m and "onwards" not in name and not re.search(r"mar\d{4}-(to-)?mar\d{4}", name):
+            return SourceFile(path, "outcomes", periods.fy_label(int(m.group(1)) - 1), _edition(name))
+    return None
+
+
+def discover(folder: Path) -> tuple[list[SourceFile], list[str], list[str]]:
+    """The files to read (newest edition per year), the notes on editions, and ignored names."""
+    if not folder.is_dir():
+        raise InputError(f"source folder {folder} does not exist. For the demo data run "
+                         "'stalking-outcomes demo-data'; for the real data 'stalking-outcomes fetch'.")
+    chosen: dict[tuple[str, str | None], SourceFile] = {}
+    notes: list[str] = []
+    ignored: list[str] = []
+    for path in sorted(folder.iterdir()):
+        if not path.is_file():
+            continue
+        f = classify_file(path)
+        if f is None:
+            if path.suffix.lower() in SPREADSHEET_SUFFIXES:
+                ignored.append(path.name)
+            continue
+        key = (f.kind, f.year)
+        old = chosen.get(key)
+        if old is None:
+            chosen[key] = f
+            continue
+        newer, older = (f, old) if (f.edition or date.min) > (old.edition or date.min) else (old, f)
+        if newer.edition == older.edition:
+            raise InputError(f"{folder}: {old.path.name} and {f.path.name} are two editions of the "
+                             f"same {'year ' + f.year if f.year else 'table'} with no date to tell "
+                             "them apart. Remove one.")
+        chosen[key] = newer
+        notes.append(f"two editions of {f.year or 'the PFA tables'}: using {newer.path.name}, "
+                     f"not the older {older.path.name}")
+    files = sorted(chosen.values(), key=lambda f: (f.kind, f.year or ""))
+    if not any(f.kind == "outcomes" for f in files):
+        raise InputError(f"{folder}: no outcomes workbook found (names containing 'outcomes' and "
+                         "'marYYYY', e.g. prc-outcomes-open-data-mar2021-tables-240425.xlsx).")
+    return files, notes, ignored
+
+
+def _gaps(outcomes: pd.DataFrame) -> list[dict]:
+    """Force-quarters with no rows at all, for each offence and year the data hold."""
+    key = ["offence_code", "financial_year", "force", "quarter"]
+    present = outcomes[key].drop_duplicates()
+    blocks = outcomes[["offence_code", "financial_year"]].drop_duplicates()
+    grid = blocks.merge(pd.DataFrame({"force": forces.names()}), how="cross").merge(
+        pd.DataFrame({"quarter": [1, 2, 3, 4]}), how="cross")
+    grid["force"] = grid["force"].astype("string")
+    missing = grid.merge(present, how="left", on=key, indicator=True)
+    missing = missing[missing["_merge"] == "left_only"]
+    gaps = []
+    for (code, year, force), block in missing.groupby(key[:3], sort=True):
+        gaps.append({"offence_code": code, "financial_year": year, "force": force,
+                     "quarters_missing": sorted(int(q) for q in block["quarter"])})
+    return gaps
+
+
+def _not_provided(outcomes: pd.DataFrame) -> list[dict]:
+    """Force-quarter-offences whose counts are all missing on the recorded basis."""
+    key = ["offence_code", "financial_year", "force", "quarter"]
+    allna = outcomes.assign(_na=outcomes["recorded_basis"].isna()).groupby(key)["_na"].all()
+    return [dict(zip(key, (str(k[0]), str(k[1]), str(k[2]), int(k[3])))) for k in allna[allna].index]
+
+
+def _consistency(outcomes: pd.DataFrame, recorded: pd.DataFrame) -> dict:
+    """Offences recorded (PFA) against outcomes on the recorded basis summed over all types."""
+    key = ["financial_year", "quarter", "force", "offence_code"]
+    a = outcomes.groupby(key)["recorded_basis"].sum(min_count=1).rename("outcomes_recorded_basis")
+    b = recorded.set_index(key)["offences"].rename("pfa_offences")
+    both = pd.concat([a, b], axis=1, join="inner").dropna()
+    diff = (both["outcomes_recorded_basis"] - both["pfa_offences"]).astype("int64")
+    return {"compared_cells": int(len(both)), "cells_differing": int((diff != 0).sum()),
+            "max_abs_difference": int(diff.abs().max()) if len(diff) else 0}
+
+
+def ingest(source: str, store: Path | None = None,
+           offences: tuple[str, ...] | None = taxonomy.DEFAULT_OFFENCES,
+           progress: bool = False) -> dict:
+    """Read every outcomes workbook and the PFA table in a source folder into the store.
+
+    Returns the validation report (also written to the store as validation.json).
+    """
+    name, folder = resolve_source(source)
+    store = Path(store) if store else PROCESSED / name
+    files, notes, ignored = discover(folder)
+    synthetic = (folder / "truth.json").exists()
+    outcome_frames, recorded_frames, reports = [], [], []
+    iterator = files
+    if progress:
+        from tqdm import tqdm
+        iterator = tqdm(files, desc="reading", unit="file", leave=False)
+    for f in iterator:
+        digest = sha256_of(f.path)
+        reader = read_outcomes if f.kind == "outcomes" else read_recorded
+        frame, report = reader(f.path, offences=offences, sha256=digest)
+        if f.kind == "outcomes":
+            years = sorted(set(frame["financial_year"]))
+            if years and years != [f.year]:
+                notes.append(f"{f.path.name} is named for {f.year} but holds rows for "
+                             f"{', '.join(years)}; rows are kept under their own year")
+        frame["source_file"] = pd.array([f.path.name] * len(frame), dtype="string")
+        frame["source_sha256"] = pd.array([digest] * len(frame), dtype="string")
+        (outcome_frames if f.kind == "outcomes" else recorded_frames).append(frame)
+        reports.append(report)
+    outcomes = _combine(outcome_frames, ["financial_year", "quarter", "force", "offence_code", "outcome_type"])
+    recorded = _combine(recorded_frames, ["financial_year", "quarter", "force", "offence_code"])
+    if recorded.empty:
+        notes.append("no PFA recorded-crime table found: recorded_offences is empty")
+    validation = summarise(outcomes, recorded, reports, notes, ignored, offences)
+    validation["source"] = name
+    validation["synthetic"] = synthetic
+    write_store(store, outcomes, recorded, validation)
+    validation["store"] = str(store)
+    return validation
+
+
+def _combine(frames: list[pd.DataFrame], key: list[str]) -> pd.DataFrame:
+    from analysis.read import OUTCOME_COLUMNS, RECORDED_COLUMNS
+    if not frames:
+        cols = (OUTCOME_COLUMNS if "outcome_type" in key else RECORDED_COLUMNS) + ["source_file", "source_sha256"]
+        from analysis.read import _frame
+        return _frame({c: [] for c in cols}, cols).astype({"source_file": "string", "source_sha256": "string"})
+    out = pd.concat(frames, ignore_index=True)
+    dup = out.duplicated(key, keep=False)
+    if dup.any():
+        clash = out[dup].sort_values(key).head(2)
+        files = sorted(set(clash["source_file"]))
+        row = clash.iloc[0]
+        raise InputError(
+            f"{' and '.join(files)} both hold {', '.join(f'{k}={row[k]}' for k in key)}. Keep one "
+            "edition of each year in the source folder.")
+    return out.sort_values(key, kind="stable").reset_index(drop=True)
+
+
+def summarise(outcomes: pd.DataFrame, recorded: pd.DataFrame, reports: list, notes: list[str],
+              ignored: list[str], offences: tuple[str, ...] | None) -> dict:
+    """The validation report: coverage, markers, negative counts, gaps and consistency."""
+    markers: dict[str, int] = {}
+    for r in reports:
+        for k, v in r.markers.items():
+            markers[k] = markers.get(k, 0) + v
+    negatives = [dict(n, file=r.file) for r in reports for n in r.negatives]
+    return {
+        "offences_requested": list(offences) if offences else "all",
+        "forces": sorted(set(outcomes["force"])),
+        "years": sorted(set(outcomes["financial_year"])),
+        "recorded_years": sorted(set(recorded["financial_year"])),
+        "offences": sorted(set(outcomes["offence_code"])),
+        "rows": {"outcomes": int(len(outcomes)), "recorded_offences": int(len(recorded))},
+        "markers": dict(sorted(markers.items())),
+        "negative_counts": negatives,
+        "gaps": _gaps(outcomes),
+        "not_provided": _not_provided(outcomes),
+        "recorded_vs_outcomes": _consistency(outcomes, recorded),
+        "notes": notes,
+        "ignored_files": ignored,
+        "files": [r.as_dict() for r in reports],
+    }
+
+
+def summary_text(v: dict) -> str:
+    """The printed validation summary."""
+    lines = [
+        f"Source: {v['source']}{' (GENERATED DEMO DATA, not Home Office data)' if v['synthetic'] else ''}",
+        f"Store: {v['store']}",
+        f"Files read: {len(v['files'])} ({sum(f['kind'] == 'outcomes' for f in v['files'])} outcomes, "
+        f"{sum(f['kind'] == 'recorded' for f in v['files'])} PFA)",
+        f"Forces: {len(v['forces'])}",
+        f"Years (outcomes): {v['years'][0]} to {v['years'][-1]} ({len(v['years'])})" if v["years"] else "Years: none",
+        f"Offences: {', '.join(v['offences'])}",
+        f"Rows: {v['rows']['outcomes']:,} outcomes, {v['rows']['recorded_offences']:,} recorded offences",
+        "Markers met (read as missing): " + (", ".join(f"{k!r} x{n:,}" for k, n in v["markers"].items()) or "none"),
+        f"Negative counts (kept, published corrections): {len(v['negative_counts'])}",
+        f"Gaps (force-quarters with no rows): {sum(len(g['quarters_missing']) for g in v['gaps'])}"
+        + "".join(f"\n  - {g['force']} {g['financial_year']} {g['offence_code']} Q{','.join(map(str, g['quarters_missing']))}"
+                  for g in v["gaps"][:10]),
+        f"Data not provided (force-quarters all missing): {len(v['not_provided'])}",
+        f"Recorded basis vs PFA offences: {v['recorded_vs_outcomes']['cells_differing']} of "
+        f"{v['recorded_vs_outcomes']['compared_cells']} cells differ "
+        f"(max {v['recorded_vs_outcomes']['max_abs_difference']})",
+    ]
+    lines += [f"Note: {n}" for n in v["notes"]]
+    if v["ignored_files"]:
+        lines.append(f"Ignored: {', '.join(v['ignored_files'])}")
+    return "\n".join(lines)

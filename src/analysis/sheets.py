@@ -1,0 +1,232 @@
+"""Row-by-row access to the published spreadsheets (.xlsx, .ods, .csv), one sheet at a time.
+
+Workbooks are read with python-calamine. The PFA recorded-crime ODS expands to hundreds of MB of
+XML, which calamine would parse whole (every sheet at open), so large ODS files are streamed from
+their content.xml instead, one row at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+from xml.etree import ElementTree as ET
+
+import python_calamine
+
+from analysis.errors import InputError
+
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".csv")
+
+_T = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_O = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_X = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+_TABLE, _ROW, _CELL, _COVERED = f"{{{_T}}}table", f"{{{_T}}}table-row", f"{{{_T}}}table-cell", f"{{{_T}}}covered-table-cell"
+_P, _S, _TAB = f"{{{_X}}}p", f"{{{_X}}}s", f"{{{_X}}}tab"
+# Repeated empty cells or rows beyond this are padding to the sheet's edge, not data.
+_MAX_REPEAT = 1000
+
+
+class Workbook(Protocol):
+    """What the readers need from a workbook."""
+
+    path: Path
+    sheet_names: list[str]
+
+    def rows(self, sheet: str) -> Iterator[list[object]]:
+        """The sheet's rows, first to last, as lists of cell values ("" for empty)."""
+
+    def iter_sheets(self) -> Iterator[tuple[str, list[object]]]:
+        """(sheet name, row) for every row of every sheet, in workbook order."""
+
+
+def _all_sheets(book: Workbook) -> Iterator[tuple[str, list[object]]]:
+    for sheet in book.sheet_names:
+        for row in book.rows(sheet):
+            yield sheet, row
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"file {path} does not exist.")
+    if path.stat().st_size == 0:
+        raise InputError(f"file {path.name} is empty (0 bytes). Delete it and download it again "
+                         "('stalking-outcomes fetch'), or regenerate it.")
+    if path.suffix.lower() not in SPREADSHEET_SUFFIXES:
+        raise InputError(f"file {path.name} is not a spreadsheet this package reads "
+                         f"(expected one of {', '.join(SPREADSHEET_SUFFIXES)}).")
+
+
+def _corrupt(path: Path, exc: Exception) -> InputError:
+    return InputError(
+        f"file {path.name} cannot be opened as a {path.suffix.lstrip('.')} workbook ({exc}). "
+        "It may be truncated or not a spreadsheet at all: delete it and download it again "
+        "('stalking-outcomes fetch --update'), or regenerate it.")
+
+
+class CalamineBook:
+    """An .xlsx/.xls/.ods workbook read through python-calamine, one sheet at a time."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self._book = python_calamine.CalamineWorkbook.from_path(str(path))
+        except Exception as exc:  # calamine raises several types for damaged files
+            raise _corrupt(path, exc) from exc
+        self.sheet_names = list(self._book.sheet_names)
+
+    def rows(self, sheet: str) -> Iterator[list[object]]:
+        try:
+            data = self._book.get_sheet_by_name(sheet)
+            # calamine's range starts at the first used row: pad so row numbers match the sheet's
+            for _ in range((data.start or (0, 0))[0]):
+                yield []
+            yield from data.iter_rows()
+        except Exception as exc:
+            raise _corrupt(self.path, exc) from exc
+
+    def iter_sheets(self) -> Iterator[tuple[str, list[object]]]:
+        return _all_sheets(self)
+
+
+class CsvBook:
+    """A CSV file seen as a workbook with one sheet named after the file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.sheet_names = [path.stem]
+
+    def rows(self, sheet: str) -> Iterator[list[object]]:
+        with open(self.path, newline="", encoding="utf-8-sig", errors="strict") as fh:
+            try:
+                yield from csv.reader(fh)
+            except (UnicodeDecodeError, csv.Error) as exc:
+                raise InputError(f"file {self.path.name} is not a readable UTF-8 CSV ({exc}).") from exc
+
+    def iter_sheets(self) -> Iterator[tuple[str, list[object]]]:
+        return _all_sheets(self)
+
+
+def _text(p: ET.Element) -> str:
+    """The text of an ODS paragraph, with <text:s/> runs of spaces expanded."""
+    out = [p.text or ""]
+    for child in p:
+        if child.tag == _S:
+            out.append(" " * int(child.get(f"{{{_X}}}c", "1")))
+        elif child.tag == _TAB:
+            out.append("\t")
+        else:
+            out.append(_text(child))
+        out.append(child.tail or "")
+    return "".join(out)
+
+
+def _cell_value(cell: ET.Element) -> object:
+    vtype = cell.get(f"{{{_O}}}value-type")
+    if vtype in ("float", "percentage", "currency"):
+        value = float(cell.get(f"{{{_O}}}value", "nan"))
+        return int(value) if value.is_integer() else value
+    if vtype == "boolean":
+        return cell.get(f"{{{_O}}}boolean-value") == "true"
+    return "\n".join(_text(p) for p in cell.iter(_P))
+
+
+class OdsStream:
+    """An .ods workbook streamed from content.xml, one row at a time, rows dropped once read."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self._zip = zipfile.ZipFile(path)
+            self._zip.getinfo("content.xml")
+        except (zipfile.BadZipFile, KeyError, OSError) as exc:
+            raise _corrupt(path, exc) from exc
+        self._names: list[str] | None = None
+
+    @property
+    def sheet_names(self) -> list[str]:
+        """Sheet names, found by scanning the XML for table start tags (no parse)."""
+        if self._names is None:
+            names, tail = [], b""
+            pattern = re.compile(rb"<table:table [^>]*?table:name=\"([^\"]*)\"")
+            try:
+                with self._zip.open("content.xml") as fh:
+                    while chunk := fh.read(1 << 22):
+                        buf = tail + chunk
+                        matches = list(pattern.finditer(buf))
+                        names += [html.unescape(m.group(1).decode("utf-8")) for m in matches]
+                        cut = max(matches[-1].end() if matches else 0, len(buf) - 4096)
+                        tail = buf[cut:]
+            except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+                raise _corrupt(self.path, exc) from exc
+            self._names = names
+        return self._names
+
+    def iter_sheets(self) -> Iterator[tuple[str, list[object]]]:
+        """(sheet name, row) for every non-empty row of every sheet, in one pass over the file."""
+        stack: list[ET.Element] = []
+        current = ""
+        try:
+            with self._zip.open("content.xml") as fh:
+                for event, elem in ET.iterparse(fh, events=("start", "end")):
+                    if event == "start":
+                        stack.append(elem)
+                        if elem.tag == _TABLE:
+                            current = elem.get(f"{{{_T}}}name", "")
+                        continue
+                    stack.pop()
+                    if elem.tag == _ROW:
+                        row = _ods_row(elem)
+                        if row:
+                            repeat = int(elem.get(f"{{{_T}}}number-rows-repeated", "1"))
+                            for _ in range(min(repeat, _MAX_REPEAT)):
+                                yield current, row
+                        if stack:
+                            stack[-1].remove(elem)
+                    elif elem.tag == _TABLE and stack:
+                        stack[-1].remove(elem)
+        except (ET.ParseError, zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+            raise _corrupt(self.path, exc) from exc
+
+    def rows(self, sheet: str) -> Iterator[list[object]]:
+        for name, row in self.iter_sheets():
+            if name == sheet:
+                yield row
+
+
+def _ods_row(elem: ET.Element) -> list[object]:
+    row: list[object] = []
+    for cell in elem:
+        if cell.tag not in (_CELL, _COVERED):
+            continue
+        value = _cell_value(cell)
+        repeat = int(cell.get(f"{{{_T}}}number-columns-repeated", "1"))
+        row.extend([value] * (1 if value == "" and repeat > _MAX_REPEAT else repeat))
+    while row and row[-1] == "":
+        row.pop()
+    return row
+
+
+# ODS files up to this size are read with calamine; larger ones are streamed.
+STREAM_ODS_BYTES = 5_000_000
+
+
+def open_workbook(path: Path, stream: bool | None = None) -> Workbook:
+    """Open a spreadsheet for row-by-row reading; InputError names the file if it cannot be read.
+
+    `stream` forces (True) or forbids (False) streaming an .ods file; by default files over
+    STREAM_ODS_BYTES are streamed.
+    """
+    path = Path(path)
+    _check_file(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return CsvBook(path)
+    if suffix == ".ods" and (stream or (stream is None and path.stat().st_size > STREAM_ODS_BYTES)):
+        return OdsStream(path)
+    return CalamineBook(path)

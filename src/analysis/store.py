@@ -1,0 +1,156 @@
+"""The parquet store: schemas for the tidy tables, atomic writes, provenance, loading."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import suppress
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from analysis.errors import InputError
+from analysis.read import sha256_of
+
+OUTCOMES_FILE = "outcomes.parquet"
+RECORDED_FILE = "recorded_offences.parquet"
+VALIDATION_FILE = "validation.json"
+
+_FY = r"^\d{4}/\d{2}$"
+_CODE = r"^(|[EW]\d{8})$"
+
+OUTCOMES_SCHEMA = pa.DataFrameSchema(
+    {
+        "financial_year": pa.Column("string", pa.Check.str_matches(_FY)),
+        "quarter": pa.Column("int64", pa.Check.isin([1, 2, 3, 4])),
+        "force": pa.Column("string"),
+        "force_code": pa.Column("string", pa.Check.str_matches(_CODE)),
+        "offence_code": pa.Column("string", pa.Check.str_length(min_value=1)),
+        "offence_description": pa.Column("string"),
+        "offence_code_expired": pa.Column(bool),
+        "outcome_type": pa.Column("int64", pa.Check.in_range(0, 22)),
+        "outcome_group": pa.Column("string"),
+        "recorded_basis": pa.Column("Int64", nullable=True),
+        "closed_basis": pa.Column("Int64", nullable=True),
+        "source_file": pa.Column("string"),
+        "source_sha256": pa.Column("string", pa.Check.str_matches(r"^[0-9a-f]{64}$")),
+    },
+    unique=["financial_year", "quarter", "force", "offence_code", "outcome_type"],
+    strict=True, ordered=True, name="outcomes",
+)
+
+RECORDED_SCHEMA = pa.DataFrameSchema(
+    {
+        "financial_year": pa.Column("string", pa.Check.str_matches(_FY)),
+        "quarter": pa.Column("int64", pa.Check.isin([1, 2, 3, 4])),
+        "force": pa.Column("string"),
+        "force_code": pa.Column("string", pa.Check.str_matches(_CODE)),
+        "offence_code": pa.Column("string", pa.Check.str_length(min_value=1)),
+        "offences": pa.Column("Int64", nullable=True),
+        "source_file": pa.Column("string"),
+        "source_sha256": pa.Column("string", pa.Check.str_matches(r"^[0-9a-f]{64}$")),
+    },
+    unique=["financial_year", "quarter", "force", "offence_code"],
+    strict=True, ordered=True, name="recorded_offences",
+)
+
+
+def validate(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame:
+    """Validate a tidy table; a failure is an InputError listing the first problems."""
+    try:
+        return schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases.head(5).to_dict("records")
+        raise InputError(f"the {schema.name} table failed validation: {cases}") from None
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, then rename over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write a table to parquet atomically, without the index."""
+    _atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False, engine="pyarrow"))
+
+
+def write_json(data: object, path: Path) -> None:
+    """Write JSON atomically, keys sorted, so the same data give the same bytes."""
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a CSV table atomically with a fixed float format, so runs are byte-identical."""
+    _atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n",
+                                                 float_format="%.6g"))
+
+
+def write_store(store: Path, outcomes: pd.DataFrame, recorded: pd.DataFrame,
+                validation: dict) -> None:
+    """Validate both tables, then write the store's three files.
+
+    Everything is validated before anything is written, and each file is written to a
+    temporary name and renamed, so a failure leaves the previous store as it was.
+    """
+    outcomes = validate(outcomes, OUTCOMES_SCHEMA)
+    recorded = validate(recorded, RECORDED_SCHEMA)
+    store = Path(store)
+    store.mkdir(parents=True, exist_ok=True)
+    write_parquet(outcomes, store / OUTCOMES_FILE)
+    write_parquet(recorded, store / RECORDED_FILE)
+    validation = dict(validation)
+    validation["store_files"] = {
+        OUTCOMES_FILE: sha256_of(store / OUTCOMES_FILE),
+        RECORDED_FILE: sha256_of(store / RECORDED_FILE),
+    }
+    write_json(validation, store / VALIDATION_FILE)
+
+
+class Store:
+    """A loaded store: the two tidy tables and the validation report."""
+
+    def __init__(self, outcomes: pd.DataFrame, recorded: pd.DataFrame, validation: dict, path: Path):
+        self.outcomes = outcomes
+        self.recorded = recorded
+        self.validation = validation
+        self.path = path
+
+    @property
+    def synthetic(self) -> bool:
+        """True when the store was built from generated demo data."""
+        return bool(self.validation.get("synthetic"))
+
+    @property
+    def years(self) -> list[str]:
+        """Financial years with outcomes data, oldest first."""
+        return sorted(self.outcomes["financial_year"].unique())
+
+
+def load_store(store: Path | str) -> Store:
+    """Load a store written by `ingest`; InputError says how to create it if it is missing."""
+    store = Path(store)
+    files = [store / OUTCOMES_FILE, store / RECORDED_FILE, store / VALIDATION_FILE]
+    missing = [f.name for f in files if not f.exists()]
+    if missing:
+        raise InputError(f"store {store} has no {', '.join(missing)}. Run 'stalking-outcomes "
+                         "ingest' for this source first (e.g. 'stalking-outcomes ingest --source demo').")
+    validation = json.loads(files[2].read_text(encoding="utf-8"))
+    for f in files[:2]:
+        recorded_hash = validation.get("store_files", {}).get(f.name)
+        if recorded_hash and recorded_hash != sha256_of(f):
+            raise InputError(f"store {store}: {f.name} does not match {VALIDATION_FILE} (an "
+                             "interrupted or manual change?). Run 'stalking-outcomes ingest' again.")
+    outcomes = pd.read_parquet(files[0])
+    recorded = pd.read_parquet(files[1])
+    return Store(outcomes, recorded, validation, store)

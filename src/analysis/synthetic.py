@@ -1,0 +1,505 @@
+"""The demo-data generator: files in exactly the published layout, from a model whose true
+parameters are known and written to truth.json.
+
+The model, per offence (8Q stalking, 8L harassment, 46 shoplifting as an unrelated offence):
+- offences recorded per force and quarter: national expected totals (calibrated) shared between
+  forces by size (population) and a force recording effect, with force-specific jumps at the
+  April 2018 and April 2020 counting-rule changes, and gamma-Poisson (overdispersed) noise; part
+  of each force's 2020 stalking rise is moved out of harassment (reclassification);
+- each offence's eventual outcome: charge with probability expit(mu_year + force effect +
+  link_slope * centred dose * post-2020 + force-year noise), otherwise a non-charge type from a
+  force-level Dirichlet mix; mu_year is solved so the national rate matches the calibration;
+- each outcome's delay in quarters from a fixed distribution, which makes the recorded basis
+  (outcomes so far for offences recorded in the quarter, the rest type 0) and the closed basis
+  (outcomes assigned in the quarter) consistent, and the latest quarters censored;
+- the published quirks: markers, negative corrections, the Greater Manchester gap, header and
+  sheet-name variants, older .ods editions, alias force names, trailing spaces, a total row.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tomllib
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+from scipy.special import expit
+
+from analysis import __version__, forces, periods, taxonomy
+from analysis.errors import InputError
+from analysis.layout import (CURRENT_OUTCOME_HEADERS, OutcomesLayout, Sheet, cover_sheet,
+                             outcome_rows, write_workbook)
+
+SYNTHETIC_PREFIX = "synthetic-"
+N_TYPES = 23
+GMP = "Greater Manchester"
+GMP_GAP = ("2019/20", (2, 3, 4))
+SERIES = ("stalking", "harassment", "other")
+
+
+def default_config() -> dict:
+    """The packaged default config (every true parameter)."""
+    text = files("analysis").joinpath("data/demo_config.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def _merge(base: dict, over: dict, path: str = "") -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if k not in base and not path.endswith("extreme_forces"):
+            valid = ", ".join(sorted(base))
+            raise InputError(f"config key '{path}{k}' is not a generator parameter (valid here: {valid}).")
+        if isinstance(v, dict) and isinstance(base.get(k), dict) and not path.endswith("extreme_forces"):
+            out[k] = _merge(base[k], v, f"{path}{k}.")
+        else:
+            out[k] = v
+    return out
+
+
+def load_config(path: Path | str | None = None, overrides: dict | None = None) -> dict:
+    """The default config, overridden by a TOML file and then by a dict; checked."""
+    cfg = default_config()
+    if path is not None:
+        path = Path(path)
+        try:
+            user = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"--config {path}: file not found.") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"--config {path}: not valid TOML ({exc}).") from None
+        cfg = _merge(cfg, user)
+    if overrides:
+        cfg = _merge(cfg, overrides)
+    _check_config(cfg)
+    return cfg
+
+
+def _check_config(cfg: dict) -> None:
+    try:
+        first, last = periods.fy_start(cfg["first_year"]), periods.fy_start(cfg["last_year"])
+        pfa_first = periods.fy_start(cfg["pfa_first_year"])
+    except ValueError as exc:
+        raise InputError(f"config: {exc}") from None
+    if not 2014 <= first <= 2020 or not 2020 < last <= 2030 or pfa_first > first:
+        raise InputError("config: first_year must lie in 2014/15-2020/21, last_year after "
+                         "2020/21 (the April 2020 change must be inside the data), and "
+                         "pfa_first_year no later than first_year.")
+    for s in SERIES:
+        for key in ("recorded", "charge_rate"):
+            for y in range(pfa_first if s != "stalking" else max(first, 2014), last + 1):
+                if periods.fy_label(y) not in cfg[s][key]:
+                    raise InputError(f"config: [{s}].{key} has no value for {periods.fy_label(y)}.")
+        for y, r in cfg[s]["charge_rate"].items():
+            if not 0 < r < 1:
+                raise InputError(f"config: [{s}].charge_rate for {y} must lie between 0 and 1.")
+    for name in cfg["stalking"]["extreme_forces"]:
+        forces.resolve(name, context="config [stalking.extreme_forces]")
+    if not isinstance(cfg["link_slope"], (int, float)):
+        raise InputError("config: link_slope must be a number.")
+
+
+@dataclass
+class SyntheticData:
+    """The published tables the generator writes (markers as missing), and the truth."""
+
+    outcomes: pd.DataFrame  # tidy, as the readers should return it
+    recorded: pd.DataFrame
+    truth: dict
+
+
+def _years(first: str, last: str) -> list[str]:
+    return [periods.fy_label(y) for y in range(periods.fy_start(first), periods.fy_start(last) + 1)]
+
+
+def _sizes(cfg: dict) -> np.ndarray:
+    pops = [f.population_thousands if f.population_thousands is not None
+            else cfg["volumes"]["btp_population_thousands"] for f in forces.registry()]
+    w = np.asarray(pops, dtype=float)
+    return w / w.sum()
+
+
+def _solve_intercept(target: float, weights: np.ndarray, shifts: np.ndarray) -> float:
+    """mu such that the weighted mean of expit(mu + shifts) equals target."""
+    w = weights / weights.sum()
+    return float(brentq(lambda mu: float(np.dot(w, expit(mu + shifts))) - target, -15, 15))
+
+
+def simulate(cfg: dict) -> SyntheticData:
+    """Simulate the published tables from the config's true parameters (no files written)."""
+    rng = np.random.default_rng(cfg["seed"])
+    reg = forces.registry()
+    nf = len(reg)
+    all_years = _years(cfg["pfa_first_year"], cfg["last_year"])
+    out_years = _years(cfg["first_year"], cfg["last_year"])
+    ny = len(all_years)
+    yidx = {y: i for i, y in enumerate(all_years)}
+    start = {y: periods.fy_start(y) for y in all_years}
+    post18 = np.array([start[y] >= 2018 for y in all_years])
+    post20 = np.array([start[y] >= 2020 for y in all_years])
+    size = _sizes(cfg)
+    st = cfg["stalking"]
+
+    # Recording: force effects and the jumps at the 2018 and 2020 changes.
+    rec_eff = {s: rng.normal(0, cfg[s]["recording_sd"], nf) for s in SERIES}
+    g18 = rng.normal(0, st["growth_2018_sd"], nf)
+    g20 = rng.normal(0, st["growth_2020_sd"], nf)
+    reclass = rng.beta(st["reclassified_share_mean"] * st["reclassified_share_concentration"],
+                       (1 - st["reclassified_share_mean"]) * st["reclassified_share_concentration"], nf)
+
+    def national(series: str) -> np.ndarray:
+        return np.array([float(cfg[series]["recorded"].get(y, 0.0)) for y in all_years])
+
+    # Expected stalking per force-year, and its counterfactual without the 2020 force jumps.
+    base_q = size * np.exp(rec_eff["stalking"])
+    share = base_q[None, :] * np.exp(np.outer(post18, g18) + np.outer(post20, g20))
+    share /= share.sum(axis=1, keepdims=True)
+    e_stalk = national("stalking")[:, None] * share
+    i19, i20 = yidx["2019/20"], yidx["2020/21"]
+    dose = np.log(e_stalk[i20] / e_stalk[i19])
+    dose_c = dose - dose.mean()
+    share_cf = base_q[None, :] * np.exp(np.outer(post18, g18))
+    share_cf /= share_cf.sum(axis=1, keepdims=True)
+    growth_cf = national("stalking")[i19] * share_cf[i19]  # stalking frozen at its 2019/20 level
+    rise = np.where(post20[:, None], np.clip(e_stalk - growth_cf[None, :], 0, None), 0.0)
+    hshare = size * np.exp(rec_eff["harassment"])
+    e_har = national("harassment")[:, None] * (hshare / hshare.sum())[None, :]
+    e_har = np.maximum(e_har - reclass[None, :] * rise, 0.3 * e_har)
+    oshare = size * np.exp(rec_eff["other"])
+    e_oth = national("other")[:, None] * (oshare / oshare.sum())[None, :]
+    expected = {"stalking": e_stalk, "harassment": e_har, "other": e_oth}
+
+    # Charge probabilities per force-year.
+    names = [f.name for f in reg]
+    u = {s: rng.normal(0, cfg[s]["force_sd"], nf) for s in SERIES}
+    u["harassment"] = 0.6 * u["stalking"] + 0.8 * u["harassment"]
+    for name, eff in st["extreme_forces"].items():
+        u["stalking"][names.index(forces.resolve(name).name)] = eff
+    slope = float(cfg["link_slope"])
+    p_charge: dict[str, np.ndarray] = {}
+    mu: dict[str, dict[str, float]] = {}
+    for s in SERIES:
+        p = np.zeros((ny, nf))
+        mu[s] = {}
+        noise = rng.normal(0, cfg[s]["force_year_sd"], (ny, nf))
+        for y in all_years:
+            i = yidx[y]
+            if y not in cfg[s]["charge_rate"]:
+                continue
+            shift = u[s] + (slope * dose_c * post20[i] if s == "stalking" else 0.0)
+            m = _solve_intercept(cfg[s]["charge_rate"][y], expected[s][i] + 1e-9, shift)
+            mu[s][y] = m
+            p[i] = expit(m + shift + noise[i])
+        p_charge[s] = p
+
+    # Non-charge outcome mixes per force (Dirichlet around the configured shares).
+    conc = cfg["outcome_mix"]["concentration"]
+    mixes = {}
+    for s in SERIES:
+        base = np.zeros(N_TYPES)
+        for k, v in cfg["outcome_mix"][cfg[s]["code"]].items():
+            base[int(k)] = v
+        base /= base.sum()
+        m = np.zeros((nf, N_TYPES))
+        nz = base > 0
+        m[:, nz] = rng.dirichlet(base[nz] * conc, nf)
+        mixes[s] = m
+
+    delays = np.asarray(cfg["delays"]["quarters"], dtype=float)
+    delays /= delays.sum()
+    nd = len(delays)
+    season = np.asarray(cfg["volumes"]["seasonal"], dtype=float)
+    season = season / season.mean() / 4
+    k = cfg["volumes"]["dispersion"]
+    nq = ny * 4
+    type_first = np.array([periods.fy_start(o.first_year) for o in taxonomy.OUTCOME_TYPES])
+
+    sims = {}
+    for s in SERIES:
+        lam = np.repeat(expected[s], 4, axis=0) * np.tile(season, ny)[:, None]  # (nq, nf)
+        lam = rng.gamma(k, lam / k) if k > 0 else lam
+        n_rec = rng.poisson(lam)
+        if s == "stalking":
+            n_rec[: (periods.fy_start(cfg["first_year"]) - start[all_years[0]]) * 4] = 0
+            n_rec[: max(0, (2014 - start[all_years[0]]) * 4)] = 0
+        probs = np.zeros((nq, nf, N_TYPES))
+        for qi in range(nq):
+            y = all_years[qi // 4]
+            mix = mixes[s] * (type_first <= max(start[y], 2014))[None, :]
+            mix = mix / mix.sum(axis=1, keepdims=True)
+            pc = p_charge[s][qi // 4]
+            probs[qi] = mix * (1 - pc)[:, None]
+            probs[qi, :, 1] = pc
+        by_type = rng.multinomial(n_rec, probs)  # (nq, nf, types)
+        by_delay = rng.multinomial(by_type, np.broadcast_to(delays, by_type.shape + (nd,)))
+        sims[s] = (n_rec, by_delay)
+
+    outcomes, recorded = _publish(cfg, sims, all_years, out_years, rng)
+    truth = {
+        "synthetic": True,
+        "generator": f"stalking-outcomes {__version__}",
+        "seed": cfg["seed"],
+        "link_slope": slope,
+        "link_slope_definition": (
+            "change in the charge log-odds of stalking (8Q) investigations per unit of the "
+            "force's log growth in expected recorded stalking from 2019/20 to 2020/21 (the dose, "
+            "centred on its mean over forces), applying from 2020/21 on"),
+        "config": cfg,
+        "forces": {
+            f.name: {
+                "slug": f.slug,
+                "charge_effect": round(float(u["stalking"][j]), 6),
+                "extreme": f.name in {forces.resolve(n).name for n in st["extreme_forces"]},
+                "dose": round(float(dose[j]), 6),
+                "dose_centred": round(float(dose_c[j]), 6),
+                "recording_effect": round(float(rec_eff["stalking"][j]), 6),
+                "growth_2018": round(float(g18[j]), 6),
+                "growth_2020": round(float(g20[j]), 6),
+                "reclassified_share": round(float(reclass[j]), 6),
+                "charge_probability": {y: round(float(p_charge["stalking"][yidx[y], j]), 6)
+                                       for y in out_years},
+            } for j, f in enumerate(reg)
+        },
+        "national": {
+            "charge_logit_intercept": {s: {y: round(v, 6) for y, v in mu[s].items()} for s in SERIES},
+            "expected_recorded": {cfg[s]["code"]: {y: round(float(expected[s][yidx[y]].sum()), 1)
+                                                   for y in all_years} for s in SERIES},
+            "simulated_recorded": {cfg[s]["code"]: {y: int(sims[s][0][yidx[y] * 4: yidx[y] * 4 + 4].sum())
+                                                    for y in all_years} for s in SERIES},
+        },
+    }
+    return SyntheticData(outcomes, recorded, truth)
+
+
+def _publish(cfg: dict, sims: dict, all_years: list[str], out_years: list[str],
+             rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Turn simulated outcomes into the published tables (both bases, with the quirks)."""
+    reg = forces.registry()
+    lag = int(cfg["snapshot_lag_quarters"])
+    first_q = all_years.index(out_years[0]) * 4
+    frames = []
+    for s in SERIES:
+        code = cfg[s]["code"]
+        n_rec, by_delay = sims[s]
+        nq, nf, nt, nd = by_delay.shape
+        # closed[q] = outcomes assigned in q, whenever recorded
+        closed = np.zeros((nq, nf, nt), dtype=np.int64)
+        for d in range(nd):
+            closed[d:] += by_delay[: nq - d, :, :, d]
+        recorded_basis = np.zeros((nq, nf, nt), dtype=np.int64)
+        for qi in range(nq):
+            snapshot = (qi // 4) * 4 + 3 + lag
+            recorded_basis[qi] = by_delay[qi, :, :, : max(0, min(nd, snapshot - qi + 1))].sum(axis=-1)
+        recorded_basis[:, :, 0] = n_rec - recorded_basis[:, :, 1:].sum(axis=-1)
+        for qi in range(first_q, nq):
+            y = all_years[qi // 4]
+            if code == "8Q" and periods.fy_start(y) < 2014:
+                continue
+            types = [o.code for o in taxonomy.OUTCOME_TYPES
+                     if periods.fy_start(o.first_year) <= periods.fy_start(y)
+                     and (o.code != 19 or periods.fy_start(y) <= 2017)]
+            grid = pd.DataFrame({
+                "financial_year": y, "quarter": qi % 4 + 1,
+                "force": np.repeat([f.name for f in reg], len(types)),
+                "force_code": np.repeat([f.code for f in reg], len(types)),
+                "offence_code": code,
+                "outcome_type": np.tile(types, nf),
+                "recorded_basis": recorded_basis[qi][:, types].ravel(),
+                "closed_basis": closed[qi][:, types].ravel(),
+            })
+            frames.append(grid)
+    out = pd.concat(frames, ignore_index=True)
+    out["closed_basis"] = out["closed_basis"].astype("Int64")
+    out["recorded_basis"] = out["recorded_basis"].astype("Int64")
+    out.loc[out["outcome_type"] == 0, "closed_basis"] = pd.NA
+    q = cfg["quirks"]
+    if q["gmp_gap"] and GMP_GAP[0] in out_years:
+        gap = (out["force"] == GMP) & (out["financial_year"] == GMP_GAP[0]) & out["quarter"].isin(GMP_GAP[1])
+        out = out[~gap].reset_index(drop=True)
+    # Negative corrections: small negative counts in cells that were zero, on the closed basis.
+    zero = out.index[(out["closed_basis"] == 0) & (out["outcome_type"] > 1)]
+    if len(zero) and q["negative_cells"]:
+        pick = rng.choice(zero, size=min(q["negative_cells"], len(zero)), replace=False)
+        out.loc[np.sort(pick), "closed_basis"] = -rng.integers(1, 3, size=len(pick))
+    # Whole force-quarter-offence blocks published as "data not provided".
+    blocks = out[["financial_year", "quarter", "force", "offence_code"]].drop_duplicates()
+    blocks = blocks[blocks["force"] != forces.BTP]
+    out["not_provided"] = False
+    if q["not_provided_blocks"]:
+        chosen = blocks.iloc[np.sort(rng.choice(len(blocks), q["not_provided_blocks"], replace=False))]
+        mark = out.merge(chosen.assign(_hit=True), how="left",
+                         on=list(chosen.columns))["_hit"].fillna(False).to_numpy(bool)
+        out.loc[mark, ["recorded_basis", "closed_basis"]] = pd.NA
+        out.loc[mark, "not_provided"] = True
+    out["offence_description"] = out["offence_code"].map(lambda c: taxonomy.OFFENCE_BY_CODE[c].description)
+    out["offence_code_expired"] = False
+    out["outcome_group"] = out["outcome_type"].map(lambda t: taxonomy.BY_CODE[t].group)
+    out = out.sort_values(["financial_year", "quarter", "force", "offence_code", "outcome_type"],
+                          kind="stable").reset_index(drop=True)
+
+    # PFA recorded offences: every offence's count, all years from pfa_first_year.
+    rec_frames = []
+    for s in SERIES:
+        code = cfg[s]["code"]
+        n_rec = sims[s][0]
+        for qi in range(n_rec.shape[0]):
+            y = all_years[qi // 4]
+            if code == "8Q" and periods.fy_start(y) < 2014:
+                continue
+            rec_frames.append(pd.DataFrame({
+                "financial_year": y, "quarter": qi % 4 + 1, "force": [f.name for f in reg],
+                "force_code": [f.code for f in reg], "offence_code": code, "offences": n_rec[qi]}))
+    rec = pd.concat(rec_frames, ignore_index=True)
+    rec["offences"] = rec["offences"].astype("Int64")
+    # BTP appears in the PFA tables only up to 2014/15.
+    rec = rec[(rec["force"] != forces.BTP) | (rec["financial_year"].map(periods.fy_start) <= 2014)]
+    if q["gmp_gap"]:
+        gap = (rec["force"] == GMP) & (rec["financial_year"] == GMP_GAP[0]) & rec["quarter"].isin(GMP_GAP[1])
+        rec = rec[~gap]
+    rec = rec.sort_values(["financial_year", "quarter", "force", "offence_code"],
+                          kind="stable").reset_index(drop=True)
+    return out, rec
+
+
+# --- the published layout, year by year --------------------------------------------------------
+
+_OLD_HEADERS = dict(CURRENT_OUTCOME_HEADERS)
+del _OLD_HEADERS["offence_code_expired"]
+_OLD_HEADERS["recorded_basis"] = "Force outcomes for offences recorded in quarter"
+_OLD_HEADERS["closed_basis"] = "Force outcomes recorded in quarter"
+_MID_HEADERS = {k: CURRENT_OUTCOME_HEADERS[k] for k in (
+    "financial_year", "quarter", "force", "offence_code", "offence_description", "offence_group",
+    "offence_subgroup", "outcome_type", "outcome_description", "outcome_group")}
+_MID_HEADERS["closed_basis"] = "Number of Outcomes for investigations that were closed in the quarter"
+_MID_HEADERS["recorded_basis"] = "Number of Outcomes for offences that were recorded in the quarter"
+_MID_HEADERS["offence_code_expired"] = "Offence Code Expired"
+
+
+def layout_for(year: str) -> tuple[str, OutcomesLayout]:
+    """The file suffix and layout the demo uses for a year: the published variants, spread
+    over the years so every one is exercised."""
+    y = periods.fy_start(year)
+    tag = f"{y}_{(y + 1) % 100:02d}"
+    if y <= 2015:
+        return ".ods", OutcomesLayout(f"Outcomes_open_data_{y}-{(y + 1) % 100:02d}", dict(_OLD_HEADERS),
+                                      year_style="dash" if y == 2014 else "slash",
+                                      quarter_style="q" if y == 2015 else "int")
+    if y == 2016:
+        return ".xlsx", OutcomesLayout(f"Outcomes_open_data_{y}-{(y + 1) % 100:02d}", dict(_MID_HEADERS))
+    if y <= 2019:
+        return ".xlsx", OutcomesLayout(f"Outcomes_open_data_{tag}", year_style="long" if y == 2017 else "slash")
+    lay = OutcomesLayout(f"Outcomes open data {tag}", quarter_style="word" if y == 2020 else "int")
+    if y == 2022:
+        lay.force_names = {"Devon and Cornwall": "Devon & Cornwall", "Hampshire": "Hampshire and Isle of Wight"}
+    if y == 2023:
+        lay.trailing_spaces = True
+    if y >= 2024:
+        lay.total_row = True
+    return ".xlsx", lay
+
+
+def outcome_file_name(year: str, edition: str, suffix: str) -> str:
+    """'synthetic-prc-outcomes-open-data-mar2021-tables-311225.xlsx' for 2020/21."""
+    return (f"{SYNTHETIC_PREFIX}prc-outcomes-open-data-mar{periods.year_ending_march(year)}"
+            f"-tables-{edition}{suffix}")
+
+
+def pfa_file_name(cfg: dict) -> str:
+    """'synthetic-prc-pfa-mar2013-onwards-tables-311225.ods'."""
+    return (f"{SYNTHETIC_PREFIX}prc-pfa-mar{periods.year_ending_march(cfg['pfa_first_year'])}"
+            f"-onwards-tables-{cfg['edition']}.ods")
+
+
+def _cover(cfg: dict, title: str) -> Sheet:
+    return cover_sheet(f"SYNTHETIC DEMO DATA - {title}", [
+        "These are generated data, NOT Home Office statistics.",
+        f"Generated by stalking-outcomes {__version__} with seed {cfg['seed']}; the true parameters "
+        "are in truth.json beside this file.",
+        "Laid out like the Home Office 'Police recorded crime and outcomes open data tables' so "
+        "that the package's readers can be tested; figures are calibrated to published national "
+        "totals but describe no real force.",
+    ])
+
+
+def _published_records(block: pd.DataFrame, total_row: bool) -> list[dict]:
+    """Records for the data sheet: markers in place of missing values, descriptions added."""
+    block = block.copy()
+    if total_row:
+        tot = (block.groupby(["financial_year", "quarter", "offence_code", "outcome_type"], sort=False)
+               [["recorded_basis", "closed_basis"]].sum(min_count=1).reset_index())
+        tot["force"], tot["not_provided"], tot["offence_code_expired"] = "England and Wales", False, False
+        block = pd.concat([block, tot], ignore_index=True)
+    recs = []
+    for r in block.to_dict("records"):
+        o = taxonomy.BY_CODE[r["outcome_type"]]
+        off = taxonomy.OFFENCE_BY_CODE[r["offence_code"]]
+        rec = dict(r, offence_description=off.description, offence_group=off.group,
+                   offence_subgroup=off.subgroup, outcome_description=o.description,
+                   outcome_group=o.group)
+        for basis in ("recorded_basis", "closed_basis"):
+            v = r[basis]
+            if v is pd.NA or v is None:
+                rec[basis] = "N/A - data not provided" if r["not_provided"] else "N/A"
+            else:
+                rec[basis] = int(v)
+        recs.append(rec)
+    return recs
+
+
+def _pfa_sheets(cfg: dict, rec: pd.DataFrame) -> list[Sheet]:
+    sheets = [_cover(cfg, "Police recorded crime by Police Force Area"),
+              Sheet("Notes", [["Notes"], ["Offence counts by force and quarter (synthetic)."]])]
+    for y, block in rec.groupby("financial_year", sort=True):
+        old = periods.fy_start(y) <= 2016
+        cols = (["financial_year", "quarter", "force", "offence_description", "offence_group",
+                 "offence_subgroup", "offence_code", "offences"] if old else
+                ["financial_year", "quarter", "force", "offence_code", "offence_description",
+                 "offence_group", "offence_subgroup", "offences"])
+        labels = {"financial_year": "Financial Year", "quarter": "Financial Quarter",
+                  "force": "Force Name", "offence_code": "Offence Code",
+                  "offence_description": "Offence Description", "offence_group": "Offence Group",
+                  "offence_subgroup": "Offence Subgroup",
+                  "offences": "Number of Offences" if old else "Offence Count"}
+        rows: list[list[object]] = [[labels[c] for c in cols]]
+        for r in block.to_dict("records"):
+            off = taxonomy.OFFENCE_BY_CODE[r["offence_code"]]
+            full = dict(r, offence_description=off.description, offence_group=off.group,
+                        offence_subgroup=off.subgroup, offences=int(r["offences"]))
+            rows.append([full[c] for c in cols])
+        sheets.append(Sheet(y.replace("/", "_"), rows))
+    return sheets
+
+
+def write_demo(out: Path | str, cfg: dict) -> SyntheticData:
+    """Simulate and write the demo files and truth.json into `out`; return what was written."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = simulate(cfg)
+    names = []
+    for year in _years(cfg["first_year"], cfg["last_year"]):
+        suffix, lay = layout_for(year)
+        block = data.outcomes[data.outcomes["financial_year"] == year]
+        name = outcome_file_name(year, cfg["edition"], suffix)
+        sheets = [_cover(cfg, f"Outcomes open data, year ending March {periods.year_ending_march(year)}"),
+                  Sheet("Notes", [["Notes"], ["Outcome types 0-22; counts on two bases."]]),
+                  Sheet(lay.sheet_name, outcome_rows(_published_records(block, lay.total_row), lay))]
+        _write_atomic(out / name, sheets)
+        names.append(name)
+    pfa = pfa_file_name(cfg)
+    _write_atomic(out / pfa, _pfa_sheets(cfg, data.recorded))
+    names.append(pfa)
+    data.truth["files"] = names
+    (out / "truth.json").write_text(json.dumps(data.truth, indent=2, sort_keys=True) + "\n",
+                                    encoding="utf-8")
+    data.outcomes = data.outcomes.drop(columns="not_provided")
+    return data
+
+
+def _write_atomic(path: Path, sheets: list[Sheet]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    write_workbook(tmp, sheets)
+    tmp.replace(path)

@@ -1,0 +1,53 @@
+"""The first output tables: force_year.csv, national_year.csv and headlines.csv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from analysis import forces, periods, taxonomy
+from analysis.errors import InputError
+from analysis.headlines import default_year, headlines
+from analysis.ingest import PROCESSED, resolve_source
+from analysis.measures import force_year, national_year
+from analysis.store import load_store, write_csv
+
+
+def resolve_year(year: str | None, available: list[str], what: str = "--year") -> str | None:
+    """A requested year normalised and checked against the data's years."""
+    if year is None:
+        return None
+    try:
+        label = periods.normalise_year(year)
+    except ValueError as exc:
+        raise InputError(f"{what}: {exc}.") from None
+    if label not in available:
+        raise InputError(f"{what} {label} is outside the data (years available: "
+                         f"{available[0]} to {available[-1]}).")
+    return label
+
+
+def write_tables(source: str = "demo", store: Path | None = None, out: Path | None = None,
+                 offence: str = taxonomy.STALKING, year: str | None = None,
+                 method: str = "wilson", force: str | None = None) -> tuple[list[Path], str | None]:
+    """Compute and write the tables; return the paths written and the named force's headline."""
+    name = source if source in ("demo", "homeoffice") else resolve_source(source)[0]
+    st = load_store(store or PROCESSED / name)
+    code = taxonomy.normalise_offence_code(offence)
+    if code not in set(st.outcomes["offence_code"]):
+        raise InputError(f"--offence {code}: not in the store (has: "
+                         f"{', '.join(sorted(set(st.outcomes['offence_code'])))}). Re-ingest with "
+                         f"--offences including {code}.")
+    chosen = forces.resolve(force, context="--force") if force else None
+    panel = force_year(st.outcomes, st.recorded, code, method=method, synthetic=st.synthetic)
+    nat = national_year(panel, method=method, synthetic=st.synthetic)
+    y = resolve_year(year, sorted(panel["financial_year"].unique())) or default_year(panel)
+    heads = headlines(panel, nat, y, synthetic=st.synthetic)
+    out = Path(out) if out else Path("outputs") / name / "tables"
+    paths = [out / "force_year.csv", out / "national_year.csv", out / "headlines.csv"]
+    for frame, path in zip((panel, nat, heads), paths):
+        write_csv(frame, path)
+    line = None
+    if chosen is not None:
+        hit = heads[heads["force"] == chosen.name]
+        line = hit["sentence"].iloc[0] if len(hit) else f"{chosen.name}: no outcomes for {code} in {y}."
+    return paths, line

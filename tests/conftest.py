@@ -1,0 +1,50 @@
+"""Shared fixtures: one generated demo folder and its store per test session, and helpers that
+write small workbooks in the published layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analysis import ingest, synthetic
+from analysis.layout import CURRENT_OUTCOME_HEADERS, OutcomesLayout, Sheet, outcome_rows, write_workbook
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory) -> tuple[Path, synthetic.SyntheticData]:
+    """The default demo data, written once per session."""
+    folder = tmp_path_factory.mktemp("demo")
+    data = synthetic.write_demo(folder, synthetic.load_config())
+    return folder, data
+
+
+@pytest.fixture(scope="session")
+def demo_store(demo, tmp_path_factory) -> tuple[Path, dict]:
+    """The demo data ingested into a store."""
+    folder, _ = demo
+    store = tmp_path_factory.mktemp("store")
+    validation = ingest.ingest(str(folder), store)
+    return store, validation
+
+
+def record(force="Northamptonshire", year="2020/21", quarter=1, code="8Q", otype=1,
+           recorded=3, closed=2, expired=False, **extra) -> dict:
+    """One tidy outcomes record as the layout writer takes it."""
+    rec = {"financial_year": year, "quarter": quarter, "force": force, "offence_code": code,
+           "offence_description": "Stalking", "offence_group": "Violence against the person",
+           "offence_subgroup": "Stalking and harassment", "offence_code_expired": expired,
+           "outcome_type": otype, "outcome_description": "x", "outcome_group": "g",
+           "recorded_basis": recorded, "closed_basis": closed}
+    rec.update(extra)
+    return rec
+
+
+def write_outcomes(path: Path, records: list[dict], layout: OutcomesLayout | None = None,
+                   extra_sheets: list[Sheet] | None = None) -> Path:
+    """Write a small outcomes workbook (format from the suffix) in the published layout."""
+    layout = layout or OutcomesLayout("Outcomes open data 2020_21", dict(CURRENT_OUTCOME_HEADERS))
+    sheets = [Sheet("Cover_sheet", [["Test workbook"]]), *(extra_sheets or []),
+              Sheet(layout.sheet_name, list(outcome_rows(records, layout)))]
+    write_workbook(path, sheets)
+    return path

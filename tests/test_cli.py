@@ -1,0 +1,85 @@
+"""The command line: outputs, exit codes, and messages for people (no tracebacks)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from analysis.cli import main
+
+
+def test_tables_from_the_demo_store(demo_store, tmp_path, capsys):
+    store, _ = demo_store
+    out = tmp_path / "tables"
+    assert main(["tables", "--store", str(store), "--out", str(out), "--year", "2020-21",
+                 "--force", "northants"]) == 0
+    printed = capsys.readouterr().out
+    assert "In 2020/21 Northamptonshire recorded" in printed and "GENERATED DEMO DATA" in printed
+    fy = pd.read_csv(out / "force_year.csv")
+    heads = pd.read_csv(out / "headlines.csv")
+    assert len(fy) == 44 * 11 and len(heads) == 45
+    assert fy.data_source.str.contains("GENERATED DEMO DATA").all()
+    assert heads.sentence.str.startswith("[GENERATED DEMO DATA").all()
+    first = (out / "force_year.csv").read_bytes()
+    assert main(["tables", "--store", str(store), "--out", str(out), "--year", "2020/21"]) == 0
+    assert (out / "force_year.csv").read_bytes() == first  # byte-identical rerun
+
+
+@pytest.mark.parametrize("args,message", [
+    (["tables", "--year", "2031/32"], "outside the data"),
+    (["tables", "--year", "last year"], "not a financial year"),
+    (["tables", "--force", "Gotham"], "Unknown force 'Gotham'"),
+    (["tables", "--offence", "8Z"], "--offence 8Z: not in the store"),
+])
+def test_bad_table_arguments_exit_2(demo_store, tmp_path, capsys, args, message):
+    store, _ = demo_store
+    assert main(args + ["--store", str(store), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_missing_store_says_what_to_do(tmp_path, capsys):
+    assert main(["tables", "--store", str(tmp_path / "none")]) == 2
+    assert "stalking-outcomes ingest" in capsys.readouterr().err
+
+
+def test_ingest_bad_file_exits_2_and_names_it(demo, tmp_path, capsys):
+    folder, _ = demo
+    src = tmp_path / "src"
+    shutil.copytree(folder, src)
+    (src / "prc-outcomes-open-data-mar2026-tables-010126.xlsx").write_text("not a workbook")
+    assert main(["ingest", "--source", str(src), "--store", str(tmp_path / "store")]) == 2
+    err = capsys.readouterr().err
+    assert "prc-outcomes-open-data-mar2026-tables-010126.xlsx" in err and "Traceback" not in err
+    assert not (tmp_path / "store" / "outcomes.parquet").exists()
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(Exception):
+        main(["--debug", "tables", "--store", str(tmp_path / "none")])
+
+
+def test_demo_data_bad_config_exits_2(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("linkslope = 0\n")
+    assert main(["demo-data", "--out", str(tmp_path / "d"), "--config", str(cfg)]) == 2
+    assert "'linkslope' is not a generator parameter" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_make_demo_commands_in_a_fresh_folder(tmp_path):
+    """What `make demo` runs, with default paths, as a user would (python -m analysis)."""
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    for args in (["demo-data"], ["ingest", "--source", "demo"], ["tables", "--source", "demo"]):
+        done = subprocess.run([sys.executable, "-m", "analysis", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    assert "GENERATED DEMO DATA" in done.stdout or (tmp_path / "outputs/demo/tables/headlines.csv").exists()
+    for name in ("force_year.csv", "national_year.csv", "headlines.csv"):
+        assert (tmp_path / "outputs" / "demo" / "tables" / name).exists()
+    assert (tmp_path / "data" / "processed" / "demo" / "validation.json").exists()
