@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCE ?= demo
 
-.PHONY: help venv demo test test-all bench lock clean
+.PHONY: help venv demo test test-all bench validate lock clean
 
 help:
 	@echo "make demo      generate demo data, ingest it, write outputs/demo/tables/*"
 	@echo "make test      run the tests (not the slow ones)"
 	@echo "make test-all  run every test, slow ones included"
 	@echo "make bench     run the benchmarks in benchmarks/"
+	@echo "make validate  the simulation study (200 replicates) into outputs/validation/"
 	@echo "make lock      re-resolve requirements.lock from pyproject.toml"
 
 $(STAMP): requirements.lock pyproject.toml
@@ -27,7 +28,9 @@ demo: $(STAMP)
 	$(BIN)/stalking-outcomes demo-data --out data/demo
 	$(BIN)/stalking-outcomes ingest --source demo
 	$(BIN)/stalking-outcomes tables --source demo
+	$(BIN)/stalking-outcomes analyse --source demo
 	@echo "Tables (GENERATED DEMO DATA): outputs/demo/tables/force_year.csv, outputs/demo/tables/headlines.csv"
+	@echo "National analysis: outputs/demo/tables/ and outputs/demo/figures/"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
@@ -37,6 +40,9 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
+
+validate: $(STAMP)
+	$(BIN)/stalking-outcomes validate-methods --reps 200 --out outputs/validation
 
 lock:
 	rm -rf .lock-venv

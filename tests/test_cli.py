@@ -83,3 +83,36 @@ def test_the_make_demo_commands_in_a_fresh_folder(tmp_path):
     for name in ("force_year.csv", "national_year.csv", "headlines.csv"):
         assert (tmp_path / "outputs" / "demo" / "tables" / name).exists()
     assert (tmp_path / "data" / "processed" / "demo" / "validation.json").exists()
+
+
+def test_analyse_writes_every_national_table(demo_store, tmp_path, capsys):
+    import json
+    store, _ = demo_store
+    out = tmp_path / "out"
+    assert main(["analyse", "--store", str(store), "--out", str(out), "--bootstrap-reps", "99",
+                 "--permutations", "9"]) == 0
+    tables = out / "tables"
+    for name in ("funnel_2020-21.csv", "funnel_summary.csv", "funnel_change_2019-20_2020-21.csv",
+                 "shrinkage.csv", "link_models.csv", "link_model.json", "event_study.csv",
+                 "decomposition.csv", "decomposition_forces.csv"):
+        assert (tables / name).exists(), name
+    models = pd.read_csv(tables / "link_models.csv")
+    assert {"estimator", "specification", "estimate", "ci_low", "ci_high", "p_value", "method"} <= set(models.columns)
+    primary = json.loads((tables / "link_model.json").read_text())
+    assert primary["parameter"] == "link_slope" and "GENERATED DEMO DATA" in primary["data_source"]
+    assert primary["estimate"] == pytest.approx(models.set_index("estimator").loc["primary", "estimate"])
+    for csv in tables.glob("*.csv"):
+        assert pd.read_csv(csv)["data_source"].str.contains("GENERATED DEMO DATA").all(), csv.name
+    assert len(list((out / "figures").glob("*.png"))) >= 8
+
+
+def test_validate_methods_cli(tmp_path, capsys):
+    cfg = tmp_path / "null.toml"
+    cfg.write_text("link_slope = 0\n")
+    assert main(["validate-methods", "--reps", "2", "--config", str(cfg), "--out", str(tmp_path / "v"),
+                 "--jobs", "1"]) == 0
+    table = pd.read_csv(tmp_path / "v" / "validation.csv")
+    row = table.set_index("estimator").loc["primary"]
+    assert row["truth"] == 0 and row["reps"] == 2
+    assert "primary" in capsys.readouterr().out
+    assert main(["validate-methods", "--reps", "0"]) == 2

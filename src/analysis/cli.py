@@ -63,6 +63,38 @@ def _cmd_tables(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_analyse(args: argparse.Namespace) -> int:
+    from analysis.analyse import write_analysis
+    from analysis.ingest import PROCESSED, resolve_source
+    from analysis.store import load_store
+    name = args.source if args.source in ("demo", "homeoffice") else resolve_source(args.source)[0]
+    st = load_store(args.store or PROCESSED / name)
+    out = args.out or Path("outputs") / name
+    written = write_analysis(st, out, offence=args.offence, year=args.year,
+                             bootstrap_reps=args.bootstrap_reps, permutation_reps=args.permutations,
+                             figures=not args.no_figures)
+    print(f"wrote {len(written)} files under {out}" + (" (GENERATED DEMO DATA)" if st.synthetic else ""))
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from analysis.store import write_csv
+    from analysis.validate import validate_methods
+    if args.reps < 1:
+        raise InputError("--reps must be at least 1.")
+    table, records = validate_methods(args.reps, args.config, args.seed, jobs=args.jobs,
+                                      progress=sys.stderr.isatty())
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_csv(table, args.out / "validation.csv")
+    write_csv(records, args.out / "validation_replicates.csv")
+    with_cols = table.copy()
+    for c in ("truth", "mean_estimate", "bias", "rmse", "coverage", "rejection_rate"):
+        with_cols[c] = with_cols[c].map(lambda v: "" if v != v else f"{v:.4g}")
+    print(with_cols.to_string(index=False))
+    print(f"wrote {args.out / 'validation.csv'} (GENERATED DATA, {args.reps} replicates)")
+    return 0
+
+
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from analysis import fetch
     results = fetch.fetch(args.raw, years=args.years, update=args.update, registry=args.registry,
@@ -126,6 +158,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="interval method (default: wilson)")
     s.add_argument("--force", help="also print this force's headline")
     s.set_defaults(func=_cmd_tables)
+
+    s = sub.add_parser("analyse", help="fit the national models: funnels, shrinkage, link models, "
+                       "decomposition; write tables/ and figures/", epilog=EPILOG)
+    s.add_argument("--source", default="demo", help="source whose store to read (default: demo)")
+    s.add_argument("--store", type=Path, help="store folder (default: data/processed/<source>)")
+    s.add_argument("--out", type=Path, help="output folder (default: outputs/<source>)")
+    s.add_argument("--offence", default=taxonomy.STALKING, help="offence code (default: 8Q)")
+    s.add_argument("--year", help="year for shrinkage and the headline funnel figure (default: latest)")
+    s.add_argument("--bootstrap-reps", type=int, default=999, help="wild cluster bootstrap replications (default: 999)")
+    s.add_argument("--permutations", type=int, default=199, help="permutation test replications (default: 199)")
+    s.add_argument("--no-figures", action="store_true", help="write tables only")
+    s.set_defaults(func=_cmd_analyse)
+
+    s = sub.add_parser("validate-methods", help="simulation study on generated data with known truth",
+                       epilog=EPILOG)
+    s.add_argument("--reps", type=int, default=200, help="replicates (default: 200)")
+    s.add_argument("--config", type=Path, help="TOML overriding any true parameter, e.g. link_slope = 0")
+    s.add_argument("--seed", type=int, default=1000, help="seed of the first replicate (default: 1000)")
+    s.add_argument("--out", type=Path, default=Path("outputs/validation"), help="folder (default: outputs/validation)")
+    s.add_argument("--jobs", type=int, help="worker processes (default: number of cores)")
+    s.set_defaults(func=_cmd_validate)
     return p
 
 

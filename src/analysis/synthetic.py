@@ -160,8 +160,7 @@ def simulate(cfg: dict) -> SyntheticData:
     share /= share.sum(axis=1, keepdims=True)
     e_stalk = national("stalking")[:, None] * share
     i19, i20 = yidx["2019/20"], yidx["2020/21"]
-    dose = np.log(e_stalk[i20] / e_stalk[i19])
-    dose_c = dose - dose.mean()
+    expected_dose = np.log(e_stalk[i20] / e_stalk[i19])
     share_cf = base_q[None, :] * np.exp(np.outer(post18, g18))
     share_cf /= share_cf.sum(axis=1, keepdims=True)
     growth_cf = national("stalking")[i19] * share_cf[i19]  # stalking frozen at its 2019/20 level
@@ -172,6 +171,24 @@ def simulate(cfg: dict) -> SyntheticData:
     oshare = size * np.exp(rec_eff["other"])
     e_oth = national("other")[:, None] * (oshare / oshare.sum())[None, :]
     expected = {"stalking": e_stalk, "harassment": e_har, "other": e_oth}
+
+    # Offences recorded per force and quarter (gamma-Poisson around the expected volumes).
+    season = np.asarray(cfg["volumes"]["seasonal"], dtype=float)
+    season = season / season.mean() / 4
+    k = cfg["volumes"]["dispersion"]
+    volumes = {}
+    for s in SERIES:
+        lam = np.repeat(expected[s], 4, axis=0) * np.tile(season, ny)[:, None]  # (quarters, forces)
+        lam = rng.gamma(k, lam / k) if k > 0 else lam
+        n_rec = rng.poisson(lam)
+        if s == "stalking":
+            n_rec[: max(0, (2014 - start[all_years[0]]) * 4)] = 0  # 8Q exists from April 2014
+        volumes[s] = n_rec
+
+    # The dose: each force's realised log growth in recorded stalking across April 2020.
+    annual = volumes["stalking"].reshape(ny, 4, nf).sum(axis=1)
+    dose = np.log(np.maximum(annual[i20], 1) / np.maximum(annual[i19], 1))
+    dose_c = dose - dose.mean()
 
     # Charge probabilities per force-year.
     names = [f.name for f in reg]
@@ -212,20 +229,12 @@ def simulate(cfg: dict) -> SyntheticData:
     delays = np.asarray(cfg["delays"]["quarters"], dtype=float)
     delays /= delays.sum()
     nd = len(delays)
-    season = np.asarray(cfg["volumes"]["seasonal"], dtype=float)
-    season = season / season.mean() / 4
-    k = cfg["volumes"]["dispersion"]
     nq = ny * 4
     type_first = np.array([periods.fy_start(o.first_year) for o in taxonomy.OUTCOME_TYPES])
 
     sims = {}
     for s in SERIES:
-        lam = np.repeat(expected[s], 4, axis=0) * np.tile(season, ny)[:, None]  # (nq, nf)
-        lam = rng.gamma(k, lam / k) if k > 0 else lam
-        n_rec = rng.poisson(lam)
-        if s == "stalking":
-            n_rec[: (periods.fy_start(cfg["first_year"]) - start[all_years[0]]) * 4] = 0
-            n_rec[: max(0, (2014 - start[all_years[0]]) * 4)] = 0
+        n_rec = volumes[s]
         probs = np.zeros((nq, nf, N_TYPES))
         for qi in range(nq):
             y = all_years[qi // 4]
@@ -246,8 +255,9 @@ def simulate(cfg: dict) -> SyntheticData:
         "link_slope": slope,
         "link_slope_definition": (
             "change in the charge log-odds of stalking (8Q) investigations per unit of the "
-            "force's log growth in expected recorded stalking from 2019/20 to 2020/21 (the dose, "
-            "centred on its mean over forces), applying from 2020/21 on"),
+            "force's log growth in recorded stalking (all offences recorded in the year, as simulated "
+            "before any publication gap) from 2019/20 to 2020/21 (the dose, centred on its mean "
+            "over all 44 forces), applying to offences recorded from 2020/21 on"),
         "config": cfg,
         "forces": {
             f.name: {
@@ -256,6 +266,7 @@ def simulate(cfg: dict) -> SyntheticData:
                 "extreme": f.name in {forces.resolve(n).name for n in st["extreme_forces"]},
                 "dose": round(float(dose[j]), 6),
                 "dose_centred": round(float(dose_c[j]), 6),
+                "expected_dose": round(float(expected_dose[j]), 6),
                 "recording_effect": round(float(rec_eff["stalking"][j]), 6),
                 "growth_2018": round(float(g18[j]), 6),
                 "growth_2020": round(float(g20[j]), 6),

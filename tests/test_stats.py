@@ -1,0 +1,280 @@
+"""The statistical core against hand-worked values, invariants, and simulated data with known truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from scipy.special import expit, logit
+
+from analysis import decompose, funnel, link, measures, plots, shrinkage, synthetic
+
+
+# --- funnel limits ---------------------------------------------------------------------------
+
+def test_exact_limit_hand_worked():
+    # theta = 0.5, n = 4: P(X<=k) = 1/16, 5/16, 11/16, 15/16, 1
+    # prob 0.9: r = 3, alpha = (15/16 - 0.9) / (15/16 - 11/16) = 0.15, limit (3 - 0.15)/4
+    assert funnel.exact_limit(0.5, [4], 0.9)[0] == pytest.approx(0.7125)
+    # prob 0.975: r = 4, alpha = (1 - 0.975) / (1 - 15/16) = 0.4, limit (4 - 0.4)/4
+    assert funnel.exact_limit(0.5, [4], 0.975)[0] == pytest.approx(0.9)
+    # prob 0.025: r = 0, alpha = 0.6, limit -0.15 -> clipped at 0
+    assert funnel.exact_limit(0.5, [4], 0.025)[0] == 0.0
+    assert np.isnan(funnel.exact_limit(0.5, [0], 0.975)[0])
+
+
+def test_exact_limits_approach_the_normal_limits_for_large_n():
+    n, theta = 1_000_000, 0.07
+    z = stats.norm.ppf(0.999)
+    hi = funnel.exact_limit(theta, [n], 0.999)[0]
+    assert hi == pytest.approx(theta + z * np.sqrt(theta * (1 - theta) / n), abs=2e-5)
+
+
+@settings(max_examples=50, deadline=None)
+@given(theta=st.floats(0.02, 0.6), n=st.integers(5, 5000))
+def test_limits_widen_as_n_falls(theta, n):
+    for prob in (0.975, 0.999):
+        assert funnel.exact_limit(theta, [n], prob)[0] >= funnel.exact_limit(theta, [4 * n], prob)[0] - 1e-12
+        assert funnel.exact_limit(theta, [n], 1 - prob)[0] <= funnel.exact_limit(theta, [4 * n], 1 - prob)[0] + 1e-12
+
+
+def test_winsorise_pulls_in_the_tails():
+    z = np.arange(20, dtype=float)
+    w = funnel.winsorise(z, 0.1)
+    assert w.tolist() == [2, 2, *range(2, 18), 17, 17]
+    assert funnel.winsorise(z, 0.0).tolist() == z.tolist()
+
+
+def _units(p, n, seed=0, spread=0.0):
+    rng = np.random.default_rng(seed)
+    ps = expit(logit(p) + rng.normal(0, spread, len(n)))
+    return pd.DataFrame({"force": [f"F{i}" for i in range(len(n))], "charged_closed": rng.binomial(n, ps),
+                         "outcomes_closed": n})
+
+
+def test_no_overdispersion_when_there_is_none():
+    n = np.geomspace(50, 20000, 43).astype(int)
+    phis = [funnel.funnel(_units(0.08, n, seed=s)).summary["phi"] for s in range(20)]
+    assert 0.6 < np.mean(phis) < 1.3
+    r = funnel.funnel(_units(0.08, n, seed=1))
+    assert (r.units["flag_tau2"] != "within").sum() <= 4
+
+
+def test_overdispersion_detected_and_limits_widen():
+    n = np.geomspace(200, 20000, 43).astype(int)
+    r = funnel.funnel(_units(0.08, n, seed=3, spread=0.4))
+    s = r.summary
+    assert s["phi"] > 3 and s["phi_p_value"] < 1e-6 and s["tau2"] > 0
+    u = r.units
+    assert (u["upper_99.8%_tau2"] >= u["upper_99.8%"] - 1e-12).all()
+    assert (u["flag"] != "within").sum() > (u["flag_tau2"] != "within").sum()
+    assert "exact:" in r.sensitivity() and "tau2:" in r.sensitivity()
+
+
+def test_flags_are_directional_and_two_tier():
+    d = pd.DataFrame({"force": list("ABCDEFGHIJ"), "charged_closed": [0, 50, 100, 100, 100, 100, 100, 100, 100, 300],
+                      "outcomes_closed": [1000] * 10})
+    u = funnel.funnel(d).units.set_index("force")
+    assert u.loc["A", "flag"] == "low 99.8%" and u.loc["J", "flag"] == "high 99.8%"
+    assert u.loc["D", "flag"] == "within"
+
+
+def test_multiplicity_adjustments():
+    n = np.geomspace(200, 20000, 43).astype(int)
+    d = _units(0.08, n, seed=5, spread=0.3)
+    plain, bonf, fdr = funnel.funnel(d), funnel.funnel(d, adjust="bonferroni"), funnel.funnel(d, adjust="fdr")
+    assert (bonf.units["upper_95%"] >= plain.units["upper_95%"]).all()
+    assert (bonf.units["flag"] != "within").sum() <= (plain.units["flag"] != "within").sum()
+    assert (fdr.units["q_value"] >= fdr.units["p_value"] - 1e-12).all()
+    with pytest.raises(funnel.FunnelInputError):
+        funnel.funnel(d, adjust="holm")
+
+
+@pytest.mark.parametrize("counts,ns,message", [
+    ([5, 20, 3], [10, 10, 10], "count larger than its denominator for F1"),
+    ([5, -1, 3], [10, 10, 10], "negative count"),
+    ([5, None, 3], [10, 10, 10], "missing count"),
+])
+def test_invalid_funnel_input(counts, ns, message):
+    d = pd.DataFrame({"force": ["F0", "F1", "F2"], "charged_closed": counts, "outcomes_closed": ns})
+    with pytest.raises(funnel.FunnelInputError, match=message):
+        funnel.funnel(d)
+
+
+def test_zero_counts_and_tiny_denominators():
+    d = pd.DataFrame({"force": list("ABCDE"), "charged_closed": [0, 0, 5, 9, 0],
+                      "outcomes_closed": [0, 1, 50, 90, 40]})
+    r = funnel.funnel(d)
+    assert r.summary["excluded"] == ["A"] and len(r.units) == 4
+    assert np.isfinite(r.units["z"]).all()
+
+
+def test_change_funnel_target_is_pooled_change():
+    p = pd.DataFrame({"force": list("ABCD") * 2, "financial_year": ["2019/20"] * 4 + ["2020/21"] * 4,
+                      "charged_closed": [10, 20, 30, 40, 5, 10, 20, 20],
+                      "outcomes_closed": [100, 200, 300, 400, 100, 200, 300, 400]})
+    r = funnel.change_funnel(p, "2019/20", "2020/21")
+    assert r.summary["target"] == pytest.approx(55 / 1000 - 100 / 1000)
+    assert r.units.set_index("force").loc["D", "change"] == pytest.approx(-0.05)
+
+
+# --- shrinkage -------------------------------------------------------------------------------
+
+def test_tau2_estimators_hand_worked():
+    y, v = np.array([0.0, 2.0, 4.0]), np.ones(3)
+    assert shrinkage.tau2_dl(y, v) == pytest.approx(3.0)
+    assert shrinkage.tau2_pm(y, v) == pytest.approx(3.0)
+    assert shrinkage.tau2_dl(np.array([0.0, 1.0]), np.ones(2)) == 0.0
+    y, v = np.array([0.1, 1.5, -0.7, 2.2]), np.array([0.2, 0.5, 0.1, 1.0])
+    t = shrinkage.tau2_pm(y, v)
+    w = 1 / (v + t)
+    mu = np.sum(w * y) / w.sum()
+    assert np.sum(w * (y - mu) ** 2) == pytest.approx(len(y) - 1)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_shrunken_rates_lie_between_raw_and_pooled(seed):
+    rng = np.random.default_rng(seed)
+    n = rng.integers(5, 3000, 20)
+    d = pd.DataFrame({"force": [f"F{i}" for i in range(20)], "charged_closed": rng.binomial(n, 0.1),
+                      "outcomes_closed": n})
+    r = shrinkage.shrink(d, draws=200)
+    u = r.units
+    raw = logit((u["count"] + 0.5) / (u["n"] + 1))
+    mu = r.summary["mu_logit"]
+    sh = logit(u["shrunk_rate"])
+    assert (((sh - raw) * (sh - mu)) <= 1e-9).all()  # sh between raw and mu
+    assert u["shrinkage_factor"].between(0, 1).all()
+    assert (u["rank_low"] <= u["rank_median"]).all() and (u["rank_median"] <= u["rank_high"]).all()
+    assert 0 <= r.summary["rankability"] <= 1
+
+
+def test_shrinkage_beats_raw_on_mean_squared_error():
+    rng = np.random.default_rng(11)
+    n = np.geomspace(20, 5000, 43).astype(int)
+    errs = []
+    for _ in range(20):
+        p = expit(logit(0.07) + rng.normal(0, 0.3, 43))
+        d = pd.DataFrame({"force": [f"F{i}" for i in range(43)], "charged_closed": rng.binomial(n, p),
+                          "outcomes_closed": n})
+        u = shrinkage.shrink(d, draws=100).units.sort_values("force", key=lambda s: s.str[1:].astype(int))
+        errs.append((np.mean((u["raw_rate"] - p) ** 2), np.mean((u["shrunk_rate"] - p) ** 2)))
+    raw, shr = np.mean(errs, axis=0)
+    assert shr < raw
+
+
+# --- decomposition ---------------------------------------------------------------------------
+
+def test_decomposition_hand_worked_and_exactly_additive():
+    p = pd.DataFrame({"force": ["A", "B", "A", "B"], "financial_year": ["2019/20"] * 2 + ["2020/21"] * 2,
+                      "charged_closed": [20, 10, 30, 10], "outcomes_closed": [100, 100, 300, 100]})
+    d = decompose.decompose(p, "2019/20", "2020/21", reps=200)
+    s = d.summary.set_index("component")["estimate"]
+    assert s["total change"] == pytest.approx(-0.05)
+    assert s["between forces (mix)"] == pytest.approx(0.0125)
+    assert s["within forces (rate)"] == pytest.approx(-0.0625)
+    assert s["between forces (mix)"] + s["within forces (rate)"] == pytest.approx(s["total change"], abs=1e-15)
+    lo = d.summary.set_index("component")["ci_low"]
+    hi = d.summary.set_index("component")["ci_high"]
+    assert (lo <= s + 1e-12).all() and (s <= hi + 1e-12).all()
+
+
+def test_newcombe_difference_interval():
+    from statsmodels.stats.proportion import confint_proportions_2indep
+    lo, hi = confint_proportions_2indep(56, 70, 48, 80, method="newcomb", compare="diff")
+    # Newcombe (1998) table II example: 56/70 vs 48/80, difference 0.2, interval 0.0524 to 0.3339
+    assert (round(lo, 4), round(hi, 4)) == (0.0524, 0.3339)
+    out = measures.difference_ci(56, 70, 48, 80)
+    assert out == pytest.approx((0.2, 0.0524, 0.3339), abs=1e-4)
+
+
+# --- the link models -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def sim():
+    return synthetic.simulate(synthetic.load_config())
+
+
+def test_link_panel_flags_and_dose(sim):
+    p = link.link_panel(sim.outcomes, sim.recorded)
+    assert p["force"].nunique() == 43  # BTP excluded
+    assert set(p["counting_rule_period"]) == {"from 2014/15: 8Q introduced",
+                                             "from 2018/19: Course of conduct recorded in addition",
+                                             "from 2020/21: Ex-partner harassment recorded as stalking"}
+    dose = p.groupby("force")["dose"].first()
+    assert (dose > 0).all()
+    true = {f: t["dose"] for f, t in sim.truth["forces"].items()}
+    # the Greater Manchester gap is annualised, not read as a fall
+    assert abs(dose["Greater Manchester"] - true["Greater Manchester"]) < 0.25
+    assert np.corrcoef(dose, [true[f] for f in dose.index])[0, 1] > 0.95
+    assert p.loc[p.financial_year == max(p.financial_year), "recorded_basis_censored"].all()
+
+
+def test_irls_matches_statsmodels(sim):
+    d = link._usable(link.link_panel(sim.outcomes, sim.recorded))
+    term = {"dose_x_post": d["dose_c"].to_numpy() * d["post"].to_numpy()}
+    fit = link.fit_glm(d, term, "dose_x_post", jackknife=False)
+    beta = link.irls(fit.X, d["charged"].to_numpy(float), d["closed"].to_numpy(float))
+    assert np.max(np.abs(beta - fit.result.params)) < 1e-8
+
+
+def test_primary_estimate_on_the_default_demo(sim):
+    r = link.run_link(sim.outcomes, sim.recorded, bootstrap_reps=199, permutation_reps=19)
+    m = r.models.set_index("estimator")
+    truth = sim.truth["link_slope"]
+    assert m.loc["primary", "ci_low"] <= truth <= m.loc["primary", "ci_high"]
+    assert m.loc["primary", "estimate"] < 0 and m.loc["primary", "p_value"] < 0.05
+    assert 0 < m.loc["primary_wild_bootstrap", "p_value"] <= 1
+    for name in ("event_study_mean_post", "first_difference", "placebo_2017", "permutation",
+                 "combined_8Q_8L", "recorded_basis"):
+        assert name in m.index
+    assert r.primary["parameter"] == "link_slope"
+    assert "No force has zero dose" in r.primary["caveats"][0]
+    assert f"{r.primary['estimate']:.3f}" in r.primary["sentence"]
+    es = r.event_study.set_index("financial_year")
+    assert es.loc["2019/20", "estimate"] == 0 and es.loc["2019/20", "reference"]
+
+
+def test_simulation_with_known_truth_small():
+    """A small simulation study: the primary estimator is close to the truth on average,
+    placebo breaks are near zero, shrinkage beats raw rates, and extreme forces are flagged."""
+    from analysis.validate import validate_methods
+    table, records = validate_methods(4, seed=500, jobs=2)
+    t = table.set_index(["estimator", "parameter"])
+    prim = t.loc[("primary", "link_slope")]
+    assert abs(prim["bias"]) < 0.1 and prim["reps"] == 4
+    assert abs(t.loc[("placebo_2017", "zero (no effect before 2020)"), "mean_estimate"]) < 0.15
+    assert t.loc[("shrinkage_eb_dl", "MSE ratio shrunken / raw"), "mean_estimate"] < 1
+    assert t.loc[("funnel_exact_95%", "recall of true extreme forces"), "mean_estimate"] == 1.0
+    assert list(table.columns) == ["estimator", "parameter", "truth", "mean_estimate", "bias", "rmse",
+                                   "coverage", "rejection_rate", "reps"]
+
+
+@pytest.mark.slow
+def test_simulation_coverage_and_size(tmp_path):
+    """40 replicates under link_slope = 0: the primary test's size and coverage are near 5%/95%."""
+    from analysis.validate import validate_methods
+    table, _ = validate_methods(40, seed=7000, overrides={"link_slope": 0.0}, jobs=2)
+    prim = table.set_index(["estimator", "parameter"]).loc[("primary", "link_slope")]
+    assert prim["coverage"] >= 0.8 and prim["rejection_rate"] <= 0.2
+    assert abs(prim["bias"]) < 0.05
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+def test_figures_are_labelled_and_mark_the_breaks():
+    nat = pd.DataFrame({"financial_year": [f"{y}/{(y + 1) % 100:02d}" for y in range(2014, 2025)]})
+    for m in ("charge_rate_closed", "evidential_difficulties_rate_closed", "no_suspect_rate_closed"):
+        nat[m], nat[f"{m}_low"], nat[f"{m}_high"] = 0.2, 0.1, 0.3
+    fig = plots.trend_plot(nat, synthetic=True)
+    texts = [t.get_text() for t in fig.texts]
+    assert plots.DEMO_LABEL in texts
+    ax = fig.axes[0]
+    assert len([ln for ln in ax.lines if ln.get_linestyle() == "--"]) == 3
+    assert {t.get_text() for t in ax.texts} >= {"8Q introduced", "Ex-partner harassment recorded as stalking"}
+    fig2 = plots.trend_plot(nat, synthetic=False)
+    assert plots.DEMO_LABEL not in [t.get_text() for t in fig2.texts]
