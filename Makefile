@@ -6,10 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCE ?= demo
 
-.PHONY: help venv demo test test-all bench validate lock clean
+.PHONY: help venv demo notebooks test test-all bench validate lock clean
 
 help:
-	@echo "make demo      generate demo data, ingest it, write outputs/demo/tables/*"
+	@echo "make demo      generate demo data, ingest it, run every notebook; prints the site's path"
+	@echo "make notebooks regenerate notebooks/*.ipynb templates from their py:percent pairs"
 	@echo "make test      run the tests (not the slow ones)"
 	@echo "make test-all  run every test, slow ones included"
 	@echo "make bench     run the benchmarks in benchmarks/"
@@ -27,10 +28,11 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/stalking-outcomes demo-data --out data/demo
 	$(BIN)/stalking-outcomes ingest --source demo
-	$(BIN)/stalking-outcomes tables --source demo
-	$(BIN)/stalking-outcomes analyse --source demo
-	@echo "Tables (GENERATED DEMO DATA): outputs/demo/tables/force_year.csv, outputs/demo/tables/headlines.csv"
-	@echo "National analysis: outputs/demo/tables/ and outputs/demo/figures/"
+	$(BIN)/stalking-outcomes run --source demo
+	@echo "Report site (GENERATED DEMO DATA): $(CURDIR)/outputs/demo/index.html"
+
+notebooks: $(STAMP)
+	for f in notebooks/*.py; do $(BIN)/jupytext --to ipynb --update "$$f" -q; done
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"

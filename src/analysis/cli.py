@@ -95,6 +95,18 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from analysis import runner
+    names = None if args.forces == ["all"] else args.forces
+    manifest = runner.run(args.source, names, offence=args.offence, jobs=args.jobs,
+                          executor=args.executor, scheduler=args.scheduler, out=args.out,
+                          rerun=args.rerun, timeout=args.timeout, progress=sys.stderr.isatty())
+    print(runner.summary_text(manifest))
+    out = args.out or Path("outputs") / args.source
+    print(f"Site: {out / 'index.html'}")
+    return 0
+
+
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from analysis import fetch
     results = fetch.fetch(args.raw, years=args.years, update=args.update, registry=args.registry,
@@ -170,6 +182,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--permutations", type=int, default=199, help="permutation test replications (default: 199)")
     s.add_argument("--no-figures", action="store_true", help="write tables only")
     s.set_defaults(func=_cmd_analyse)
+
+    s = sub.add_parser("run", help="national notebooks once, then one report per force; HTML, manifest, index",
+                       epilog=EPILOG)
+    s.add_argument("--source", default="demo", help="source (default: demo); ingest it first")
+    s.add_argument("--forces", nargs="+", default=["all"], metavar="NAME",
+                   help="'all' (default) or force names, aliases, slugs or codes")
+    s.add_argument("--offence", default=taxonomy.STALKING, help="offence code (default: 8Q)")
+    s.add_argument("--jobs", type=int, help="parallel notebooks (default: number of cores)")
+    s.add_argument("--executor", default="local", choices=["local", "dask"], help="local process pool or dask.distributed")
+    s.add_argument("--scheduler", help="dask scheduler address (default: a LocalCluster)")
+    s.add_argument("--out", type=Path, help="output folder (default: outputs/<source>)")
+    s.add_argument("--rerun", action="store_true", help="run every notebook even if unchanged")
+    s.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds (default: 600)")
+    s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("validate-methods", help="simulation study on generated data with known truth",
                        epilog=EPILOG)

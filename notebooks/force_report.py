@@ -1,0 +1,114 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Stalking outcomes: force report
+#
+# How one police force dealt with stalking, beside England and Wales. Every number below is
+# computed from the Home Office outcomes data (or, where it says so, generated demo data) by
+# the `analysis` package; nothing is typed in by hand.
+
+# %% tags=["parameters"]
+force = "Northamptonshire"
+offence = "8Q"
+source = "demo"
+year = ""
+basis = "closed"
+
+# %%
+from analysis import params, report
+
+p = params.validate("force_report", dict(force=force, offence=offence, source=source, year=year, basis=basis))
+ctx = report.context(p["source"], p["offence"])
+year = ctx.year(p["year"])
+print(report.headline(ctx, p["force"], year, p["basis"]))
+print(ctx.banner())
+
+# %% [markdown]
+# ## The figures for the year
+#
+# Rates on the **closed basis** are shares of the investigations closed in the year (outcome
+# types 1-22); rates on the **recorded basis** are shares of the offences recorded in the year,
+# counted when the file was published, so recent quarters are incomplete. Intervals are Wilson 95%.
+
+# %%
+report.force_numbers(ctx, p["force"], year)
+
+# %% [markdown]
+# ## Trends against England and Wales
+#
+# Dashed lines mark the counting-rule changes (April 2014, April 2018, April 2020). Years either
+# side of April 2020 are not comparable: much of the rise in recorded stalking is harassment
+# between ex-partners now recorded as stalking.
+
+# %%
+report.force_trend_figure(ctx, p["force"])
+
+# %%
+report.force_rows(ctx, p["force"])[["financial_year", "offences_recorded", "outcomes_closed",
+                                     "charge_rate_closed", "evidential_difficulties_rate_closed",
+                                     "quarters_with_outcomes"]].round(4)
+
+# %% [markdown]
+# ## Place in the funnel plot
+#
+# The force's charge rate against the number of investigations it closed, with limits for what
+# chance alone would produce around the national rate. The solid black lines allow for the real
+# differences between forces (random-effects, tau squared); the grey lines do not.
+
+# %%
+position, fig = report.force_funnel_position(ctx, p["force"], year)
+position
+
+# %%
+fig
+
+# %% [markdown]
+# ## Shrunken rate and rank interval
+#
+# Small forces' rates bounce around by chance; the empirical-Bayes rate pulls each towards the
+# overall rate by as much as its uncertainty warrants. The rank interval says how far the data
+# can place the force among all forces. There is no league table: ranks this uncertain should
+# not be quoted alone.
+
+# %%
+rank_row, rank_summary, fig = report.force_rank(ctx, p["force"], year)
+print(f"Rankability: {rank_summary['rankability']:.2f} (near 1: ranks reflect real differences; near 0: mostly chance).")
+rank_row
+
+# %%
+fig
+
+# %% [markdown]
+# ## The April 2020 change: dose and residual
+#
+# The force's growth in recorded stalking from 2019/20 to 2020/21 (its dose), and how far its
+# charge rates after April 2020 sit from what the national model predicts for a force with that
+# dose (the mean Pearson residual). The model is fitted once for all forces.
+
+# %%
+link_row, fig = report.force_link(ctx, p["force"])
+print(ctx.link_primary()["sentence"])
+link_row
+
+# %%
+fig
+
+# %% [markdown]
+# ## What these data cannot tell you
+#
+# - Recorded crime measures what the police record, not what happens. Recording practice and
+#   counting rules move these figures as much as changes in offending or policing.
+# - Outcomes are counted per offence, not per victim or suspect; a closed-basis year mixes
+#   offences recorded in different years.
+# - "Evidential difficulties" covers very different situations (a victim who does not support
+#   action, a suspect who cannot be identified, evidence that is not enough).
+# - Comparing forces after April 2020 compares forces whose recording changed by different
+#   amounts; none of these figures is a causal effect.

@@ -1,0 +1,60 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Stalking in England and Wales: recorded offences and outcomes
+#
+# National trends in recorded stalking and in how investigations end, with the counting-rule
+# changes that break the series.
+
+# %% tags=["parameters"]
+source = "demo"
+offence = "8Q"
+
+# %%
+from analysis import params, report
+
+p = params.validate("national_trends", dict(source=source, offence=offence))
+ctx = report.context(p["source"], p["offence"])
+print(ctx.banner())
+for line in report.national_sentences(ctx)[-3:]:
+    print(line)
+
+# %% [markdown]
+# ## Counting-rule changes
+#
+# Any trend must be read against these. From 2020/21 the figures are not comparable with
+# earlier years.
+
+# %%
+report.counting_rule_breaks()
+
+# %% [markdown]
+# ## Recorded offences
+#
+# Stalking (8Q) beside harassment (8L): part of the April 2020 rise in stalking is a move out of
+# harassment.
+
+# %%
+report.volumes_figure(ctx)
+
+# %% [markdown]
+# ## How investigations ended (closed basis)
+#
+# Shares of the investigations closed each year, with Wilson 95% intervals. Evidential
+# difficulties are outcome types 14-16; "no suspect identified" (type 18) is counted apart.
+
+# %%
+report.national_table(ctx)
+
+# %%
+from analysis import plots
+
+plots.trend_plot(ctx.national, synthetic=ctx.synthetic)

@@ -1,0 +1,358 @@
+"""Runs of the notebooks: national notebooks once, then one report per force.
+
+Each notebook is executed by papermill into a staging folder, converted to HTML (with code, and
+without for readers who do not want it), then moved into place file by file with atomic
+renames, so an interrupted run leaves the previous outputs as they were. A failed notebook is
+kept under failed/ with its error and cell; the other forces go on. A run key (template, code,
+lock file, parameters, input hashes) lets an unchanged report be skipped unless --rerun. A lock
+on the output folder stops two runs writing into it at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import time
+from collections.abc import Iterable
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from analysis import __version__, forces, params, taxonomy
+from analysis.errors import InputError, WorkFailed
+
+ROOT_MARKER = "pyproject.toml"
+NOTEBOOKS = Path("notebooks")
+KERNEL = "python3"
+KEY_PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn", "papermill",
+                "nbconvert", "python-calamine", "pyarrow", "pandera")
+
+
+@dataclass
+class Job:
+    """One notebook to execute."""
+
+    name: str  # e.g. "national/force_comparison" or "forces/kent"
+    template: str
+    parameters: dict
+    key: str = ""
+
+
+@dataclass
+class JobResult:
+    """What happened to one notebook."""
+
+    name: str
+    status: str  # "ok", "skipped", "failed"
+    key: str
+    seconds: float = 0.0
+    error: str = ""
+    cell: int | None = None
+    attempts: int = 1
+    parameters: dict = field(default_factory=dict)
+
+
+def project_root() -> Path:
+    """The folder runs work from: the current one (it must hold notebooks/)."""
+    root = Path.cwd()
+    if not (root / NOTEBOOKS).is_dir():
+        raise InputError(f"no notebooks/ folder in {root}: run from the project folder.")
+    return root
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def code_hash() -> str:
+    """sha256 over the package's source files (so any code change re-runs every report)."""
+    h = hashlib.sha256()
+    pkg = Path(__file__).resolve().parent
+    for p in sorted(pkg.rglob("*")):
+        if p.suffix in (".py", ".csv", ".toml") and "__pycache__" not in p.parts:
+            h.update(p.relative_to(pkg).as_posix().encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def lock_hash(root: Path) -> str:
+    """sha256 of requirements.lock ('' if absent)."""
+    p = root / "requirements.lock"
+    return _sha(p.read_bytes()) if p.exists() else ""
+
+
+def run_key(job: Job, root: Path, code: str, lock: str, inputs: dict[str, str]) -> str:
+    """A hash of everything that determines a notebook's output."""
+    template = (root / NOTEBOOKS / f"{job.template}.ipynb").read_bytes()
+    blob = json.dumps({"template": _sha(template), "code": code, "lock": lock,
+                       "parameters": job.parameters, "inputs": inputs}, sort_keys=True)
+    return _sha(blob.encode())
+
+
+def plan(source: str, names: Iterable[str] | None, offence: str) -> list[Job]:
+    """The national notebooks, then one force report per force (all 44 unless named)."""
+    jobs = [Job(f"national/{t}", t, params.validate(t, {"source": source, "offence": offence}
+                                                  if t != "method_validation" else {"reps": 5}))
+            for t in params.NATIONAL]
+    chosen = forces.registry() if not names else [forces.resolve(n, context="--forces") for n in names]
+    for f in chosen:
+        p = params.validate("force_report", {"force": f.name, "offence": offence, "source": source})
+        jobs.append(Job(f"forces/{f.slug}", "force_report", p))
+    return jobs
+
+
+def _is_kernel_start_failure(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__}: {exc}".lower()
+    return any(s in text for s in ("kernel died", "kernel didn't respond", "kernel_info",
+                                   "timed out waiting for kernel", "failed to start the kernel"))
+
+
+def execute(job: Job, root: str, staging: str, timeout: int, retries: int = 2) -> JobResult:
+    """Execute one notebook into `staging`, export HTML, and return what happened.
+
+    Runs in a worker process (or on a dask worker). Retries only when the kernel fails to start.
+    """
+    import nbformat
+    import papermill as pm
+    from nbconvert import HTMLExporter
+
+    root_p, stage = Path(root), Path(staging)
+    out_nb = stage / f"{job.name}.ipynb"
+    out_nb.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            pm.execute_notebook(str(root_p / NOTEBOOKS / f"{job.template}.ipynb"), str(out_nb),
+                                parameters=job.parameters, kernel_name=KERNEL, cwd=str(root_p),
+                                execution_timeout=timeout, progress_bar=False, log_output=False,
+                                report_mode=False,
+                                # the kernel's own start-up warnings are not the reader's business
+                                extra_arguments=["--IPKernelApp.log_level=ERROR"])
+            break
+        except pm.PapermillExecutionError as exc:
+            return JobResult(job.name, "failed", job.key, time.perf_counter() - start,
+                             f"{exc.ename}: {exc.evalue}", exc.exec_count, attempt, job.parameters)
+        except Exception as exc:  # kernel start failures are retried; anything else fails the job
+            if attempt <= retries and _is_kernel_start_failure(exc):
+                time.sleep(1)
+                continue
+            return JobResult(job.name, "failed", job.key, time.perf_counter() - start,
+                             f"{type(exc).__name__}: {exc}", None, attempt, job.parameters)
+    nb = nbformat.read(out_nb, as_version=4)
+    _strip_volatile(nb)
+    nbformat.write(nb, out_nb)
+    full = HTMLExporter(template_name="lab")
+    body, _ = full.from_notebook_node(nb)
+    out_nb.with_suffix(".html").write_text(body, encoding="utf-8")
+    plain = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
+                         exclude_output_prompt=True)
+    body, _ = plain.from_notebook_node(nb)
+    out_nb.with_suffix(".nocode.html").write_text(body, encoding="utf-8")
+    return JobResult(job.name, "ok", job.key, time.perf_counter() - start, attempts=attempt,
+                     parameters=job.parameters)
+
+
+def _strip_volatile(nb) -> None:
+    """Remove timings and absolute paths papermill records, so outputs are reproducible."""
+    pm_meta = nb.metadata.get("papermill", {})
+    for k in ("start_time", "end_time", "duration", "input_path", "output_path", "environment_variables"):
+        pm_meta.pop(k, None)
+    for cell in nb.cells:
+        cell.metadata.get("papermill", {}).clear()
+        cell.metadata.pop("execution", None)
+
+
+@contextmanager
+def output_lock(out: Path):
+    """An exclusive lock on the output folder; InputError if another run holds it."""
+    out.mkdir(parents=True, exist_ok=True)
+    fh = open(out / ".run.lock", "w")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise InputError(f"another run is writing into {out} (lock {out / '.run.lock'}); wait for it "
+                         "to finish or choose another --out.") from None
+    try:
+        yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+
+
+def _install(result: JobResult, stage: Path, out: Path) -> None:
+    """Move a finished job's files into place (each rename atomic); failed ones go to failed/."""
+    src = stage / f"{result.name}.ipynb"
+    if result.status == "ok":
+        for suffix in (".ipynb", ".html", ".nocode.html"):
+            s = src.with_suffix(suffix)
+            dest = out / f"{result.name}{suffix}"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(s, dest)
+        stale = out / "failed" / f"{Path(result.name).name}.ipynb"
+        stale.unlink(missing_ok=True)
+    elif src.exists():
+        dest = out / "failed" / f"{Path(result.name).name}.ipynb"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dest)
+
+
+def _git_commit(root: Path) -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                              check=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _packages() -> dict[str, str]:
+    out = {"python": platform.python_version(), "stalking-outcomes": __version__}
+    for name in KEY_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _executor_map(executor: str, jobs: int, scheduler: str | None, work: list[Job], root: Path,
+                  stage: Path, timeout: int):
+    """Yield JobResults as jobs finish, on a local process pool or a dask cluster."""
+    args = (str(root), str(stage), timeout)
+    if executor == "dask":
+        from distributed import Client, LocalCluster, as_completed
+        cluster = None
+        if scheduler:
+            client = Client(scheduler)
+        else:
+            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            client = Client(cluster)
+        try:
+            futures = [client.submit(execute, j, *args, pure=False) for j in work]
+            for fut in as_completed(futures):
+                yield fut.result()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        return
+    if jobs <= 1:
+        for j in work:
+            yield execute(j, *args)
+        return
+    from concurrent.futures import ProcessPoolExecutor, as_completed as done
+    with ProcessPoolExecutor(jobs) as pool:
+        futures = [pool.submit(execute, j, *args) for j in work]
+        for fut in done(futures):
+            yield fut.result()
+
+
+def run(source: str = "demo", names: list[str] | None = None, offence: str = taxonomy.STALKING,
+        jobs: int | None = None, executor: str = "local", scheduler: str | None = None,
+        out: Path | None = None, rerun: bool = False, timeout: int = 600,
+        progress: bool = False) -> dict:
+    """Run the national analysis (if its inputs changed) and the notebooks; write the manifest,
+    the run summary and the index. Raises WorkFailed (exit 1) if any notebook failed."""
+    from analysis.analyse import write_analysis
+    from analysis.site import write_index
+    from analysis.store import load_store, write_json
+    from analysis.tables import write_tables
+
+    if executor not in ("local", "dask"):
+        raise InputError(f"--executor {executor!r}: use 'local' or 'dask'.")
+    root = project_root()
+    planned = plan(source, names, offence)  # bad force names stop here, before any work
+    store_dir, default_out = params.source_paths(source)
+    out = Path(out) if out else default_out
+    jobs = jobs or os.cpu_count() or 1
+    st = load_store(store_dir)
+    started = time.time()
+    with output_lock(out):
+        manifest_path = out / "manifest.json"
+        old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+        code, lock = code_hash(), lock_hash(root)
+        # national models: fitted once here; the notebooks only read their tables
+        national_key = _sha(json.dumps({"code": code, "lock": lock, "offence": offence,
+                                        "store": {p.name: _sha(p.read_bytes()) for p in sorted(store_dir.glob("*"))}},
+                                       sort_keys=True).encode())
+        if rerun or old.get("national_key") != national_key or not (out / "tables" / "link_model.json").exists():
+            write_tables(source, store=store_dir, out=out / "tables", offence=offence)
+            write_analysis(st, out, offence=offence)
+        inputs = _input_hashes(store_dir, out)
+        work, results = [], []
+        old_status = old.get("notebooks", {})
+        for job in planned:
+            job.key = run_key(job, root, code, lock, inputs)
+            prev = old_status.get(job.name, {})
+            if (not rerun and prev.get("status") in ("ok", "skipped") and prev.get("key") == job.key
+                    and (out / f"{job.name}.ipynb").exists()):
+                results.append(JobResult(job.name, "skipped", job.key, parameters=job.parameters))
+            else:
+                work.append(job)
+        stage = out / ".staging"
+        shutil.rmtree(stage, ignore_errors=True)
+        stage.mkdir(parents=True)
+        bar = None
+        if progress and work:
+            from tqdm import tqdm
+            bar = tqdm(total=len(work), desc="notebooks", unit="nb")
+        try:
+            for res in _executor_map(executor, jobs, scheduler, work, root, stage, timeout):
+                _install(res, stage, out)
+                results.append(res)
+                if bar:
+                    bar.update(1)
+                    bar.set_postfix_str(f"{res.name}: {res.status}")
+        finally:
+            if bar:
+                bar.close()
+            shutil.rmtree(stage, ignore_errors=True)
+        results.sort(key=lambda r: r.name)
+        manifest = {
+            "source": source, "offence": offence, "synthetic": st.synthetic,
+            "code_commit": _git_commit(root), "code_sha256": code, "lock_sha256": lock,
+            "national_key": national_key, "inputs": inputs, "packages": _packages(),
+            "executor": executor, "jobs": jobs,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "notebooks": {r.name: {k: v for k, v in asdict(r).items() if k != "name"} for r in results},
+        }
+        write_json(manifest, manifest_path)
+        summary = summary_text(manifest)
+        (out / "run-summary.txt").write_text(summary + "\n", encoding="utf-8")
+        write_index(out, source, offence, st.synthetic, manifest)
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        raise WorkFailed(f"{len(failed)} of {len(results)} notebooks failed: "
+                         + "; ".join(f"{r.name} ({r.error[:120]}, cell {r.cell})" for r in failed)
+                         + f". Failed notebooks are kept in {out / 'failed'}.")
+    return manifest
+
+
+def _input_hashes(store_dir: Path, out: Path) -> dict[str, str]:
+    """The store's files and the national tables the reports read, with their sha256."""
+    found = {f"store/{p.name}": p for p in sorted(store_dir.glob("*")) if p.is_file()}
+    found.update({f"tables/{p.name}": p for p in sorted((out / "tables").glob("*")) if p.is_file()})
+    return {k: _sha(p.read_bytes()) for k, p in found.items()}
+
+
+def summary_text(manifest: dict) -> str:
+    """The plain-text run summary."""
+    nbs = manifest["notebooks"]
+    counts = {s: sum(1 for v in nbs.values() if v["status"] == s) for s in ("ok", "skipped", "failed")}
+    lines = [f"Run of source '{manifest['source']}' ({'GENERATED DEMO DATA' if manifest['synthetic'] else 'Home Office data'})",
+             f"code {manifest['code_commit'][:12]}, executor {manifest['executor']} x{manifest['jobs']}",
+             f"notebooks: {counts['ok']} ran, {counts['skipped']} unchanged (skipped), {counts['failed']} failed"]
+    for name, v in nbs.items():
+        if v["status"] == "failed":
+            lines.append(f"FAILED {name}: {v['error']} (cell {v['cell']})")
+    return "\n".join(lines)

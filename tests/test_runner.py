@@ -1,0 +1,133 @@
+"""Notebook parameters and the runner: checks before any kernel starts, run keys, locks, the
+site; and (slow) whole runs, with a deliberately broken force."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from analysis import params, runner
+from analysis.cli import main
+from analysis.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_validate_normalises_and_defaults():
+    p = params.validate("force_report", {"force": "northants", "year": "2020-21", "offence": "8q"})
+    assert p == {"force": "Northamptonshire", "offence": "8Q", "source": "demo", "year": "2020/21",
+                 "basis": "closed"}
+
+
+@pytest.mark.parametrize("values,message", [
+    ({"forse": "Kent"}, "unknown parameter(s) forse. Valid parameters: force"),
+    ({"force": "Gotham"}, "Unknown force 'Gotham'"),
+    ({"force": 3}, "parameter 'force' must be a str"),
+    ({"basis": "opened"}, "parameter 'basis' must be one of 'closed', 'recorded'"),
+    ({"year": "2020"}, "parameter 'year': not a financial year"),
+])
+def test_bad_parameters_are_refused_with_the_valid_ones(values, message):
+    with pytest.raises(params.ParameterError) as exc:
+        params.validate("force_report", values)
+    assert message in str(exc.value)
+
+
+def test_every_template_has_a_parameters_cell_then_validation():
+    for name in params.SCHEMAS:
+        nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert "parameters" in code[0].metadata.get("tags", []), name
+        assert f'params.validate("{name}"' in code[1].source, name
+        assert all(not c.get("outputs") for c in code), f"{name} template carries outputs"
+        # the parameters cell holds only JSON-scalar literals, one per schema entry
+        names = {line.split("=")[0].strip() for line in code[0].source.splitlines() if "=" in line}
+        assert names == {p.name for p in params.SCHEMAS[name]}, name
+
+
+def test_templates_match_their_py_percent_pairs():
+    import jupytext
+    for name in params.SCHEMAS:
+        a = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+        b = jupytext.read(ROOT / "notebooks" / f"{name}.py")
+        assert [c.source for c in a.cells] == [c.source for c in b.cells], f"{name}: run 'make notebooks'"
+
+
+def test_plan_and_run_keys(tmp_path):
+    jobs = runner.plan("demo", None, "8Q")
+    assert [j.name for j in jobs[:4]] == [f"national/{t}" for t in params.NATIONAL]
+    assert len(jobs) == 4 + 44 and jobs[-1].name == "forces/british-transport-police"
+    with pytest.raises(InputError, match="Unknown force"):
+        runner.plan("demo", ["Gotham"], "8Q")
+    k1 = runner.run_key(jobs[5], ROOT, "code", "lock", {"a": "1"})
+    assert k1 == runner.run_key(jobs[5], ROOT, "code", "lock", {"a": "1"})
+    assert k1 != runner.run_key(jobs[6], ROOT, "code", "lock", {"a": "1"})
+    assert k1 != runner.run_key(jobs[5], ROOT, "code", "lock", {"a": "2"})
+    assert k1 != runner.run_key(jobs[5], ROOT, "code2", "lock", {"a": "1"})
+
+
+def test_output_lock_refuses_a_second_run(tmp_path):
+    with runner.output_lock(tmp_path):
+        with pytest.raises(InputError, match="another run is writing"):
+            with runner.output_lock(tmp_path):
+                pass
+    with runner.output_lock(tmp_path):  # released
+        pass
+
+
+def _project(tmp_path: Path, demo_store) -> Path:
+    store, _ = demo_store
+    proj = tmp_path / "proj"
+    shutil.copytree(ROOT / "notebooks", proj / "notebooks")
+    shutil.copytree(store, proj / "data" / "processed" / "demo")
+    return proj
+
+
+@pytest.mark.slow
+def test_run_with_a_broken_force_finishes_the_others(tmp_path, demo_store, monkeypatch, capsys):
+    proj = _project(tmp_path, demo_store)
+    nb = nbformat.read(proj / "notebooks" / "force_report.ipynb", as_version=4)
+    broken = nbformat.v4.new_code_cell('if p["force"] == "Kent":\n    raise RuntimeError("deliberately broken")')
+    nb.cells.insert(3, broken)
+    nbformat.write(nb, proj / "notebooks" / "force_report.ipynb")
+    monkeypatch.chdir(proj)
+    code = main(["run", "--source", "demo", "--forces", "Kent", "Cumbria", "--jobs", "2"])
+    err = capsys.readouterr().err
+    assert code == 1 and "forces/kent" in err and "deliberately broken" in err and "Traceback" not in err
+    out = proj / "outputs" / "demo"
+    assert (out / "forces" / "cumbria.html").exists() and (out / "forces" / "cumbria.nocode.html").exists()
+    assert not (out / "forces" / "kent.html").exists()
+    assert (out / "failed" / "kent.ipynb").exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    kent = manifest["notebooks"]["forces/kent"]
+    assert kent["status"] == "failed" and "deliberately broken" in kent["error"] and kent["cell"] is not None
+    assert manifest["notebooks"]["forces/cumbria"]["status"] == "ok"
+    assert manifest["synthetic"] is True and manifest["packages"]["pandas"]
+    index = (out / "index.html").read_text()
+    assert "GENERATED DEMO DATA" in index and "forces/cumbria.html" in index
+    # the executed report prints the headline first, computed, labelled as demo data
+    done = nbformat.read(out / "forces" / "cumbria.ipynb", as_version=4)
+    first = [c for c in done.cells if c.cell_type == "code"][1]
+    text = "".join(o.get("text", "") for o in first.outputs)
+    assert text.startswith("[GENERATED DEMO DATA, not real figures] In ") and "Cumbria recorded" in text
+    assert "start_time" not in json.dumps(done.metadata.get("papermill", {}))
+
+    # a second run with unchanged inputs skips what succeeded and retries the failure
+    before = (out / "forces" / "cumbria.html").stat().st_mtime_ns
+    code = main(["run", "--source", "demo", "--forces", "Kent", "Cumbria", "--jobs", "2"])
+    assert code == 1
+    m2 = json.loads((out / "manifest.json").read_text())
+    assert m2["notebooks"]["forces/cumbria"]["status"] == "skipped"
+    assert m2["notebooks"]["national/national_trends"]["status"] == "skipped"
+    assert (out / "forces" / "cumbria.html").stat().st_mtime_ns == before
+
+
+def test_run_refuses_unknown_force_before_starting(tmp_path, demo_store, monkeypatch, capsys):
+    proj = _project(tmp_path, demo_store)
+    monkeypatch.chdir(proj)
+    assert main(["run", "--forces", "Gotham"]) == 2
+    assert "Unknown force 'Gotham'" in capsys.readouterr().err
+    assert not (proj / "outputs" / "demo" / "forces").exists()
