@@ -184,3 +184,13 @@ def test_link_slope_zero_allowed_and_bad_config_refused(tmp_path):
         synthetic.load_config(bad)
     with pytest.raises(InputError, match="between 0 and 1"):
         synthetic.load_config(overrides={"stalking": {"charge_rate": {"2020/21": 1.5}}})
+
+
+def test_schema_violation_is_refused_before_writing(demo_store, tmp_path):
+    path, validation = demo_store
+    st = store.load_store(path)
+    bad = st.outcomes.copy()
+    bad.loc[0, "quarter"] = 5
+    with pytest.raises(InputError, match="outcomes table failed validation"):
+        store.write_store(tmp_path / "s", bad, st.recorded, validation)
+    assert not (tmp_path / "s" / store.OUTCOMES_FILE).exists()

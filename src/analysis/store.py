@@ -6,10 +6,10 @@ import json
 import os
 import tempfile
 from contextlib import suppress
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
-import pandera.pandas as pa
 
 from analysis.errors import InputError
 from analysis.read import sha256_of
@@ -21,47 +21,56 @@ VALIDATION_FILE = "validation.json"
 _FY = r"^\d{4}/\d{2}$"
 _CODE = r"^(|[EW]\d{8})$"
 
-OUTCOMES_SCHEMA = pa.DataFrameSchema(
-    {
-        "financial_year": pa.Column("string", pa.Check.str_matches(_FY)),
-        "quarter": pa.Column("int64", pa.Check.isin([1, 2, 3, 4])),
-        "force": pa.Column("string"),
-        "force_code": pa.Column("string", pa.Check.str_matches(_CODE)),
-        "offence_code": pa.Column("string", pa.Check.str_length(min_value=1)),
-        "offence_description": pa.Column("string"),
-        "offence_code_expired": pa.Column(bool),
-        "outcome_type": pa.Column("int64", pa.Check.in_range(0, 22)),
-        "outcome_group": pa.Column("string"),
-        "recorded_basis": pa.Column("Int64", nullable=True),
-        "closed_basis": pa.Column("Int64", nullable=True),
-        "source_file": pa.Column("string"),
-        "source_sha256": pa.Column("string", pa.Check.str_matches(r"^[0-9a-f]{64}$")),
-    },
-    unique=["financial_year", "quarter", "force", "offence_code", "outcome_type"],
-    strict=True, ordered=True, name="outcomes",
-)
 
-RECORDED_SCHEMA = pa.DataFrameSchema(
-    {
-        "financial_year": pa.Column("string", pa.Check.str_matches(_FY)),
-        "quarter": pa.Column("int64", pa.Check.isin([1, 2, 3, 4])),
-        "force": pa.Column("string"),
-        "force_code": pa.Column("string", pa.Check.str_matches(_CODE)),
-        "offence_code": pa.Column("string", pa.Check.str_length(min_value=1)),
-        "offences": pa.Column("Int64", nullable=True),
-        "source_file": pa.Column("string"),
-        "source_sha256": pa.Column("string", pa.Check.str_matches(r"^[0-9a-f]{64}$")),
-    },
-    unique=["financial_year", "quarter", "force", "offence_code"],
-    strict=True, ordered=True, name="recorded_offences",
-)
+@cache
+def schemas() -> dict:
+    """The pandera schemas of the two tidy tables (built on first use: pandera is slow to import)."""
+    import pandera.pandas as pa
+
+    outcomes = pa.DataFrameSchema(
+        {
+            "financial_year": pa.Column("string", pa.Check.str_matches(_FY)),
+            "quarter": pa.Column("int64", pa.Check.isin([1, 2, 3, 4])),
+            "force": pa.Column("string"),
+            "force_code": pa.Column("string", pa.Check.str_matches(_CODE)),
+            "offence_code": pa.Column("string", pa.Check.str_length(min_value=1)),
+            "offence_description": pa.Column("string"),
+            "offence_code_expired": pa.Column(bool),
+            "outcome_type": pa.Column("int64", pa.Check.in_range(0, 22)),
+            "outcome_group": pa.Column("string"),
+            "recorded_basis": pa.Column("Int64", nullable=True),
+            "closed_basis": pa.Column("Int64", nullable=True),
+            "source_file": pa.Column("string"),
+            "source_sha256": pa.Column("string", pa.Check.str_matches(r"^[0-9a-f]{64}$")),
+        },
+        unique=["financial_year", "quarter", "force", "offence_code", "outcome_type"],
+        strict=True, ordered=True, name="outcomes",
+    )
+
+    recorded = pa.DataFrameSchema(
+        {
+            "financial_year": pa.Column("string", pa.Check.str_matches(_FY)),
+            "quarter": pa.Column("int64", pa.Check.isin([1, 2, 3, 4])),
+            "force": pa.Column("string"),
+            "force_code": pa.Column("string", pa.Check.str_matches(_CODE)),
+            "offence_code": pa.Column("string", pa.Check.str_length(min_value=1)),
+            "offences": pa.Column("Int64", nullable=True),
+            "source_file": pa.Column("string"),
+            "source_sha256": pa.Column("string", pa.Check.str_matches(r"^[0-9a-f]{64}$")),
+        },
+        unique=["financial_year", "quarter", "force", "offence_code"],
+        strict=True, ordered=True, name="recorded_offences",
+    )
+    return {"outcomes": outcomes, "recorded_offences": recorded}
 
 
-def validate(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame:
-    """Validate a tidy table; a failure is an InputError listing the first problems."""
+def validate(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Validate a tidy table against its schema; a failure is an InputError listing the first problems."""
+    import pandera.errors
+    schema = schemas()[name]
     try:
         return schema.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
+    except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases.head(5).to_dict("records")
         raise InputError(f"the {schema.name} table failed validation: {cases}") from None
 
@@ -103,8 +112,8 @@ def write_store(store: Path, outcomes: pd.DataFrame, recorded: pd.DataFrame,
     Everything is validated before anything is written, and each file is written to a
     temporary name and renamed, so a failure leaves the previous store as it was.
     """
-    outcomes = validate(outcomes, OUTCOMES_SCHEMA)
-    recorded = validate(recorded, RECORDED_SCHEMA)
+    outcomes = validate(outcomes, "outcomes")
+    recorded = validate(recorded, "recorded_offences")
     store = Path(store)
     store.mkdir(parents=True, exist_ok=True)
     write_parquet(outcomes, store / OUTCOMES_FILE)
