@@ -6,12 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCE ?= demo
 
-.PHONY: help venv demo notebooks test test-all bench validate lock clean
+.PHONY: help venv demo demo-tables notebooks references test test-all bench validate lock clean
 
 help:
 	@echo "make demo      generate demo data, ingest it, run every notebook; prints the site's path"
 	@echo "make notebooks regenerate notebooks/*.ipynb templates from their py:percent pairs"
-	@echo "make test      run the tests (not the slow ones)"
+	@echo "make test      run the tests (not the slow ones) and nbval on notebooks/reference"
+	@echo "make references regenerate the executed reference notebooks checked by nbval"
 	@echo "make test-all  run every test, slow ones included"
 	@echo "make bench     run the benchmarks in benchmarks/"
 	@echo "make validate  the simulation study (200 replicates) into outputs/validation/"
@@ -34,14 +35,26 @@ demo: $(STAMP)
 notebooks: $(STAMP)
 	for f in notebooks/*.py; do $(BIN)/jupytext --to ipynb --update "$$f" -q; done
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+# The demo data and national tables the reference notebooks read (deterministic: same seed, same code).
+demo-tables: $(STAMP)
+	$(BIN)/stalking-outcomes demo-data --out data/demo > /dev/null
+	$(BIN)/stalking-outcomes ingest --source demo > /dev/null
+	$(BIN)/stalking-outcomes tables --source demo > /dev/null
+	$(BIN)/stalking-outcomes analyse --source demo > /dev/null
 
-test-all: $(STAMP)
-	$(BIN)/python -m pytest
+# Unit and integration tests, then nbval re-executes the reference notebooks and compares outputs.
+test: demo-tables
+	$(BIN)/python -m pytest -m "not slow" --nbval --nbval-sanitize-with notebooks/reference/sanitize.cfg tests notebooks/reference
+
+references: demo-tables
+	$(BIN)/python -m analysis.references
+
+test-all: demo-tables
+	$(BIN)/python -m pytest --nbval --nbval-sanitize-with notebooks/reference/sanitize.cfg tests notebooks/reference
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/run.py
 
 validate: $(STAMP)
 	$(BIN)/stalking-outcomes validate-methods --reps 200 --out outputs/validation

@@ -131,3 +131,18 @@ def test_run_refuses_unknown_force_before_starting(tmp_path, demo_store, monkeyp
     assert main(["run", "--forces", "Gotham"]) == 2
     assert "Unknown force 'Gotham'" in capsys.readouterr().err
     assert not (proj / "outputs" / "demo" / "forces").exists()
+
+
+def test_reference_notebooks_match_the_templates():
+    """nbval re-executes notebooks/reference/; this checks those are the current templates (if a
+    template changed, run 'make references')."""
+    from analysis import references
+    for job in references.jobs():
+        ref = nbformat.read(ROOT / "notebooks" / "reference" / f"{Path(job.name).name}.ipynb", as_version=4)
+        tpl = nbformat.read(ROOT / "notebooks" / f"{job.template}.ipynb", as_version=4)
+        cells = [c.source for c in ref.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+        assert cells == [c.source for c in tpl.cells], f"{job.name}: run 'make references'"
+        injected = next(c for c in ref.cells if "injected-parameters" in c.metadata.get("tags", []))
+        for k, v in job.parameters.items():
+            assert f"{k} = {v!r}".replace("'", '"') in injected.source, (job.name, k)
+        assert any(c.get("outputs") for c in ref.cells if c.cell_type == "code"), job.name
