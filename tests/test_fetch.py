@@ -133,7 +133,7 @@ def test_cached_file_damaged_locally(tmp_path, server):
 
 def test_bad_years_and_registry(tmp_path, capsys):
     assert main(["fetch", "--raw", str(tmp_path), "--years", "2031/32"]) == 2
-    assert "no outcomes file for 2031/32" in capsys.readouterr().err
+    assert "--years 2031/32 is outside the registry" in capsys.readouterr().err
     bad = tmp_path / "r.toml"
     bad.write_text("[outcomes]\nnonsense = 1\n")
     assert main(["fetch", "--raw", str(tmp_path), "--registry", str(bad)]) == 2

@@ -65,16 +65,7 @@ def select(entries: dict[str, Upstream], years: list[str] | None, pfa: bool = Tr
     """The registry entries for the requested years (all when None), plus the PFA table."""
     available = [k for k in entries if k != "pfa"]
     if years:
-        chosen = []
-        for y in years:
-            try:
-                label = periods.normalise_year(y)
-            except ValueError as exc:
-                raise InputError(f"--years: {exc}.") from None
-            if label not in entries:
-                raise InputError(f"--years: no outcomes file for {label} in the registry "
-                                 f"(available: {', '.join(available)}).")
-            chosen.append(entries[label])
+        chosen = [entries[periods.check_year(y, available, "--years", "the registry")] for y in years]
     else:
         chosen = [entries[k] for k in available]
     if pfa and "pfa" in entries:

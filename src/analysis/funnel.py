@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.errors import InputError
-from analysis.measures import proportion_ci
+from analysis.measures import checked_counts, proportion_ci
 
 DEFAULT_LEVELS = (0.95, 0.998)
 METHODS = ("exact", "phi", "tau2")
@@ -74,24 +74,7 @@ def _adjusted_levels(levels: tuple[float, ...], k: int, adjust: str | None) -> l
 
 
 def _validate(frame: pd.DataFrame, unit: str, count: str, n: str) -> pd.DataFrame:
-    for col in (unit, count, n):
-        if col not in frame:
-            raise FunnelInputError(f"funnel: column '{col}' is missing (have: {', '.join(frame.columns)}).")
-    d = frame[[unit, count, n]].copy()
-    d.columns = ["unit", "count", "n"]
-    d["count"] = pd.to_numeric(d["count"], errors="coerce").astype(float)
-    d["n"] = pd.to_numeric(d["n"], errors="coerce").astype(float)
-    bad = d[d["count"].isna() | d["n"].isna()]
-    if len(bad):
-        raise FunnelInputError(f"funnel: missing count or denominator for {', '.join(map(str, bad.unit[:5]))}. "
-                               "Drop those rows or fill them before comparing.")
-    bad = d[(d["count"] < 0) | (d["n"] < 0)]
-    if len(bad):
-        raise FunnelInputError(f"funnel: negative count or denominator for {', '.join(map(str, bad.unit[:5]))}.")
-    bad = d[d["count"] > d["n"]]
-    if len(bad):
-        raise FunnelInputError(f"funnel: count larger than its denominator for {', '.join(map(str, bad.unit[:5]))}.")
-    return d
+    return checked_counts(frame, unit, count, n, "funnel", FunnelInputError)
 
 
 def _flag(y: np.ndarray, limits: dict[float, tuple[np.ndarray, np.ndarray]]) -> list[str]:

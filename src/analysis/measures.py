@@ -38,6 +38,26 @@ def proportion_ci(count, n, method: str = "wilson", level: float = 0.95
     return lo, hi
 
 
+def checked_counts(frame: pd.DataFrame, unit: str, count: str, n: str, what: str,
+                   error: type[Exception] = ValueError) -> pd.DataFrame:
+    """Columns unit, count, n as floats; `error` (naming the units) for missing, negative or
+    impossible counts, so no comparison runs on numbers that cannot be proportions."""
+    for col in (unit, count, n):
+        if col not in frame:
+            raise error(f"{what}: column '{col}' is missing (have: {', '.join(frame.columns)}).")
+    d = frame[[unit, count, n]].copy()
+    d.columns = ["unit", "count", "n"]
+    d["count"] = pd.to_numeric(d["count"], errors="coerce").astype(float)
+    d["n"] = pd.to_numeric(d["n"], errors="coerce").astype(float)
+    for bad, text in ((d["count"].isna() | d["n"].isna(), "missing count or denominator"),
+                      ((d["count"] < 0) | (d["n"] < 0), "negative count or denominator"),
+                      (d["count"] > d["n"], "count larger than its denominator")):
+        if bad.any():
+            raise error(f"{what}: {text} for {', '.join(map(str, d.loc[bad, 'unit'][:5]))}. "
+                        "Drop or correct those rows before comparing.")
+    return d.reset_index(drop=True)
+
+
 def _share(num: pd.Series, den: pd.Series) -> pd.Series:
     num = num.astype("Float64")
     den = den.astype("Float64")

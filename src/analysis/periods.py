@@ -63,3 +63,19 @@ def quarter_index(label: str, quarter: int) -> int:
 def from_quarter_index(index: int) -> tuple[str, int]:
     """The inverse of quarter_index."""
     return fy_label(2000 + index // 4), index % 4 + 1
+
+
+def check_year(value: str, available: list[str], what: str = "--year", where: str = "the data") -> str:
+    """A requested year normalised and checked against the years available.
+
+    Raises InputError naming the parameter and listing the available years.
+    """
+    from analysis.errors import InputError
+    try:
+        label = normalise_year(value)
+    except ValueError as exc:
+        raise InputError(f"{what}: {exc}.") from None
+    if label not in available:
+        span = f"{available[0]} to {available[-1]}" if available else "none"
+        raise InputError(f"{what} {label} is outside {where} (years available: {span}).")
+    return label

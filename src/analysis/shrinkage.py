@@ -19,7 +19,7 @@ from scipy import optimize, stats
 from scipy.special import expit, logit
 
 from analysis.errors import InputError
-from analysis.measures import proportion_ci
+from analysis.measures import checked_counts, proportion_ci
 
 TAU2_METHODS = ("dl", "pm")
 
@@ -64,13 +64,7 @@ def shrink(frame: pd.DataFrame, unit: str = "force", count: str = "charged_close
     """
     if method not in TAU2_METHODS:
         raise InputError(f"shrinkage: method {method!r}; use one of {', '.join(TAU2_METHODS)}.")
-    d = frame[[unit, count, n]].copy()
-    d.columns = ["unit", "x", "n"]
-    d["x"] = pd.to_numeric(d["x"], errors="coerce").astype(float)
-    d["n"] = pd.to_numeric(d["n"], errors="coerce").astype(float)
-    if d[["x", "n"]].isna().any().any() or (d["x"] < 0).any() or (d["x"] > d["n"]).any():
-        bad = d[d[["x", "n"]].isna().any(axis=1) | (d["x"] < 0) | (d["x"] > d["n"])]["unit"].tolist()
-        raise InputError(f"shrinkage: missing, negative or impossible counts for {', '.join(map(str, bad[:5]))}.")
+    d = checked_counts(frame, unit, count, n, "shrinkage", InputError).rename(columns={"count": "x"})
     excluded = d.loc[d["n"] < 1, "unit"].astype(str).tolist()
     d = d[d["n"] >= 1].reset_index(drop=True)
     if len(d) < 3:

@@ -13,17 +13,8 @@ from analysis.store import load_store, write_csv
 
 
 def resolve_year(year: str | None, available: list[str], what: str = "--year") -> str | None:
-    """A requested year normalised and checked against the data's years."""
-    if year is None:
-        return None
-    try:
-        label = periods.normalise_year(year)
-    except ValueError as exc:
-        raise InputError(f"{what}: {exc}.") from None
-    if label not in available:
-        raise InputError(f"{what} {label} is outside the data (years available: "
-                         f"{available[0]} to {available[-1]}).")
-    return label
+    """A requested year normalised and checked against the data's years (None stays None)."""
+    return None if year is None else periods.check_year(year, available, what)
 
 
 def write_tables(source: str = "demo", store: Path | None = None, out: Path | None = None,
