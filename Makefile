@@ -26,9 +26,21 @@ $(STAMP): requirements.lock pyproject.toml
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+# Demo data and its store are rebuilt only when the package changed, so a second `make demo`
+# with nothing changed only checks that every report is up to date.
+PKG_SRC := $(wildcard src/analysis/*.py src/analysis/data/*)
+
+data/demo/truth.json: $(STAMP) $(PKG_SRC)
 	$(BIN)/stalking-outcomes demo-data --out data/demo
+
+data/processed/demo/validation.json: data/demo/truth.json
 	$(BIN)/stalking-outcomes ingest --source demo
+
+outputs/demo/tables/link_model.json: data/processed/demo/validation.json
+	$(BIN)/stalking-outcomes tables --source demo > /dev/null
+	$(BIN)/stalking-outcomes analyse --source demo > /dev/null
+
+demo: data/processed/demo/validation.json
 	$(BIN)/stalking-outcomes run --source demo
 	@echo "Report site (GENERATED DEMO DATA): $(CURDIR)/outputs/demo/index.html"
 
@@ -36,11 +48,7 @@ notebooks: $(STAMP)
 	for f in notebooks/*.py; do $(BIN)/jupytext --to ipynb --update "$$f" -q; done
 
 # The demo data and national tables the reference notebooks read (deterministic: same seed, same code).
-demo-tables: $(STAMP)
-	$(BIN)/stalking-outcomes demo-data --out data/demo > /dev/null
-	$(BIN)/stalking-outcomes ingest --source demo > /dev/null
-	$(BIN)/stalking-outcomes tables --source demo > /dev/null
-	$(BIN)/stalking-outcomes analyse --source demo > /dev/null
+demo-tables: outputs/demo/tables/link_model.json
 
 # Unit and integration tests, then nbval re-executes the reference notebooks and compares outputs.
 test: demo-tables
