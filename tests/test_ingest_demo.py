@@ -194,3 +194,16 @@ def test_schema_violation_is_refused_before_writing(demo_store, tmp_path):
     with pytest.raises(InputError, match="outcomes table failed validation"):
         store.write_store(tmp_path / "s", bad, st.recorded, validation)
     assert not (tmp_path / "s" / store.OUTCOMES_FILE).exists()
+
+
+def test_ingest_without_a_pfa_table(demo, tmp_path):
+    folder, _ = demo
+    src = tmp_path / "src"
+    shutil.copytree(folder, src)
+    next(src.glob("*prc-pfa*")).unlink()
+    for extra in list(src.glob("*mar20*"))[2:]:
+        extra.unlink()
+    v = ingest.ingest(str(src), tmp_path / "store")
+    st = store.load_store(tmp_path / "store")
+    assert st.recorded.empty and list(st.recorded.columns)[-2:] == ["source_file", "source_sha256"]
+    assert any("no PFA recorded-crime table" in n for n in v["notes"])

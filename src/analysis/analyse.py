@@ -81,24 +81,18 @@ def write_analysis(st: Store, out: Path, offence: str = taxonomy.STALKING, year:
     link.write_link_json(lk.primary, tables / "link_model.json", syn)
     written.append(tables / "link_model.json")
 
-    parts = []
     pairs = [(link.PRE, brk), (years[0], years[-1])] if link.PRE in years and brk in years else [(years[0], years[-1])]
-    for a, b in pairs:
-        dec = decompose.decompose(panel, a, b)
-        parts.append(dec.summary)
-        if (a, b) == pairs[0]:
-            put(dec.forces.assign(year_from=a, year_to=b), "decomposition_forces.csv")
-            first_dec = dec
-    put(pd.concat(parts, ignore_index=True), "decomposition.csv")
+    decs = [decompose.decompose(panel, a, b) for a, b in pairs]
+    put(decs[0].forces.assign(year_from=pairs[0][0], year_to=pairs[0][1]), "decomposition_forces.csv")
+    put(pd.concat([d.summary for d in decs], ignore_index=True), "decomposition.csv")
 
     if figures:
-        truth = None
         written += [
             plots.save(plots.trend_plot(nat, synthetic=syn), figs / "national_trends.png"),
             plots.save(plots.caterpillar_plot(sh, synthetic=syn), figs / "caterpillar.png"),
             plots.save(plots.dose_response_plot(lk.panel, synthetic=syn), figs / "dose_response.png"),
-            plots.save(plots.event_study_plot(lk.event_study, synthetic=syn, truth=truth), figs / "event_study.png"),
-            plots.save(plots.decomposition_plot(first_dec, synthetic=syn), figs / "decomposition.png"),
+            plots.save(plots.event_study_plot(lk.event_study, synthetic=syn), figs / "event_study.png"),
+            plots.save(plots.decomposition_plot(decs[0], synthetic=syn), figs / "decomposition.png"),
         ]
         if change is not None:
             written.append(plots.save(plots.change_funnel_plot(change, synthetic=syn), figs / "funnel_change.png"))

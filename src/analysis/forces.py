@@ -117,6 +117,15 @@ def resolve(text: str, context: str = "") -> Force:
     return force
 
 
+# Rows in the PFA tables that are not police forces (fraud reporting bodies).
+NON_FORCE_ROWS = ("Action Fraud", "CIFAS", "UK Finance")
+
+
+def is_non_force(text: str) -> bool:
+    """True for a PFA-table row that is not a police force (Action Fraud, CIFAS, UK Finance)."""
+    return _key(str(text)) in {_key(n) for n in NON_FORCE_ROWS}
+
+
 def is_england_and_wales_total(text: str) -> bool:
     """True for a national total row label such as 'England and Wales'."""
     return _key(str(text)) in {"englandandwales", "englandwales", "total", "englandandwalestotal"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import forces, taxonomy
+from analysis import forces
 from analysis.measures import NATIONAL
 
 OFFENCE_NOUNS = {"8Q": "stalking offences", "8L": "harassment offences"}

@@ -11,7 +11,8 @@ import pandas as pd
 
 from analysis import forces, periods, taxonomy
 from analysis.errors import InputError
-from analysis.read import read_outcomes, read_recorded, sha256_of
+from analysis.read import (OUTCOME_COLUMNS, RECORDED_COLUMNS, read_outcomes, read_recorded, sha256_of,
+                           tidy_frame)
 from analysis.sheets import SPREADSHEET_SUFFIXES
 from analysis.store import write_store
 
@@ -169,8 +170,9 @@ def ingest(source: str, store: Path | None = None,
         frame["source_sha256"] = pd.array([digest] * len(frame), dtype="string")
         (outcome_frames if f.kind == "outcomes" else recorded_frames).append(frame)
         reports.append(report)
-    outcomes = _combine(outcome_frames, ["financial_year", "quarter", "force", "offence_code", "outcome_type"])
-    recorded = _combine(recorded_frames, ["financial_year", "quarter", "force", "offence_code"])
+    outcomes = _combine(outcome_frames, ["financial_year", "quarter", "force", "offence_code", "outcome_type"],
+                        OUTCOME_COLUMNS)
+    recorded = _combine(recorded_frames, ["financial_year", "quarter", "force", "offence_code"], RECORDED_COLUMNS)
     if recorded.empty:
         notes.append("no PFA recorded-crime table found: recorded_offences is empty")
     validation = summarise(outcomes, recorded, reports, notes, ignored, offences)
@@ -181,12 +183,11 @@ def ingest(source: str, store: Path | None = None,
     return validation
 
 
-def _combine(frames: list[pd.DataFrame], key: list[str]) -> pd.DataFrame:
-    from analysis.read import OUTCOME_COLUMNS, RECORDED_COLUMNS
-    if not frames:
-        cols = (OUTCOME_COLUMNS if "outcome_type" in key else RECORDED_COLUMNS) + ["source_file", "source_sha256"]
-        from analysis.read import _frame
-        return _frame({c: [] for c in cols}, cols).astype({"source_file": "string", "source_sha256": "string"})
+def _combine(frames: list[pd.DataFrame], key: list[str], columns: list[str]) -> pd.DataFrame:
+    """Concatenate the files' tables; an error if two files hold the same cell."""
+    if not frames:  # no PFA table: an empty table of the right shape
+        cols = columns + ["source_file", "source_sha256"]
+        return tidy_frame({c: [] for c in cols}, cols).astype({"source_file": "string", "source_sha256": "string"})
     out = pd.concat(frames, ignore_index=True)
     dup = out.duplicated(key, keep=False)
     if dup.any():

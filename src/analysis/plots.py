@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from analysis import periods, taxonomy  # noqa: E402
+from analysis import taxonomy  # noqa: E402
 
 PALETTE = {"blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "red": "#D55E00",
            "purple": "#CC79A7", "sky": "#56B4E9", "yellow": "#F0E442", "black": "#000000",
@@ -280,7 +280,3 @@ def decomposition_plot(decomp, synthetic: bool = False, top: int = 12) -> plt.Fi
     mark_demo(fig, synthetic)
     return fig
 
-
-def year_axis(years: list[str]) -> list[int]:
-    """Start years for a list of financial years (for numeric axes)."""
-    return [periods.fy_start(y) for y in years]

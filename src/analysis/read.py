@@ -22,9 +22,6 @@ from analysis.sheets import Workbook, open_workbook
 
 HEADER_SEARCH_ROWS = 30
 
-# Rows in the PFA tables that are not police forces.
-NON_FORCE_ROWS = ("Action Fraud", "CIFAS", "UK Finance")
-
 # Count-cell text that means "no number here". "Data not provided" is missing, not zero.
 _MARKER = re.compile(r"^(n\s*/?\s*a\b.*|\.\.|:|-|\[[a-z]\])$", re.IGNORECASE)
 
@@ -392,13 +389,14 @@ def read_outcomes(path: Path | str, offences: Iterable[str] | None = taxonomy.DE
         row_numbers.append(n)
     report.rows_read = rows_read
     report.rows_kept = len(row_numbers)
-    frame = _frame(out, OUTCOME_COLUMNS)
+    frame = tidy_frame(out, OUTCOME_COLUMNS)
     _check_unique(frame, ["financial_year", "quarter", "force", "offence_code", "outcome_type"],
                   row_numbers, f"file {path.name}, sheet '{sheet}'")
     return frame, report
 
 
-def _frame(out: dict[str, list], columns: list[str]) -> pd.DataFrame:
+def tidy_frame(out: dict[str, list], columns: list[str]) -> pd.DataFrame:
+    """A tidy table from column lists, with the store's dtypes."""
     frame = pd.DataFrame({k: out[k] for k in columns})
     for col in ("recorded_basis", "closed_basis", "offences"):
         if col in frame:
@@ -446,7 +444,6 @@ def read_recorded(path: Path | str, offences: Iterable[str] | None = taxonomy.DE
     report = FileReport(file=path.name, sha256=sha256 or sha256_of(path), kind="recorded")
     wanted = _wanted(offences)
     cells = _Cells(report)
-    non_force = {forces._key(n) for n in NON_FORCE_ROWS}
     out: dict[str, list] = {k: [] for k in RECORDED_COLUMNS}
     row_numbers: list[int] = []
     state: dict = {"sheet": None}
@@ -492,7 +489,7 @@ def read_recorded(path: Path | str, offences: Iterable[str] | None = taxonomy.DE
         cells_ = list(cells_) + [""] * (max(c.values()) + 1 - len(cells_))
         ctx = where(path.name, sheet, n)
         raw_force = str(cells_[c["force"]]).strip()
-        if forces._key(raw_force) in non_force:
+        if forces.is_non_force(raw_force):
             report.non_force_rows_dropped[raw_force] += 1
             continue
         force = cells.force(raw_force, ctx)
@@ -521,7 +518,7 @@ def read_recorded(path: Path | str, offences: Iterable[str] | None = taxonomy.DE
                          f"({', '.join(FIELD_LABELS[f] for f in PFA_REQUIRED)}). "
                          "Is this the police force area recorded crime table?")
     report.rows_kept = len(row_numbers)
-    frame = _frame(out, RECORDED_COLUMNS)
+    frame = tidy_frame(out, RECORDED_COLUMNS)
     _check_unique(frame, ["financial_year", "quarter", "force", "offence_code"], row_numbers,
                   f"file {path.name}")
     return frame, report

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import forces, funnel, periods, plots, shrinkage, taxonomy
+from analysis import funnel, plots, shrinkage, taxonomy
 from analysis.errors import InputError
 from analysis.headlines import default_year, sentence
-from analysis.measures import NATIONAL, data_source_label, force_year, national_year
+from analysis.measures import data_source_label, force_year, national_year
 from analysis.params import source_paths
 from analysis.store import load_store
 
@@ -200,15 +200,3 @@ def force_link(ctx: Context, force: str) -> tuple[pd.DataFrame, object]:
     fig = plots.dose_response_plot(panel, synthetic=ctx.synthetic, highlight=force)
     return row.round(4), fig
 
-
-def force_slug(force: str) -> str:
-    """The URL-safe name of a force's report."""
-    return forces.resolve(force).slug
-
-
-def year_slug(year: str) -> str:
-    """'2020-21' for file names."""
-    return periods.fy_slug(year)
-
-
-NATIONAL_LABEL = NATIONAL
