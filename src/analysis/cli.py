@@ -87,7 +87,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(table, args.out / "validation.csv")
     write_csv(records, args.out / "validation_replicates.csv")
-    with_cols = table.copy()
+    with_cols = table.drop(columns="data_source")
     for c in ("truth", "mean_estimate", "bias", "rmse", "coverage", "rejection_rate"):
         with_cols[c] = with_cols[c].map(lambda v: "" if v != v else f"{v:.4g}")
     print(with_cols.to_string(index=False))

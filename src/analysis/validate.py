@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import funnel, link, measures, shrinkage, synthetic
+from analysis.measures import data_source_label
 
 FUNNEL_YEAR = "2020/21"
 SHRINK_YEAR = "2022/23"
@@ -104,7 +105,9 @@ def summarise(records: pd.DataFrame) -> pd.DataFrame:
             "rejection_rate": float((g["p_value"] < 0.05).mean()) if has_p else np.nan,
             "reps": len(g),
         })
-    return pd.DataFrame(rows, columns=COLUMNS)
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    out["data_source"] = data_source_label(True)  # every replicate is generated data
+    return out
 
 
 def validate_methods(reps: int, config: Path | None = None, seed: int = 1000,
@@ -124,6 +127,7 @@ def validate_methods(reps: int, config: Path | None = None, seed: int = 1000,
         with ProcessPoolExecutor(jobs, initializer=_limit_threads) as pool:
             results = _collect(pool.map(one_replicate, tasks), reps, progress)
     records = pd.DataFrame(results)
+    records["data_source"] = data_source_label(True)
     return summarise(records), records
 
 
