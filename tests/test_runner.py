@@ -146,3 +146,35 @@ def test_reference_notebooks_match_the_templates():
         for k, v in job.parameters.items():
             assert f"{k} = {v!r}".replace("'", '"') in injected.source, (job.name, k)
         assert any(c.get("outputs") for c in ref.cells if c.cell_type == "code"), job.name
+
+
+@pytest.mark.slow
+def test_interrupted_run_leaves_earlier_outputs_intact(tmp_path, demo_store):
+    """Ctrl-C in the middle of executing notebooks: exit 130 with a message, earlier outputs
+    untouched, no staging left, no kernels left, and the next run can take the lock."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    proj = _project(tmp_path, demo_store)
+    cmd = [sys.executable, "-m", "analysis", "run", "--forces", "Kent", "Cumbria", "--jobs", "2"]
+    subprocess.run(cmd, cwd=proj, check=True, capture_output=True)
+    out = proj / "outputs" / "demo"
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()
+              and p.suffix in (".ipynb", ".html", ".csv", ".json", ".png")}
+    proc = subprocess.Popen(cmd + ["--rerun"], cwd=proj, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not any((out / ".staging").glob("*/*.ipynb")):
+        time.sleep(0.2)
+    assert any((out / ".staging").glob("*/*.ipynb")), "the run never reached the notebooks"
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C does: the whole process group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err
+    assert not (out / ".staging").exists()
+    for rel, data in before.items():
+        # every earlier file is still there, whole (reruns write identical bytes or nothing)
+        assert (out / rel).read_bytes() == data, rel
+    again = subprocess.run(cmd, cwd=proj, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr

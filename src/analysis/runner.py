@@ -252,10 +252,28 @@ def _executor_map(executor: str, jobs: int, scheduler: str | None, work: list[Jo
             yield execute(j, *args)
         return
     from concurrent.futures import ProcessPoolExecutor, as_completed as done
-    with ProcessPoolExecutor(jobs) as pool:
+    pool = ProcessPoolExecutor(jobs, initializer=_worker_init)
+    try:
         futures = [pool.submit(execute, j, *args) for j in work]
         for fut in done(futures):
             yield fut.result()
+    except BaseException:
+        # Ctrl-C or kill: stop the workers now (their kernels exit with them); nothing they
+        # were writing has been moved into place.
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _worker_init() -> None:
+    """Worker processes leave Ctrl-C to the parent, which stops them; one BLAS thread each."""
+    import signal
+
+    from threadpoolctl import threadpool_limits
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threadpool_limits(1)
 
 
 def run(source: str = "demo", names: list[str] | None = None, offence: str = taxonomy.STALKING,

@@ -75,6 +75,12 @@ def validate(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         raise InputError(f"the {schema.name} table failed validation: {cases}") from None
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: Path, write) -> None:
     """Write through a temporary file in the same folder, then rename over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,6 +88,7 @@ def _atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs are for sharing
         os.replace(tmp, path)
     finally:
         with suppress(FileNotFoundError):
