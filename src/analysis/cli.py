@@ -65,10 +65,10 @@ def _cmd_tables(args: argparse.Namespace) -> int:
 
 def _cmd_analyse(args: argparse.Namespace) -> int:
     from analysis.analyse import write_analysis
-    from analysis.ingest import PROCESSED, resolve_source
+    from analysis.ingest import store_for
     from analysis.store import load_store
-    name = args.source if args.source in ("demo", "homeoffice") else resolve_source(args.source)[0]
-    st = load_store(args.store or PROCESSED / name)
+    name, default_store = store_for(args.source)
+    st = load_store(args.store or default_store)
     out = args.out or Path("outputs") / name
     written = write_analysis(st, out, offence=args.offence, year=args.year,
                              bootstrap_reps=args.bootstrap_reps, permutation_reps=args.permutations,

@@ -45,6 +45,12 @@ def resolve_source(source: str) -> tuple[str, Path]:
     return path.resolve().name, path
 
 
+def store_for(source: str) -> tuple[str, Path]:
+    """(source name, its default store folder) for 'demo', 'homeoffice' or a source folder."""
+    name = source if source in SOURCES else resolve_source(source)[0]
+    return name, PROCESSED / name
+
+
 def _edition(name: str) -> date | None:
     m = _EDITION.search(name)
     if not m:

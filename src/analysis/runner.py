@@ -285,7 +285,7 @@ def run(source: str = "demo", names: list[str] | None = None, offence: str = tax
     from analysis.analyse import write_analysis
     from analysis.site import write_index
     from analysis.store import load_store, write_json
-    from analysis.tables import write_tables
+    from analysis.tables import write_store_tables
 
     if executor not in ("local", "dask"):
         raise InputError(f"--executor {executor!r}: use 'local' or 'dask'.")
@@ -305,7 +305,7 @@ def run(source: str = "demo", names: list[str] | None = None, offence: str = tax
                                         "store": {p.name: _sha(p.read_bytes()) for p in sorted(store_dir.glob("*"))}},
                                        sort_keys=True).encode())
         if rerun or old.get("national_key") != national_key or not (out / "tables" / "link_model.json").exists():
-            write_tables(source, store=store_dir, out=out / "tables", offence=offence)
+            write_store_tables(st, out / "tables", offence)
             write_analysis(st, out, offence=offence)
         inputs = _input_hashes(store_dir, out)
         work, results = [], []

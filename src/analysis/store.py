@@ -27,37 +27,37 @@ def schemas() -> dict:
     """The pandera schemas of the two tidy tables (built on first use: pandera is slow to import)."""
     import pandera.pandas as pa
 
-    outcomes = pa.DataFrameSchema(
-        {
+    def key_columns() -> dict:
+        # the cell every row describes, shared by both tables
+        return {
             "financial_year": pa.Column("string", pa.Check.str_matches(_FY)),
             "quarter": pa.Column("int64", pa.Check.isin([1, 2, 3, 4])),
             "force": pa.Column("string"),
             "force_code": pa.Column("string", pa.Check.str_matches(_CODE)),
             "offence_code": pa.Column("string", pa.Check.str_length(min_value=1)),
+        }
+
+    provenance = {
+        "source_file": pa.Column("string"),
+        "source_sha256": pa.Column("string", pa.Check.str_matches(r"^[0-9a-f]{64}$")),
+    }
+    outcomes = pa.DataFrameSchema(
+        {
+            **key_columns(),
             "offence_description": pa.Column("string"),
             "offence_code_expired": pa.Column(bool),
             "outcome_type": pa.Column("int64", pa.Check.in_range(0, 22)),
             "outcome_group": pa.Column("string"),
             "recorded_basis": pa.Column("Int64", nullable=True),
             "closed_basis": pa.Column("Int64", nullable=True),
-            "source_file": pa.Column("string"),
-            "source_sha256": pa.Column("string", pa.Check.str_matches(r"^[0-9a-f]{64}$")),
+            **provenance,
         },
         unique=["financial_year", "quarter", "force", "offence_code", "outcome_type"],
         strict=True, ordered=True, name="outcomes",
     )
 
     recorded = pa.DataFrameSchema(
-        {
-            "financial_year": pa.Column("string", pa.Check.str_matches(_FY)),
-            "quarter": pa.Column("int64", pa.Check.isin([1, 2, 3, 4])),
-            "force": pa.Column("string"),
-            "force_code": pa.Column("string", pa.Check.str_matches(_CODE)),
-            "offence_code": pa.Column("string", pa.Check.str_length(min_value=1)),
-            "offences": pa.Column("Int64", nullable=True),
-            "source_file": pa.Column("string"),
-            "source_sha256": pa.Column("string", pa.Check.str_matches(r"^[0-9a-f]{64}$")),
-        },
+        {**key_columns(), "offences": pa.Column("Int64", nullable=True), **provenance},
         unique=["financial_year", "quarter", "force", "offence_code"],
         strict=True, ordered=True, name="recorded_offences",
     )

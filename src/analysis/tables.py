@@ -7,9 +7,9 @@ from pathlib import Path
 from analysis import forces, periods, taxonomy
 from analysis.errors import InputError
 from analysis.headlines import default_year, headlines
-from analysis.ingest import PROCESSED, resolve_source
+from analysis.ingest import store_for
 from analysis.measures import force_year, national_year
-from analysis.store import load_store, write_csv
+from analysis.store import Store, load_store, write_csv
 
 
 def resolve_year(year: str | None, available: list[str], what: str = "--year") -> str | None:
@@ -20,9 +20,16 @@ def resolve_year(year: str | None, available: list[str], what: str = "--year") -
 def write_tables(source: str = "demo", store: Path | None = None, out: Path | None = None,
                  offence: str = taxonomy.STALKING, year: str | None = None,
                  method: str = "wilson", force: str | None = None) -> tuple[list[Path], str | None]:
-    """Compute and write the tables; return the paths written and the named force's headline."""
-    name = source if source in ("demo", "homeoffice") else resolve_source(source)[0]
-    st = load_store(store or PROCESSED / name)
+    """Load a source's store, write its tables; return the paths and the named force's headline."""
+    name, default_store = store_for(source)
+    st = load_store(store or default_store)
+    return write_store_tables(st, Path(out) if out else Path("outputs") / name / "tables",
+                              offence, year, method, force)
+
+
+def write_store_tables(st: Store, out: Path, offence: str = taxonomy.STALKING, year: str | None = None,
+                       method: str = "wilson", force: str | None = None) -> tuple[list[Path], str | None]:
+    """Write force_year.csv, national_year.csv and headlines.csv for a loaded store into `out`."""
     code = taxonomy.normalise_offence_code(offence)
     if code not in set(st.outcomes["offence_code"]):
         raise InputError(f"--offence {code}: not in the store (has: "
@@ -33,7 +40,6 @@ def write_tables(source: str = "demo", store: Path | None = None, out: Path | No
     nat = national_year(panel, method=method, synthetic=st.synthetic)
     y = resolve_year(year, sorted(panel["financial_year"].unique())) or default_year(panel)
     heads = headlines(panel, nat, y, synthetic=st.synthetic)
-    out = Path(out) if out else Path("outputs") / name / "tables"
     paths = [out / "force_year.csv", out / "national_year.csv", out / "headlines.csv"]
     for frame, path in zip((panel, nat, heads), paths):
         write_csv(frame, path)
