@@ -157,9 +157,15 @@ def test_interrupted_run_leaves_earlier_outputs_intact(tmp_path, demo_store):
     import subprocess
     import sys
     import time
+    def kernels() -> set[str]:
+        ps = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+        return {line.split()[0] for line in ps.splitlines() if "ipykernel_launcher" in line}
+
     proj = _project(tmp_path, demo_store)
     cmd = [sys.executable, "-m", "analysis", "run", "--forces", "Kent", "Cumbria", "--jobs", "2"]
+    already = kernels()
     subprocess.run(cmd, cwd=proj, check=True, capture_output=True)
+    assert not kernels() - already, "a finished run left kernels running"
     out = proj / "outputs" / "demo"
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()
               and p.suffix in (".ipynb", ".html", ".csv", ".json", ".png")}
@@ -173,6 +179,10 @@ def test_interrupted_run_leaves_earlier_outputs_intact(tmp_path, demo_store):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err
     assert not (out / ".staging").exists()
+    deadline = time.time() + 15  # a kernel notices its worker has gone within a few seconds
+    while kernels() - already and time.time() < deadline:
+        time.sleep(0.5)
+    assert not kernels() - already, "the interrupted run left kernels running"
     for rel, data in before.items():
         # every earlier file is still there, whole (reruns write identical bytes or nothing)
         assert (out / rel).read_bytes() == data, rel

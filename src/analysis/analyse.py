@@ -25,6 +25,15 @@ def write_analysis(st: Store, out: Path, offence: str = taxonomy.STALKING, year:
                    bootstrap_reps: int = 999, permutation_reps: int = 199,
                    figures: bool = True) -> list[Path]:
     """Fit the national models on a loaded store and write tables/ and figures/ under `out`."""
+    from threadpoolctl import threadpool_limits
+    # One BLAS thread: faster for these small matrices (measured 6.1 s against 8.6 s on 2
+    # cores), and the result does not then vary with the machine's core count.
+    with threadpool_limits(1):
+        return _write_analysis(st, out, offence, year, bootstrap_reps, permutation_reps, figures)
+
+
+def _write_analysis(st: Store, out: Path, offence: str, year: str | None, bootstrap_reps: int,
+                    permutation_reps: int, figures: bool) -> list[Path]:
     syn = st.synthetic
     tables, figs = Path(out) / "tables", Path(out) / "figures"
     written: list[Path] = []

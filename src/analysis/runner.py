@@ -17,6 +17,7 @@ import os
 import platform
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -116,11 +117,12 @@ def _is_kernel_start_failure(exc: BaseException) -> bool:
 def execute(job: Job, root: str, staging: str, timeout: int, retries: int = 2) -> JobResult:
     """Execute one notebook into `staging`, export HTML, and return what happened.
 
-    Runs in a worker process (or on a dask worker). Retries only when the kernel fails to start.
+    Runs in a worker process (or on a dask worker), in that process's warm kernel (see
+    analysis.kernel). Retries only when the kernel fails to start.
     """
     import nbformat
     import papermill as pm
-    from nbconvert import HTMLExporter
+    from analysis import kernel
 
     root_p, stage = Path(root), Path(staging)
     out_nb = stage / f"{job.name}.ipynb"
@@ -130,17 +132,19 @@ def execute(job: Job, root: str, staging: str, timeout: int, retries: int = 2) -
     while True:
         attempt += 1
         try:
+            warm = kernel.acquire(KERNEL, str(root_p), code_hash())
             pm.execute_notebook(str(root_p / NOTEBOOKS / f"{job.template}.ipynb"), str(out_nb),
-                                parameters=job.parameters, kernel_name=KERNEL, cwd=str(root_p),
+                                parameters=job.parameters, kernel_name=KERNEL,
+                                engine_name=kernel.ENGINE, warm_kernel=warm,
                                 execution_timeout=timeout, progress_bar=False, log_output=False,
-                                report_mode=False,
-                                # the kernel's own start-up warnings are not the reader's business
-                                extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                                report_mode=False)
             break
         except pm.PapermillExecutionError as exc:
+            kernel.discard()  # the next notebook gets a kernel this one has not touched
             return JobResult(job.name, "failed", job.key, time.perf_counter() - start,
                              f"{exc.ename}: {exc.evalue}", exc.exec_count, attempt, job.parameters)
         except Exception as exc:  # kernel start failures are retried; anything else fails the job
+            kernel.discard()
             if attempt <= retries and _is_kernel_start_failure(exc):
                 time.sleep(1)
                 continue
@@ -149,19 +153,33 @@ def execute(job: Job, root: str, staging: str, timeout: int, retries: int = 2) -
     nb = nbformat.read(out_nb, as_version=4)
     _strip_volatile(nb)
     nbformat.write(nb, out_nb)
-    full = HTMLExporter(template_name="lab")
-    body, _ = full.from_notebook_node(nb)
-    out_nb.with_suffix(".html").write_text(body, encoding="utf-8")
-    plain = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
-                         exclude_output_prompt=True)
-    body, _ = plain.from_notebook_node(nb)
-    out_nb.with_suffix(".nocode.html").write_text(body, encoding="utf-8")
+    for suffix, with_code in ((".html", True), (".nocode.html", False)):
+        body, _ = _html_exporter(with_code).from_notebook_node(nb)
+        out_nb.with_suffix(suffix).write_text(body, encoding="utf-8")
     return JobResult(job.name, "ok", job.key, time.perf_counter() - start, attempts=attempt,
                      parameters=job.parameters)
 
 
+_EXPORTERS = threading.local()
+
+
+def _html_exporter(with_code: bool):
+    """nbconvert's HTML exporter, kept per thread (setting one up costs more than using it)."""
+    from nbconvert import HTMLExporter
+    cache = _EXPORTERS.__dict__
+    if with_code not in cache:
+        cache[with_code] = (HTMLExporter(template_name="lab") if with_code else
+                            HTMLExporter(template_name="lab", exclude_input=True,
+                                         exclude_input_prompt=True, exclude_output_prompt=True))
+    return cache[with_code]
+
+
 def _strip_volatile(nb) -> None:
-    """Remove timings and absolute paths papermill records, so outputs are reproducible."""
+    """Remove timings and absolute paths papermill records, and merge consecutive stream outputs
+    (how a kernel splits printed text into messages depends on timing), so outputs are
+    reproducible."""
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+    CoalesceStreamsPreprocessor().preprocess(nb, {})
     pm_meta = nb.metadata.get("papermill", {})
     for k in ("start_time", "end_time", "duration", "input_path", "output_path", "environment_variables"):
         pm_meta.pop(k, None)
@@ -248,8 +266,12 @@ def _executor_map(executor: str, jobs: int, scheduler: str | None, work: list[Jo
                 cluster.close()
         return
     if jobs <= 1:
-        for j in work:
-            yield execute(j, *args)
+        from analysis import kernel
+        try:
+            for j in work:
+                yield execute(j, *args)
+        finally:
+            kernel.discard()
         return
     from concurrent.futures import ProcessPoolExecutor, as_completed as done
     pool = ProcessPoolExecutor(jobs, initializer=_worker_init)
@@ -268,12 +290,17 @@ def _executor_map(executor: str, jobs: int, scheduler: str | None, work: list[Jo
 
 
 def _worker_init() -> None:
-    """Worker processes leave Ctrl-C to the parent, which stops them; one BLAS thread each."""
+    """Worker processes leave Ctrl-C to the parent, which stops them; one BLAS thread each; the
+    warm kernel is shut down when the worker ends."""
     import signal
+    from multiprocessing.util import Finalize
 
     from threadpoolctl import threadpool_limits
+
+    from analysis import kernel
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threadpool_limits(1)
+    Finalize(None, kernel.discard, exitpriority=10)
 
 
 def run(source: str = "demo", names: list[str] | None = None, offence: str = taxonomy.STALKING,

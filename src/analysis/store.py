@@ -100,16 +100,35 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     _atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False, engine="pyarrow"))
 
 
+# Written numbers carry 6 significant digits. Fitted values vary from run to run in their last
+# bits (BLAS thread count, SIMD paths that depend on memory alignment; measured ~1e-13 relative
+# on the link model's SE) and are converged only to ~1e-10, so more digits would be noise that
+# breaks byte-identical outputs.
+SIGNIFICANT_DIGITS = 6
+
+
+def _stable_floats(obj: object, digits: int = SIGNIFICANT_DIGITS) -> object:
+    """Floats rounded to `digits` significant digits, in any nesting of dicts and lists."""
+    if isinstance(obj, float):
+        return float(f"{obj:.{digits}g}")
+    if isinstance(obj, dict):
+        return {k: _stable_floats(v, digits) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_stable_floats(v, digits) for v in obj]
+    return obj
+
+
 def write_json(data: object, path: Path) -> None:
-    """Write JSON atomically, keys sorted, so the same data give the same bytes."""
-    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """Write JSON atomically, keys sorted, floats to SIGNIFICANT_DIGITS, so the same data give the
+    same bytes."""
+    text = json.dumps(_stable_floats(data), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write a CSV table atomically with a fixed float format, so runs are byte-identical."""
+    """Write a CSV table atomically, floats to SIGNIFICANT_DIGITS, so runs are byte-identical."""
     _atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n",
-                                                 float_format="%.6g"))
+                                                 float_format=f"%.{SIGNIFICANT_DIGITS}g"))
 
 
 def write_store(store: Path, outcomes: pd.DataFrame, recorded: pd.DataFrame,

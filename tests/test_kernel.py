@@ -1,0 +1,66 @@
+"""The warm kernel: a notebook run in a reused kernel sees the state of a fresh one."""
+
+from __future__ import annotations
+
+import nbformat
+
+from analysis import kernel, runner
+
+PROBE = [
+    "import warner\nwarner.warn()",
+    'assert "leftover" not in globals(), "state leaked from the previous notebook"\nleftover = 1',
+    "import warnings\n"
+    'assert not [f for f in warnings.filters if f[1] and f[1].pattern == "probe never"], "warning filters leaked"',
+    "warner.warn()",
+]
+# a notebook that changes the warning filters (which also voids every "once" registry)
+FILTERS = PROBE + ['warnings.filterwarnings("error", message="probe never")']
+
+
+def _probe_project(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in PROBE])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "notebooks" / "probe.ipynb")
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in FILTERS]
+    nbformat.write(nb, tmp_path / "notebooks" / "filters.ipynb")
+    # a library module whose warning Python shows once per location unless the kernel is reset
+    (tmp_path / "warner.py").write_text("import warnings\n\ndef warn():\n"
+                                        "    warnings.warn('probe warning', UserWarning)\n")
+    return tmp_path
+
+
+def test_reused_kernel_is_reset_to_a_fresh_state(tmp_path):
+    proj = _probe_project(tmp_path)
+    stage = tmp_path / "stage"
+    try:
+        first = runner.execute(runner.Job("a/probe", "probe", {}), str(proj), str(stage), 120)
+        warm = kernel._LOCAL.warm
+        second = runner.execute(runner.Job("b/probe", "probe", {}), str(proj), str(stage), 120)
+        third = runner.execute(runner.Job("c/filters", "filters", {}), str(proj), str(stage), 120)
+        fourth = runner.execute(runner.Job("d/probe", "probe", {}), str(proj), str(stage), 120)
+        assert kernel._LOCAL.warm is warm, "the kernel was not reused"
+    finally:
+        kernel.discard()
+    assert [r.status for r in (first, second, third, fourth)] == ["ok"] * 4, (second.error, fourth.error)
+    a, b = (nbformat.read(stage / f"{n}/probe.ipynb", as_version=4) for n in "ab")
+    assert "probe warning" in "".join(o.get("text", "") for o in b.cells[0].outputs)
+    assert [c.execution_count for c in b.cells] == [1, 2, 3, 4]
+    assert (stage / "d/probe.ipynb").read_bytes() == (stage / "a/probe.ipynb").read_bytes()
+    assert (stage / "a/probe.ipynb").read_bytes() == (stage / "b/probe.ipynb").read_bytes()
+    assert nbformat.writes(a) == nbformat.writes(b)
+
+
+def test_a_failed_notebook_retires_its_kernel(tmp_path):
+    proj = _probe_project(tmp_path)
+    nb = nbformat.read(proj / "notebooks" / "probe.ipynb", as_version=4)
+    nb.cells.insert(1, nbformat.v4.new_code_cell("raise RuntimeError('deliberately broken')"))
+    nbformat.write(nb, proj / "notebooks" / "broken.ipynb")
+    try:
+        bad = runner.execute(runner.Job("x/broken", "broken", {}), str(proj), str(tmp_path / "s"), 120)
+        assert bad.status == "failed" and "deliberately broken" in bad.error and bad.cell == 2
+        assert getattr(kernel._LOCAL, "warm", None) is None
+        good = runner.execute(runner.Job("x/probe", "probe", {}), str(proj), str(tmp_path / "s"), 120)
+        assert good.status == "ok", good.error
+    finally:
+        kernel.discard()
