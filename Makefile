@@ -6,10 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCE ?= demo
 
-.PHONY: help venv demo demo-tables notebooks references test test-all bench validate lock clean
+.PHONY: help venv demo demo-tables lab notebooks references test test-all bench validate lock clean
 
 help:
 	@echo "make demo      generate demo data, ingest it, run every notebook; prints the site's path"
+	@echo "make lab       open JupyterLab on notebooks/ (demo data and national tables built first)"
 	@echo "make notebooks regenerate notebooks/*.ipynb templates from their py:percent pairs"
 	@echo "make test      run the tests (not the slow ones) and nbval on notebooks/reference"
 	@echo "make references regenerate the executed reference notebooks checked by nbval"
@@ -44,6 +45,10 @@ demo: data/processed/demo/validation.json
 	$(BIN)/stalking-outcomes run --source demo
 	@echo "Report site (GENERATED DEMO DATA): $(CURDIR)/outputs/demo/index.html"
 
+# JupyterLab on the notebooks; jupytext (in the lock) opens the py:percent pairs as notebooks.
+lab: demo-tables
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
 notebooks: $(STAMP)
 	for f in notebooks/*.py; do $(BIN)/jupytext --to ipynb --update "$$f" -q; done
 
@@ -70,7 +75,7 @@ validate: $(STAMP)
 lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/python -m pip install --quiet -e ".[dev,dask]" setuptools==84.2.1
+	.lock-venv/bin/python -m pip install --quiet -e ".[dev,dask,lab]" setuptools==84.2.1
 	( echo "# Pinned environment for stalking-outcomes (Python 3.11): every package, exact versions."; \
 	  echo "# Regenerate with 'make lock' after changing pyproject.toml; keep environment.yml in step"; \
 	  echo "# (tests/test_packaging.py checks that the two agree)."; \
