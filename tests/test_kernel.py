@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
+import pytest
 
 from analysis import kernel, runner
 
@@ -64,3 +67,45 @@ def test_a_failed_notebook_retires_its_kernel(tmp_path):
         assert good.status == "ok", good.error
     finally:
         kernel.discard()
+
+
+def test_a_cell_past_the_timeout_fails_the_notebook_and_retires_its_kernel(tmp_path):
+    proj = _probe_project(tmp_path)
+    nb = nbformat.read(proj / "notebooks" / "probe.ipynb", as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell("import time\ntime.sleep(60)"))
+    nbformat.write(nb, proj / "notebooks" / "slow.ipynb")
+    try:
+        res = runner.execute(runner.Job("x/slow", "slow", {}), str(proj), str(tmp_path / "s"), 2)
+        assert res.status == "failed" and "timed out" in res.error.lower() and res.seconds < 30
+        assert getattr(kernel._LOCAL, "warm", None) is None
+    finally:
+        kernel.discard()
+
+
+@pytest.mark.slow
+def test_a_force_report_from_a_reused_kernel_matches_one_from_a_fresh_kernel(tmp_path, demo_store):
+    import shutil
+
+    from analysis.analyse import write_analysis
+    from analysis.store import load_store
+    from analysis.tables import write_store_tables
+    root = Path(__file__).resolve().parents[1]
+    store, _ = demo_store
+    proj = tmp_path / "proj"
+    shutil.copytree(root / "notebooks", proj / "notebooks", ignore=shutil.ignore_patterns("reference"))
+    shutil.copytree(store, proj / "data" / "processed" / "demo")
+    st = load_store(store)
+    write_store_tables(st, proj / "outputs" / "demo" / "tables", "8Q")
+    write_analysis(st, proj / "outputs" / "demo", offence="8Q")
+    jobs = {j.name: j for j in runner.plan("demo", ["Kent", "Cumbria"], "8Q")}
+    warm_stage, fresh_stage = tmp_path / "warm", tmp_path / "fresh"
+    try:
+        for name in ("national/national_trends", "forces/kent", "forces/cumbria"):
+            assert runner.execute(jobs[name], str(proj), str(warm_stage), 300).status == "ok"
+        kernel.discard()
+        assert runner.execute(jobs["forces/cumbria"], str(proj), str(fresh_stage), 300).status == "ok"
+    finally:
+        kernel.discard()
+    for suffix in (".ipynb", ".html", ".nocode.html"):
+        rel = f"forces/cumbria{suffix}"
+        assert (warm_stage / rel).read_bytes() == (fresh_stage / rel).read_bytes(), rel

@@ -2,11 +2,12 @@
 
 Starting a kernel and importing pandas, statsmodels and matplotlib into it costs about 4 s,
 against about 1 s of work in a force report, so a worker keeps its kernel. Before each notebook
-the kernel is put back into the state of a fresh one: user namespace cleared, execution count
-back to 1, warning filters and "shown once" registries restored, figures closed. Imported
-modules stay (that is the saving), so the kernel is replaced when the package's code changes,
-and after any notebook that failed, timed out or killed it. tests/test_runner.py checks that a
-report executed in a reused kernel is byte-identical to one executed in a fresh kernel.
+the kernel is put back into the state of a fresh one (analysis.kernel_state): user namespace
+cleared, execution count back to 1, warning filters and "shown once" registries restored,
+figures closed. Imported modules stay (that is the saving), so the kernel is replaced when the
+package's code changes, and after any notebook that failed, timed out or killed it.
+tests/test_kernel.py checks that a force report executed in a reused kernel is byte-identical
+to one executed in a fresh kernel.
 
 Papermill still parameterises and executes every notebook; the warm kernel reaches it through a
 papermill engine ("warm") registered here.
@@ -14,10 +15,9 @@ papermill engine ("warm") registered here.
 
 from __future__ import annotations
 
-import sys
 import threading
-import warnings
 
+from jupyter_core.utils import run_sync
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
@@ -26,57 +26,40 @@ ENGINE = "warm"
 STARTUP_TIMEOUT = 60
 _LOCAL = threading.local()  # one kernel per thread: a dask worker may run tasks in threads
 
-# Runs inside the kernel (which imports this module, so the code has one home).
-_FILTERS: list = []
-
-
-def _kernel_snapshot() -> None:
-    """In the kernel, once after start: remember the warning filters a fresh kernel has."""
-    global _FILTERS
-    _FILTERS = list(warnings.filters)
-
-
-def _kernel_reset() -> None:
-    """In the kernel, before each notebook: back to the state of a fresh kernel."""
-    from IPython import get_ipython
-    get_ipython().reset(new_session=True)  # namespace, output cache, execution count 1
-    warnings.filters[:] = _FILTERS
-    warnings._filters_mutated()  # "shown once" registries are void: warnings show again
-    if "matplotlib.pyplot" in sys.modules:
-        sys.modules["matplotlib.pyplot"].close("all")
-
 
 class WarmKernel:
     """A started kernel, its client, and what it was started for."""
 
     def __init__(self, kernel_name: str, cwd: str, code: str) -> None:
-        from jupyter_client.manager import KernelManager
+        # nbclient drives kernels through the asyncio clients: a blocking client would stall its
+        # event loop (and with it the per-cell timeout)
+        from jupyter_client.manager import AsyncKernelManager
         self.ident = (kernel_name, cwd, code)
-        self.km = KernelManager(kernel_name=kernel_name)
+        self.km = AsyncKernelManager(kernel_name=kernel_name)
         # the kernel's own start-up warnings are not the reader's business
-        self.km.start_kernel(cwd=cwd, extra_arguments=["--IPKernelApp.log_level=ERROR"])
+        run_sync(self.km.start_kernel)(cwd=cwd, extra_arguments=["--IPKernelApp.log_level=ERROR"])
         self.kc = self.km.client()
         self.kc.start_channels()
         try:
-            self.kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
-            self._silent("import analysis.kernel as _k; _k._kernel_snapshot(); del _k")
+            run_sync(self.kc.wait_for_ready)(timeout=STARTUP_TIMEOUT)
+            self._silent("import analysis.kernel_state as _k; _k.snapshot(); del _k")
         except BaseException:
             self.close()
             raise
 
     def _silent(self, code: str) -> None:
-        reply = self.kc.execute_interactive(code, silent=True, store_history=False,
-                                            timeout=STARTUP_TIMEOUT)
+        reply = run_sync(self.kc.execute_interactive)(code, silent=True, store_history=False,
+                                                      timeout=STARTUP_TIMEOUT)
         if reply["content"]["status"] != "ok":
             c = reply["content"]
             raise RuntimeError(f"kernel reset failed: {c.get('ename')}: {c.get('evalue')}")
 
     def reset(self) -> None:
         """Fresh-kernel state, keeping the imported modules."""
-        self._silent("import analysis.kernel as _k; _k._kernel_reset()")
+        self._silent("import analysis.kernel_state as _k; _k.reset()")  # reset clears _k
 
     def alive(self) -> bool:
-        return self.km.is_alive()
+        return bool(run_sync(self.km.is_alive)())
 
     def close(self) -> None:
         """Stop the client and shut the kernel down."""
@@ -84,7 +67,7 @@ class WarmKernel:
             self.kc.stop_channels()
         finally:
             if self.km.has_kernel:
-                self.km.shutdown_kernel(now=True)
+                run_sync(self.km.shutdown_kernel)(now=True)
 
 
 def acquire(kernel_name: str, cwd: str, code: str) -> WarmKernel:
