@@ -24,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "analysis"]
+QUIET = ["--IPKernelApp.log_level=ERROR"]  # the kernels' start-up warnings, as the runner does
 
 
 def scratch_project(base: Path) -> Path:
@@ -63,10 +64,11 @@ def baseline(proj: Path) -> float:
         for t in params.NATIONAL:
             p = {"reps": 5} if t == "method_validation" else {"source": "demo"}
             pm.execute_notebook(f"notebooks/{t}.ipynb", str(out / f"{t}.ipynb"), parameters=p,
-                                kernel_name="python3", progress_bar=False)
+                                kernel_name="python3", progress_bar=False, extra_arguments=QUIET)
         for f in forces.registry():
             pm.execute_notebook("notebooks/force_report.ipynb", str(out / f"{f.slug}.ipynb"),
-                                parameters={"force": f.name}, kernel_name="python3", progress_bar=False)
+                                parameters={"force": f.name}, kernel_name="python3", progress_bar=False,
+                                extra_arguments=QUIET)
     finally:
         os.chdir(cwd)
     return time.perf_counter() - start

@@ -94,10 +94,15 @@ def test_run_with_a_broken_force_finishes_the_others(tmp_path, demo_store, monke
     nb.cells.insert(3, broken)
     nbformat.write(nb, proj / "notebooks" / "force_report.ipynb")
     monkeypatch.chdir(proj)
-    code = main(["run", "--source", "demo", "--forces", "Kent", "Cumbria", "--jobs", "2"])
+    code = main(["run", "--source", "demo", "--jobs", "2"])  # every force, as `make demo` runs
     err = capsys.readouterr().err
     assert code == 1 and "forces/kent" in err and "deliberately broken" in err and "Traceback" not in err
+    assert "1 of 48 notebooks failed" in err
     out = proj / "outputs" / "demo"
+    statuses = json.loads((out / "manifest.json").read_text())["notebooks"]
+    assert sorted(n for n, v in statuses.items() if v["status"] != "ok") == ["forces/kent"]
+    assert len(list((out / "forces").glob("*.nocode.html"))) == 43
+    assert len(list((out / "national").glob("*.nocode.html"))) == 4
     assert (out / "forces" / "cumbria.html").exists() and (out / "forces" / "cumbria.nocode.html").exists()
     assert not (out / "forces" / "kent.html").exists()
     assert (out / "failed" / "kent.ipynb").exists()
@@ -117,9 +122,10 @@ def test_run_with_a_broken_force_finishes_the_others(tmp_path, demo_store, monke
 
     # a second run with unchanged inputs skips what succeeded and retries the failure
     before = (out / "forces" / "cumbria.html").stat().st_mtime_ns
-    code = main(["run", "--source", "demo", "--forces", "Kent", "Cumbria", "--jobs", "2"])
+    code = main(["run", "--source", "demo", "--jobs", "2"])
     assert code == 1
     m2 = json.loads((out / "manifest.json").read_text())
+    assert sorted(n for n, v in m2["notebooks"].items() if v["status"] != "skipped") == ["forces/kent"]
     assert m2["notebooks"]["forces/cumbria"]["status"] == "skipped"
     assert m2["notebooks"]["national/national_trends"]["status"] == "skipped"
     assert (out / "forces" / "cumbria.html").stat().st_mtime_ns == before
