@@ -54,11 +54,16 @@ def test_reused_kernel_is_reset_to_a_fresh_state(tmp_path):
     assert nbformat.writes(a) == nbformat.writes(b)
 
 
+def _variant(proj, name: str, at: int, code: str) -> None:
+    """notebooks/<name>.ipynb: the probe with one cell inserted at position `at`."""
+    nb = nbformat.read(proj / "notebooks" / "probe.ipynb", as_version=4)
+    nb.cells.insert(at, nbformat.v4.new_code_cell(code))
+    nbformat.write(nb, proj / "notebooks" / f"{name}.ipynb")
+
+
 def test_a_failed_notebook_retires_its_kernel(tmp_path):
     proj = _probe_project(tmp_path)
-    nb = nbformat.read(proj / "notebooks" / "probe.ipynb", as_version=4)
-    nb.cells.insert(1, nbformat.v4.new_code_cell("raise RuntimeError('deliberately broken')"))
-    nbformat.write(nb, proj / "notebooks" / "broken.ipynb")
+    _variant(proj, "broken", 1, "raise RuntimeError('deliberately broken')")
     try:
         bad = runner.execute(runner.Job("x/broken", "broken", {}), str(proj), str(tmp_path / "s"), 120)
         assert bad.status == "failed" and "deliberately broken" in bad.error and bad.cell == 2
@@ -71,9 +76,7 @@ def test_a_failed_notebook_retires_its_kernel(tmp_path):
 
 def test_a_cell_past_the_timeout_fails_the_notebook_and_retires_its_kernel(tmp_path):
     proj = _probe_project(tmp_path)
-    nb = nbformat.read(proj / "notebooks" / "probe.ipynb", as_version=4)
-    nb.cells.insert(0, nbformat.v4.new_code_cell("import time\ntime.sleep(60)"))
-    nbformat.write(nb, proj / "notebooks" / "slow.ipynb")
+    _variant(proj, "slow", 0, "import time\ntime.sleep(60)")
     try:
         res = runner.execute(runner.Job("x/slow", "slow", {}), str(proj), str(tmp_path / "s"), 2)
         assert res.status == "failed" and "timed out" in res.error.lower() and res.seconds < 30

@@ -163,6 +163,7 @@ def test_interrupted_run_leaves_earlier_outputs_intact(tmp_path, demo_store):
     import subprocess
     import sys
     import time
+
     def kernels() -> set[str]:
         ps = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
         return {line.split()[0] for line in ps.splitlines() if "ipykernel_launcher" in line}

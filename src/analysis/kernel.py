@@ -52,7 +52,7 @@ class WarmKernel:
                                                       timeout=STARTUP_TIMEOUT)
         if reply["content"]["status"] != "ok":
             c = reply["content"]
-            raise RuntimeError(f"kernel reset failed: {c.get('ename')}: {c.get('evalue')}")
+            raise RuntimeError(f"kernel set-up failed: {c.get('ename')}: {c.get('evalue')}")
 
     def reset(self) -> None:
         """Fresh-kernel state, keeping the imported modules."""

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from analysis import params, runner
+from analysis import kernel, params, runner
 
 REFERENCE_FORCE = "Northamptonshire"
 FOLDER = Path("notebooks/reference")
@@ -29,13 +29,16 @@ def regenerate(folder: Path = FOLDER, timeout: int = 600) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory() as stage:
-        for job in jobs():
-            res = runner.execute(job, str(root), stage, timeout)
-            if res.status != "ok":
-                raise SystemExit(f"{job.name} failed: {res.error} (cell {res.cell})")
-            name = Path(job.name).name + ".ipynb"
-            shutil.copy(Path(stage) / f"{job.name}.ipynb", folder / name)
-            written.append(folder / name)
+        try:
+            for job in jobs():
+                res = runner.execute(job, str(root), stage, timeout)
+                if res.status != "ok":
+                    raise SystemExit(f"{job.name} failed: {res.error} (cell {res.cell})")
+                name = Path(job.name).name + ".ipynb"
+                shutil.copy(Path(stage) / f"{job.name}.ipynb", folder / name)
+                written.append(folder / name)
+        finally:
+            kernel.discard()
     return written
 
 

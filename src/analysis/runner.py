@@ -1,11 +1,12 @@
 """Runs of the notebooks: national notebooks once, then one report per force.
 
-Each notebook is executed by papermill into a staging folder, converted to HTML (with code, and
-without for readers who do not want it), then moved into place file by file with atomic
-renames, so an interrupted run leaves the previous outputs as they were. A failed notebook is
-kept under failed/ with its error and cell; the other forces go on. A run key (template, code,
-lock file, parameters, input hashes) lets an unchanged report be skipped unless --rerun. A lock
-on the output folder stops two runs writing into it at once.
+Each notebook is executed by papermill (in the worker's warm kernel, see analysis.kernel) into a
+staging folder, converted to HTML (with code, and without for readers who do not want it), then
+moved into place file by file with atomic renames, so an interrupted run leaves the previous
+outputs as they were. A failed notebook is kept under failed/ with its error and cell; the other
+forces go on. A run key (template, code, lock file, parameters, input hashes) lets an unchanged
+report be skipped unless --rerun. A lock on the output folder stops two runs writing into it at
+once.
 """
 
 from __future__ import annotations
