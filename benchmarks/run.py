@@ -46,7 +46,7 @@ def ours(proj: Path, jobs: int) -> float:
 def baseline(proj: Path) -> float:
     import papermill as pm
 
-    from analysis import forces, params
+    from analysis import runner
     start = time.perf_counter()
     subprocess.run(CLI + ["ingest", "--source", "demo", "--store", "data/processed/base"], cwd=proj,
                    check=True, capture_output=True)
@@ -61,14 +61,12 @@ def baseline(proj: Path) -> float:
     cwd = os.getcwd()
     os.chdir(proj)
     try:
-        for t in params.NATIONAL:
-            p = {"reps": 5} if t == "method_validation" else {"source": "demo"}
-            pm.execute_notebook(f"notebooks/{t}.ipynb", str(out / f"{t}.ipynb"), parameters=p,
+        # the very jobs `run` plans (same notebooks, same parameters), one at a time
+        for job in runner.plan("demo", None, "8Q"):
+            dest = out / f"{job.name}.ipynb"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            pm.execute_notebook(f"notebooks/{job.template}.ipynb", str(dest), parameters=job.parameters,
                                 kernel_name="python3", progress_bar=False, extra_arguments=QUIET)
-        for f in forces.registry():
-            pm.execute_notebook("notebooks/force_report.ipynb", str(out / f"{f.slug}.ipynb"),
-                                parameters={"force": f.name}, kernel_name="python3", progress_bar=False,
-                                extra_arguments=QUIET)
     finally:
         os.chdir(cwd)
     return time.perf_counter() - start
