@@ -41,10 +41,10 @@ def record(force="Northamptonshire", year="2020/21", quarter=1, code="8Q", otype
 
 
 def write_outcomes(path: Path, records: list[dict], layout: OutcomesLayout | None = None,
-                   extra_sheets: list[Sheet] | None = None) -> Path:
+                   extra_sheets: list[Sheet] | None = None, inline_strings: bool = False) -> Path:
     """Write a small outcomes workbook (format from the suffix) in the published layout."""
     layout = layout or OutcomesLayout("Outcomes open data 2020_21", dict(CURRENT_OUTCOME_HEADERS))
     sheets = [Sheet("Cover_sheet", [["Test workbook"]]), *(extra_sheets or []),
               Sheet(layout.sheet_name, list(outcome_rows(records, layout)))]
-    write_workbook(path, sheets)
+    write_workbook(path, sheets, inline_strings)
     return path

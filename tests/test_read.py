@@ -14,7 +14,8 @@ from analysis.read import read_outcomes, read_recorded
 from analysis.sheets import OdsStream, open_workbook
 from conftest import record, write_outcomes
 
-FORMATS = [".xlsx", ".ods", ".csv"]
+# "inline" is an .xlsx with inline strings (as streaming writers make) instead of Excel's table
+FORMATS = [".xlsx", "inline", ".ods", ".csv"]
 
 
 def _headers(**changes) -> dict[str, str]:
@@ -57,8 +58,10 @@ def _records():
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("variant", list(HEADER_VARIANTS))
 def test_header_variants_in_every_format(tmp_path, fmt, variant):
-    path = write_outcomes(tmp_path / f"outcomes-mar2021{fmt}", _records(),
-                          OutcomesLayout("Outcomes open data 2020_21", HEADER_VARIANTS[variant]))
+    path = write_outcomes(tmp_path / f"outcomes-mar2021{'.xlsx' if fmt == 'inline' else fmt}",
+                          _records(),
+                          OutcomesLayout("Outcomes open data 2020_21", HEADER_VARIANTS[variant]),
+                          inline_strings=fmt == "inline")
     frame, report = read_outcomes(path, offences=("8Q", "8L"))
     assert len(frame) == 5  # the shoplifting row is not kept
     q = frame[frame.offence_code == "8Q"].set_index("outcome_type")
@@ -186,6 +189,44 @@ def test_not_a_spreadsheet_empty_and_truncated(tmp_path):
         read_outcomes(txt)
 
 
+@pytest.mark.parametrize("offences", [("8Q",), ("8q", "8L"), None])
+def test_selected_and_row_by_row_reading_agree(tmp_path, offences):
+    """Workbooks pick their rows from a loaded table; CSVs go row by row: same frame, same report."""
+    lay = OutcomesLayout("Outcomes open data 2020_21")
+    records = [*_records(), record(code=" 8Q ", otype=2), record(code="", otype=3),
+               record(force="England and Wales", otype=4)]
+    got = {}
+    for fmt in (".xlsx", ".csv"):
+        path = write_outcomes(tmp_path / f"o-mar2021{fmt}", records, lay)
+        frame, report = read_outcomes(path, offences=offences)
+        got[fmt] = frame, {k: v for k, v in report.as_dict().items() if k not in ("file", "sha256", "sheets", "header_rows")}
+    pd.testing.assert_frame_equal(got[".xlsx"][0], got[".csv"][0])
+    assert got[".xlsx"][1] == got[".csv"][1]
+    assert got[".xlsx"][1]["rows_read"] == 8  # every row with an offence code, kept or not
+
+
+def test_leading_blank_rows_keep_sheet_row_numbers(tmp_path):
+    lay = OutcomesLayout("Outcomes open data 2020_21")
+    from analysis.layout import outcome_rows
+    rows = [[], [], *outcome_rows([record(), record(otype=2, recorded="lots")], lay)]
+    path = tmp_path / "o-mar2021.xlsx"
+    write_workbook(path, [Sheet(lay.sheet_name, rows)])
+    with pytest.raises(InputError, match="row 5.*lots"):
+        read_outcomes(path)
+
+
+@pytest.mark.parametrize("text,expect", [("3", 3), ("3.0", 3), ("1,204", 1204), ("-2", -2),
+                                         ("2.5", "not a whole number"), ("1e3", 1000),
+                                         ("nan", "where a count should be")])
+def test_counts_written_as_text(tmp_path, text, expect):
+    path = write_outcomes(tmp_path / "o-mar2021.xlsx", [record(closed=text)])
+    if isinstance(expect, int):
+        assert read_outcomes(path)[0].closed_basis.tolist() == [expect]
+    else:
+        with pytest.raises(InputError, match=expect):
+            read_outcomes(path)
+
+
 def test_all_offences_when_none_requested(tmp_path):
     frame, _ = read_outcomes(write_outcomes(tmp_path / "o.xlsx", _records()), offences=None)
     assert sorted(set(frame.offence_code)) == ["46", "8L", "8Q"]
@@ -263,3 +304,15 @@ def test_large_ods_is_streamed_not_loaded(tmp_path):
     assert report.rows_read == n + 1 and len(frame) == 1 and frame.offences.iloc[0] == 123
     # the sheet's cells would take tens of MB as Python objects; streaming holds a row at a time
     assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_xlsx_string_storage(tmp_path, inline):
+    """Generated .xlsx files keep text in a shared-string table, as Excel writes it, unless asked."""
+    import zipfile
+    path = write_outcomes(tmp_path / "o-mar2021.xlsx", _records(), inline_strings=inline)
+    with zipfile.ZipFile(path) as zf:
+        sheet_xml = zf.read("xl/worksheets/sheet2.xml").decode()
+        assert ("xl/sharedStrings.xml" in zf.namelist()) is not inline
+    assert ('t="inlineStr"' in sheet_xml) is inline
+    assert len(read_outcomes(path, offences=("8Q",))[0]) == 4

@@ -69,9 +69,15 @@ def quarter_text(q: int, style: str) -> object:
     return {"int": q, "q": f"Q{q}", "word": f"Quarter {q}"}[style]
 
 
-def write_xlsx(path: Path, sheets: list[Sheet]) -> None:
-    """Write sheets to an .xlsx file row by row (constant memory), with fixed metadata."""
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
+def write_xlsx(path: Path, sheets: list[Sheet], inline_strings: bool = False) -> None:
+    """Write sheets to an .xlsx file with fixed metadata.
+
+    Text goes into a shared-string table, as Excel writes it (the published files are Excel's),
+    which also makes the file about half as slow to read. `inline_strings=True` writes row by row
+    in constant memory with inline strings instead, as some other tools do.
+    """
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": inline_strings,
+                                         "strings_to_numbers": False,
                                          "strings_to_formulas": False, "strings_to_urls": False})
     wb.set_properties({"created": FIXED_TIME, "author": "stalking-outcomes"})
     for sheet in sheets:
@@ -140,11 +146,14 @@ def write_csv_sheet(path: Path, sheet: Sheet) -> None:
             w.writerow(["" if v is None else v for v in row])
 
 
-def write_workbook(path: Path, sheets: list[Sheet]) -> None:
-    """Write sheets in the format the file's suffix names (.xlsx, .ods, or .csv: data sheet only)."""
+def write_workbook(path: Path, sheets: list[Sheet], inline_strings: bool = False) -> None:
+    """Write sheets in the format the file's suffix names (.xlsx, .ods, or .csv: data sheet only).
+
+    `inline_strings` applies to .xlsx only (see `write_xlsx`).
+    """
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        write_xlsx(path, sheets)
+        write_xlsx(path, sheets, inline_strings)
     elif suffix == ".ods":
         write_ods(path, sheets)
     elif suffix == ".csv":

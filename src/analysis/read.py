@@ -15,15 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis import forces, periods, taxonomy
 from analysis.errors import InputError, where
-from analysis.sheets import Workbook, open_workbook
+from analysis.sheets import Workbook, open_workbook, table_rows
 
 HEADER_SEARCH_ROWS = 30
 
 # Count-cell text that means "no number here". "Data not provided" is missing, not zero.
 _MARKER = re.compile(r"^(n\s*/?\s*a\b.*|\.\.|:|-|\[[a-z]\])$", re.IGNORECASE)
+_DECIMAL = re.compile(r"^-?\d+\.\d*([eE][-+]?\d+)?$|^-?\d+[eE][-+]?\d+$")
 
 OUTCOME_REQUIRED = ("financial_year", "quarter", "force", "offence_code", "outcome_type",
                     "recorded_basis", "closed_basis")
@@ -241,6 +244,8 @@ class _Cells:
             return int(text.replace(",", ""))
         except ValueError:
             pass
+        if _DECIMAL.match(text):  # a workbook's number cell, read as text
+            return self.count(float(text), ctx, col)
         if _MARKER.match(text):
             self.report.markers[text] += 1
             return None
@@ -340,8 +345,15 @@ def read_outcomes(path: Path | str, offences: Iterable[str] | None = taxonomy.DE
     row_numbers: list[int] = []
     code_cache: dict[object, str] = {}
     rows_read = 0
-    for n, cells_ in enumerate(rows, start=header.row + 1):
-        # the hot loop: most rows are other offences and are dropped on their code alone
+    table = book.table(sheet)
+    numbered: Iterable[tuple[int, list[object]]]
+    counting = table is None or wanted is None  # else the vectorised selection counts rows
+    if not counting:
+        numbered, rows_read = _rows_with_codes(table, header.row, i_code, wanted, code_cache)
+    else:
+        numbered = enumerate(rows, start=header.row + 1)
+    for n, cells_ in numbered:
+        # the hot loop when rows come one by one: most are other offences, dropped on their code
         try:
             raw_code = cells_[i_code]
         except IndexError:
@@ -349,7 +361,7 @@ def read_outcomes(path: Path | str, offences: Iterable[str] | None = taxonomy.DE
         code = code_cache.get(raw_code)
         if code is None:
             code = code_cache[raw_code] = taxonomy.normalise_offence_code(raw_code)
-        if code:
+        if counting and code:
             rows_read += 1
         if wanted is not None and code not in wanted:
             continue
@@ -393,6 +405,32 @@ def read_outcomes(path: Path | str, offences: Iterable[str] | None = taxonomy.DE
     _check_unique(frame, ["financial_year", "quarter", "force", "offence_code", "outcome_type"],
                   row_numbers, f"file {path.name}, sheet '{sheet}'")
     return frame, report
+
+
+def _rows_with_codes(table: pa.Table, header_row: int, i_code: int, wanted: frozenset[str],
+                     code_cache: dict[object, str]) -> tuple[Iterator[tuple[int, list[object]]], int]:
+    """The numbered rows below the header whose offence code is wanted, and how many rows below
+    the header have any offence code.
+
+    The code column is matched on its distinct raw values (a few hundred), so the rows of other
+    offences (nearly all of a published workbook) never become Python objects.
+    """
+    data = table.slice(header_row)
+    if i_code >= data.num_columns:
+        return iter(()), 0
+    codes = data.column(i_code)
+    keep, rows_read = [], 0
+    for item in pc.value_counts(codes).to_pylist():
+        raw = "" if item["values"] is None else item["values"]
+        code = code_cache.get(raw)
+        if code is None:
+            code = code_cache[raw] = taxonomy.normalise_offence_code(raw)
+        rows_read += item["counts"] if code else 0
+        if code in wanted:
+            keep.append(raw)
+    index = pc.indices_nonzero(pc.is_in(codes, value_set=pa.array(keep, pa.string())))
+    numbers = [header_row + 1 + i for i in index.to_pylist()]
+    return zip(numbers, table_rows(data.take(index))), rows_read
 
 
 def tidy_frame(out: dict[str, list], columns: list[str]) -> pd.DataFrame:

@@ -33,7 +33,7 @@ ROOT_MARKER = "pyproject.toml"
 NOTEBOOKS = Path("notebooks")
 KERNEL = "python3"
 KEY_PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn", "papermill",
-                "nbconvert", "python-calamine", "pyarrow", "pandera")
+                "nbconvert", "fastexcel", "pyarrow", "pandera")
 
 
 @dataclass

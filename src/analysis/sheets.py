@@ -1,8 +1,10 @@
 """Row-by-row access to the published spreadsheets (.xlsx, .ods, .csv), one sheet at a time.
 
-Workbooks are read with python-calamine. The PFA recorded-crime ODS expands to hundreds of MB of
-XML, which calamine would parse whole (every sheet at open), so large ODS files are streamed from
-their content.xml instead, one row at a time.
+Workbooks are read with calamine through fastexcel, which loads a sheet straight into an Arrow
+table (every cell as text), so a reader can pick the rows it wants with vectorised filters before
+any row becomes Python objects. The PFA recorded-crime ODS expands to hundreds of MB of XML, which
+calamine would parse whole (every sheet at open), so large ODS files are streamed from their
+content.xml instead, one row at a time.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from pathlib import Path
 from typing import Protocol
 from xml.etree import ElementTree as ET
 
-import python_calamine
+import fastexcel
+import pyarrow as pa
 
 from analysis.errors import InputError
 
@@ -43,6 +46,17 @@ class Workbook(Protocol):
 
     def iter_sheets(self) -> Iterator[tuple[str, list[object]]]:
         """(sheet name, row) for every row of every sheet, in workbook order."""
+
+    def table(self, sheet: str) -> pa.Table | None:
+        """The whole sheet as text columns (row i is sheet row i + 1), or None if this kind of
+        workbook is only read row by row."""
+
+
+def table_rows(table: pa.Table) -> Iterator[list[object]]:
+    """A table's rows as lists of cell values ("" for empty), converted a batch at a time."""
+    for batch in table.to_batches(max_chunksize=4096):
+        columns = [["" if v is None else v for v in col.to_pylist()] for col in batch.columns]
+        yield from map(list, zip(*columns))
 
 
 def _all_sheets(book: Workbook) -> Iterator[tuple[str, list[object]]]:
@@ -70,25 +84,34 @@ def _corrupt(path: Path, exc: Exception) -> InputError:
 
 
 class CalamineBook:
-    """An .xlsx/.xls/.ods workbook read through python-calamine, one sheet at a time."""
+    """An .xlsx/.xls/.ods workbook read through calamine (fastexcel), one sheet at a time.
+
+    Each sheet is parsed once, into an Arrow table of text: numbers as written ("3", "2.5"),
+    empty cells as null. Row i of the table is sheet row i + 1, leading empty rows included.
+    """
 
     def __init__(self, path: Path):
         self.path = path
         try:
-            self._book = python_calamine.CalamineWorkbook.from_path(str(path))
+            self._reader = fastexcel.read_excel(str(path))
+            self.sheet_names = list(self._reader.sheet_names)
         except Exception as exc:  # calamine raises several types for damaged files
             raise _corrupt(path, exc) from exc
-        self.sheet_names = list(self._book.sheet_names)
+        self._tables: dict[str, pa.Table] = {}
+
+    def table(self, sheet: str) -> pa.Table:
+        if sheet not in self._tables:
+            try:
+                # skip_rows=0 keeps leading empty rows, so table rows are sheet rows
+                loaded = self._reader.load_sheet_by_name(sheet, header_row=None, skip_rows=0,
+                                                         dtypes="string")
+                self._tables[sheet] = pa.Table.from_batches([loaded.to_arrow()])
+            except Exception as exc:
+                raise _corrupt(self.path, exc) from exc
+        return self._tables[sheet]
 
     def rows(self, sheet: str) -> Iterator[list[object]]:
-        try:
-            data = self._book.get_sheet_by_name(sheet)
-            # calamine's range starts at the first used row: pad so row numbers match the sheet's
-            for _ in range((data.start or (0, 0))[0]):
-                yield []
-            yield from data.iter_rows()
-        except Exception as exc:
-            raise _corrupt(self.path, exc) from exc
+        return table_rows(self.table(sheet))
 
     def iter_sheets(self) -> Iterator[tuple[str, list[object]]]:
         return _all_sheets(self)
@@ -110,6 +133,9 @@ class CsvBook:
 
     def iter_sheets(self) -> Iterator[tuple[str, list[object]]]:
         return _all_sheets(self)
+
+    def table(self, sheet: str) -> None:
+        return None
 
 
 def _text(p: ET.Element) -> str:
@@ -197,6 +223,9 @@ class OdsStream:
         for name, row in self.iter_sheets():
             if name == sheet:
                 yield row
+
+    def table(self, sheet: str) -> None:
+        return None
 
 
 def _ods_row(elem: ET.Element) -> list[object]:
