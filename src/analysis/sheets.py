@@ -1,4 +1,5 @@
-"""Row-by-row access to the published spreadsheets (.xlsx, .ods, .csv), one sheet at a time.
+"""Access to the published spreadsheets (.xlsx, .ods, .csv), one sheet at a time, row by row or
+as a table.
 
 Workbooks are read with calamine through fastexcel, which loads a sheet straight into an Arrow
 table (every cell as text), so a reader can pick the rows it wants with vectorised filters before
@@ -86,8 +87,9 @@ def _corrupt(path: Path, exc: Exception) -> InputError:
 class CalamineBook:
     """An .xlsx/.xls/.ods workbook read through calamine (fastexcel), one sheet at a time.
 
-    Each sheet is parsed once, into an Arrow table of text: numbers as written ("3", "2.5"),
-    empty cells as null. Row i of the table is sheet row i + 1, leading empty rows included.
+    A sheet is parsed into an Arrow table of text: numbers as written ("3", "2.5"), empty cells
+    as null. Row i of the table is sheet row i + 1, leading empty rows included. The last sheet
+    parsed is kept, because a reader finds the header row and then reads the same sheet's data.
     """
 
     def __init__(self, path: Path):
@@ -97,18 +99,19 @@ class CalamineBook:
             self.sheet_names = list(self._reader.sheet_names)
         except Exception as exc:  # calamine raises several types for damaged files
             raise _corrupt(path, exc) from exc
-        self._tables: dict[str, pa.Table] = {}
+        self._last: tuple[str, pa.Table] | None = None
 
     def table(self, sheet: str) -> pa.Table:
-        if sheet not in self._tables:
+        if self._last is None or self._last[0] != sheet:
+            self._last = None  # free the previous sheet before parsing the next
             try:
                 # skip_rows=0 keeps leading empty rows, so table rows are sheet rows
                 loaded = self._reader.load_sheet_by_name(sheet, header_row=None, skip_rows=0,
                                                          dtypes="string")
-                self._tables[sheet] = pa.Table.from_batches([loaded.to_arrow()])
+                self._last = sheet, pa.Table.from_batches([loaded.to_arrow()])
             except Exception as exc:
                 raise _corrupt(self.path, exc) from exc
-        return self._tables[sheet]
+        return self._last[1]
 
     def rows(self, sheet: str) -> Iterator[list[object]]:
         return table_rows(self.table(sheet))
