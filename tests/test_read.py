@@ -216,7 +216,7 @@ def test_leading_blank_rows_keep_sheet_row_numbers(tmp_path):
 
 
 @pytest.mark.parametrize("text,expect", [("3", 3), ("3.0", 3), ("1,204", 1204), ("-2", -2),
-                                         ("2.5", "not a whole number"), ("1e3", 1000),
+                                         ("2.5", "not a whole number"), ("1e3", "where a count should be"),
                                          ("nan", "where a count should be")])
 def test_counts_written_as_text(tmp_path, text, expect):
     path = write_outcomes(tmp_path / "o-mar2021.xlsx", [record(closed=text)])

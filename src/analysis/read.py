@@ -26,7 +26,7 @@ HEADER_SEARCH_ROWS = 30
 
 # Count-cell text that means "no number here". "Data not provided" is missing, not zero.
 _MARKER = re.compile(r"^(n\s*/?\s*a\b.*|\.\.|:|-|\[[a-z]\])$", re.IGNORECASE)
-_DECIMAL = re.compile(r"^-?\d+\.\d*([eE][-+]?\d+)?$|^-?\d+[eE][-+]?\d+$")
+_DECIMAL = re.compile(r"^-?\d+\.\d+$")  # how a number cell reads as text ("2.5", "3.0")
 
 OUTCOME_REQUIRED = ("financial_year", "quarter", "force", "offence_code", "outcome_type",
                     "recorded_basis", "closed_basis")
