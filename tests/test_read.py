@@ -199,7 +199,8 @@ def test_selected_and_row_by_row_reading_agree(tmp_path, offences):
     for fmt in (".xlsx", ".csv"):
         path = write_outcomes(tmp_path / f"o-mar2021{fmt}", records, lay)
         frame, report = read_outcomes(path, offences=offences)
-        got[fmt] = frame, {k: v for k, v in report.as_dict().items() if k not in ("file", "sha256", "sheets", "header_rows")}
+        where_from = ("file", "sha256", "sheets", "header_rows")
+        got[fmt] = frame, {k: v for k, v in report.as_dict().items() if k not in where_from}
     pd.testing.assert_frame_equal(got[".xlsx"][0], got[".csv"][0])
     assert got[".xlsx"][1] == got[".csv"][1]
     assert got[".xlsx"][1]["rows_read"] == 8  # every row with an offence code, kept or not

@@ -416,9 +416,7 @@ def _rows_with_codes(table: pa.Table, header_row: int, i_code: int, wanted: froz
     offences (nearly all of a published workbook) never become Python objects.
     """
     data = table.slice(header_row)
-    if i_code >= data.num_columns:
-        return iter(()), 0
-    codes = data.column(i_code)
+    codes = data.column(i_code)  # the header was found in this table, so the column exists
     keep, rows_read = [], 0
     for item in pc.value_counts(codes).to_pylist():
         raw = "" if item["values"] is None else item["values"]
