@@ -29,7 +29,7 @@ venv: $(STAMP)
 
 # Demo data and its store are rebuilt only when the package changed, so a second `make demo`
 # with nothing changed only checks that every report is up to date.
-PKG_SRC := $(wildcard src/analysis/*.py src/analysis/data/*)
+PKG_SRC := $(shell find src/analysis -name "*.py" -o -name "*.csv" -o -name "*.toml" | sort)
 
 data/demo/truth.json: $(STAMP) $(PKG_SRC)
 	$(BIN)/stalking-outcomes demo-data --out data/demo
@@ -60,7 +60,7 @@ test: demo-tables
 	$(BIN)/python -m pytest -m "not slow" --nbval --nbval-sanitize-with notebooks/reference/sanitize.cfg tests notebooks/reference
 
 references: demo-tables
-	$(BIN)/python -m analysis.references
+	$(BIN)/python tools/references.py
 
 test-all: demo-tables
 	$(BIN)/python -m pytest --nbval --nbval-sanitize-with notebooks/reference/sanitize.cfg tests notebooks/reference

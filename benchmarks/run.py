@@ -46,7 +46,7 @@ def ours(proj: Path, jobs: int) -> float:
 def baseline(proj: Path) -> float:
     import papermill as pm
 
-    from analysis import runner
+    from analysis.runs import runner
     start = time.perf_counter()
     subprocess.run(CLI + ["ingest", "--source", "demo", "--store", "data/processed/base"], cwd=proj,
                    check=True, capture_output=True)

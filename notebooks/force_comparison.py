@@ -21,13 +21,14 @@ offence = "8Q"
 year = ""
 
 # %%
-from analysis import params, plots, report
+from analysis.reports import plots, sections
+from analysis.runs import params
 
 p = params.validate("force_comparison", dict(source=source, offence=offence, year=year))
-ctx = report.context(p["source"], p["offence"])
+ctx = sections.context(p["source"], p["offence"])
 year = ctx.year(p["year"])
 print(ctx.banner())
-result = report.funnel_for(ctx, year)
+result = sections.funnel_for(ctx, year)
 print(result.sensitivity())
 
 # %% [markdown]
@@ -42,7 +43,7 @@ print(result.sensitivity())
 plots.funnel_plot(result, synthetic=ctx.synthetic, title=f"Charge rates {year}")
 
 # %%
-report.flagged(result)
+sections.flagged(result)
 
 # %% [markdown]
 # ## Overdispersion and flags in every year
@@ -54,7 +55,7 @@ ctx.table("funnel_summary.csv")[["label", "target", "units", "phi", "phi_p_value
 # ## Change between 2019/20 and 2020/21
 
 # %%
-from analysis import funnel
+from analysis.stats import funnel
 
 change = funnel.change_funnel(ctx.panel, "2019/20", "2020/21")
 print(change.sensitivity())
@@ -64,7 +65,7 @@ plots.change_funnel_plot(change, synthetic=ctx.synthetic)
 # ## Shrunken rates and rank intervals
 
 # %%
-shr = report.shrinkage_for(ctx, year)
+shr = sections.shrinkage_for(ctx, year)
 print(f"tau = {shr.summary['tau']:.3f} on the logit scale; rankability {shr.summary['rankability']:.2f}.")
 plots.caterpillar_plot(shr, synthetic=ctx.synthetic)
 

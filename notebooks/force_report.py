@@ -23,12 +23,13 @@ year = ""
 basis = "closed"
 
 # %%
-from analysis import params, report
+from analysis.reports import sections
+from analysis.runs import params
 
 p = params.validate("force_report", dict(force=force, offence=offence, source=source, year=year, basis=basis))
-ctx = report.context(p["source"], p["offence"])
+ctx = sections.context(p["source"], p["offence"])
 year = ctx.year(p["year"])
-print(report.headline(ctx, p["force"], year, p["basis"]))
+print(sections.headline(ctx, p["force"], year, p["basis"]))
 print(ctx.banner())
 
 # %% [markdown]
@@ -39,7 +40,7 @@ print(ctx.banner())
 # counted when the file was published, so recent quarters are incomplete. Intervals are Wilson 95%.
 
 # %%
-report.force_numbers(ctx, p["force"], year)
+sections.force_numbers(ctx, p["force"], year)
 
 # %% [markdown]
 # ## Trends against England and Wales
@@ -49,10 +50,10 @@ report.force_numbers(ctx, p["force"], year)
 # between ex-partners now recorded as stalking.
 
 # %%
-report.force_trend_figure(ctx, p["force"])
+sections.force_trend_figure(ctx, p["force"])
 
 # %%
-report.force_rows(ctx, p["force"])[["financial_year", "offences_recorded", "outcomes_closed",
+sections.force_rows(ctx, p["force"])[["financial_year", "offences_recorded", "outcomes_closed",
                                      "charge_rate_closed", "evidential_difficulties_rate_closed",
                                      "quarters_with_outcomes"]].round(4)
 
@@ -64,7 +65,7 @@ report.force_rows(ctx, p["force"])[["financial_year", "offences_recorded", "outc
 # differences between forces (random-effects, tau squared); the grey lines do not.
 
 # %%
-position, fig = report.force_funnel_position(ctx, p["force"], year)
+position, fig = sections.force_funnel_position(ctx, p["force"], year)
 position
 
 # %%
@@ -79,7 +80,7 @@ fig
 # not be quoted alone.
 
 # %%
-rank_row, rank_summary, fig = report.force_rank(ctx, p["force"], year)
+rank_row, rank_summary, fig = sections.force_rank(ctx, p["force"], year)
 print(f"Rankability: {rank_summary['rankability']:.2f} (near 1: ranks reflect real differences; near 0: mostly chance).")
 rank_row
 
@@ -94,7 +95,7 @@ fig
 # dose (the mean Pearson residual). The model is fitted once for all forces.
 
 # %%
-link_row, fig = report.force_link(ctx, p["force"])
+link_row, fig = sections.force_link(ctx, p["force"])
 print(ctx.link_primary()["sentence"])
 link_row
 

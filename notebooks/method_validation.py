@@ -21,8 +21,8 @@ seed = 1000
 link_slope = -0.4
 
 # %%
-from analysis import params
-from analysis.validate import validate_methods
+from analysis.runs import params
+from analysis.stats.method_study import validate_methods
 
 p = params.validate("method_validation", dict(reps=reps, seed=seed, link_slope=link_slope))
 table, records = validate_methods(p["reps"], seed=p["seed"], overrides={"link_slope": p["link_slope"]}, jobs=1)

@@ -19,12 +19,13 @@ source = "demo"
 offence = "8Q"
 
 # %%
-from analysis import params, report
+from analysis.reports import sections
+from analysis.runs import params
 
 p = params.validate("national_trends", dict(source=source, offence=offence))
-ctx = report.context(p["source"], p["offence"])
+ctx = sections.context(p["source"], p["offence"])
 print(ctx.banner())
-for line in report.national_sentences(ctx)[-3:]:
+for line in sections.national_sentences(ctx)[-3:]:
     print(line)
 
 # %% [markdown]
@@ -34,7 +35,7 @@ for line in report.national_sentences(ctx)[-3:]:
 # earlier years.
 
 # %%
-report.counting_rule_breaks()
+sections.counting_rule_breaks()
 
 # %% [markdown]
 # ## Recorded offences
@@ -43,7 +44,7 @@ report.counting_rule_breaks()
 # harassment.
 
 # %%
-report.volumes_figure(ctx)
+sections.volumes_figure(ctx)
 
 # %% [markdown]
 # ## How investigations ended (closed basis)
@@ -52,9 +53,9 @@ report.volumes_figure(ctx)
 # difficulties are outcome types 14-16; "no suspect identified" (type 18) is counted apart.
 
 # %%
-report.national_table(ctx)
+sections.national_table(ctx)
 
 # %%
-from analysis import plots
+from analysis.reports import plots
 
 plots.trend_plot(ctx.national, synthetic=ctx.synthetic)

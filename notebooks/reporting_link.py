@@ -20,10 +20,11 @@ source = "demo"
 offence = "8Q"
 
 # %%
-from analysis import params, plots, report
+from analysis.reports import plots, sections
+from analysis.runs import params
 
 p = params.validate("reporting_link", dict(source=source, offence=offence))
-ctx = report.context(p["source"], p["offence"])
+ctx = sections.context(p["source"], p["offence"])
 print(ctx.banner())
 primary = ctx.link_primary()
 print(primary["sentence"])

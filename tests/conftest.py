@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from analysis import ingest, synthetic
-from analysis.layout import CURRENT_OUTCOME_HEADERS, OutcomesLayout, Sheet, outcome_rows, write_workbook
+from analysis.demo import generator
+from analysis.sources import ingest
+from analysis.demo.publish import CURRENT_OUTCOME_HEADERS, OutcomesLayout, Sheet, outcome_rows, write_workbook
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory) -> tuple[Path, synthetic.SyntheticData]:
+def demo(tmp_path_factory) -> tuple[Path, generator.SyntheticData]:
     """The default demo data, written once per session."""
     folder = tmp_path_factory.mktemp("demo")
-    data = synthetic.write_demo(folder, synthetic.load_config())
+    data = generator.write_demo(folder, generator.load_config())
     return folder, data
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import fetch
+from analysis.sources import fetch
 from analysis.cli import main
-from analysis.layout import Sheet, write_workbook
+from analysis.demo.publish import Sheet, write_workbook
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import forces
+from analysis.domain import forces
 from analysis.cli import main
 
 

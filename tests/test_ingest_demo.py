@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import forces, ingest, store, synthetic
+from analysis.demo import generator
+from analysis.domain import forces
+from analysis.sources import ingest, store
 from analysis.errors import InputError
 
 KEY = ["financial_year", "quarter", "force", "offence_code", "outcome_type"]
@@ -149,7 +151,7 @@ def test_generator_calibration_and_truth(demo):
 
 def test_demo_files_are_labelled_synthetic(demo):
     folder, data = demo
-    from analysis.sheets import open_workbook
+    from analysis.sources.sheets import open_workbook
     names = data.truth["files"]
     assert len(names) == 12 and all(n.startswith("synthetic-") for n in names)
     for name in names:
@@ -160,10 +162,10 @@ def test_demo_files_are_labelled_synthetic(demo):
 
 def test_same_seed_same_bytes_other_seed_differs(tmp_path):
     small = {"first_year": "2019/20", "last_year": "2021/22", "pfa_first_year": "2019/20"}
-    cfg = synthetic.load_config(overrides=small)
-    synthetic.write_demo(tmp_path / "a", cfg)
-    synthetic.write_demo(tmp_path / "b", cfg)
-    synthetic.write_demo(tmp_path / "c", synthetic.load_config(overrides=dict(small, seed=7)))
+    cfg = generator.load_config(overrides=small)
+    generator.write_demo(tmp_path / "a", cfg)
+    generator.write_demo(tmp_path / "b", cfg)
+    generator.write_demo(tmp_path / "c", generator.load_config(overrides=dict(small, seed=7)))
     files = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert len(files) == 5
     for name in files:
@@ -172,18 +174,18 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
 
 
 def test_link_slope_zero_allowed_and_bad_config_refused(tmp_path):
-    cfg = synthetic.load_config(overrides={"link_slope": 0, "first_year": "2019/20",
+    cfg = generator.load_config(overrides={"link_slope": 0, "first_year": "2019/20",
                                            "last_year": "2021/22", "pfa_first_year": "2019/20"})
-    data = synthetic.simulate(cfg)
+    data = generator.simulate(cfg)
     assert data.truth["link_slope"] == 0
     with pytest.raises(InputError, match="'link_slop' is not a generator parameter"):
-        synthetic.load_config(overrides={"link_slop": 0})
+        generator.load_config(overrides={"link_slop": 0})
     bad = tmp_path / "bad.toml"
     bad.write_text("link_slope = [")
     with pytest.raises(InputError, match="not valid TOML"):
-        synthetic.load_config(bad)
+        generator.load_config(bad)
     with pytest.raises(InputError, match="between 0 and 1"):
-        synthetic.load_config(overrides={"stalking": {"charge_rate": {"2020/21": 1.5}}})
+        generator.load_config(overrides={"stalking": {"charge_rate": {"2020/21": 1.5}}})
 
 
 def test_schema_violation_is_refused_before_writing(demo_store, tmp_path):

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis import kernel, runner
+from analysis.runs import kernel, runner
 
 PROBE = [
     "import warner\nwarner.warn()",
@@ -89,9 +89,9 @@ def test_a_cell_past_the_timeout_fails_the_notebook_and_retires_its_kernel(tmp_p
 def test_a_force_report_from_a_reused_kernel_matches_one_from_a_fresh_kernel(tmp_path, demo_store):
     import shutil
 
-    from analysis.analyse import write_analysis
-    from analysis.store import load_store
-    from analysis.tables import write_store_tables
+    from analysis.reports.analyse import write_analysis
+    from analysis.sources.store import load_store
+    from analysis.reports.tables import write_store_tables
     root = Path(__file__).resolve().parents[1]
     store, _ = demo_store
     proj = tmp_path / "proj"

@@ -2,8 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import measures, store
-from analysis.headlines import headlines, sentence
+from analysis.sources import store
+from analysis.stats import measures
+from analysis.reports.headlines import headlines, sentence
 
 
 def test_wilson_matches_hand_worked_values():

@@ -1,6 +1,6 @@
 import pytest
 
-from analysis import periods, taxonomy
+from analysis.domain import periods, taxonomy
 
 
 @pytest.mark.parametrize("raw", ["2020/21", "2020-21", "2020/2021", "2020_21", " 2020 / 21 ", "FY2020/21"])

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from analysis.errors import InputError
-from analysis.layout import CURRENT_OUTCOME_HEADERS, OutcomesLayout, Sheet, write_workbook
-from analysis.read import read_outcomes, read_recorded
-from analysis.sheets import OdsStream, open_workbook
+from analysis.demo.publish import CURRENT_OUTCOME_HEADERS, OutcomesLayout, Sheet, write_workbook
+from analysis.sources.homeoffice import read_outcomes, read_recorded
+from analysis.sources.sheets import OdsStream, open_workbook
 from conftest import record, write_outcomes
 
 # "inline" is an .xlsx with inline strings (as streaming writers make) instead of Excel's table
@@ -108,7 +108,7 @@ def test_data_sheet_found_by_header_not_position(tmp_path):
 
 def test_header_below_title_rows_keeps_sheet_row_numbers(tmp_path):
     lay = OutcomesLayout("Outcomes open data 2020_21")
-    from analysis.layout import outcome_rows
+    from analysis.demo.publish import outcome_rows
     rows = [["Outcomes open data"], [], ["Source: Home Office"], *outcome_rows(
         [record(), record(otype=2, closed="lots")], lay)]
     path = tmp_path / "o-mar2021.xlsx"
@@ -208,7 +208,7 @@ def test_selected_and_row_by_row_reading_agree(tmp_path, offences):
 
 def test_leading_blank_rows_keep_sheet_row_numbers(tmp_path):
     lay = OutcomesLayout("Outcomes open data 2020_21")
-    from analysis.layout import outcome_rows
+    from analysis.demo.publish import outcome_rows
     rows = [[], [], *outcome_rows([record(), record(otype=2, recorded="lots")], lay)]
     path = tmp_path / "o-mar2021.xlsx"
     write_workbook(path, [Sheet(lay.sheet_name, rows)])

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis import params, runner
+from analysis.runs import params, runner
 from analysis.cli import main
 from analysis.errors import InputError
 
@@ -142,7 +142,7 @@ def test_run_refuses_unknown_force_before_starting(tmp_path, demo_store, monkeyp
 def test_reference_notebooks_match_the_templates():
     """nbval re-executes notebooks/reference/; this checks those are the current templates (if a
     template changed, run 'make references')."""
-    from analysis import references
+    import references
     for job in references.jobs():
         ref = nbformat.read(ROOT / "notebooks" / "reference" / f"{Path(job.name).name}.ipynb", as_version=4)
         tpl = nbformat.read(ROOT / "notebooks" / f"{job.template}.ipynb", as_version=4)

@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from scipy import stats
 from scipy.special import expit, logit
 
-from analysis import decompose, funnel, link, measures, plots, shrinkage, synthetic
+from analysis.demo import generator
+from analysis.reports import plots
+from analysis.stats import decompose, funnel, link, measures, shrinkage
 
 
 # --- funnel limits ---------------------------------------------------------------------------
@@ -196,7 +198,7 @@ def test_newcombe_difference_interval():
 
 @pytest.fixture(scope="module")
 def sim():
-    return synthetic.simulate(synthetic.load_config())
+    return generator.simulate(generator.load_config())
 
 
 def test_link_panel_flags_and_dose(sim):
@@ -242,7 +244,7 @@ def test_primary_estimate_on_the_default_demo(sim):
 def test_simulation_with_known_truth_small():
     """A small simulation study: the primary estimator is close to the truth on average,
     placebo breaks are near zero, shrinkage beats raw rates, and extreme forces are flagged."""
-    from analysis.validate import validate_methods
+    from analysis.stats.method_study import validate_methods
     table, records = validate_methods(4, seed=500, jobs=2)
     t = table.set_index(["estimator", "parameter"])
     prim = t.loc[("primary", "link_slope")]
@@ -258,7 +260,7 @@ def test_simulation_with_known_truth_small():
 @pytest.mark.slow
 def test_simulation_coverage_and_size(tmp_path):
     """40 replicates under link_slope = 0: the primary test's size and coverage are near 5%/95%."""
-    from analysis.validate import validate_methods
+    from analysis.stats.method_study import validate_methods
     table, _ = validate_methods(40, seed=7000, overrides={"link_slope": 0.0}, jobs=2)
     prim = table.set_index(["estimator", "parameter"]).loc[("primary", "link_slope")]
     assert prim["coverage"] >= 0.8 and prim["rejection_rate"] <= 0.2

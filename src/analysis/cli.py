@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from analysis import forces, taxonomy
+from analysis.domain import forces, taxonomy
 from analysis.errors import InputError, WorkFailed
 
 EPILOG = "Exit codes: 0 ok, 1 some work failed, 2 bad input or usage. Add --debug for tracebacks."
@@ -28,10 +28,10 @@ def _cmd_forces(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:
-    from analysis import synthetic
+    from analysis.demo import generator
     overrides = {"seed": args.seed} if args.seed is not None else None
-    cfg = synthetic.load_config(args.config, overrides)
-    data = synthetic.write_demo(args.out, cfg)
+    cfg = generator.load_config(args.config, overrides)
+    data = generator.write_demo(args.out, cfg)
     print(f"Wrote {len(data.truth['files'])} GENERATED DEMO files and truth.json to {args.out} "
           f"(seed {cfg['seed']}, link_slope {cfg['link_slope']}).")
     return 0
@@ -44,7 +44,7 @@ def _offences(value: str) -> tuple[str, ...] | None:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    from analysis import ingest
+    from analysis.sources import ingest
     validation = ingest.ingest(args.source, args.store, offences=_offences(args.offences),
                                progress=sys.stderr.isatty())
     print(ingest.summary_text(validation))
@@ -52,7 +52,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_tables(args: argparse.Namespace) -> int:
-    from analysis import tables
+    from analysis.reports import tables
     written, headline = tables.write_tables(args.source, store=args.store, out=args.out,
                                             offence=args.offence, year=args.year,
                                             method=args.interval, force=args.force)
@@ -64,9 +64,9 @@ def _cmd_tables(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyse(args: argparse.Namespace) -> int:
-    from analysis.analyse import write_analysis
-    from analysis.ingest import store_for
-    from analysis.store import load_store
+    from analysis.reports.analyse import write_analysis
+    from analysis.sources.ingest import store_for
+    from analysis.sources.store import load_store
     name, default_store = store_for(args.source)
     st = load_store(args.store or default_store)
     out = args.out or Path("outputs") / name
@@ -78,8 +78,8 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from analysis.store import write_csv
-    from analysis.validate import validate_methods
+    from analysis.sources.store import write_csv
+    from analysis.stats.method_study import validate_methods
     if args.reps < 1:
         raise InputError("--reps must be at least 1.")
     table, records = validate_methods(args.reps, args.config, args.seed, jobs=args.jobs,
@@ -96,7 +96,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from analysis import runner
+    from analysis.runs import runner
     names = None if args.forces == ["all"] else args.forces
     manifest = runner.run(args.source, names, offence=args.offence, jobs=args.jobs,
                           executor=args.executor, scheduler=args.scheduler, out=args.out,
@@ -108,7 +108,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from analysis import fetch
+    from analysis.sources import fetch
     results = fetch.fetch(args.raw, years=args.years, update=args.update, registry=args.registry,
                           progress=sys.stderr.isatty(), retries=args.retries)
     for r in results:

@@ -42,7 +42,7 @@ class WarmKernel:
         self.kc.start_channels()
         try:
             run_sync(self.kc.wait_for_ready)(timeout=STARTUP_TIMEOUT)
-            self._silent("import analysis.kernel_state as _k; _k.snapshot(); del _k")
+            self._silent("import analysis.runs.kernel_state as _k; _k.snapshot(); del _k")
         except BaseException:
             self.close()
             raise
@@ -56,7 +56,7 @@ class WarmKernel:
 
     def reset(self) -> None:
         """Fresh-kernel state, keeping the imported modules."""
-        self._silent("import analysis.kernel_state as _k; _k.reset()")  # reset clears _k
+        self._silent("import analysis.runs.kernel_state as _k; _k.reset()")  # reset clears _k
 
     def alive(self) -> bool:
         return bool(run_sync(self.km.is_alive)())

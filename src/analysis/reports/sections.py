@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import funnel, plots, shrinkage, taxonomy
+from analysis.domain import taxonomy
+from analysis.reports import plots
+from analysis.stats import funnel, shrinkage
 from analysis.errors import InputError
-from analysis.headlines import default_year, sentence
-from analysis.measures import data_source_label, force_year, national_year
-from analysis.params import source_paths
-from analysis.store import load_store
+from analysis.reports.headlines import default_year, sentence
+from analysis.stats.measures import data_source_label, force_year, national_year
+from analysis.runs.params import source_paths
+from analysis.sources.store import load_store
 
 
 @dataclass

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analysis import forces, periods, taxonomy
+from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError
-from analysis.headlines import default_year, headlines
-from analysis.ingest import store_for
-from analysis.measures import force_year, national_year
-from analysis.store import Store, load_store, write_csv
+from analysis.reports.headlines import default_year, headlines
+from analysis.sources.ingest import store_for
+from analysis.stats.measures import force_year, national_year
+from analysis.sources.store import Store, load_store, write_csv
 
 
 def resolve_year(year: str | None, available: list[str], what: str = "--year") -> str | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import InputError
-from analysis.read import sha256_of
+from analysis.sources.homeoffice import sha256_of
 
 OUTCOMES_FILE = "outcomes.parquet"
 RECORDED_FILE = "recorded_offences.parquet"

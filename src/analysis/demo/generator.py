@@ -30,9 +30,10 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.special import expit
 
-from analysis import __version__, forces, periods, taxonomy
+from analysis import __version__
+from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError
-from analysis.layout import (CURRENT_OUTCOME_HEADERS, OutcomesLayout, Sheet, cover_sheet,
+from analysis.demo.publish import (CURRENT_OUTCOME_HEADERS, OutcomesLayout, Sheet, cover_sheet,
                              outcome_rows, write_workbook)
 
 SYNTHETIC_PREFIX = "synthetic-"
@@ -44,7 +45,7 @@ SERIES = ("stalking", "harassment", "other")
 
 def default_config() -> dict:
     """The packaged default config (every true parameter)."""
-    text = files("analysis").joinpath("data/demo_config.toml").read_text(encoding="utf-8")
+    text = files("analysis.demo").joinpath("config.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 

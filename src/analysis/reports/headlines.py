@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import forces
-from analysis.measures import NATIONAL
+from analysis.domain import forces
+from analysis.stats.measures import NATIONAL
 
 OFFENCE_NOUNS = {"8Q": "stalking offences", "8L": "harassment offences"}
 

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from analysis import kernel, params, runner
+from analysis.runs import kernel, params, runner
 
 REFERENCE_FORCE = "Northamptonshire"
 FOLDER = Path("notebooks/reference")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from analysis import forces, taxonomy
+from analysis.domain import forces, taxonomy
 
 INTERVAL_METHODS = {"wilson": "wilson", "jeffreys": "jeffreys", "clopper-pearson": "beta"}
 NATIONAL = "England and Wales"

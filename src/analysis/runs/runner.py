@@ -26,7 +26,9 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from analysis import __version__, forces, params, taxonomy
+from analysis import __version__
+from analysis.domain import forces, taxonomy
+from analysis.runs import params
 from analysis.errors import InputError, WorkFailed
 
 ROOT_MARKER = "pyproject.toml"
@@ -75,7 +77,7 @@ def _sha(data: bytes) -> str:
 def code_hash() -> str:
     """sha256 over the package's source files (so any code change re-runs every report)."""
     h = hashlib.sha256()
-    pkg = Path(__file__).resolve().parent
+    pkg = Path(__file__).resolve().parents[1]
     for p in sorted(pkg.rglob("*")):
         if p.suffix in (".py", ".csv", ".toml") and "__pycache__" not in p.parts:
             h.update(p.relative_to(pkg).as_posix().encode())
@@ -123,7 +125,7 @@ def execute(job: Job, root: str, staging: str, timeout: int, retries: int = 2) -
     """
     import nbformat
     import papermill as pm
-    from analysis import kernel
+    from analysis.runs import kernel
 
     root_p, stage = Path(root), Path(staging)
     out_nb = stage / f"{job.name}.ipynb"
@@ -267,7 +269,7 @@ def _executor_map(executor: str, jobs: int, scheduler: str | None, work: list[Jo
                 cluster.close()
         return
     if jobs <= 1:
-        from analysis import kernel
+        from analysis.runs import kernel
         try:
             for j in work:
                 yield execute(j, *args)
@@ -298,7 +300,7 @@ def _worker_init() -> None:
 
     from threadpoolctl import threadpool_limits
 
-    from analysis import kernel
+    from analysis.runs import kernel
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threadpool_limits(1)
     Finalize(None, kernel.discard, exitpriority=10)
@@ -310,10 +312,10 @@ def run(source: str = "demo", names: list[str] | None = None, offence: str = tax
         progress: bool = False) -> dict:
     """Run the national analysis (if its inputs changed) and the notebooks; write the manifest,
     the run summary and the index. Raises WorkFailed (exit 1) if any notebook failed."""
-    from analysis.analyse import write_analysis
-    from analysis.site import write_index
-    from analysis.store import load_store, write_json
-    from analysis.tables import write_store_tables
+    from analysis.reports.analyse import write_analysis
+    from analysis.reports.site import write_index
+    from analysis.sources.store import load_store, write_json
+    from analysis.reports.tables import write_store_tables
 
     if executor not in ("local", "dask"):
         raise InputError(f"--executor {executor!r}: use 'local' or 'dask'.")

@@ -19,7 +19,7 @@ from scipy import optimize, stats
 from scipy.special import expit, logit
 
 from analysis.errors import InputError
-from analysis.measures import checked_counts, proportion_ci
+from analysis.stats.measures import checked_counts, proportion_ci
 
 TAU2_METHODS = ("dl", "pm")
 

@@ -18,9 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analysis import forces, periods, taxonomy
+from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError, where
-from analysis.sheets import Workbook, open_workbook, table_rows
+from analysis.sources.sheets import Workbook, open_workbook, table_rows
 
 HEADER_SEARCH_ROWS = 30
 

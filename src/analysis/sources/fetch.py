@@ -1,6 +1,6 @@
 """Downloads of the GOV.UK files into the raw cache, with hashes and snapshot metadata.
 
-The upstream registry (URL and, once known, sha256 per file) ships in analysis/data/upstream.toml.
+The upstream registry (URL and, once known, sha256 per file) ships in analysis/sources/upstream.toml.
 The first download of a file records its sha256, size, URL and date in data/raw/snapshots.json;
 every later fetch checks against it, and a file whose bytes changed upstream is refused unless
 `--update`, which records the new hash and date. Files are never edited in the cache.
@@ -19,10 +19,10 @@ from urllib.parse import urlparse
 
 import pooch
 
-from analysis import periods
+from analysis.domain import periods
 from analysis.errors import InputError
-from analysis.read import sha256_of
-from analysis.store import write_json
+from analysis.sources.homeoffice import sha256_of
+from analysis.sources.store import write_json
 
 RAW = Path("data/raw")
 SNAPSHOTS = "snapshots.json"
@@ -46,7 +46,7 @@ def load_registry(path: Path | str | None = None) -> tuple[dict[str, Upstream], 
     """The upstream registry (packaged, or a TOML file of the same shape) and its licence text."""
     try:
         text = (Path(path).read_text(encoding="utf-8") if path
-                else files("analysis").joinpath("data/upstream.toml").read_text(encoding="utf-8"))
+                else files("analysis.sources").joinpath("upstream.toml").read_text(encoding="utf-8"))
         data = tomllib.loads(text)
         entries = {periods.normalise_year(k): Upstream(periods.normalise_year(k), v["url"], v.get("sha256", ""))
                    for k, v in data["outcomes"].items()}

@@ -28,7 +28,7 @@ import statsmodels.api as sm
 from scipy import stats
 from scipy.special import expit, logit
 
-from analysis import forces, periods, taxonomy
+from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError
 
 BREAK = taxonomy.RECLASSIFICATION_BREAK.first_year  # "2020/21"
@@ -455,8 +455,8 @@ def _primary_summary(fit: Fit, wild_p: float, panel: pd.DataFrame, d: pd.DataFra
 
 def write_link_json(primary: dict, path, synthetic: bool) -> None:
     """link_model.json: the primary estimate on truth.json's link_slope scale."""
-    from analysis.measures import data_source_label
-    from analysis.store import write_json
+    from analysis.stats.measures import data_source_label
+    from analysis.sources.store import write_json
     out = dict(primary)
     out["data_source"] = data_source_label(synthetic)
     write_json(json.loads(json.dumps(out, default=float)), path)

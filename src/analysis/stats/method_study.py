@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import funnel, link, measures, shrinkage, synthetic
-from analysis.measures import data_source_label
+from analysis.demo import generator
+from analysis.stats import funnel, link, measures, shrinkage
+from analysis.stats.measures import data_source_label
 
 FUNNEL_YEAR = "2020/21"
 SHRINK_YEAR = "2022/23"
@@ -38,8 +39,8 @@ def _limit_threads() -> None:
 def one_replicate(args: tuple[int, dict, Path | None]) -> list[dict]:
     """Simulate one dataset and return one record per estimator and parameter."""
     rep, overrides, config = args
-    cfg = synthetic.load_config(config, overrides)
-    data = synthetic.simulate(cfg)
+    cfg = generator.load_config(config, overrides)
+    data = generator.simulate(cfg)
     slope = float(cfg["link_slope"])
     out: list[dict] = []
     res = link.run_link(data.outcomes, data.recorded, bootstrap_reps=399, permutation_reps=99,
@@ -115,7 +116,7 @@ def validate_methods(reps: int, config: Path | None = None, seed: int = 1000,
                      progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the simulation study; return (validation table, per-replicate records)."""
     base = dict(overrides or {})
-    synthetic.load_config(config, base)  # fail fast on a bad config
+    generator.load_config(config, base)  # fail fast on a bad config
     tasks = [(r, dict(base, seed=seed + r), config) for r in range(reps)]
     jobs = jobs or min(os.cpu_count() or 1, reps)
     results: list[dict] = []

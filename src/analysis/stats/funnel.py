@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.errors import InputError
-from analysis.measures import checked_counts, proportion_ci
+from analysis.stats.measures import checked_counts, proportion_ci
 
 DEFAULT_LEVELS = (0.95, 0.998)
 METHODS = ("exact", "phi", "tau2")

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import forces, periods, taxonomy
+from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError
-from analysis.read import (OUTCOME_COLUMNS, RECORDED_COLUMNS, read_outcomes, read_recorded, sha256_of,
+from analysis.sources.homeoffice import (OUTCOME_COLUMNS, RECORDED_COLUMNS, read_outcomes, read_recorded, sha256_of,
                            tidy_frame)
-from analysis.sheets import SPREADSHEET_SUFFIXES
-from analysis.store import write_store
+from analysis.sources.sheets import SPREADSHEET_SUFFIXES
+from analysis.sources.store import write_store
 
 SOURCES = {"homeoffice": Path("data/raw"), "demo": Path("data/demo")}
 PROCESSED = Path("data/processed")

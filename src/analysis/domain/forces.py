@@ -49,7 +49,7 @@ def _key(text: str) -> str:
 @cache
 def registry() -> tuple[Force, ...]:
     """All 44 forces in the registry's order (the Home Office's force order)."""
-    text = files("analysis").joinpath("data/forces.csv").read_text(encoding="utf-8")
+    text = files("analysis.domain").joinpath("forces.csv").read_text(encoding="utf-8")
     out = []
     for row in csv.DictReader(text.splitlines()):
         pop = row["population_thousands"].strip()

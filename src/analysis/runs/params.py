@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis import forces, periods, taxonomy
+from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError
 
 
