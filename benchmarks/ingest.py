@@ -43,18 +43,32 @@ def make_workbook(path: Path, scale: float, inline_strings: bool) -> int:
                     counts = rng.poisson(3.0, size=(23, 2))
                     for t in range(23):
                         o = taxonomy.BY_CODE[t]
-                        yield {"financial_year": "2020/21", "quarter": q, "force": force,
-                               "offence_code": code, "offence_description": f"Offence {code}",
-                               "offence_group": "Group", "offence_subgroup": "Subgroup",
-                               "offence_code_expired": False, "outcome_type": t,
-                               "outcome_description": o.description, "outcome_group": o.group,
-                               "recorded_basis": int(counts[t, 0]),
-                               "closed_basis": "N/A" if t == 0 else int(counts[t, 1])}
+                        yield {
+                            "financial_year": "2020/21",
+                            "quarter": q,
+                            "force": force,
+                            "offence_code": code,
+                            "offence_description": f"Offence {code}",
+                            "offence_group": "Group",
+                            "offence_subgroup": "Subgroup",
+                            "offence_code_expired": False,
+                            "outcome_type": t,
+                            "outcome_description": o.description,
+                            "outcome_group": o.group,
+                            "recorded_basis": int(counts[t, 0]),
+                            "closed_basis": "N/A" if t == 0 else int(counts[t, 1]),
+                        }
 
     lay = OutcomesLayout("Outcomes open data 2020_21")
     tmp = path.with_suffix(".part.xlsx")  # an interrupted run leaves no half file in the cache
-    write_workbook(tmp, [cover_sheet("SYNTHETIC BENCHMARK WORKBOOK", ["generated"]),
-                         Sheet(lay.sheet_name, outcome_rows(records(), lay))], inline_strings)
+    write_workbook(
+        tmp,
+        [
+            cover_sheet("SYNTHETIC BENCHMARK WORKBOOK", ["generated"]),
+            Sheet(lay.sheet_name, outcome_rows(records(), lay)),
+        ],
+        inline_strings,
+    )
     tmp.replace(path)
     return 4 * len(names) * len(codes) * 23
 
@@ -64,12 +78,15 @@ def child(mode: str, path: str) -> None:
     start = time.perf_counter()
     if mode == "ours_8q":
         from analysis.sources.homeoffice import read_outcomes
+
         frame, _ = read_outcomes(path, offences=("8Q",))
     elif mode == "ours_all":
         from analysis.sources.homeoffice import read_outcomes
+
         frame, _ = read_outcomes(path, offences=None)
     else:
         import pandas as pd
+
         frame = pd.read_excel(path, sheet_name="Outcomes open data 2020_21", engine="openpyxl")
     seconds = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -77,16 +94,20 @@ def child(mode: str, path: str) -> None:
 
 
 def measure(mode: str, path: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", mode, str(path)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(path)], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows-scale", type=float, default=1.0, help="fraction of the 180 offence codes")
-    p.add_argument("--inline-strings", action="store_true",
-                   help="write the workbook's text inline instead of in a shared-string table")
+    p.add_argument(
+        "--inline-strings",
+        action="store_true",
+        help="write the workbook's text inline instead of in a shared-string table",
+    )
     p.add_argument("--skip-openpyxl", action="store_true", help="skip the (slow) baseline")
     p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -106,7 +127,9 @@ def main() -> None:
     if not args.skip_openpyxl:
         results["openpyxl"] = measure("openpyxl", path)
     for r in results.values():
-        print(f"{r['mode']:>10}: {r['seconds']:7.2f} s  rows {r['rows']:>9,}  peak RSS {r['peak_rss_mb']:7.0f} MB")
+        print(
+            f"{r['mode']:>10}: {r['seconds']:7.2f} s  rows {r['rows']:>9,}  peak RSS {r['peak_rss_mb']:7.0f} MB"
+        )
     print(f"stalking_seconds: {results['ours_8q']['seconds']:.2f}")
     if "openpyxl" in results:
         print(f"ratio: {results['openpyxl']['seconds'] / results['ours_8q']['seconds']:.1f}")

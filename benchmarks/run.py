@@ -38,8 +38,12 @@ def scratch_project(base: Path) -> Path:
 def ours(proj: Path, jobs: int) -> float:
     start = time.perf_counter()
     subprocess.run(CLI + ["ingest", "--source", "demo"], cwd=proj, check=True, capture_output=True)
-    subprocess.run(CLI + ["run", "--source", "demo", "--rerun", "--jobs", str(jobs)], cwd=proj,
-                   check=True, capture_output=True)
+    subprocess.run(
+        CLI + ["run", "--source", "demo", "--rerun", "--jobs", str(jobs)],
+        cwd=proj,
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - start
 
 
@@ -47,15 +51,28 @@ def baseline(proj: Path) -> float:
     import papermill as pm
 
     from analysis.runs import runner
+
     start = time.perf_counter()
-    subprocess.run(CLI + ["ingest", "--source", "demo", "--store", "data/processed/base"], cwd=proj,
-                   check=True, capture_output=True)
+    subprocess.run(
+        CLI + ["ingest", "--source", "demo", "--store", "data/processed/base"],
+        cwd=proj,
+        check=True,
+        capture_output=True,
+    )
     shutil.rmtree(proj / "data/processed/demo", ignore_errors=True)
     shutil.copytree(proj / "data/processed/base", proj / "data/processed/demo")
-    subprocess.run(CLI + ["analyse", "--source", "demo", "--out", "outputs/demo"], cwd=proj, check=True,
-                   capture_output=True)
-    subprocess.run(CLI + ["tables", "--source", "demo", "--out", "outputs/demo/tables"], cwd=proj, check=True,
-                   capture_output=True)
+    subprocess.run(
+        CLI + ["analyse", "--source", "demo", "--out", "outputs/demo"],
+        cwd=proj,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        CLI + ["tables", "--source", "demo", "--out", "outputs/demo/tables"],
+        cwd=proj,
+        check=True,
+        capture_output=True,
+    )
     out = proj / "baseline"
     out.mkdir(exist_ok=True)
     cwd = os.getcwd()
@@ -65,8 +82,14 @@ def baseline(proj: Path) -> float:
         for job in runner.plan("demo", None, "8Q"):
             dest = out / f"{job.name}.ipynb"
             dest.parent.mkdir(parents=True, exist_ok=True)
-            pm.execute_notebook(f"notebooks/{job.template}.ipynb", str(dest), parameters=job.parameters,
-                                kernel_name="python3", progress_bar=False, extra_arguments=QUIET)
+            pm.execute_notebook(
+                f"notebooks/{job.template}.ipynb",
+                str(dest),
+                parameters=job.parameters,
+                kernel_name="python3",
+                progress_bar=False,
+                extra_arguments=QUIET,
+            )
     finally:
         os.chdir(cwd)
     return time.perf_counter() - start
@@ -80,11 +103,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         proj = scratch_project(Path(tmp))
         run_s = ours(proj, args.jobs)
-        print(f"stalking-outcomes run (ingest + national + 44 reports + HTML + index), {args.jobs} jobs: {run_s:.1f} s")
+        print(
+            f"stalking-outcomes run (ingest + national + 44 reports + HTML + index), {args.jobs} jobs: {run_s:.1f} s"
+        )
         print(f"run_seconds: {run_s:.1f}")
         if not args.skip_baseline:
             base_s = baseline(proj)
-            print(f"plain papermill, one notebook at a time (ingest + national + 48 notebooks, no HTML): {base_s:.1f} s")
+            print(
+                f"plain papermill, one notebook at a time (ingest + national + 48 notebooks, no HTML): {base_s:.1f} s"
+            )
             print(f"baseline_seconds: {base_s:.1f}")
             print(f"ratio: {base_s / run_s:.2f}")
 

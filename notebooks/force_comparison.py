@@ -70,5 +70,17 @@ print(f"tau = {shr.summary['tau']:.3f} on the logit scale; rankability {shr.summ
 plots.caterpillar_plot(shr, synthetic=ctx.synthetic)
 
 # %%
-shr.units[["force", "n", "raw_rate", "shrunk_rate", "shrunk_low", "shrunk_high", "shrinkage_factor",
-           "rank_low", "rank_median", "rank_high"]].round(4)
+shr.units[
+    [
+        "force",
+        "n",
+        "raw_rate",
+        "shrunk_rate",
+        "shrunk_low",
+        "shrunk_high",
+        "shrinkage_factor",
+        "rank_low",
+        "rank_median",
+        "rank_high",
+    ]
+].round(4)

@@ -53,9 +53,16 @@ sections.force_numbers(ctx, p["force"], year)
 sections.force_trend_figure(ctx, p["force"])
 
 # %%
-sections.force_rows(ctx, p["force"])[["financial_year", "offences_recorded", "outcomes_closed",
-                                     "charge_rate_closed", "evidential_difficulties_rate_closed",
-                                     "quarters_with_outcomes"]].round(4)
+sections.force_rows(ctx, p["force"])[
+    [
+        "financial_year",
+        "offences_recorded",
+        "outcomes_closed",
+        "charge_rate_closed",
+        "evidential_difficulties_rate_closed",
+        "quarters_with_outcomes",
+    ]
+].round(4)
 
 # %% [markdown]
 # ## Place in the funnel plot
@@ -81,7 +88,9 @@ fig
 
 # %%
 rank_row, rank_summary, fig = sections.force_rank(ctx, p["force"], year)
-print(f"Rankability: {rank_summary['rankability']:.2f} (near 1: ranks reflect real differences; near 0: mostly chance).")
+print(
+    f"Rankability: {rank_summary['rankability']:.2f} (near 1: ranks reflect real differences; near 0: mostly chance)."
+)
 rank_row
 
 # %%

@@ -25,7 +25,9 @@ from analysis.runs import params
 from analysis.stats.method_study import validate_methods
 
 p = params.validate("method_validation", dict(reps=reps, seed=seed, link_slope=link_slope))
-table, records = validate_methods(p["reps"], seed=p["seed"], overrides={"link_slope": p["link_slope"]}, jobs=1)
+table, records = validate_methods(
+    p["reps"], seed=p["seed"], overrides={"link_slope": p["link_slope"]}, jobs=1
+)
 print(f"GENERATED DATA: {p['reps']} replicates, true link_slope = {p['link_slope']}.")
 
 # %% [markdown]

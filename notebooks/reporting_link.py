@@ -40,7 +40,9 @@ for c in primary["caveats"]:
 # ## Every estimator
 
 # %%
-ctx.table("link_models.csv")[["estimator", "specification", "estimate", "ci_low", "ci_high", "p_value", "method", "note"]]
+ctx.table("link_models.csv")[
+    ["estimator", "specification", "estimate", "ci_low", "ci_high", "p_value", "method", "note"]
+]
 
 # %% [markdown]
 # ## Event study: dose by year, relative to 2019/20
@@ -69,4 +71,6 @@ plots.dose_response_plot(ctx.table("link_panel.csv"), synthetic=ctx.synthetic)
 # how much from rates within forces (within); exactly additive, bootstrap intervals.
 
 # %%
-ctx.table("decomposition.csv")[["component", "year_from", "year_to", "estimate", "ci_low", "ci_high", "share_of_change"]].round(4)
+ctx.table("decomposition.csv")[
+    ["component", "year_from", "year_to", "estimate", "ci_low", "ci_high", "share_of_change"]
+].round(4)

@@ -29,23 +29,50 @@ def demo_store(demo, tmp_path_factory) -> tuple[Path, dict]:
     return store, validation
 
 
-def record(force="Northamptonshire", year="2020/21", quarter=1, code="8Q", otype=1,
-           recorded=3, closed=2, expired=False, **extra) -> dict:
+def record(
+    force="Northamptonshire",
+    year="2020/21",
+    quarter=1,
+    code="8Q",
+    otype=1,
+    recorded=3,
+    closed=2,
+    expired=False,
+    **extra,
+) -> dict:
     """One tidy outcomes record as the layout writer takes it."""
-    rec = {"financial_year": year, "quarter": quarter, "force": force, "offence_code": code,
-           "offence_description": "Stalking", "offence_group": "Violence against the person",
-           "offence_subgroup": "Stalking and harassment", "offence_code_expired": expired,
-           "outcome_type": otype, "outcome_description": "x", "outcome_group": "g",
-           "recorded_basis": recorded, "closed_basis": closed}
+    rec = {
+        "financial_year": year,
+        "quarter": quarter,
+        "force": force,
+        "offence_code": code,
+        "offence_description": "Stalking",
+        "offence_group": "Violence against the person",
+        "offence_subgroup": "Stalking and harassment",
+        "offence_code_expired": expired,
+        "outcome_type": otype,
+        "outcome_description": "x",
+        "outcome_group": "g",
+        "recorded_basis": recorded,
+        "closed_basis": closed,
+    }
     rec.update(extra)
     return rec
 
 
-def write_outcomes(path: Path, records: list[dict], layout: OutcomesLayout | None = None,
-                   extra_sheets: list[Sheet] | None = None, inline_strings: bool = False) -> Path:
+def write_outcomes(
+    path: Path,
+    records: list[dict],
+    layout: OutcomesLayout | None = None,
+    extra_sheets: list[Sheet] | None = None,
+    inline_strings: bool = False,
+) -> Path:
     """Write a small outcomes workbook (format from the suffix) in the published layout."""
     layout = layout or OutcomesLayout("Outcomes open data 2020_21", dict(CURRENT_OUTCOME_HEADERS))
-    sheets = [Sheet("Cover_sheet", [["Test workbook"]]), *(extra_sheets or []),
-              Sheet(layout.sheet_name, list(outcome_rows(records, layout)))]
+    sheets = [
+        Sheet("Cover_sheet", [["Test workbook"]]),
+        *(extra_sheets or []),
+        Sheet(layout.sheet_name, list(outcome_rows(records, layout))),
+    ]
     write_workbook(path, sheets, inline_strings)
     return path

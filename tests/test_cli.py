@@ -16,8 +16,12 @@ from analysis.cli import main
 def test_tables_from_the_demo_store(demo_store, tmp_path, capsys):
     store, _ = demo_store
     out = tmp_path / "tables"
-    assert main(["tables", "--store", str(store), "--out", str(out), "--year", "2020-21",
-                 "--force", "northants"]) == 0
+    assert (
+        main(
+            ["tables", "--store", str(store), "--out", str(out), "--year", "2020-21", "--force", "northants"]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "In 2020/21 Northamptonshire recorded" in printed and "GENERATED DEMO DATA" in printed
     fy = pd.read_csv(out / "force_year.csv")
@@ -30,12 +34,15 @@ def test_tables_from_the_demo_store(demo_store, tmp_path, capsys):
     assert (out / "force_year.csv").read_bytes() == first  # byte-identical rerun
 
 
-@pytest.mark.parametrize("args,message", [
-    (["tables", "--year", "2031/32"], "outside the data"),
-    (["tables", "--year", "last year"], "not a financial year"),
-    (["tables", "--force", "Gotham"], "Unknown force 'Gotham'"),
-    (["tables", "--offence", "8Z"], "--offence 8Z: not in the store"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["tables", "--year", "2031/32"], "outside the data"),
+        (["tables", "--year", "last year"], "not a financial year"),
+        (["tables", "--force", "Gotham"], "Unknown force 'Gotham'"),
+        (["tables", "--offence", "8Z"], "--offence 8Z: not in the store"),
+    ],
+)
 def test_bad_table_arguments_exit_2(demo_store, tmp_path, capsys, args, message):
     store, _ = demo_store
     assert main(args + ["--store", str(store), "--out", str(tmp_path)]) == 2
@@ -76,8 +83,9 @@ def test_the_make_demo_commands_in_a_fresh_folder(tmp_path):
     """What `make demo` runs, with default paths, as a user would (python -m analysis)."""
     env = dict(os.environ, PYTHONHASHSEED="0")
     for args in (["demo-data"], ["ingest", "--source", "demo"], ["tables", "--source", "demo"]):
-        done = subprocess.run([sys.executable, "-m", "analysis", *args], cwd=tmp_path, env=env,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "analysis", *args], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
         assert done.returncode == 0, done.stderr
     for name in ("force_year.csv", "national_year.csv", "headlines.csv"):
         assert (tmp_path / "outputs" / "demo" / "tables" / name).exists()
@@ -88,17 +96,42 @@ def test_the_make_demo_commands_in_a_fresh_folder(tmp_path):
 
 def test_analyse_writes_every_national_table(demo_store, tmp_path, capsys):
     import json
+
     store, _ = demo_store
     out = tmp_path / "out"
-    assert main(["analyse", "--store", str(store), "--out", str(out), "--bootstrap-reps", "99",
-                 "--permutations", "9"]) == 0
+    assert (
+        main(
+            [
+                "analyse",
+                "--store",
+                str(store),
+                "--out",
+                str(out),
+                "--bootstrap-reps",
+                "99",
+                "--permutations",
+                "9",
+            ]
+        )
+        == 0
+    )
     tables = out / "tables"
-    for name in ("funnel_2020-21.csv", "funnel_summary.csv", "funnel_change_2019-20_2020-21.csv",
-                 "shrinkage.csv", "link_models.csv", "link_model.json", "event_study.csv",
-                 "decomposition.csv", "decomposition_forces.csv"):
+    for name in (
+        "funnel_2020-21.csv",
+        "funnel_summary.csv",
+        "funnel_change_2019-20_2020-21.csv",
+        "shrinkage.csv",
+        "link_models.csv",
+        "link_model.json",
+        "event_study.csv",
+        "decomposition.csv",
+        "decomposition_forces.csv",
+    ):
         assert (tables / name).exists(), name
     models = pd.read_csv(tables / "link_models.csv")
-    assert {"estimator", "specification", "estimate", "ci_low", "ci_high", "p_value", "method"} <= set(models.columns)
+    assert {"estimator", "specification", "estimate", "ci_low", "ci_high", "p_value", "method"} <= set(
+        models.columns
+    )
     primary = json.loads((tables / "link_model.json").read_text())
     assert primary["parameter"] == "link_slope" and "GENERATED DEMO DATA" in primary["data_source"]
     assert primary["estimate"] == pytest.approx(models.set_index("estimator").loc["primary", "estimate"])
@@ -110,8 +143,22 @@ def test_analyse_writes_every_national_table(demo_store, tmp_path, capsys):
 def test_validate_methods_cli(tmp_path, capsys):
     cfg = tmp_path / "null.toml"
     cfg.write_text("link_slope = 0\n")
-    assert main(["validate-methods", "--reps", "2", "--config", str(cfg), "--out", str(tmp_path / "v"),
-                 "--jobs", "1"]) == 0
+    assert (
+        main(
+            [
+                "validate-methods",
+                "--reps",
+                "2",
+                "--config",
+                str(cfg),
+                "--out",
+                str(tmp_path / "v"),
+                "--jobs",
+                "1",
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(tmp_path / "v" / "validation.csv")
     row = table.set_index("estimator").loc["primary"]
     assert row["truth"] == 0 and row["reps"] == 2

@@ -62,15 +62,18 @@ def _registry(tmp_path: Path, base: str) -> Path:
         'licence = "OGL v3.0"\n[outcomes]\n'
         f'"2020/21" = {{ url = "{base}/prc-outcomes-open-data-mar2021-tables-240425.xlsx", sha256 = "" }}\n'
         f'"2021/22" = {{ url = "{base}/prc-outcomes-open-data-mar2022-tables-240425.xlsx", sha256 = "" }}\n'
-        f'[pfa]\nurl = "{base}/prc-pfa-mar2013-onwards-tables-230726.ods"\nsha256 = ""\n')
+        f'[pfa]\nurl = "{base}/prc-pfa-mar2013-onwards-tables-230726.ods"\nsha256 = ""\n'
+    )
     return reg
 
 
 def test_download_cache_change_and_update(tmp_path, server):
     raw = tmp_path / "raw"
     v1, v2 = _workbook(tmp_path, "v1"), _workbook(tmp_path, "v2")
-    Handler.files = {"prc-outcomes-open-data-mar2021-tables-240425.xlsx": v1,
-                     "prc-pfa-mar2013-onwards-tables-230726.ods": v1}
+    Handler.files = {
+        "prc-outcomes-open-data-mar2021-tables-240425.xlsx": v1,
+        "prc-pfa-mar2013-onwards-tables-230726.ods": v1,
+    }
     reg = _registry(tmp_path, server)
     res = fetch.fetch(raw, years=["2020/21"], registry=reg, progress=False)
     assert [r.status for r in res] == ["downloaded", "downloaded"]
@@ -104,25 +107,43 @@ def test_download_cache_change_and_update(tmp_path, server):
 def test_404_and_dropped_connection_save_nothing(tmp_path, server, capsys):
     raw = tmp_path / "raw"
     good = _workbook(tmp_path, "good")
-    Handler.files = {"prc-outcomes-open-data-mar2022-tables-240425.xlsx": good,
-                     "prc-pfa-mar2013-onwards-tables-230726.ods": good}
+    Handler.files = {
+        "prc-outcomes-open-data-mar2022-tables-240425.xlsx": good,
+        "prc-pfa-mar2013-onwards-tables-230726.ods": good,
+    }
     Handler.drop = {"prc-outcomes-open-data-mar2022-tables-240425.xlsx"}
     reg = _registry(tmp_path, server)
-    code = main(["fetch", "--raw", str(raw), "--registry", str(reg), "--retries", "1",
-                 "--years", "2020/21", "2021/22"])
+    code = main(
+        [
+            "fetch",
+            "--raw",
+            str(raw),
+            "--registry",
+            str(reg),
+            "--retries",
+            "1",
+            "--years",
+            "2020/21",
+            "2021/22",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 1
     assert "no longer exists" in out and "--registry" in out  # the 404
     assert "failed after 2 tries" in out and "nothing was saved" in out  # the dropped connection
     assert "2 of 3 files were not fetched" in err and "Traceback" not in err
-    assert sorted(p.name for p in raw.iterdir()) == ["prc-pfa-mar2013-onwards-tables-230726.ods",
-                                                     "snapshots.json"]
+    assert sorted(p.name for p in raw.iterdir()) == [
+        "prc-pfa-mar2013-onwards-tables-230726.ods",
+        "snapshots.json",
+    ]
 
 
 def test_cached_file_damaged_locally(tmp_path, server):
     raw = tmp_path / "raw"
-    Handler.files = {"prc-outcomes-open-data-mar2021-tables-240425.xlsx": _workbook(tmp_path, "a"),
-                     "prc-pfa-mar2013-onwards-tables-230726.ods": _workbook(tmp_path, "b")}
+    Handler.files = {
+        "prc-outcomes-open-data-mar2021-tables-240425.xlsx": _workbook(tmp_path, "a"),
+        "prc-pfa-mar2013-onwards-tables-230726.ods": _workbook(tmp_path, "b"),
+    }
     reg = _registry(tmp_path, server)
     fetch.fetch(raw, years=["2020/21"], registry=reg, progress=False)
     target = raw / "prc-outcomes-open-data-mar2021-tables-240425.xlsx"

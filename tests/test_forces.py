@@ -29,25 +29,28 @@ def test_registry_matches_the_shared_reference():
             assert forces.resolve(alias).name == r["name"]
 
 
-@pytest.mark.parametrize("text,name", [
-    ("Metropolitan Police", "Metropolitan Police"),
-    ("  metropolitan   police ", "Metropolitan Police"),
-    ("Met Police", "Metropolitan Police"),
-    ("London, City of", "London, City of"),
-    ("City of London", "London, City of"),
-    ("city-of-london", "London, City of"),
-    ("Devon & Cornwall", "Devon and Cornwall"),
-    ("DEVON AND CORNWALL", "Devon and Cornwall"),
-    ("Hampshire and Isle of Wight", "Hampshire"),
-    ("Dyfed Powys", "Dyfed-Powys"),
-    ("E23000022", "Northamptonshire"),
-    ("e23000022", "Northamptonshire"),
-    ("W15000004", "Dyfed-Powys"),
-    ("Northants", "Northamptonshire"),
-    ("BTP", "British Transport Police"),
-    ("Avon & Somerset", "Avon and Somerset"),
-    ("Kent Police", "Kent"),
-])
+@pytest.mark.parametrize(
+    "text,name",
+    [
+        ("Metropolitan Police", "Metropolitan Police"),
+        ("  metropolitan   police ", "Metropolitan Police"),
+        ("Met Police", "Metropolitan Police"),
+        ("London, City of", "London, City of"),
+        ("City of London", "London, City of"),
+        ("city-of-london", "London, City of"),
+        ("Devon & Cornwall", "Devon and Cornwall"),
+        ("DEVON AND CORNWALL", "Devon and Cornwall"),
+        ("Hampshire and Isle of Wight", "Hampshire"),
+        ("Dyfed Powys", "Dyfed-Powys"),
+        ("E23000022", "Northamptonshire"),
+        ("e23000022", "Northamptonshire"),
+        ("W15000004", "Dyfed-Powys"),
+        ("Northants", "Northamptonshire"),
+        ("BTP", "British Transport Police"),
+        ("Avon & Somerset", "Avon and Somerset"),
+        ("Kent Police", "Kent"),
+    ],
+)
 def test_resolve_names_aliases_slugs_and_codes(text, name):
     assert forces.resolve(text).name == name
 

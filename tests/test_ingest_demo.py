@@ -25,7 +25,9 @@ def _same(a: pd.DataFrame, b: pd.DataFrame, key: list[str]) -> None:
     for col in a.columns:
         left, right = a[col], b[col]
         if str(left.dtype) == "Int64" or str(right.dtype) == "Int64":
-            same = (left.astype("Int64") == right.astype("Int64")).fillna(False) | (left.isna() & right.isna())
+            same = (left.astype("Int64") == right.astype("Int64")).fillna(False) | (
+                left.isna() & right.isna()
+            )
             assert same.all(), col
         else:
             assert (left.astype(str).to_numpy() == right.astype(str).to_numpy()).all(), col
@@ -38,8 +40,11 @@ def test_ingest_reproduces_the_true_published_tables_exactly(demo, demo_store):
     truth = data.outcomes[data.outcomes.offence_code.isin(["8Q", "8L"])]
     _same(st.outcomes.drop(columns=["source_file", "source_sha256"]), truth[st.outcomes.columns[:-2]], KEY)
     truth_rec = data.recorded[data.recorded.offence_code.isin(["8Q", "8L"])]
-    _same(st.recorded.drop(columns=["source_file", "source_sha256"]), truth_rec,
-          ["financial_year", "quarter", "force", "offence_code"])
+    _same(
+        st.recorded.drop(columns=["source_file", "source_sha256"]),
+        truth_rec,
+        ["financial_year", "quarter", "force", "offence_code"],
+    )
     # sums per force, year, offence, outcome and basis
     for basis in ("recorded_basis", "closed_basis"):
         ours = st.outcomes.groupby(["force", "financial_year", "offence_code", "outcome_type"])[basis].sum()
@@ -52,11 +57,16 @@ def test_validation_report_sees_the_quirks(demo_store, demo):
     _, v = demo_store
     assert len(v["forces"]) == 44 and v["synthetic"] is True
     assert v["years"][0] == "2014/15" and v["years"][-1] == "2024/25"
-    assert {"offence_code": "8Q", "financial_year": "2019/20", "force": "Greater Manchester",
-            "quarters_missing": [2, 3, 4]} in v["gaps"]
+    assert {
+        "offence_code": "8Q",
+        "financial_year": "2019/20",
+        "force": "Greater Manchester",
+        "quarters_missing": [2, 3, 4],
+    } in v["gaps"]
     assert v["markers"]["N/A - data not provided"] > 0 and v["markers"]["N/A"] > 0
-    negatives_in_truth = int((data.outcomes.loc[data.outcomes.offence_code.isin(["8Q", "8L"]),
-                                                 "closed_basis"] < 0).sum())
+    negatives_in_truth = int(
+        (data.outcomes.loc[data.outcomes.offence_code.isin(["8Q", "8L"]), "closed_basis"] < 0).sum()
+    )
     assert len(v["negative_counts"]) == negatives_in_truth > 0
     # recorded basis (all types incl. 0) equals the PFA count wherever both exist
     assert v["recorded_vs_outcomes"]["cells_differing"] == 0
@@ -112,6 +122,7 @@ def test_unknown_source_and_empty_folder(tmp_path):
 
 def test_file_classification():
     from pathlib import Path
+
     c = ingest.classify_file
     assert c(Path("prc-outcomes-open-data-mar2021-tables-240425.xlsx")).year == "2020/21"
     assert str(c(Path("prc-outcomes-open-data-mar2021-tables-240425.xlsx")).edition) == "2025-04-24"
@@ -123,6 +134,7 @@ def test_file_classification():
 
 
 # --- the generator -----------------------------------------------------------------------------
+
 
 def test_generator_calibration_and_truth(demo):
     folder, data = demo
@@ -152,6 +164,7 @@ def test_generator_calibration_and_truth(demo):
 def test_demo_files_are_labelled_synthetic(demo):
     folder, data = demo
     from analysis.sources.sheets import open_workbook
+
     names = data.truth["files"]
     assert len(names) == 12 and all(n.startswith("synthetic-") for n in names)
     for name in names:
@@ -174,8 +187,14 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
 
 
 def test_link_slope_zero_allowed_and_bad_config_refused(tmp_path):
-    cfg = generator.load_config(overrides={"link_slope": 0, "first_year": "2019/20",
-                                           "last_year": "2021/22", "pfa_first_year": "2019/20"})
+    cfg = generator.load_config(
+        overrides={
+            "link_slope": 0,
+            "first_year": "2019/20",
+            "last_year": "2021/22",
+            "pfa_first_year": "2019/20",
+        }
+    )
     data = generator.simulate(cfg)
     assert data.truth["link_slope"] == 0
     with pytest.raises(InputError, match="'link_slop' is not a generator parameter"):

@@ -28,8 +28,9 @@ def _probe_project(tmp_path):
     nb.cells = [nbformat.v4.new_code_cell(c) for c in FILTERS]
     nbformat.write(nb, tmp_path / "notebooks" / "filters.ipynb")
     # a library module whose warning Python shows once per location unless the kernel is reset
-    (tmp_path / "warner.py").write_text("import warnings\n\ndef warn():\n"
-                                        "    warnings.warn('probe warning', UserWarning)\n")
+    (tmp_path / "warner.py").write_text(
+        "import warnings\n\ndef warn():\n    warnings.warn('probe warning', UserWarning)\n"
+    )
     return tmp_path
 
 
@@ -92,6 +93,7 @@ def test_a_force_report_from_a_reused_kernel_matches_one_from_a_fresh_kernel(tmp
     from analysis.reports.analyse import write_analysis
     from analysis.sources.store import load_store
     from analysis.reports.tables import write_store_tables
+
     root = Path(__file__).resolve().parents[1]
     store, _ = demo_store
     proj = tmp_path / "proj"

@@ -25,18 +25,32 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_jupyterlab_serves_the_notebooks(tmp_path):
     port, token = _free_port(), "stalking-test"
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           f"--IdentityProvider.token={token}", "--notebook-dir", str(ROOT / "notebooks")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        "--notebook-dir",
+        str(ROOT / "notebooks"),
+    ]
     if os.geteuid() == 0:  # CI machines run as root, which JupyterLab refuses without this
         cmd.append("--allow-root")
     # a private Jupyter config/runtime folder, so a user's own settings do not leak in
-    env = {"JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
-           "HOME": str(tmp_path), "PATH": str(Path(sys.executable).parent)}
+    env = {
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
+        "HOME": str(tmp_path),
+        "PATH": str(Path(sys.executable).parent),
+    }
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     def get(path: str) -> bytes:
-        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
-                                     headers={"Authorization": f"token {token}"})
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"token {token}"}
+        )
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.read()
 

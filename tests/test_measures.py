@@ -44,8 +44,11 @@ def test_force_year_panel_names_bases_and_denominators(demo_store):
     assert set(panel["charge_rate_closed_denominator"]) == {"outcomes_closed"}
     assert set(panel["charge_rate_recorded_denominator"]) == {"offences_recorded_outcomes_file"}
     row = panel[(panel.force == "Kent") & (panel.financial_year == "2020/21")].iloc[0]
-    o = st.outcomes[(st.outcomes.force == "Kent") & (st.outcomes.financial_year == "2020/21")
-                    & (st.outcomes.offence_code == "8Q")]
+    o = st.outcomes[
+        (st.outcomes.force == "Kent")
+        & (st.outcomes.financial_year == "2020/21")
+        & (st.outcomes.offence_code == "8Q")
+    ]
     closed = o[o.outcome_type.between(1, 22)].closed_basis.sum()
     assert row.outcomes_closed == closed
     assert row.charged_closed == o[o.outcome_type == 1].closed_basis.sum()
@@ -75,11 +78,23 @@ def test_national_and_headlines(demo_store):
 
 
 def test_sentence_for_real_data_has_no_demo_label():
-    row = pd.Series({"financial_year": "2020/21", "force": "Kent", "offence_code": "8Q",
-                     "offences_recorded": 1234, "offences_recorded_outcomes_file": 1200,
-                     "outcomes_closed": 1000, "evidential_difficulties_rate_closed": 0.812,
-                     "charge_rate_closed": 0.061, "complete_year": True, "quarters_with_outcomes": 4})
+    row = pd.Series(
+        {
+            "financial_year": "2020/21",
+            "force": "Kent",
+            "offence_code": "8Q",
+            "offences_recorded": 1234,
+            "offences_recorded_outcomes_file": 1200,
+            "outcomes_closed": 1000,
+            "evidential_difficulties_rate_closed": 0.812,
+            "charge_rate_closed": 0.061,
+            "complete_year": True,
+            "quarters_with_outcomes": 4,
+        }
+    )
     text = sentence(row, synthetic=False)
-    assert text == ("In 2020/21 Kent recorded 1,234 stalking offences; of the 1,000 investigations "
-                    "closed that year, 81.2% ended for evidential difficulties and 6.1% in a charge "
-                    "or summons.")
+    assert text == (
+        "In 2020/21 Kent recorded 1,234 stalking offences; of the 1,000 investigations "
+        "closed that year, 81.2% ended for evidential difficulties and 6.1% in a charge "
+        "or summons."
+    )

@@ -38,7 +38,9 @@ def test_environment_yml_pins_match_the_lock():
     pins = [(n, v) for n, v in pins if n != "python"]
     assert len(pins) >= 25
     for name, version in pins:
-        assert lock.get(name.lower()) == version, f"{name}: environment.yml {version}, lock {lock.get(name.lower())}"
+        assert lock.get(name.lower()) == version, (
+            f"{name}: environment.yml {version}, lock {lock.get(name.lower())}"
+        )
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     direct = {_norm(d) for d in project["dependencies"]}
     assert direct <= {n.lower() for n, _ in pins}

@@ -33,13 +33,19 @@ HEADER_VARIANTS = {
     "expired capitalised": _headers(offence_code_expired="Offence Code Expired"),
     "number of outcomes": _headers(
         recorded_basis="Number of Outcomes for offences that were recorded in the quarter",
-        closed_basis="Number of Outcomes for investigations that were closed in the quarter"),
+        closed_basis="Number of Outcomes for investigations that were closed in the quarter",
+    ),
     "older wording": _headers(
         recorded_basis="Force outcomes for offences recorded in quarter",
-        closed_basis="Force outcomes recorded in quarter"),
+        closed_basis="Force outcomes recorded in quarter",
+    ),
     "no expired column": _headers(offence_code_expired=None),
-    "case spacing punctuation": _headers(financial_year="FINANCIAL  YEAR", force="force name ",
-                                         offence_code="Offence-Code", outcome_type="Outcome type"),
+    "case spacing punctuation": _headers(
+        financial_year="FINANCIAL  YEAR",
+        force="force name ",
+        offence_code="Offence-Code",
+        outcome_type="Outcome type",
+    ),
     "reversed order": dict(reversed(list(_headers().items()))),
 }
 
@@ -58,10 +64,12 @@ def _records():
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("variant", list(HEADER_VARIANTS))
 def test_header_variants_in_every_format(tmp_path, fmt, variant):
-    path = write_outcomes(tmp_path / f"outcomes-mar2021{'.xlsx' if fmt == 'inline' else fmt}",
-                          _records(),
-                          OutcomesLayout("Outcomes open data 2020_21", HEADER_VARIANTS[variant]),
-                          inline_strings=fmt == "inline")
+    path = write_outcomes(
+        tmp_path / f"outcomes-mar2021{'.xlsx' if fmt == 'inline' else fmt}",
+        _records(),
+        OutcomesLayout("Outcomes open data 2020_21", HEADER_VARIANTS[variant]),
+        inline_strings=fmt == "inline",
+    )
     frame, report = read_outcomes(path, offences=("8Q", "8L"))
     assert len(frame) == 5  # the shoplifting row is not kept
     q = frame[frame.offence_code == "8Q"].set_index("outcome_type")
@@ -85,10 +93,16 @@ def test_year_and_quarter_styles(tmp_path, year_style, quarter_style):
 
 
 def test_force_spellings_totals_and_expired_flag(tmp_path):
-    lay = OutcomesLayout("Outcomes open data 2022_23", trailing_spaces=True,
-                         force_names={"Devon and Cornwall": "Devon & Cornwall"})
-    recs = [record(force="Devon and Cornwall", expired=True), record(force="London, City of"),
-            record(force="England and Wales")]
+    lay = OutcomesLayout(
+        "Outcomes open data 2022_23",
+        trailing_spaces=True,
+        force_names={"Devon and Cornwall": "Devon & Cornwall"},
+    )
+    recs = [
+        record(force="Devon and Cornwall", expired=True),
+        record(force="London, City of"),
+        record(force="England and Wales"),
+    ]
     frame, report = read_outcomes(write_outcomes(tmp_path / "o-mar2023.xlsx", recs, lay))
     assert sorted(frame.force) == ["Devon and Cornwall", "London, City of"]
     assert report.total_rows_dropped == 1
@@ -109,8 +123,13 @@ def test_data_sheet_found_by_header_not_position(tmp_path):
 def test_header_below_title_rows_keeps_sheet_row_numbers(tmp_path):
     lay = OutcomesLayout("Outcomes open data 2020_21")
     from analysis.demo.publish import outcome_rows
-    rows = [["Outcomes open data"], [], ["Source: Home Office"], *outcome_rows(
-        [record(), record(otype=2, closed="lots")], lay)]
+
+    rows = [
+        ["Outcomes open data"],
+        [],
+        ["Source: Home Office"],
+        *outcome_rows([record(), record(otype=2, closed="lots")], lay),
+    ]
     path = tmp_path / "o-mar2021.xlsx"
     write_workbook(path, [Sheet(lay.sheet_name, rows)])
     with pytest.raises(InputError) as exc:
@@ -120,15 +139,18 @@ def test_header_below_title_rows_keeps_sheet_row_numbers(tmp_path):
     assert "o-mar2021.xlsx" in msg and "Outcomes open data 2020_21" in msg
 
 
-@pytest.mark.parametrize("bad,expect", [
-    ({"recorded": "many"}, "text 'many' where a count should be"),
-    ({"otype": 23}, "unknown outcome type '23'"),
-    ({"otype": "1a"}, "alternate offences"),
-    ({"force": "Gotham"}, "Unknown force 'Gotham'"),
-    ({"year": "2020"}, "not a financial year"),
-    ({"quarter": "Q5"}, "not a financial quarter"),
-    ({"closed": 2.5}, "not a whole number"),
-])
+@pytest.mark.parametrize(
+    "bad,expect",
+    [
+        ({"recorded": "many"}, "text 'many' where a count should be"),
+        ({"otype": 23}, "unknown outcome type '23'"),
+        ({"otype": "1a"}, "alternate offences"),
+        ({"force": "Gotham"}, "Unknown force 'Gotham'"),
+        ({"year": "2020"}, "not a financial year"),
+        ({"quarter": "Q5"}, "not a financial quarter"),
+        ({"closed": 2.5}, "not a whole number"),
+    ],
+)
 def test_bad_cells_name_file_sheet_row_and_column(tmp_path, bad, expect):
     path = write_outcomes(tmp_path / "o-mar2021.xlsx", [record(), record(**{"otype": 2, **bad})])
     with pytest.raises(InputError) as exc:
@@ -156,8 +178,9 @@ def test_two_columns_for_one_field(tmp_path):
 
 
 def test_duplicate_rows_are_an_error(tmp_path):
-    path = write_outcomes(tmp_path / "o-mar2021.xlsx",
-                          [record(force="Devon and Cornwall"), record(force="Devon & Cornwall")])
+    path = write_outcomes(
+        tmp_path / "o-mar2021.xlsx", [record(force="Devon and Cornwall"), record(force="Devon & Cornwall")]
+    )
     with pytest.raises(InputError, match="rows 2 and 3 hold the same"):
         read_outcomes(path)
 
@@ -193,8 +216,12 @@ def test_not_a_spreadsheet_empty_and_truncated(tmp_path):
 def test_selected_and_row_by_row_reading_agree(tmp_path, offences):
     """Workbooks pick their rows from a loaded table; CSVs go row by row: same frame, same report."""
     lay = OutcomesLayout("Outcomes open data 2020_21")
-    records = [*_records(), record(code=" 8Q ", otype=2), record(code="", otype=3),
-               record(force="England and Wales", otype=4)]
+    records = [
+        *_records(),
+        record(code=" 8Q ", otype=2),
+        record(code="", otype=3),
+        record(force="England and Wales", otype=4),
+    ]
     got = {}
     for fmt in (".xlsx", ".csv"):
         path = write_outcomes(tmp_path / f"o-mar2021{fmt}", records, lay)
@@ -209,6 +236,7 @@ def test_selected_and_row_by_row_reading_agree(tmp_path, offences):
 def test_leading_blank_rows_keep_sheet_row_numbers(tmp_path):
     lay = OutcomesLayout("Outcomes open data 2020_21")
     from analysis.demo.publish import outcome_rows
+
     rows = [[], [], *outcome_rows([record(), record(otype=2, recorded="lots")], lay)]
     path = tmp_path / "o-mar2021.xlsx"
     write_workbook(path, [Sheet(lay.sheet_name, rows)])
@@ -216,9 +244,18 @@ def test_leading_blank_rows_keep_sheet_row_numbers(tmp_path):
         read_outcomes(path)
 
 
-@pytest.mark.parametrize("text,expect", [("3", 3), ("3.0", 3), ("1,204", 1204), ("-2", -2),
-                                         ("2.5", "not a whole number"), ("1e3", "where a count should be"),
-                                         ("nan", "where a count should be")])
+@pytest.mark.parametrize(
+    "text,expect",
+    [
+        ("3", 3),
+        ("3.0", 3),
+        ("1,204", 1204),
+        ("-2", -2),
+        ("2.5", "not a whole number"),
+        ("1e3", "where a count should be"),
+        ("nan", "where a count should be"),
+    ],
+)
 def test_counts_written_as_text(tmp_path, text, expect):
     path = write_outcomes(tmp_path / "o-mar2021.xlsx", [record(closed=text)])
     if isinstance(expect, int):
@@ -235,29 +272,78 @@ def test_all_offences_when_none_requested(tmp_path):
 
 # --- the PFA recorded-crime table --------------------------------------------------------------
 
+
 def _pfa_sheet(name, year, count_header, order_old, rows):
-    cols = (["Financial Year", "Financial Quarter", "Force Name", "Offence Description",
-             "Offence Group", "Offence Subgroup", "Offence Code", count_header] if order_old else
-            ["Financial Year", "Financial Quarter", "Force Name", "Offence Code",
-             "Offence Description", "Offence Group", "Offence Subgroup", count_header])
+    cols = (
+        [
+            "Financial Year",
+            "Financial Quarter",
+            "Force Name",
+            "Offence Description",
+            "Offence Group",
+            "Offence Subgroup",
+            "Offence Code",
+            count_header,
+        ]
+        if order_old
+        else [
+            "Financial Year",
+            "Financial Quarter",
+            "Force Name",
+            "Offence Code",
+            "Offence Description",
+            "Offence Group",
+            "Offence Subgroup",
+            count_header,
+        ]
+    )
     out = [cols]
     for force, q, code, n in rows:
-        rec = {"Financial Year": year, "Financial Quarter": q, "Force Name": force,
-               "Offence Description": "d", "Offence Group": "g", "Offence Subgroup": "s",
-               "Offence Code": code, count_header: n}
+        rec = {
+            "Financial Year": year,
+            "Financial Quarter": q,
+            "Force Name": force,
+            "Offence Description": "d",
+            "Offence Group": "g",
+            "Offence Subgroup": "s",
+            "Offence Code": code,
+            count_header: n,
+        }
         out.append([rec[c] for c in cols])
     return Sheet(name, out)
 
 
 def _pfa_file(tmp_path, suffix=".ods"):
-    sheets = [Sheet("Cover_sheet", [["PFA tables"]]), Sheet("Notes", [["notes"]]),
-              _pfa_sheet("2019-20", "2019/20", "Number of Offences", True,
-                         [("Kent", 1, "8Q", 10), ("British Transport Police", 1, "8Q", 2),
-                          ("Action Fraud", 1, "8Q", 5), ("England and Wales", 1, "8Q", 17),
-                          ("Kent", 1, "46", 300)]),
-              _pfa_sheet("2020_21", "2020/21", "Offence Count", False,
-                         [("Kent", 2, "8Q", 30), ("CIFAS", 2, "8Q", 1), ("UK Finance", 2, "8Q", 1),
-                          ("Devon & Cornwall", 2, "8Q", 25), ("Kent", 3, "8Q", "N/A")])]
+    sheets = [
+        Sheet("Cover_sheet", [["PFA tables"]]),
+        Sheet("Notes", [["notes"]]),
+        _pfa_sheet(
+            "2019-20",
+            "2019/20",
+            "Number of Offences",
+            True,
+            [
+                ("Kent", 1, "8Q", 10),
+                ("British Transport Police", 1, "8Q", 2),
+                ("Action Fraud", 1, "8Q", 5),
+                ("England and Wales", 1, "8Q", 17),
+                ("Kent", 1, "46", 300),
+            ],
+        ),
+        _pfa_sheet(
+            "2020_21",
+            "2020/21",
+            "Offence Count",
+            False,
+            [
+                ("Kent", 2, "8Q", 30),
+                ("CIFAS", 2, "8Q", 1),
+                ("UK Finance", 2, "8Q", 1),
+                ("Devon & Cornwall", 2, "8Q", 25),
+                ("Kent", 3, "8Q", "N/A"),
+            ],
+        ),
+    ]
     path = tmp_path / f"prc-pfa-mar2013-onwards-tables-230726{suffix}"
     write_workbook(path, sheets)
     return path
@@ -281,8 +367,10 @@ def test_pfa_reader(tmp_path, suffix):
 
 
 def test_pfa_missing_count_column(tmp_path):
-    sheet = Sheet("2020_21", [["Financial Year", "Financial Quarter", "Force Name", "Offence Code"],
-                              ["2020/21", 1, "Kent", "8Q"]])
+    sheet = Sheet(
+        "2020_21",
+        [["Financial Year", "Financial Quarter", "Force Name", "Offence Code"], ["2020/21", 1, "Kent", "8Q"]],
+    )
     path = tmp_path / "prc-pfa-x.ods"
     write_workbook(path, [sheet])
     with pytest.raises(InputError, match="Number of Offences"):
@@ -311,6 +399,7 @@ def test_large_ods_is_streamed_not_loaded(tmp_path):
 def test_xlsx_string_storage(tmp_path, inline):
     """Generated .xlsx files keep text in a shared-string table, as Excel writes it, unless asked."""
     import zipfile
+
     path = write_outcomes(tmp_path / "o-mar2021.xlsx", _records(), inline_strings=inline)
     with zipfile.ZipFile(path) as zf:
         sheet_xml = zf.read("xl/worksheets/sheet2.xml").decode()

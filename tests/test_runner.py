@@ -19,17 +19,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_validate_normalises_and_defaults():
     p = params.validate("force_report", {"force": "northants", "year": "2020-21", "offence": "8q"})
-    assert p == {"force": "Northamptonshire", "offence": "8Q", "source": "demo", "year": "2020/21",
-                 "basis": "closed"}
+    assert p == {
+        "force": "Northamptonshire",
+        "offence": "8Q",
+        "source": "demo",
+        "year": "2020/21",
+        "basis": "closed",
+    }
 
 
-@pytest.mark.parametrize("values,message", [
-    ({"forse": "Kent"}, "unknown parameter(s) forse. Valid parameters: force"),
-    ({"force": "Gotham"}, "Unknown force 'Gotham'"),
-    ({"force": 3}, "parameter 'force' must be a str"),
-    ({"basis": "opened"}, "parameter 'basis' must be one of 'closed', 'recorded'"),
-    ({"year": "2020"}, "parameter 'year': not a financial year"),
-])
+@pytest.mark.parametrize(
+    "values,message",
+    [
+        ({"forse": "Kent"}, "unknown parameter(s) forse. Valid parameters: force"),
+        ({"force": "Gotham"}, "Unknown force 'Gotham'"),
+        ({"force": 3}, "parameter 'force' must be a str"),
+        ({"basis": "opened"}, "parameter 'basis' must be one of 'closed', 'recorded'"),
+        ({"year": "2020"}, "parameter 'year': not a financial year"),
+    ],
+)
 def test_bad_parameters_are_refused_with_the_valid_ones(values, message):
     with pytest.raises(params.ParameterError) as exc:
         params.validate("force_report", values)
@@ -50,6 +58,7 @@ def test_every_template_has_a_parameters_cell_then_validation():
 
 def test_templates_match_their_py_percent_pairs():
     import jupytext
+
     for name in params.SCHEMAS:
         a = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
         b = jupytext.read(ROOT / "notebooks" / f"{name}.py")
@@ -90,7 +99,9 @@ def _project(tmp_path: Path, demo_store) -> Path:
 def test_run_with_a_broken_force_finishes_the_others(tmp_path, demo_store, monkeypatch, capsys):
     proj = _project(tmp_path, demo_store)
     nb = nbformat.read(proj / "notebooks" / "force_report.ipynb", as_version=4)
-    broken = nbformat.v4.new_code_cell('if p["force"] == "Kent":\n    raise RuntimeError("deliberately broken")')
+    broken = nbformat.v4.new_code_cell(
+        'if p["force"] == "Kent":\n    raise RuntimeError("deliberately broken")'
+    )
     nb.cells.insert(3, broken)
     nbformat.write(nb, proj / "notebooks" / "force_report.ipynb")
     monkeypatch.chdir(proj)
@@ -143,6 +154,7 @@ def test_reference_notebooks_match_the_templates():
     """nbval re-executes notebooks/reference/; this checks those are the current templates (if a
     template changed, run 'make references')."""
     import references
+
     for job in references.jobs():
         ref = nbformat.read(ROOT / "notebooks" / "reference" / f"{Path(job.name).name}.ipynb", as_version=4)
         tpl = nbformat.read(ROOT / "notebooks" / f"{job.template}.ipynb", as_version=4)
@@ -174,10 +186,19 @@ def test_interrupted_run_leaves_earlier_outputs_intact(tmp_path, demo_store):
     subprocess.run(cmd, cwd=proj, check=True, capture_output=True)
     assert not kernels() - already, "a finished run left kernels running"
     out = proj / "outputs" / "demo"
-    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()
-              and p.suffix in (".ipynb", ".html", ".csv", ".json", ".png")}
-    proc = subprocess.Popen(cmd + ["--rerun"], cwd=proj, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    before = {
+        p.relative_to(out): p.read_bytes()
+        for p in out.rglob("*")
+        if p.is_file() and p.suffix in (".ipynb", ".html", ".csv", ".json", ".png")
+    }
+    proc = subprocess.Popen(
+        cmd + ["--rerun"],
+        cwd=proj,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.time() + 120
     while time.time() < deadline and not any((out / ".staging").glob("*/*.ipynb")):
         time.sleep(0.2)

@@ -75,17 +75,39 @@ def test_every_link_resolves_and_chromium_renders_the_site(small_site):
                 pytest.fail("CI must install Debian's chromium (see .ci/run)")
             pytest.skip("chromium is not installed (apt-get install chromium)")
         shot = out / "index-screenshot.png"
-        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={out.parent / 'chromium-profile'}"]
-        subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1280,1600",
-                        f"{base}/index.html"], check=True, capture_output=True, timeout=120)
+        flags = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={out.parent / 'chromium-profile'}",
+        ]
+        subprocess.run(
+            [browser, *flags, f"--screenshot={shot}", "--window-size=1280,1600", f"{base}/index.html"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         assert shot.exists() and shot.stat().st_size > 10_000
-        dom = subprocess.run([browser, *flags, "--dump-dom", f"{base}/index.html"], check=True,
-                             capture_output=True, text=True, timeout=120).stdout
+        dom = subprocess.run(
+            [browser, *flags, "--dump-dom", f"{base}/index.html"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
         assert "GENERATED DEMO DATA" in dom and "Northamptonshire" in dom
-        report = subprocess.run([browser, *flags, "--dump-dom", f"{base}/forces/northamptonshire.nocode.html"],
-                                check=True, capture_output=True, text=True, timeout=120).stdout
+        report = subprocess.run(
+            [browser, *flags, "--dump-dom", f"{base}/forces/northamptonshire.nocode.html"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
         assert "Northamptonshire recorded" in report and "def " not in report
     finally:
         httpd.shutdown()
@@ -95,8 +117,23 @@ def test_every_link_resolves_and_chromium_renders_the_site(small_site):
 def test_dask_executor_on_a_local_cluster(small_site, monkeypatch):
     proj = small_site.parent.parent
     monkeypatch.chdir(proj)
-    assert main(["run", "--forces", "Dyfed-Powys", "--executor", "dask", "--jobs", "2", "--rerun",
-                 "--out", "outputs/demo-dask"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--forces",
+                "Dyfed-Powys",
+                "--executor",
+                "dask",
+                "--jobs",
+                "2",
+                "--rerun",
+                "--out",
+                "outputs/demo-dask",
+            ]
+        )
+        == 0
+    )
     manifest = json.loads((proj / "outputs" / "demo-dask" / "manifest.json").read_text())
     assert manifest["executor"] == "dask"
     assert manifest["notebooks"]["forces/dyfed-powys"]["status"] == "ok"

@@ -17,6 +17,7 @@ from analysis.stats import decompose, funnel, link, measures, shrinkage
 
 # --- funnel limits ---------------------------------------------------------------------------
 
+
 def test_exact_limit_hand_worked():
     # theta = 0.5, n = 4: P(X<=k) = 1/16, 5/16, 11/16, 15/16, 1
     # prob 0.9: r = 3, alpha = (15/16 - 0.9) / (15/16 - 11/16) = 0.15, limit (3 - 0.15)/4
@@ -40,7 +41,10 @@ def test_exact_limits_approach_the_normal_limits_for_large_n():
 def test_limits_widen_as_n_falls(theta, n):
     for prob in (0.975, 0.999):
         assert funnel.exact_limit(theta, [n], prob)[0] >= funnel.exact_limit(theta, [4 * n], prob)[0] - 1e-12
-        assert funnel.exact_limit(theta, [n], 1 - prob)[0] <= funnel.exact_limit(theta, [4 * n], 1 - prob)[0] + 1e-12
+        assert (
+            funnel.exact_limit(theta, [n], 1 - prob)[0]
+            <= funnel.exact_limit(theta, [4 * n], 1 - prob)[0] + 1e-12
+        )
 
 
 def test_winsorise_pulls_in_the_tails():
@@ -53,8 +57,13 @@ def test_winsorise_pulls_in_the_tails():
 def _units(p, n, seed=0, spread=0.0):
     rng = np.random.default_rng(seed)
     ps = expit(logit(p) + rng.normal(0, spread, len(n)))
-    return pd.DataFrame({"force": [f"F{i}" for i in range(len(n))], "charged_closed": rng.binomial(n, ps),
-                         "outcomes_closed": n})
+    return pd.DataFrame(
+        {
+            "force": [f"F{i}" for i in range(len(n))],
+            "charged_closed": rng.binomial(n, ps),
+            "outcomes_closed": n,
+        }
+    )
 
 
 def test_no_overdispersion_when_there_is_none():
@@ -77,8 +86,13 @@ def test_overdispersion_detected_and_limits_widen():
 
 
 def test_flags_are_directional_and_two_tier():
-    d = pd.DataFrame({"force": list("ABCDEFGHIJ"), "charged_closed": [0, 50, 100, 100, 100, 100, 100, 100, 100, 300],
-                      "outcomes_closed": [1000] * 10})
+    d = pd.DataFrame(
+        {
+            "force": list("ABCDEFGHIJ"),
+            "charged_closed": [0, 50, 100, 100, 100, 100, 100, 100, 100, 300],
+            "outcomes_closed": [1000] * 10,
+        }
+    )
     u = funnel.funnel(d).units.set_index("force")
     assert u.loc["A", "flag"] == "low 99.8%" and u.loc["J", "flag"] == "high 99.8%"
     assert u.loc["D", "flag"] == "within"
@@ -95,11 +109,14 @@ def test_multiplicity_adjustments():
         funnel.funnel(d, adjust="holm")
 
 
-@pytest.mark.parametrize("counts,ns,message", [
-    ([5, 20, 3], [10, 10, 10], "count larger than its denominator for F1"),
-    ([5, -1, 3], [10, 10, 10], "negative count"),
-    ([5, None, 3], [10, 10, 10], "missing count"),
-])
+@pytest.mark.parametrize(
+    "counts,ns,message",
+    [
+        ([5, 20, 3], [10, 10, 10], "count larger than its denominator for F1"),
+        ([5, -1, 3], [10, 10, 10], "negative count"),
+        ([5, None, 3], [10, 10, 10], "missing count"),
+    ],
+)
 def test_invalid_funnel_input(counts, ns, message):
     d = pd.DataFrame({"force": ["F0", "F1", "F2"], "charged_closed": counts, "outcomes_closed": ns})
     with pytest.raises(funnel.FunnelInputError, match=message):
@@ -107,23 +124,30 @@ def test_invalid_funnel_input(counts, ns, message):
 
 
 def test_zero_counts_and_tiny_denominators():
-    d = pd.DataFrame({"force": list("ABCDE"), "charged_closed": [0, 0, 5, 9, 0],
-                      "outcomes_closed": [0, 1, 50, 90, 40]})
+    d = pd.DataFrame(
+        {"force": list("ABCDE"), "charged_closed": [0, 0, 5, 9, 0], "outcomes_closed": [0, 1, 50, 90, 40]}
+    )
     r = funnel.funnel(d)
     assert r.summary["excluded"] == ["A"] and len(r.units) == 4
     assert np.isfinite(r.units["z"]).all()
 
 
 def test_change_funnel_target_is_pooled_change():
-    p = pd.DataFrame({"force": list("ABCD") * 2, "financial_year": ["2019/20"] * 4 + ["2020/21"] * 4,
-                      "charged_closed": [10, 20, 30, 40, 5, 10, 20, 20],
-                      "outcomes_closed": [100, 200, 300, 400, 100, 200, 300, 400]})
+    p = pd.DataFrame(
+        {
+            "force": list("ABCD") * 2,
+            "financial_year": ["2019/20"] * 4 + ["2020/21"] * 4,
+            "charged_closed": [10, 20, 30, 40, 5, 10, 20, 20],
+            "outcomes_closed": [100, 200, 300, 400, 100, 200, 300, 400],
+        }
+    )
     r = funnel.change_funnel(p, "2019/20", "2020/21")
     assert r.summary["target"] == pytest.approx(55 / 1000 - 100 / 1000)
     assert r.units.set_index("force").loc["D", "change"] == pytest.approx(-0.05)
 
 
 # --- shrinkage -------------------------------------------------------------------------------
+
 
 def test_tau2_estimators_hand_worked():
     y, v = np.array([0.0, 2.0, 4.0]), np.ones(3)
@@ -142,8 +166,9 @@ def test_tau2_estimators_hand_worked():
 def test_shrunken_rates_lie_between_raw_and_pooled(seed):
     rng = np.random.default_rng(seed)
     n = rng.integers(5, 3000, 20)
-    d = pd.DataFrame({"force": [f"F{i}" for i in range(20)], "charged_closed": rng.binomial(n, 0.1),
-                      "outcomes_closed": n})
+    d = pd.DataFrame(
+        {"force": [f"F{i}" for i in range(20)], "charged_closed": rng.binomial(n, 0.1), "outcomes_closed": n}
+    )
     r = shrinkage.shrink(d, draws=200)
     u = r.units
     raw = logit((u["count"] + 0.5) / (u["n"] + 1))
@@ -161,8 +186,13 @@ def test_shrinkage_beats_raw_on_mean_squared_error():
     errs = []
     for _ in range(20):
         p = expit(logit(0.07) + rng.normal(0, 0.3, 43))
-        d = pd.DataFrame({"force": [f"F{i}" for i in range(43)], "charged_closed": rng.binomial(n, p),
-                          "outcomes_closed": n})
+        d = pd.DataFrame(
+            {
+                "force": [f"F{i}" for i in range(43)],
+                "charged_closed": rng.binomial(n, p),
+                "outcomes_closed": n,
+            }
+        )
         u = shrinkage.shrink(d, draws=100).units.sort_values("force", key=lambda s: s.str[1:].astype(int))
         errs.append((np.mean((u["raw_rate"] - p) ** 2), np.mean((u["shrunk_rate"] - p) ** 2)))
     raw, shr = np.mean(errs, axis=0)
@@ -171,15 +201,24 @@ def test_shrinkage_beats_raw_on_mean_squared_error():
 
 # --- decomposition ---------------------------------------------------------------------------
 
+
 def test_decomposition_hand_worked_and_exactly_additive():
-    p = pd.DataFrame({"force": ["A", "B", "A", "B"], "financial_year": ["2019/20"] * 2 + ["2020/21"] * 2,
-                      "charged_closed": [20, 10, 30, 10], "outcomes_closed": [100, 100, 300, 100]})
+    p = pd.DataFrame(
+        {
+            "force": ["A", "B", "A", "B"],
+            "financial_year": ["2019/20"] * 2 + ["2020/21"] * 2,
+            "charged_closed": [20, 10, 30, 10],
+            "outcomes_closed": [100, 100, 300, 100],
+        }
+    )
     d = decompose.decompose(p, "2019/20", "2020/21", reps=200)
     s = d.summary.set_index("component")["estimate"]
     assert s["total change"] == pytest.approx(-0.05)
     assert s["between forces (mix)"] == pytest.approx(0.0125)
     assert s["within forces (rate)"] == pytest.approx(-0.0625)
-    assert s["between forces (mix)"] + s["within forces (rate)"] == pytest.approx(s["total change"], abs=1e-15)
+    assert s["between forces (mix)"] + s["within forces (rate)"] == pytest.approx(
+        s["total change"], abs=1e-15
+    )
     lo = d.summary.set_index("component")["ci_low"]
     hi = d.summary.set_index("component")["ci_high"]
     assert (lo <= s + 1e-12).all() and (s <= hi + 1e-12).all()
@@ -187,6 +226,7 @@ def test_decomposition_hand_worked_and_exactly_additive():
 
 def test_newcombe_difference_interval():
     from statsmodels.stats.proportion import confint_proportions_2indep
+
     lo, hi = confint_proportions_2indep(56, 70, 48, 80, method="newcomb", compare="diff")
     # Newcombe (1998) table II example: 56/70 vs 48/80, difference 0.2, interval 0.0524 to 0.3339
     assert (round(lo, 4), round(hi, 4)) == (0.0524, 0.3339)
@@ -196,6 +236,7 @@ def test_newcombe_difference_interval():
 
 # --- the link models -------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def sim():
     return generator.simulate(generator.load_config())
@@ -204,9 +245,11 @@ def sim():
 def test_link_panel_flags_and_dose(sim):
     p = link.link_panel(sim.outcomes, sim.recorded)
     assert p["force"].nunique() == 43  # BTP excluded
-    assert set(p["counting_rule_period"]) == {"from 2014/15: 8Q introduced",
-                                             "from 2018/19: Course of conduct recorded in addition",
-                                             "from 2020/21: Ex-partner harassment recorded as stalking"}
+    assert set(p["counting_rule_period"]) == {
+        "from 2014/15: 8Q introduced",
+        "from 2018/19: Course of conduct recorded in addition",
+        "from 2020/21: Ex-partner harassment recorded as stalking",
+    }
     dose = p.groupby("force")["dose"].first()
     assert (dose > 0).all()
     true = {f: t["dose"] for f, t in sim.truth["forces"].items()}
@@ -231,8 +274,14 @@ def test_primary_estimate_on_the_default_demo(sim):
     assert m.loc["primary", "ci_low"] <= truth <= m.loc["primary", "ci_high"]
     assert m.loc["primary", "estimate"] < 0 and m.loc["primary", "p_value"] < 0.05
     assert 0 < m.loc["primary_wild_bootstrap", "p_value"] <= 1
-    for name in ("event_study_mean_post", "first_difference", "placebo_2017", "permutation",
-                 "combined_8Q_8L", "recorded_basis"):
+    for name in (
+        "event_study_mean_post",
+        "first_difference",
+        "placebo_2017",
+        "permutation",
+        "combined_8Q_8L",
+        "recorded_basis",
+    ):
         assert name in m.index
     assert r.primary["parameter"] == "link_slope"
     assert "No force has zero dose" in r.primary["caveats"][0]
@@ -245,6 +294,7 @@ def test_simulation_with_known_truth_small():
     """A small simulation study: the primary estimator is close to the truth on average,
     placebo breaks are near zero, shrinkage beats raw rates, and extreme forces are flagged."""
     from analysis.stats.method_study import validate_methods
+
     table, records = validate_methods(4, seed=500, jobs=2)
     t = table.set_index(["estimator", "parameter"])
     prim = t.loc[("primary", "link_slope")]
@@ -252,8 +302,17 @@ def test_simulation_with_known_truth_small():
     assert abs(t.loc[("placebo_2017", "zero (no effect before 2020)"), "mean_estimate"]) < 0.15
     assert t.loc[("shrinkage_eb_dl", "MSE ratio shrunken / raw"), "mean_estimate"] < 1
     assert t.loc[("funnel_exact_95%", "recall of true extreme forces"), "mean_estimate"] == 1.0
-    assert list(table.columns)[:9] == ["estimator", "parameter", "truth", "mean_estimate", "bias", "rmse",
-                                       "coverage", "rejection_rate", "reps"]
+    assert list(table.columns)[:9] == [
+        "estimator",
+        "parameter",
+        "truth",
+        "mean_estimate",
+        "bias",
+        "rmse",
+        "coverage",
+        "rejection_rate",
+        "reps",
+    ]
     assert table["data_source"].str.contains("GENERATED DEMO DATA").all()
 
 
@@ -261,6 +320,7 @@ def test_simulation_with_known_truth_small():
 def test_simulation_coverage_and_size(tmp_path):
     """40 replicates under link_slope = 0: the primary test's size and coverage are near 5%/95%."""
     from analysis.stats.method_study import validate_methods
+
     table, _ = validate_methods(40, seed=7000, overrides={"link_slope": 0.0}, jobs=2)
     prim = table.set_index(["estimator", "parameter"]).loc[("primary", "link_slope")]
     assert prim["coverage"] >= 0.8 and prim["rejection_rate"] <= 0.2
@@ -268,6 +328,7 @@ def test_simulation_coverage_and_size(tmp_path):
 
 
 # --- figures ---------------------------------------------------------------------------------
+
 
 def test_figures_are_labelled_and_mark_the_breaks():
     nat = pd.DataFrame({"financial_year": [f"{y}/{(y + 1) % 100:02d}" for y in range(2014, 2025)]})

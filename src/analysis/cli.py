@@ -29,11 +29,14 @@ def _cmd_forces(args: argparse.Namespace) -> int:
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:
     from analysis.demo import generator
+
     overrides = {"seed": args.seed} if args.seed is not None else None
     cfg = generator.load_config(args.config, overrides)
     data = generator.write_demo(args.out, cfg)
-    print(f"Wrote {len(data.truth['files'])} GENERATED DEMO files and truth.json to {args.out} "
-          f"(seed {cfg['seed']}, link_slope {cfg['link_slope']}).")
+    print(
+        f"Wrote {len(data.truth['files'])} GENERATED DEMO files and truth.json to {args.out} "
+        f"(seed {cfg['seed']}, link_slope {cfg['link_slope']})."
+    )
     return 0
 
 
@@ -45,17 +48,26 @@ def _offences(value: str) -> tuple[str, ...] | None:
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from analysis.sources import ingest
-    validation = ingest.ingest(args.source, args.store, offences=_offences(args.offences),
-                               progress=sys.stderr.isatty())
+
+    validation = ingest.ingest(
+        args.source, args.store, offences=_offences(args.offences), progress=sys.stderr.isatty()
+    )
     print(ingest.summary_text(validation))
     return 0
 
 
 def _cmd_tables(args: argparse.Namespace) -> int:
     from analysis.reports import tables
-    written, headline = tables.write_tables(args.source, store=args.store, out=args.out,
-                                            offence=args.offence, year=args.year,
-                                            method=args.interval, force=args.force)
+
+    written, headline = tables.write_tables(
+        args.source,
+        store=args.store,
+        out=args.out,
+        offence=args.offence,
+        year=args.year,
+        method=args.interval,
+        force=args.force,
+    )
     for path in written:
         print(f"wrote {path}")
     if headline:
@@ -67,12 +79,19 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
     from analysis.reports.analyse import write_analysis
     from analysis.sources.ingest import store_for
     from analysis.sources.store import load_store
+
     name, default_store = store_for(args.source)
     st = load_store(args.store or default_store)
     out = args.out or Path("outputs") / name
-    written = write_analysis(st, out, offence=args.offence, year=args.year,
-                             bootstrap_reps=args.bootstrap_reps, permutation_reps=args.permutations,
-                             figures=not args.no_figures)
+    written = write_analysis(
+        st,
+        out,
+        offence=args.offence,
+        year=args.year,
+        bootstrap_reps=args.bootstrap_reps,
+        permutation_reps=args.permutations,
+        figures=not args.no_figures,
+    )
     print(f"wrote {len(written)} files under {out}" + (" (GENERATED DEMO DATA)" if st.synthetic else ""))
     return 0
 
@@ -80,10 +99,12 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from analysis.sources.store import write_csv
     from analysis.stats.method_study import validate_methods
+
     if args.reps < 1:
         raise InputError("--reps must be at least 1.")
-    table, records = validate_methods(args.reps, args.config, args.seed, jobs=args.jobs,
-                                      progress=sys.stderr.isatty())
+    table, records = validate_methods(
+        args.reps, args.config, args.seed, jobs=args.jobs, progress=sys.stderr.isatty()
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(table, args.out / "validation.csv")
     write_csv(records, args.out / "validation_replicates.csv")
@@ -97,10 +118,20 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from analysis.runs import runner
+
     names = None if args.forces == ["all"] else args.forces
-    manifest = runner.run(args.source, names, offence=args.offence, jobs=args.jobs,
-                          executor=args.executor, scheduler=args.scheduler, out=args.out,
-                          rerun=args.rerun, timeout=args.timeout, progress=sys.stderr.isatty())
+    manifest = runner.run(
+        args.source,
+        names,
+        offence=args.offence,
+        jobs=args.jobs,
+        executor=args.executor,
+        scheduler=args.scheduler,
+        out=args.out,
+        rerun=args.rerun,
+        timeout=args.timeout,
+        progress=sys.stderr.isatty(),
+    )
     print(runner.summary_text(manifest))
     out = args.out or Path("outputs") / args.source
     print(f"Site: {out / 'index.html'}")
@@ -109,8 +140,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from analysis.sources import fetch
-    results = fetch.fetch(args.raw, years=args.years, update=args.update, registry=args.registry,
-                          progress=sys.stderr.isatty(), retries=args.retries)
+
+    results = fetch.fetch(
+        args.raw,
+        years=args.years,
+        update=args.update,
+        registry=args.registry,
+        progress=sys.stderr.isatty(),
+        retries=args.retries,
+    )
     for r in results:
         print(f"{r.status:>10}  {r.message}")
     bad = [r for r in results if r.status in ("failed", "refused")]
@@ -124,85 +162,125 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="stalking-outcomes",
         description="How police forces in England and Wales deal with stalking: read the Home "
-                    "Office outcomes open data (or generated demo data) and analyse it.",
-        epilog=EPILOG)
+        "Office outcomes open data (or generated demo data) and analyse it.",
+        epilog=EPILOG,
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    s = sub.add_parser("forces", help="list valid force names, ONS codes and slugs, or look one up",
-                       epilog=EPILOG)
+    s = sub.add_parser(
+        "forces", help="list valid force names, ONS codes and slugs, or look one up", epilog=EPILOG
+    )
     s.add_argument("name", nargs="*", help="a force name, alias, slug or code to look up")
     s.set_defaults(func=_cmd_forces)
 
-    s = sub.add_parser("fetch", help="download the GOV.UK files into data/raw (hash-checked)",
-                       epilog=EPILOG)
+    s = sub.add_parser("fetch", help="download the GOV.UK files into data/raw (hash-checked)", epilog=EPILOG)
     s.add_argument("--years", nargs="+", metavar="YYYY/YY", help="outcomes years to fetch (default: all)")
-    s.add_argument("--update", action="store_true",
-                   help="accept upstream files whose bytes changed, recording the new hash and date")
+    s.add_argument(
+        "--update",
+        action="store_true",
+        help="accept upstream files whose bytes changed, recording the new hash and date",
+    )
     s.add_argument("--raw", type=Path, default=Path("data/raw"), help="cache folder (default: data/raw)")
     s.add_argument("--registry", type=Path, help="a registry TOML to use instead of the packaged one")
-    s.add_argument("--retries", type=int, default=3, help="retries per file after a failed download (default: 3)")
+    s.add_argument(
+        "--retries", type=int, default=3, help="retries per file after a failed download (default: 3)"
+    )
     s.set_defaults(func=_cmd_fetch)
 
-    s = sub.add_parser("demo-data", help="write generated demo files in the published layout, plus truth.json",
-                       epilog=EPILOG)
+    s = sub.add_parser(
+        "demo-data", help="write generated demo files in the published layout, plus truth.json", epilog=EPILOG
+    )
     s.add_argument("--out", type=Path, default=Path("data/demo"), help="folder (default: data/demo)")
     s.add_argument("--seed", type=int, help="random seed (default: the config's)")
     s.add_argument("--config", type=Path, help="TOML file overriding any true parameter, e.g. link_slope = 0")
     s.set_defaults(func=_cmd_demo_data)
 
     s = sub.add_parser("ingest", help="read the files of a source into the parquet store", epilog=EPILOG)
-    s.add_argument("--source", default="homeoffice",
-                   help="'homeoffice' (data/raw), 'demo' (data/demo) or a folder (default: homeoffice)")
+    s.add_argument(
+        "--source",
+        default="homeoffice",
+        help="'homeoffice' (data/raw), 'demo' (data/demo) or a folder (default: homeoffice)",
+    )
     s.add_argument("--store", type=Path, help="store folder (default: data/processed/<source>)")
-    s.add_argument("--offences", default=",".join(taxonomy.DEFAULT_OFFENCES),
-                   help="comma-separated offence codes to keep, or 'all' (default: 8Q,8L)")
+    s.add_argument(
+        "--offences",
+        default=",".join(taxonomy.DEFAULT_OFFENCES),
+        help="comma-separated offence codes to keep, or 'all' (default: 8Q,8L)",
+    )
     s.set_defaults(func=_cmd_ingest)
 
-    s = sub.add_parser("tables", help="write force_year.csv, national_year.csv and headlines.csv",
-                       epilog=EPILOG)
+    s = sub.add_parser(
+        "tables", help="write force_year.csv, national_year.csv and headlines.csv", epilog=EPILOG
+    )
     s.add_argument("--source", default="demo", help="source whose store to read (default: demo)")
     s.add_argument("--store", type=Path, help="store folder (default: data/processed/<source>)")
     s.add_argument("--out", type=Path, help="output folder (default: outputs/<source>/tables)")
     s.add_argument("--offence", default=taxonomy.STALKING, help="offence code (default: 8Q stalking)")
     s.add_argument("--year", help="headline year YYYY/YY (default: latest with most forces)")
-    s.add_argument("--interval", default="wilson", choices=["wilson", "jeffreys", "clopper-pearson"],
-                   help="interval method (default: wilson)")
+    s.add_argument(
+        "--interval",
+        default="wilson",
+        choices=["wilson", "jeffreys", "clopper-pearson"],
+        help="interval method (default: wilson)",
+    )
     s.add_argument("--force", help="also print this force's headline")
     s.set_defaults(func=_cmd_tables)
 
-    s = sub.add_parser("analyse", help="fit the national models: funnels, shrinkage, link models, "
-                       "decomposition; write tables/ and figures/", epilog=EPILOG)
+    s = sub.add_parser(
+        "analyse",
+        help="fit the national models: funnels, shrinkage, link models, "
+        "decomposition; write tables/ and figures/",
+        epilog=EPILOG,
+    )
     s.add_argument("--source", default="demo", help="source whose store to read (default: demo)")
     s.add_argument("--store", type=Path, help="store folder (default: data/processed/<source>)")
     s.add_argument("--out", type=Path, help="output folder (default: outputs/<source>)")
     s.add_argument("--offence", default=taxonomy.STALKING, help="offence code (default: 8Q)")
     s.add_argument("--year", help="year for shrinkage and the headline funnel figure (default: latest)")
-    s.add_argument("--bootstrap-reps", type=int, default=999, help="wild cluster bootstrap replications (default: 999)")
-    s.add_argument("--permutations", type=int, default=199, help="permutation test replications (default: 199)")
+    s.add_argument(
+        "--bootstrap-reps", type=int, default=999, help="wild cluster bootstrap replications (default: 999)"
+    )
+    s.add_argument(
+        "--permutations", type=int, default=199, help="permutation test replications (default: 199)"
+    )
     s.add_argument("--no-figures", action="store_true", help="write tables only")
     s.set_defaults(func=_cmd_analyse)
 
-    s = sub.add_parser("run", help="national notebooks once, then one report per force; HTML, manifest, index",
-                       epilog=EPILOG)
+    s = sub.add_parser(
+        "run", help="national notebooks once, then one report per force; HTML, manifest, index", epilog=EPILOG
+    )
     s.add_argument("--source", default="demo", help="source (default: demo); ingest it first")
-    s.add_argument("--forces", nargs="+", default=["all"], metavar="NAME",
-                   help="'all' (default) or force names, aliases, slugs or codes")
+    s.add_argument(
+        "--forces",
+        nargs="+",
+        default=["all"],
+        metavar="NAME",
+        help="'all' (default) or force names, aliases, slugs or codes",
+    )
     s.add_argument("--offence", default=taxonomy.STALKING, help="offence code (default: 8Q)")
     s.add_argument("--jobs", type=int, help="parallel notebooks (default: number of cores)")
-    s.add_argument("--executor", default="local", choices=["local", "dask"], help="local process pool or dask.distributed")
+    s.add_argument(
+        "--executor",
+        default="local",
+        choices=["local", "dask"],
+        help="local process pool or dask.distributed",
+    )
     s.add_argument("--scheduler", help="dask scheduler address (default: a LocalCluster)")
     s.add_argument("--out", type=Path, help="output folder (default: outputs/<source>)")
     s.add_argument("--rerun", action="store_true", help="run every notebook even if unchanged")
     s.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds (default: 600)")
     s.set_defaults(func=_cmd_run)
 
-    s = sub.add_parser("validate-methods", help="simulation study on generated data with known truth",
-                       epilog=EPILOG)
+    s = sub.add_parser(
+        "validate-methods", help="simulation study on generated data with known truth", epilog=EPILOG
+    )
     s.add_argument("--reps", type=int, default=200, help="replicates (default: 200)")
     s.add_argument("--config", type=Path, help="TOML overriding any true parameter, e.g. link_slope = 0")
     s.add_argument("--seed", type=int, default=1000, help="seed of the first replicate (default: 1000)")
-    s.add_argument("--out", type=Path, default=Path("outputs/validation"), help="folder (default: outputs/validation)")
+    s.add_argument(
+        "--out", type=Path, default=Path("outputs/validation"), help="folder (default: outputs/validation)"
+    )
     s.add_argument("--jobs", type=int, help="worker processes (default: number of cores)")
     s.set_defaults(func=_cmd_validate)
     return p
@@ -228,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: say so plainly, traceback only with --debug
         if args.debug:
             raise
-        print(f"internal error: {type(exc).__name__}: {exc}\nRerun with --debug for the "
-              "traceback, and please report it.", file=sys.stderr)
+        print(
+            f"internal error: {type(exc).__name__}: {exc}\nRerun with --debug for the "
+            "traceback, and please report it.",
+            file=sys.stderr,
+        )
         return 1

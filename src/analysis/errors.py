@@ -15,8 +15,9 @@ class WorkFailed(Exception):
     exit_code = 1
 
 
-def where(file: object = None, sheet: str | None = None, row: int | None = None,
-          column: str | None = None) -> str:
+def where(
+    file: object = None, sheet: str | None = None, row: int | None = None, column: str | None = None
+) -> str:
     """Format a location ("file x.xlsx, sheet S, row 12, column 'C'") for an error message."""
     parts = []
     if file is not None:

@@ -33,8 +33,14 @@ from scipy.special import expit
 from analysis import __version__
 from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError
-from analysis.demo.publish import (CURRENT_OUTCOME_HEADERS, OutcomesLayout, Sheet, cover_sheet,
-                             outcome_rows, write_workbook)
+from analysis.demo.publish import (
+    CURRENT_OUTCOME_HEADERS,
+    OutcomesLayout,
+    Sheet,
+    cover_sheet,
+    outcome_rows,
+    write_workbook,
+)
 
 SYNTHETIC_PREFIX = "synthetic-"
 N_TYPES = 23
@@ -87,9 +93,11 @@ def _check_config(cfg: dict) -> None:
     except ValueError as exc:
         raise InputError(f"config: {exc}") from None
     if not 2014 <= first <= 2020 or not 2020 < last <= 2030 or pfa_first > first:
-        raise InputError("config: first_year must lie in 2014/15-2020/21, last_year after "
-                         "2020/21 (the April 2020 change must be inside the data), and "
-                         "pfa_first_year no later than first_year.")
+        raise InputError(
+            "config: first_year must lie in 2014/15-2020/21, last_year after "
+            "2020/21 (the April 2020 change must be inside the data), and "
+            "pfa_first_year no later than first_year."
+        )
     for s in SERIES:
         for key in ("recorded", "charge_rate"):
             for y in range(pfa_first if s != "stalking" else max(first, 2014), last + 1):
@@ -118,8 +126,12 @@ def _years(first: str, last: str) -> list[str]:
 
 
 def _sizes(cfg: dict) -> np.ndarray:
-    pops = [f.population_thousands if f.population_thousands is not None
-            else cfg["volumes"]["btp_population_thousands"] for f in forces.registry()]
+    pops = [
+        f.population_thousands
+        if f.population_thousands is not None
+        else cfg["volumes"]["btp_population_thousands"]
+        for f in forces.registry()
+    ]
     w = np.asarray(pops, dtype=float)
     return w / w.sum()
 
@@ -149,8 +161,11 @@ def simulate(cfg: dict) -> SyntheticData:
     rec_eff = {s: rng.normal(0, cfg[s]["recording_sd"], nf) for s in SERIES}
     g18 = rng.normal(0, st["growth_2018_sd"], nf)
     g20 = rng.normal(0, st["growth_2020_sd"], nf)
-    reclass = rng.beta(st["reclassified_share_mean"] * st["reclassified_share_concentration"],
-                       (1 - st["reclassified_share_mean"]) * st["reclassified_share_concentration"], nf)
+    reclass = rng.beta(
+        st["reclassified_share_mean"] * st["reclassified_share_concentration"],
+        (1 - st["reclassified_share_mean"]) * st["reclassified_share_concentration"],
+        nf,
+    )
 
     def national(series: str) -> np.ndarray:
         return np.array([float(cfg[series]["recorded"].get(y, 0.0)) for y in all_years])
@@ -258,7 +273,8 @@ def simulate(cfg: dict) -> SyntheticData:
             "change in the charge log-odds of stalking (8Q) investigations per unit of the "
             "force's log growth in recorded stalking (all offences recorded in the year, as simulated "
             "before any publication gap) from 2019/20 to 2020/21 (the dose, centred on its mean "
-            "over all 44 forces), applying to offences recorded from 2020/21 on"),
+            "over all 44 forces), applying to offences recorded from 2020/21 on"
+        ),
         "config": cfg,
         "forces": {
             f.name: {
@@ -272,23 +288,30 @@ def simulate(cfg: dict) -> SyntheticData:
                 "growth_2018": round(float(g18[j]), 6),
                 "growth_2020": round(float(g20[j]), 6),
                 "reclassified_share": round(float(reclass[j]), 6),
-                "charge_probability": {y: round(float(p_charge["stalking"][yidx[y], j]), 6)
-                                       for y in out_years},
-            } for j, f in enumerate(reg)
+                "charge_probability": {
+                    y: round(float(p_charge["stalking"][yidx[y], j]), 6) for y in out_years
+                },
+            }
+            for j, f in enumerate(reg)
         },
         "national": {
             "charge_logit_intercept": {s: {y: round(v, 6) for y, v in mu[s].items()} for s in SERIES},
-            "expected_recorded": {cfg[s]["code"]: {y: round(float(expected[s][yidx[y]].sum()), 1)
-                                                   for y in all_years} for s in SERIES},
-            "simulated_recorded": {cfg[s]["code"]: {y: int(sims[s][0][yidx[y] * 4: yidx[y] * 4 + 4].sum())
-                                                    for y in all_years} for s in SERIES},
+            "expected_recorded": {
+                cfg[s]["code"]: {y: round(float(expected[s][yidx[y]].sum()), 1) for y in all_years}
+                for s in SERIES
+            },
+            "simulated_recorded": {
+                cfg[s]["code"]: {y: int(sims[s][0][yidx[y] * 4 : yidx[y] * 4 + 4].sum()) for y in all_years}
+                for s in SERIES
+            },
         },
     }
     return SyntheticData(outcomes, recorded, truth)
 
 
-def _publish(cfg: dict, sims: dict, all_years: list[str], out_years: list[str],
-             rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _publish(
+    cfg: dict, sims: dict, all_years: list[str], out_years: list[str], rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Turn simulated outcomes into the published tables (both bases, with the quirks)."""
     reg = forces.registry()
     lag = int(cfg["snapshot_lag_quarters"])
@@ -311,18 +334,24 @@ def _publish(cfg: dict, sims: dict, all_years: list[str], out_years: list[str],
             y = all_years[qi // 4]
             if code == "8Q" and periods.fy_start(y) < 2014:
                 continue
-            types = [o.code for o in taxonomy.OUTCOME_TYPES
-                     if periods.fy_start(o.first_year) <= periods.fy_start(y)
-                     and (o.code != 19 or periods.fy_start(y) <= 2017)]
-            grid = pd.DataFrame({
-                "financial_year": y, "quarter": qi % 4 + 1,
-                "force": np.repeat([f.name for f in reg], len(types)),
-                "force_code": np.repeat([f.code for f in reg], len(types)),
-                "offence_code": code,
-                "outcome_type": np.tile(types, nf),
-                "recorded_basis": recorded_basis[qi][:, types].ravel(),
-                "closed_basis": closed[qi][:, types].ravel(),
-            })
+            types = [
+                o.code
+                for o in taxonomy.OUTCOME_TYPES
+                if periods.fy_start(o.first_year) <= periods.fy_start(y)
+                and (o.code != 19 or periods.fy_start(y) <= 2017)
+            ]
+            grid = pd.DataFrame(
+                {
+                    "financial_year": y,
+                    "quarter": qi % 4 + 1,
+                    "force": np.repeat([f.name for f in reg], len(types)),
+                    "force_code": np.repeat([f.code for f in reg], len(types)),
+                    "offence_code": code,
+                    "outcome_type": np.tile(types, nf),
+                    "recorded_basis": recorded_basis[qi][:, types].ravel(),
+                    "closed_basis": closed[qi][:, types].ravel(),
+                }
+            )
             frames.append(grid)
     out = pd.concat(frames, ignore_index=True)
     out["closed_basis"] = out["closed_basis"].astype("Int64")
@@ -343,15 +372,19 @@ def _publish(cfg: dict, sims: dict, all_years: list[str], out_years: list[str],
     out["not_provided"] = False
     if q["not_provided_blocks"]:
         chosen = blocks.iloc[np.sort(rng.choice(len(blocks), q["not_provided_blocks"], replace=False))]
-        mark = out.merge(chosen.assign(_hit=True), how="left",
-                         on=list(chosen.columns))["_hit"].fillna(False).to_numpy(bool)
+        mark = (
+            out.merge(chosen.assign(_hit=True), how="left", on=list(chosen.columns))["_hit"]
+            .fillna(False)
+            .to_numpy(bool)
+        )
         out.loc[mark, ["recorded_basis", "closed_basis"]] = pd.NA
         out.loc[mark, "not_provided"] = True
     out["offence_description"] = out["offence_code"].map(lambda c: taxonomy.OFFENCE_BY_CODE[c].description)
     out["offence_code_expired"] = False
     out["outcome_group"] = out["outcome_type"].map(lambda t: taxonomy.BY_CODE[t].group)
-    out = out.sort_values(["financial_year", "quarter", "force", "offence_code", "outcome_type"],
-                          kind="stable").reset_index(drop=True)
+    out = out.sort_values(
+        ["financial_year", "quarter", "force", "offence_code", "outcome_type"], kind="stable"
+    ).reset_index(drop=True)
 
     # PFA recorded offences: every offence's count, all years from pfa_first_year.
     rec_frames = []
@@ -362,9 +395,18 @@ def _publish(cfg: dict, sims: dict, all_years: list[str], out_years: list[str],
             y = all_years[qi // 4]
             if code == "8Q" and periods.fy_start(y) < 2014:
                 continue
-            rec_frames.append(pd.DataFrame({
-                "financial_year": y, "quarter": qi % 4 + 1, "force": [f.name for f in reg],
-                "force_code": [f.code for f in reg], "offence_code": code, "offences": n_rec[qi]}))
+            rec_frames.append(
+                pd.DataFrame(
+                    {
+                        "financial_year": y,
+                        "quarter": qi % 4 + 1,
+                        "force": [f.name for f in reg],
+                        "force_code": [f.code for f in reg],
+                        "offence_code": code,
+                        "offences": n_rec[qi],
+                    }
+                )
+            )
     rec = pd.concat(rec_frames, ignore_index=True)
     rec["offences"] = rec["offences"].astype("Int64")
     # BTP appears in the PFA tables only up to 2014/15.
@@ -372,8 +414,9 @@ def _publish(cfg: dict, sims: dict, all_years: list[str], out_years: list[str],
     if q["gmp_gap"]:
         gap = (rec["force"] == GMP) & (rec["financial_year"] == GMP_GAP[0]) & rec["quarter"].isin(GMP_GAP[1])
         rec = rec[~gap]
-    rec = rec.sort_values(["financial_year", "quarter", "force", "offence_code"],
-                          kind="stable").reset_index(drop=True)
+    rec = rec.sort_values(["financial_year", "quarter", "force", "offence_code"], kind="stable").reset_index(
+        drop=True
+    )
     return out, rec
 
 
@@ -383,9 +426,21 @@ _OLD_HEADERS = dict(CURRENT_OUTCOME_HEADERS)
 del _OLD_HEADERS["offence_code_expired"]
 _OLD_HEADERS["recorded_basis"] = "Force outcomes for offences recorded in quarter"
 _OLD_HEADERS["closed_basis"] = "Force outcomes recorded in quarter"
-_MID_HEADERS = {k: CURRENT_OUTCOME_HEADERS[k] for k in (
-    "financial_year", "quarter", "force", "offence_code", "offence_description", "offence_group",
-    "offence_subgroup", "outcome_type", "outcome_description", "outcome_group")}
+_MID_HEADERS = {
+    k: CURRENT_OUTCOME_HEADERS[k]
+    for k in (
+        "financial_year",
+        "quarter",
+        "force",
+        "offence_code",
+        "offence_description",
+        "offence_group",
+        "offence_subgroup",
+        "outcome_type",
+        "outcome_description",
+        "outcome_group",
+    )
+}
 _MID_HEADERS["closed_basis"] = "Number of Outcomes for investigations that were closed in the quarter"
 _MID_HEADERS["recorded_basis"] = "Number of Outcomes for offences that were recorded in the quarter"
 _MID_HEADERS["offence_code_expired"] = "Offence Code Expired"
@@ -397,16 +452,24 @@ def layout_for(year: str) -> tuple[str, OutcomesLayout]:
     y = periods.fy_start(year)
     tag = f"{y}_{(y + 1) % 100:02d}"
     if y <= 2015:
-        return ".ods", OutcomesLayout(f"Outcomes_open_data_{y}-{(y + 1) % 100:02d}", dict(_OLD_HEADERS),
-                                      year_style="dash" if y == 2014 else "slash",
-                                      quarter_style="q" if y == 2015 else "int")
+        return ".ods", OutcomesLayout(
+            f"Outcomes_open_data_{y}-{(y + 1) % 100:02d}",
+            dict(_OLD_HEADERS),
+            year_style="dash" if y == 2014 else "slash",
+            quarter_style="q" if y == 2015 else "int",
+        )
     if y == 2016:
         return ".xlsx", OutcomesLayout(f"Outcomes_open_data_{y}-{(y + 1) % 100:02d}", dict(_MID_HEADERS))
     if y <= 2019:
-        return ".xlsx", OutcomesLayout(f"Outcomes_open_data_{tag}", year_style="long" if y == 2017 else "slash")
+        return ".xlsx", OutcomesLayout(
+            f"Outcomes_open_data_{tag}", year_style="long" if y == 2017 else "slash"
+        )
     lay = OutcomesLayout(f"Outcomes open data {tag}", quarter_style="word" if y == 2020 else "int")
     if y == 2022:
-        lay.force_names = {"Devon and Cornwall": "Devon & Cornwall", "Hampshire": "Hampshire and Isle of Wight"}
+        lay.force_names = {
+            "Devon and Cornwall": "Devon & Cornwall",
+            "Hampshire": "Hampshire and Isle of Wight",
+        }
     if y == 2023:
         lay.trailing_spaces = True
     if y >= 2024:
@@ -416,42 +479,59 @@ def layout_for(year: str) -> tuple[str, OutcomesLayout]:
 
 def outcome_file_name(year: str, edition: str, suffix: str) -> str:
     """'synthetic-prc-outcomes-open-data-mar2021-tables-311225.xlsx' for 2020/21."""
-    return (f"{SYNTHETIC_PREFIX}prc-outcomes-open-data-mar{periods.year_ending_march(year)}"
-            f"-tables-{edition}{suffix}")
+    return (
+        f"{SYNTHETIC_PREFIX}prc-outcomes-open-data-mar{periods.year_ending_march(year)}"
+        f"-tables-{edition}{suffix}"
+    )
 
 
 def pfa_file_name(cfg: dict) -> str:
     """'synthetic-prc-pfa-mar2013-onwards-tables-311225.ods'."""
-    return (f"{SYNTHETIC_PREFIX}prc-pfa-mar{periods.year_ending_march(cfg['pfa_first_year'])}"
-            f"-onwards-tables-{cfg['edition']}.ods")
+    return (
+        f"{SYNTHETIC_PREFIX}prc-pfa-mar{periods.year_ending_march(cfg['pfa_first_year'])}"
+        f"-onwards-tables-{cfg['edition']}.ods"
+    )
 
 
 def _cover(cfg: dict, title: str) -> Sheet:
-    return cover_sheet(f"SYNTHETIC DEMO DATA - {title}", [
-        "These are generated data, NOT Home Office statistics.",
-        f"Generated by stalking-outcomes {__version__} with seed {cfg['seed']}; the true parameters "
-        "are in truth.json beside this file.",
-        "Laid out like the Home Office 'Police recorded crime and outcomes open data tables' so "
-        "that the package's readers can be tested; figures are calibrated to published national "
-        "totals but describe no real force.",
-    ])
+    return cover_sheet(
+        f"SYNTHETIC DEMO DATA - {title}",
+        [
+            "These are generated data, NOT Home Office statistics.",
+            f"Generated by stalking-outcomes {__version__} with seed {cfg['seed']}; the true parameters "
+            "are in truth.json beside this file.",
+            "Laid out like the Home Office 'Police recorded crime and outcomes open data tables' so "
+            "that the package's readers can be tested; figures are calibrated to published national "
+            "totals but describe no real force.",
+        ],
+    )
 
 
 def _published_records(block: pd.DataFrame, total_row: bool) -> list[dict]:
     """Records for the data sheet: markers in place of missing values, descriptions added."""
     block = block.copy()
     if total_row:
-        tot = (block.groupby(["financial_year", "quarter", "offence_code", "outcome_type"], sort=False)
-               [["recorded_basis", "closed_basis"]].sum(min_count=1).reset_index())
+        tot = (
+            block.groupby(["financial_year", "quarter", "offence_code", "outcome_type"], sort=False)[
+                ["recorded_basis", "closed_basis"]
+            ]
+            .sum(min_count=1)
+            .reset_index()
+        )
         tot["force"], tot["not_provided"], tot["offence_code_expired"] = "England and Wales", False, False
         block = pd.concat([block, tot], ignore_index=True)
     recs = []
     for r in block.to_dict("records"):
         o = taxonomy.BY_CODE[r["outcome_type"]]
         off = taxonomy.OFFENCE_BY_CODE[r["offence_code"]]
-        rec = dict(r, offence_description=off.description, offence_group=off.group,
-                   offence_subgroup=off.subgroup, outcome_description=o.description,
-                   outcome_group=o.group)
+        rec = dict(
+            r,
+            offence_description=off.description,
+            offence_group=off.group,
+            offence_subgroup=off.subgroup,
+            outcome_description=o.description,
+            outcome_group=o.group,
+        )
         for basis in ("recorded_basis", "closed_basis"):
             v = r[basis]
             if v is pd.NA or v is None:
@@ -463,24 +543,55 @@ def _published_records(block: pd.DataFrame, total_row: bool) -> list[dict]:
 
 
 def _pfa_sheets(cfg: dict, rec: pd.DataFrame) -> list[Sheet]:
-    sheets = [_cover(cfg, "Police recorded crime by Police Force Area"),
-              Sheet("Notes", [["Notes"], ["Offence counts by force and quarter (synthetic)."]])]
+    sheets = [
+        _cover(cfg, "Police recorded crime by Police Force Area"),
+        Sheet("Notes", [["Notes"], ["Offence counts by force and quarter (synthetic)."]]),
+    ]
     for y, block in rec.groupby("financial_year", sort=True):
         old = periods.fy_start(y) <= 2016
-        cols = (["financial_year", "quarter", "force", "offence_description", "offence_group",
-                 "offence_subgroup", "offence_code", "offences"] if old else
-                ["financial_year", "quarter", "force", "offence_code", "offence_description",
-                 "offence_group", "offence_subgroup", "offences"])
-        labels = {"financial_year": "Financial Year", "quarter": "Financial Quarter",
-                  "force": "Force Name", "offence_code": "Offence Code",
-                  "offence_description": "Offence Description", "offence_group": "Offence Group",
-                  "offence_subgroup": "Offence Subgroup",
-                  "offences": "Number of Offences" if old else "Offence Count"}
+        cols = (
+            [
+                "financial_year",
+                "quarter",
+                "force",
+                "offence_description",
+                "offence_group",
+                "offence_subgroup",
+                "offence_code",
+                "offences",
+            ]
+            if old
+            else [
+                "financial_year",
+                "quarter",
+                "force",
+                "offence_code",
+                "offence_description",
+                "offence_group",
+                "offence_subgroup",
+                "offences",
+            ]
+        )
+        labels = {
+            "financial_year": "Financial Year",
+            "quarter": "Financial Quarter",
+            "force": "Force Name",
+            "offence_code": "Offence Code",
+            "offence_description": "Offence Description",
+            "offence_group": "Offence Group",
+            "offence_subgroup": "Offence Subgroup",
+            "offences": "Number of Offences" if old else "Offence Count",
+        }
         rows: list[list[object]] = [[labels[c] for c in cols]]
         for r in block.to_dict("records"):
             off = taxonomy.OFFENCE_BY_CODE[r["offence_code"]]
-            full = dict(r, offence_description=off.description, offence_group=off.group,
-                        offence_subgroup=off.subgroup, offences=int(r["offences"]))
+            full = dict(
+                r,
+                offence_description=off.description,
+                offence_group=off.group,
+                offence_subgroup=off.subgroup,
+                offences=int(r["offences"]),
+            )
             rows.append([full[c] for c in cols])
         sheets.append(Sheet(y.replace("/", "_"), rows))
     return sheets
@@ -496,17 +607,18 @@ def write_demo(out: Path | str, cfg: dict) -> SyntheticData:
         suffix, lay = layout_for(year)
         block = data.outcomes[data.outcomes["financial_year"] == year]
         name = outcome_file_name(year, cfg["edition"], suffix)
-        sheets = [_cover(cfg, f"Outcomes open data, year ending March {periods.year_ending_march(year)}"),
-                  Sheet("Notes", [["Notes"], ["Outcome types 0-22; counts on two bases."]]),
-                  Sheet(lay.sheet_name, outcome_rows(_published_records(block, lay.total_row), lay))]
+        sheets = [
+            _cover(cfg, f"Outcomes open data, year ending March {periods.year_ending_march(year)}"),
+            Sheet("Notes", [["Notes"], ["Outcome types 0-22; counts on two bases."]]),
+            Sheet(lay.sheet_name, outcome_rows(_published_records(block, lay.total_row), lay)),
+        ]
         _write_atomic(out / name, sheets)
         names.append(name)
     pfa = pfa_file_name(cfg)
     _write_atomic(out / pfa, _pfa_sheets(cfg, data.recorded))
     names.append(pfa)
     data.truth["files"] = names
-    (out / "truth.json").write_text(json.dumps(data.truth, indent=2, sort_keys=True) + "\n",
-                                    encoding="utf-8")
+    (out / "truth.json").write_text(json.dumps(data.truth, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     data.outcomes = data.outcomes.drop(columns="not_provided")
     return data
 

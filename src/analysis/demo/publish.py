@@ -60,8 +60,7 @@ class OutcomesLayout:
 def year_text(label: str, style: str) -> str:
     """A financial year label ('2020/21') in one of the published styles."""
     start = int(label[:4])
-    return {"slash": label, "dash": label.replace("/", "-"),
-            "long": f"{start}/{start + 1}"}[style]
+    return {"slash": label, "dash": label.replace("/", "-"), "long": f"{start}/{start + 1}"}[style]
 
 
 def quarter_text(q: int, style: str) -> object:
@@ -76,9 +75,15 @@ def write_xlsx(path: Path, sheets: list[Sheet], inline_strings: bool = False) ->
     which also makes the file about half as slow to read. `inline_strings=True` writes row by row
     in constant memory with inline strings instead, as some other tools do.
     """
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": inline_strings,
-                                         "strings_to_numbers": False,
-                                         "strings_to_formulas": False, "strings_to_urls": False})
+    wb = xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": inline_strings,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
     wb.set_properties({"created": FIXED_TIME, "author": "stalking-outcomes"})
     for sheet in sheets:
         ws = wb.add_worksheet(sheet.name)
@@ -98,19 +103,24 @@ def _ods_cell(value: object) -> str:
     if value is None or value == "":
         return "<table:table-cell/>"
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return (f'<table:table-cell office:value-type="float" office:value="{value}">'
-                f"<text:p>{value}</text:p></table:table-cell>")
+        return (
+            f'<table:table-cell office:value-type="float" office:value="{value}">'
+            f"<text:p>{value}</text:p></table:table-cell>"
+        )
     text = escape(str(value))
     return f'<table:table-cell office:value-type="string"><text:p>{text}</text:p></table:table-cell>'
 
 
-_ODS_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-           'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-           'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')
+_ODS_NS = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+)
 
 
 def write_ods(path: Path, sheets: list[Sheet]) -> None:
     """Write sheets to an .ods file, streaming content.xml into the zip."""
+
     def stamp(name: str, compress: int) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(name, date_time=FIXED_TIME.timetuple()[:6])
         info.compress_type = compress
@@ -119,17 +129,25 @@ def write_ods(path: Path, sheets: list[Sheet]) -> None:
     with zipfile.ZipFile(path, "w") as zf:
         # The mimetype must be the first member, stored uncompressed.
         zf.writestr(stamp("mimetype", zipfile.ZIP_STORED), "application/vnd.oasis.opendocument.spreadsheet")
-        zf.writestr(stamp("META-INF/manifest.xml", zipfile.ZIP_DEFLATED), (
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
-            '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
-            '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
-            "</manifest:manifest>"))
+        zf.writestr(
+            stamp("META-INF/manifest.xml", zipfile.ZIP_DEFLATED),
+            (
+                '<?xml version="1.0" encoding="UTF-8"?>\n'
+                '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                "</manifest:manifest>"
+            ),
+        )
         with zf.open(stamp("content.xml", zipfile.ZIP_DEFLATED), "w") as raw:
+
             def put(text: str) -> None:
                 raw.write(text.encode("utf-8"))
-            put(f'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-content {_ODS_NS} '
-                'office:version="1.2"><office:body><office:spreadsheet>')
+
+            put(
+                f'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-content {_ODS_NS} '
+                'office:version="1.2"><office:body><office:spreadsheet>'
+            )
             for sheet in sheets:
                 put(f'<table:table table:name="{escape(sheet.name, {chr(34): "&quot;"})}">')
                 for row in sheet.rows:

@@ -53,11 +53,16 @@ def registry() -> tuple[Force, ...]:
     out = []
     for row in csv.DictReader(text.splitlines()):
         pop = row["population_thousands"].strip()
-        out.append(Force(
-            name=row["name"], code=row["ons_code"], slug=row["slug"], country=row["country"],
-            aliases=tuple(a for a in row["aliases"].split(";") if a),
-            population_thousands=float(pop) if pop else None,
-        ))
+        out.append(
+            Force(
+                name=row["name"],
+                code=row["ons_code"],
+                slug=row["slug"],
+                country=row["country"],
+                aliases=tuple(a for a in row["aliases"].split(";") if a),
+                population_thousands=float(pop) if pop else None,
+            )
+        )
     return tuple(out)
 
 
@@ -113,7 +118,8 @@ def resolve(text: str, context: str = "") -> Force:
         where = f" ({context})" if context else ""
         raise UnknownForceError(
             f"Unknown force {str(text)!r}{where}.{hint} "
-            "Run 'stalking-outcomes forces' to list valid names, codes and slugs.")
+            "Run 'stalking-outcomes forces' to list valid names, codes and slugs."
+        )
     return force
 
 

@@ -71,6 +71,7 @@ def check_year(value: str, available: list[str], what: str = "--year", where: st
     Raises InputError naming the parameter and listing the available years.
     """
     from analysis.errors import InputError
+
     try:
         label = normalise_year(value)
     except ValueError as exc:

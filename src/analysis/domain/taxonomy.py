@@ -46,19 +46,48 @@ OUTCOME_TYPES: tuple[OutcomeType, ...] = (
     OutcomeType(7, "Cannabis/Khat warning", _G_OOC_I, "2014/15"),
     OutcomeType(8, "Community Resolution", _G_OOC_I, "2014/15"),
     OutcomeType(9, "Prosecution not in the public interest (CPS)", _G_PREV, "2014/15"),
-    OutcomeType(10, "Formal action against the offender is not in the public interest (Police)", _G_PREV, "2014/15"),
+    OutcomeType(
+        10, "Formal action against the offender is not in the public interest (Police)", _G_PREV, "2014/15"
+    ),
     OutcomeType(11, "Prosecution prevented - suspect under age", _G_PREV, "2014/15"),
     OutcomeType(12, "Prosecution prevented - suspect too ill", _G_PREV, "2014/15"),
     OutcomeType(13, "Prosecution prevented - victim/key witness dead/too ill", _G_PREV, "2014/15"),
-    OutcomeType(14, "Evidential difficulties: suspect not identified; victim does not support further action", _G_ED_VNS, "2014/15"),
-    OutcomeType(15, "Evidential difficulties: suspect identified; victim supports action", _G_ED_SI, "2014/15"),
-    OutcomeType(16, "Evidential difficulties: victim does not support (or has withdrawn support for) police action", _G_ED_VNS, "2014/15"),
+    OutcomeType(
+        14,
+        "Evidential difficulties: suspect not identified; victim does not support further action",
+        _G_ED_VNS,
+        "2014/15",
+    ),
+    OutcomeType(
+        15, "Evidential difficulties: suspect identified; victim supports action", _G_ED_SI, "2014/15"
+    ),
+    OutcomeType(
+        16,
+        "Evidential difficulties: victim does not support (or has withdrawn support for) police action",
+        _G_ED_VNS,
+        "2014/15",
+    ),
     OutcomeType(17, "Prosecution time limit expired", _G_PREV, "2014/15"),
     OutcomeType(18, "Investigation complete - no suspect identified", _G_NOSUS, "2014/15"),
     OutcomeType(19, "National Fraud Intelligence Bureau filed", _G_NFIB, "2014/15"),
-    OutcomeType(20, "Further investigation to support formal action not in the public interest - responsibility transferred to another body", _G_TRANS, "2015/16"),
-    OutcomeType(21, "Further investigation to support formal action not in the public interest (police decision)", _G_NPI, "2015/16"),
-    OutcomeType(22, "Diversionary, educational or intervention activity, resulting from the crime report, has been undertaken and it is not in the public interest to take any further action", _G_DIV, "2016/17"),
+    OutcomeType(
+        20,
+        "Further investigation to support formal action not in the public interest - responsibility transferred to another body",
+        _G_TRANS,
+        "2015/16",
+    ),
+    OutcomeType(
+        21,
+        "Further investigation to support formal action not in the public interest (police decision)",
+        _G_NPI,
+        "2015/16",
+    ),
+    OutcomeType(
+        22,
+        "Diversionary, educational or intervention activity, resulting from the crime report, has been undertaken and it is not in the public interest to take any further action",
+        _G_DIV,
+        "2016/17",
+    ),
 )
 
 BY_CODE: dict[int, OutcomeType] = {o.code: o for o in OUTCOME_TYPES}
@@ -90,9 +119,16 @@ HARASSMENT = "8L"
 OFFENCES: tuple[Offence, ...] = (
     Offence("8Q", "Stalking", "Violence against the person", "Stalking and harassment"),
     Offence("8L", "Harassment", "Violence against the person", "Stalking and harassment"),
-    Offence("8M", "Racially or religiously aggravated harassment", "Violence against the person", "Stalking and harassment"),
+    Offence(
+        "8M",
+        "Racially or religiously aggravated harassment",
+        "Violence against the person",
+        "Stalking and harassment",
+    ),
     Offence("8R", "Malicious Communications", "Violence against the person", "Stalking and harassment"),
-    Offence("8U", "Controlling or coercive behaviour", "Violence against the person", "Stalking and harassment"),
+    Offence(
+        "8U", "Controlling or coercive behaviour", "Violence against the person", "Stalking and harassment"
+    ),
     Offence("46", "Shoplifting", "Theft offences", "Shoplifting"),
 )
 OFFENCE_BY_CODE: dict[str, Offence] = {o.code: o for o in OFFENCES}
@@ -122,15 +158,27 @@ class CountingRuleBreak:
 
 
 COUNTING_RULE_BREAKS: tuple[CountingRuleBreak, ...] = (
-    CountingRuleBreak("2014/15", "2014-04-01", "8Q introduced",
-                      "Stalking gets its own offence code (8Q); before, it was inside 8L harassment."),
-    CountingRuleBreak("2018/19", "2018-04-01", "Course of conduct recorded in addition",
-                      "A course of conduct amounting to stalking or harassment is recorded in addition "
-                      "to the most serious other offence against the same victim."),
-    CountingRuleBreak("2020/21", "2020-04-01", "Ex-partner harassment recorded as stalking",
-                      "A course of conduct between a victim and a former partner is recorded as "
-                      "stalking unless police are satisfied it is harassment only. Years from "
-                      "2020/21 are not comparable with earlier years."),
+    CountingRuleBreak(
+        "2014/15",
+        "2014-04-01",
+        "8Q introduced",
+        "Stalking gets its own offence code (8Q); before, it was inside 8L harassment.",
+    ),
+    CountingRuleBreak(
+        "2018/19",
+        "2018-04-01",
+        "Course of conduct recorded in addition",
+        "A course of conduct amounting to stalking or harassment is recorded in addition "
+        "to the most serious other offence against the same victim.",
+    ),
+    CountingRuleBreak(
+        "2020/21",
+        "2020-04-01",
+        "Ex-partner harassment recorded as stalking",
+        "A course of conduct between a victim and a former partner is recorded as "
+        "stalking unless police are satisfied it is harassment only. Years from "
+        "2020/21 are not comparable with earlier years.",
+    ),
 )
 
 # The break the reporting-increase analysis is built around.
@@ -141,12 +189,16 @@ def outcome_table() -> pd.DataFrame:
     """The outcome taxonomy as a table (code, description, group, first_year, named sets)."""
     rows = []
     for o in OUTCOME_TYPES:
-        rows.append({
-            "outcome_type": o.code, "description": o.description, "group": o.group,
-            "first_year": o.first_year,
-            "charged": o.code in CHARGED,
-            "evidential_difficulties": o.code in EVIDENTIAL_DIFFICULTIES,
-            "no_suspect": o.code in NO_SUSPECT,
-            "closed": o.code in CLOSED,
-        })
+        rows.append(
+            {
+                "outcome_type": o.code,
+                "description": o.description,
+                "group": o.group,
+                "first_year": o.first_year,
+                "charged": o.code in CHARGED,
+                "evidential_difficulties": o.code in EVIDENTIAL_DIFFICULTIES,
+                "no_suspect": o.code in NO_SUSPECT,
+                "closed": o.code in CLOSED,
+            }
+        )
     return pd.DataFrame(rows)

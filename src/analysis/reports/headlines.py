@@ -22,11 +22,17 @@ def sentence(row: pd.Series, synthetic: bool) -> str:
     """'In 2020/21 Northamptonshire recorded N stalking offences; of the M investigations closed
     that year, X% ended for evidential difficulties and Y% in a charge or summons.'"""
     noun = OFFENCE_NOUNS.get(row["offence_code"], f"offences (code {row['offence_code']})")
-    recorded = row["offences_recorded"] if pd.notna(row.get("offences_recorded")) else row["offences_recorded_outcomes_file"]
-    text = (f"In {row['financial_year']} {row['force']} recorded {_n(recorded)} {noun}; "
-            f"of the {_n(row['outcomes_closed'])} investigations closed that year, "
-            f"{_pct(row['evidential_difficulties_rate_closed'])} ended for evidential difficulties "
-            f"and {_pct(row['charge_rate_closed'])} in a charge or summons.")
+    recorded = (
+        row["offences_recorded"]
+        if pd.notna(row.get("offences_recorded"))
+        else row["offences_recorded_outcomes_file"]
+    )
+    text = (
+        f"In {row['financial_year']} {row['force']} recorded {_n(recorded)} {noun}; "
+        f"of the {_n(row['outcomes_closed'])} investigations closed that year, "
+        f"{_pct(row['evidential_difficulties_rate_closed'])} ended for evidential difficulties "
+        f"and {_pct(row['charge_rate_closed'])} in a charge or summons."
+    )
     if not row.get("complete_year", True):
         text += f" (Outcomes for only {int(row['quarters_with_outcomes'])} of 4 quarters were published.)"
     if synthetic:
@@ -34,18 +40,35 @@ def sentence(row: pd.Series, synthetic: bool) -> str:
     return text
 
 
-def headlines(panel: pd.DataFrame, national: pd.DataFrame, year: str,
-              synthetic: bool = False) -> pd.DataFrame:
+def headlines(
+    panel: pd.DataFrame, national: pd.DataFrame, year: str, synthetic: bool = False
+) -> pd.DataFrame:
     """One row per force (and England and Wales) for one year: the sentence and its numbers."""
-    rows = pd.concat([panel[panel["financial_year"] == year], national[national["financial_year"] == year]],
-                     ignore_index=True)
+    rows = pd.concat(
+        [panel[panel["financial_year"] == year], national[national["financial_year"] == year]],
+        ignore_index=True,
+    )
     slugs = {f.name: f.slug for f in forces.registry()}
     slugs[NATIONAL] = "england-and-wales"
-    keep = ["financial_year", "force", "offence_code", "offences_recorded", "offences_recorded_outcomes_file",
-            "outcomes_closed", "evidential_difficulties_closed", "evidential_difficulties_rate_closed",
-            "evidential_difficulties_rate_closed_low", "evidential_difficulties_rate_closed_high",
-            "charged_closed", "charge_rate_closed", "charge_rate_closed_low", "charge_rate_closed_high",
-            "quarters_with_outcomes", "interval", "data_source"]
+    keep = [
+        "financial_year",
+        "force",
+        "offence_code",
+        "offences_recorded",
+        "offences_recorded_outcomes_file",
+        "outcomes_closed",
+        "evidential_difficulties_closed",
+        "evidential_difficulties_rate_closed",
+        "evidential_difficulties_rate_closed_low",
+        "evidential_difficulties_rate_closed_high",
+        "charged_closed",
+        "charge_rate_closed",
+        "charge_rate_closed_low",
+        "charge_rate_closed_high",
+        "quarters_with_outcomes",
+        "interval",
+        "data_source",
+    ]
     out = rows[keep].copy()
     out.insert(2, "slug", out["force"].map(slugs))
     out["sentence"] = [sentence(r, synthetic) for _, r in rows.iterrows()]

@@ -19,12 +19,25 @@ import seaborn as sns  # noqa: E402
 
 from analysis.domain import taxonomy  # noqa: E402
 
-PALETTE = {"blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "red": "#D55E00",
-           "purple": "#CC79A7", "sky": "#56B4E9", "yellow": "#F0E442", "black": "#000000",
-           "grey": "#999999"}
+PALETTE = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "green": "#009E73",
+    "red": "#D55E00",
+    "purple": "#CC79A7",
+    "sky": "#56B4E9",
+    "yellow": "#F0E442",
+    "black": "#000000",
+    "grey": "#999999",
+}
 SERIES = [PALETTE[k] for k in ("blue", "orange", "green", "red", "purple", "sky")]
-FLAG_COLOURS = {"within": PALETTE["grey"], "high 95%": PALETTE["orange"], "high 99.8%": PALETTE["red"],
-                "low 95%": PALETTE["sky"], "low 99.8%": PALETTE["blue"]}
+FLAG_COLOURS = {
+    "within": PALETTE["grey"],
+    "high 95%": PALETTE["orange"],
+    "high 99.8%": PALETTE["red"],
+    "low 95%": PALETTE["sky"],
+    "low 99.8%": PALETTE["blue"],
+}
 DEMO_LABEL = "GENERATED DEMO DATA – not real figures"
 
 
@@ -36,8 +49,19 @@ def style() -> None:
 def mark_demo(fig: plt.Figure, synthetic: bool) -> None:
     """Write the demo-data label across a figure made from generated data."""
     if synthetic:
-        fig.text(0.5, 0.5, DEMO_LABEL, ha="center", va="center", rotation=20, fontsize=20,
-                 color=PALETTE["red"], alpha=0.18, weight="bold", zorder=100)
+        fig.text(
+            0.5,
+            0.5,
+            DEMO_LABEL,
+            ha="center",
+            va="center",
+            rotation=20,
+            fontsize=20,
+            color=PALETTE["red"],
+            alpha=0.18,
+            weight="bold",
+            zorder=100,
+        )
         fig.text(0.99, 0.005, DEMO_LABEL, ha="right", va="bottom", fontsize=7, color=PALETTE["red"])
 
 
@@ -47,8 +71,17 @@ def mark_breaks(ax: plt.Axes, years: list[str]) -> None:
         if b.first_year in years:
             x = years.index(b.first_year) - 0.5
             ax.axvline(x, color=PALETTE["grey"], ls="--", lw=1)
-            ax.text(x + 0.05, 0.98, b.label, transform=ax.get_xaxis_transform(), fontsize=7,
-                    va="top", ha="left", color="#555555", rotation=90)
+            ax.text(
+                x + 0.05,
+                0.98,
+                b.label,
+                transform=ax.get_xaxis_transform(),
+                fontsize=7,
+                va="top",
+                ha="left",
+                color="#555555",
+                rotation=90,
+            )
 
 
 def _err(centre, low, high) -> list[np.ndarray]:
@@ -67,8 +100,14 @@ def save(fig: plt.Figure, path: Path | str) -> Path:
     return path
 
 
-def funnel_plot(result, method: str = "tau2", title: str = "", synthetic: bool = False,
-                highlight: str | None = None, unit: str = "force") -> plt.Figure:
+def funnel_plot(
+    result,
+    method: str = "tau2",
+    title: str = "",
+    synthetic: bool = False,
+    highlight: str | None = None,
+    unit: str = "force",
+) -> plt.Figure:
     """Funnel plot: each force's rate against its denominator, with the limits of one method
     (and the exact binomial limits faint for comparison)."""
     style()
@@ -86,14 +125,30 @@ def funnel_plot(result, method: str = "tau2", title: str = "", synthetic: bool =
     u = result.units
     flag_col = "flag" if method == "exact" else f"flag_{method}"
     for flag, group in u.groupby(flag_col):
-        ax.scatter(group["n"], group["rate"], s=28, color=FLAG_COLOURS.get(flag, PALETTE["grey"]),
-                   edgecolor="white", lw=0.5, label=f"{flag} ({len(group)})", zorder=3)
+        ax.scatter(
+            group["n"],
+            group["rate"],
+            s=28,
+            color=FLAG_COLOURS.get(flag, PALETTE["grey"]),
+            edgecolor="white",
+            lw=0.5,
+            label=f"{flag} ({len(group)})",
+            zorder=3,
+        )
     if highlight is not None:
         row = u[u[unit] == highlight]
         if len(row):
-            ax.scatter(row["n"], row["rate"], s=120, facecolor="none", edgecolor=PALETTE["black"], lw=2, zorder=4)
-            ax.annotate(highlight, (row["n"].iloc[0], row["rate"].iloc[0]), xytext=(8, 8),
-                        textcoords="offset points", fontsize=9, weight="bold")
+            ax.scatter(
+                row["n"], row["rate"], s=120, facecolor="none", edgecolor=PALETTE["black"], lw=2, zorder=4
+            )
+            ax.annotate(
+                highlight,
+                (row["n"].iloc[0], row["rate"].iloc[0]),
+                xytext=(8, 8),
+                textcoords="offset points",
+                fontsize=9,
+                weight="bold",
+            )
     for _, r in u[u[flag_col] != "within"].iterrows():
         if r[unit] != highlight:
             ax.annotate(r[unit], (r["n"], r["rate"]), xytext=(4, 2), textcoords="offset points", fontsize=7)
@@ -102,29 +157,53 @@ def funnel_plot(result, method: str = "tau2", title: str = "", synthetic: bool =
     ax.set_ylabel("share charged or summonsed")
     s = result.summary
     ax.set_title(title or f"Funnel plot {s.get('label', '')}".strip())
-    ax.text(0.01, 0.01, f"phi = {s['phi']:.2f}, tau² = {s['tau2']:.4f} (arcsine scale)",
-            transform=ax.transAxes, fontsize=8, color="#444444")
+    ax.text(
+        0.01,
+        0.01,
+        f"phi = {s['phi']:.2f}, tau² = {s['tau2']:.4f} (arcsine scale)",
+        transform=ax.transAxes,
+        fontsize=8,
+        color="#444444",
+    )
     ax.legend(fontsize=7, loc="upper right", ncol=2)
     mark_demo(fig, synthetic)
     return fig
 
 
-def change_funnel_plot(result, method: str = "tau2", synthetic: bool = False, unit: str = "force") -> plt.Figure:
+def change_funnel_plot(
+    result, method: str = "tau2", synthetic: bool = False, unit: str = "force"
+) -> plt.Figure:
     """Funnel for the change between two years: change against precision."""
     style()
     fig, ax = plt.subplots(figsize=(8, 5.5))
     lim = result.limits
     for lv, ls in zip(sorted(result.summary["levels"]), ("--", "-")):
         sub = lim[(lim["method"] == method) & (lim["level"] == lv)]
-        ax.plot(sub["precision"], sub["upper"], ls=ls, color=PALETTE["black"], lw=1, label=f"{100 * lv:.3g}% ({method})")
+        ax.plot(
+            sub["precision"],
+            sub["upper"],
+            ls=ls,
+            color=PALETTE["black"],
+            lw=1,
+            label=f"{100 * lv:.3g}% ({method})",
+        )
         ax.plot(sub["precision"], sub["lower"], ls=ls, color=PALETTE["black"], lw=1)
     ax.axhline(result.summary["target"], color=PALETTE["green"], label="pooled change")
     u = result.units
     col = "flag" if method == "exact" else f"flag_{method}"
     for flag, g in u.groupby(col):
-        ax.scatter(g["precision"], g["change"], color=FLAG_COLOURS.get(flag), s=28, label=f"{flag} ({len(g)})", zorder=3)
+        ax.scatter(
+            g["precision"],
+            g["change"],
+            color=FLAG_COLOURS.get(flag),
+            s=28,
+            label=f"{flag} ({len(g)})",
+            zorder=3,
+        )
     for _, r in u[u[col] != "within"].iterrows():
-        ax.annotate(r[unit], (r["precision"], r["change"]), xytext=(4, 2), textcoords="offset points", fontsize=7)
+        ax.annotate(
+            r[unit], (r["precision"], r["change"]), xytext=(4, 2), textcoords="offset points", fontsize=7
+        )
     ax.set_xscale("log")
     ax.set_xlabel("precision of the change (1 / variance, log scale)")
     ax.set_ylabel("change in share charged (percentage points / 100)")
@@ -134,18 +213,38 @@ def change_funnel_plot(result, method: str = "tau2", synthetic: bool = False, un
     return fig
 
 
-def caterpillar_plot(result, synthetic: bool = False, unit: str = "force", highlight: str | None = None) -> plt.Figure:
+def caterpillar_plot(
+    result, synthetic: bool = False, unit: str = "force", highlight: str | None = None
+) -> plt.Figure:
     """Raw rates with Wilson intervals beside empirical-Bayes rates with posterior intervals,
     forces ordered by shrunken rate, with rank intervals in the labels."""
     style()
     u = result.units.iloc[::-1].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(8, max(6, 0.22 * len(u))))
     y = np.arange(len(u))
-    ax.errorbar(u["raw_rate"], y + 0.18, xerr=_err(u["raw_rate"], u["raw_low"], u["raw_high"]),
-                fmt="o", ms=3, color=PALETTE["grey"], lw=1, label="raw (Wilson 95%)")
-    ax.errorbar(u["shrunk_rate"], y - 0.18, xerr=_err(u["shrunk_rate"], u["shrunk_low"], u["shrunk_high"]),
-                fmt="o", ms=4, color=PALETTE["blue"], lw=1.5, label="shrunken (empirical Bayes 95%)")
-    ax.axvline(result.summary["pooled_rate"], color=PALETTE["green"], lw=1, label="overall (random-effects mean)")
+    ax.errorbar(
+        u["raw_rate"],
+        y + 0.18,
+        xerr=_err(u["raw_rate"], u["raw_low"], u["raw_high"]),
+        fmt="o",
+        ms=3,
+        color=PALETTE["grey"],
+        lw=1,
+        label="raw (Wilson 95%)",
+    )
+    ax.errorbar(
+        u["shrunk_rate"],
+        y - 0.18,
+        xerr=_err(u["shrunk_rate"], u["shrunk_low"], u["shrunk_high"]),
+        fmt="o",
+        ms=4,
+        color=PALETTE["blue"],
+        lw=1.5,
+        label="shrunken (empirical Bayes 95%)",
+    )
+    ax.axvline(
+        result.summary["pooled_rate"], color=PALETTE["green"], lw=1, label="overall (random-effects mean)"
+    )
     labels = [f"{f}  (rank {lo}–{hi})" for f, lo, hi in zip(u[unit], u["rank_low"], u["rank_high"])]
     ax.set_yticks(y, labels, fontsize=7)
     if highlight is not None and highlight in set(u[unit]):
@@ -159,10 +258,17 @@ def caterpillar_plot(result, synthetic: bool = False, unit: str = "force", highl
     return fig
 
 
-def trend_plot(national: pd.DataFrame, force_rows: pd.DataFrame | None = None,
-               measures: tuple[str, ...] = ("charge_rate_closed", "evidential_difficulties_rate_closed",
-                                            "no_suspect_rate_closed"),
-               synthetic: bool = False, title: str = "") -> plt.Figure:
+def trend_plot(
+    national: pd.DataFrame,
+    force_rows: pd.DataFrame | None = None,
+    measures: tuple[str, ...] = (
+        "charge_rate_closed",
+        "evidential_difficulties_rate_closed",
+        "no_suspect_rate_closed",
+    ),
+    synthetic: bool = False,
+    title: str = "",
+) -> plt.Figure:
     """Outcome shares by year with intervals (England and Wales, and a force if given)."""
     style()
     years = sorted(national["financial_year"].unique())
@@ -176,8 +282,17 @@ def trend_plot(national: pd.DataFrame, force_rows: pd.DataFrame | None = None,
         ax.fill_between(x, nat[f"{m}_low"], nat[f"{m}_high"], color=c, alpha=0.15)
         if force_rows is not None and len(force_rows):
             fr = force_rows.set_index("financial_year").reindex(years)
-            ax.errorbar(x, fr[m], yerr=_err(fr[m], fr[f"{m}_low"], fr[f"{m}_high"]), fmt="o--",
-                        color=c, ms=4, lw=1, capsize=2, label=f"{force_rows['force'].iloc[0]}: {label}")
+            ax.errorbar(
+                x,
+                fr[m],
+                yerr=_err(fr[m], fr[f"{m}_low"], fr[f"{m}_high"]),
+                fmt="o--",
+                color=c,
+                ms=4,
+                lw=1,
+                capsize=2,
+                label=f"{force_rows['force'].iloc[0]}: {label}",
+            )
     ax.set_xticks(x, years, rotation=45)
     ax.set_ylim(0, 1)
     ax.set_ylabel("share of investigations closed in the year")
@@ -207,9 +322,13 @@ def volume_plot(national_by_offence: dict[str, pd.DataFrame], synthetic: bool = 
     return fig
 
 
-def dose_response_plot(panel: pd.DataFrame, pre: tuple[str, ...] = ("2018/19", "2019/20"),
-                       post: tuple[str, ...] = ("2020/21", "2021/22"), synthetic: bool = False,
-                       highlight: str | None = None) -> plt.Figure:
+def dose_response_plot(
+    panel: pd.DataFrame,
+    pre: tuple[str, ...] = ("2018/19", "2019/20"),
+    post: tuple[str, ...] = ("2020/21", "2021/22"),
+    synthetic: bool = False,
+    highlight: str | None = None,
+) -> plt.Figure:
     """Each force's change in logit charge rate (pre to post years) against its dose."""
     style()
     a = panel[panel["financial_year"].isin(pre)].groupby("force")[["charged", "closed"]].sum()
@@ -220,19 +339,39 @@ def dose_response_plot(panel: pd.DataFrame, pre: tuple[str, ...] = ("2018/19", "
     dose = panel.groupby("force")["dose"].first().loc[both]
     size = b.loc[both, "closed"]
     fig, ax = plt.subplots(figsize=(7.5, 5.5))
-    ax.scatter(dose, lb - la, s=10 + 200 * size / size.max(), color=PALETTE["blue"], alpha=0.7, edgecolor="white")
+    ax.scatter(
+        dose, lb - la, s=10 + 200 * size / size.max(), color=PALETTE["blue"], alpha=0.7, edgecolor="white"
+    )
     w = 1 / (1 / (a.loc[both, "charged"] + 0.5) + 1 / (b.loc[both, "charged"] + 0.5))
     coef = np.polyfit(dose, lb - la, 1, w=np.sqrt(w))
     xs = np.linspace(dose.min(), dose.max(), 50)
-    ax.plot(xs, np.polyval(coef, xs), color=PALETTE["red"], lw=1.5, label=f"weighted line, slope {coef[0]:.2f}")
+    ax.plot(
+        xs, np.polyval(coef, xs), color=PALETTE["red"], lw=1.5, label=f"weighted line, slope {coef[0]:.2f}"
+    )
     if highlight is not None and highlight in both:
-        ax.scatter([dose[highlight]], [(lb - la)[highlight]], s=150, facecolor="none", edgecolor="black", lw=2)
-        ax.annotate(highlight, (dose[highlight], (lb - la)[highlight]), xytext=(8, 8), textcoords="offset points", weight="bold")
-    ax.set_xlabel(f"dose: log growth in recorded stalking, {taxonomy.RECLASSIFICATION_BREAK.first_year} vs previous year")
+        ax.scatter(
+            [dose[highlight]], [(lb - la)[highlight]], s=150, facecolor="none", edgecolor="black", lw=2
+        )
+        ax.annotate(
+            highlight,
+            (dose[highlight], (lb - la)[highlight]),
+            xytext=(8, 8),
+            textcoords="offset points",
+            weight="bold",
+        )
+    ax.set_xlabel(
+        f"dose: log growth in recorded stalking, {taxonomy.RECLASSIFICATION_BREAK.first_year} vs previous year"
+    )
     ax.set_ylabel(f"change in log-odds of charge ({'+'.join(post)} vs {'+'.join(pre)})")
     ax.set_title("Forces whose recorded stalking rose more, and their charge rates")
-    ax.text(0.01, 0.01, "No force has zero dose: this compares larger rises with smaller ones.",
-            transform=ax.transAxes, fontsize=8, color="#444444")
+    ax.text(
+        0.01,
+        0.01,
+        "No force has zero dose: this compares larger rises with smaller ones.",
+        transform=ax.transAxes,
+        fontsize=8,
+        color="#444444",
+    )
     ax.legend(fontsize=8)
     mark_demo(fig, synthetic)
     return fig
@@ -244,8 +383,14 @@ def event_study_plot(es: pd.DataFrame, synthetic: bool = False, truth: float | N
     years = list(es["financial_year"])
     x = np.arange(len(years))
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    ax.errorbar(x, es["estimate"], yerr=_err(es["estimate"], es["ci_low"], es["ci_high"]),
-                fmt="o", color=PALETTE["blue"], capsize=3)
+    ax.errorbar(
+        x,
+        es["estimate"],
+        yerr=_err(es["estimate"], es["ci_low"], es["ci_high"]),
+        fmt="o",
+        color=PALETTE["blue"],
+        capsize=3,
+    )
     ax.axhline(0, color=PALETTE["black"], lw=0.8)
     if truth is not None:
         ax.axhline(truth, color=PALETTE["green"], ls=":", label=f"true link_slope ({truth:g})")
@@ -263,8 +408,13 @@ def decomposition_plot(decomp, synthetic: bool = False, top: int = 12) -> plt.Fi
     style()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 5), gridspec_kw={"width_ratios": [1, 1.6]})
     s = decomp.summary
-    a1.bar(s["component"], s["estimate"], yerr=_err(s["estimate"], s["ci_low"], s["ci_high"]),
-           color=[PALETTE["grey"], PALETTE["orange"], PALETTE["blue"]], capsize=4)
+    a1.bar(
+        s["component"],
+        s["estimate"],
+        yerr=_err(s["estimate"], s["ci_low"], s["ci_high"]),
+        color=[PALETTE["grey"], PALETTE["orange"], PALETTE["blue"]],
+        capsize=4,
+    )
     a1.axhline(0, color="black", lw=0.8)
     a1.set_ylabel("change in national share charged")
     a1.tick_params(axis="x", rotation=20)
@@ -279,4 +429,3 @@ def decomposition_plot(decomp, synthetic: bool = False, top: int = 12) -> plt.Fi
     a2.legend(fontsize=8)
     mark_demo(fig, synthetic)
     return fig
-

@@ -61,14 +61,18 @@ class Context:
         """A national table written by `stalking-outcomes analyse`."""
         path = self.outputs_dir / "tables" / name
         if not path.exists():
-            raise InputError(f"{path} is missing: run 'stalking-outcomes analyse --source {self.source}' "
-                             "(or 'stalking-outcomes run') first.")
+            raise InputError(
+                f"{path} is missing: run 'stalking-outcomes analyse --source {self.source}' "
+                "(or 'stalking-outcomes run') first."
+            )
         return pd.read_csv(path)
 
     def link_primary(self) -> dict:
         path = self.outputs_dir / "tables" / "link_model.json"
         if not path.exists():
-            raise InputError(f"{path} is missing: run 'stalking-outcomes analyse --source {self.source}' first.")
+            raise InputError(
+                f"{path} is missing: run 'stalking-outcomes analyse --source {self.source}' first."
+            )
         return json.loads(path.read_text(encoding="utf-8"))
 
     def banner(self) -> str:
@@ -84,17 +88,31 @@ def context(source: str, offence: str = taxonomy.STALKING) -> Context:
 
 # --- national ----------------------------------------------------------------------------------
 
+
 def counting_rule_breaks() -> pd.DataFrame:
     """The counting-rule breaks, as a table."""
-    return pd.DataFrame([{"first year": b.first_year, "date": b.date, "change": b.label,
-                          "what it means": b.description} for b in taxonomy.COUNTING_RULE_BREAKS])
+    return pd.DataFrame(
+        [
+            {"first year": b.first_year, "date": b.date, "change": b.label, "what it means": b.description}
+            for b in taxonomy.COUNTING_RULE_BREAKS
+        ]
+    )
 
 
 def national_table(ctx: Context) -> pd.DataFrame:
     """England and Wales by year: recorded, closed, and the outcome shares with intervals."""
-    cols = ["financial_year", "offences_recorded", "outcomes_closed", "charge_rate_closed",
-            "charge_rate_closed_low", "charge_rate_closed_high", "evidential_difficulties_rate_closed",
-            "no_suspect_rate_closed", "not_yet_assigned_rate_recorded", "forces_complete_year"]
+    cols = [
+        "financial_year",
+        "offences_recorded",
+        "outcomes_closed",
+        "charge_rate_closed",
+        "charge_rate_closed_low",
+        "charge_rate_closed_high",
+        "evidential_difficulties_rate_closed",
+        "no_suspect_rate_closed",
+        "not_yet_assigned_rate_recorded",
+        "forces_complete_year",
+    ]
     return ctx.national[cols].round(4)
 
 
@@ -136,6 +154,7 @@ def flagged(result: funnel.FunnelResult) -> pd.DataFrame:
 
 # --- one force ---------------------------------------------------------------------------------
 
+
 def force_rows(ctx: Context, force: str) -> pd.DataFrame:
     """A force's rows of the force-year panel."""
     return ctx.panel[ctx.panel["force"] == force]
@@ -149,19 +168,32 @@ def headline(ctx: Context, force: str, year: str, basis: str = "closed") -> str:
     r = row.iloc[0]
     if basis == "recorded":
         noun = "stalking offences" if ctx.offence == "8Q" else f"offences (code {ctx.offence})"
-        text = (f"In {year} {force} recorded {int(r['offences_recorded_outcomes_file']):,} {noun}; by the time "
-                f"the figures were published, {100 * r['charge_rate_recorded']:.1f}% of them had led to a "
-                f"charge or summons and {100 * r['not_yet_assigned_rate_recorded']:.1f}% had no outcome yet.")
+        text = (
+            f"In {year} {force} recorded {int(r['offences_recorded_outcomes_file']):,} {noun}; by the time "
+            f"the figures were published, {100 * r['charge_rate_recorded']:.1f}% of them had led to a "
+            f"charge or summons and {100 * r['not_yet_assigned_rate_recorded']:.1f}% had no outcome yet."
+        )
         return ("[GENERATED DEMO DATA, not real figures] " + text) if ctx.synthetic else text
     return sentence(r, ctx.synthetic)
 
 
 def force_numbers(ctx: Context, force: str, year: str) -> pd.DataFrame:
     """The force beside England and Wales for one year, with intervals and denominators."""
-    cols = ["force", "offences_recorded", "outcomes_closed", "charged_closed", "charge_rate_closed",
-            "charge_rate_closed_low", "charge_rate_closed_high", "evidential_difficulties_rate_closed",
-            "evidential_difficulties_rate_closed_low", "evidential_difficulties_rate_closed_high",
-            "no_suspect_rate_closed", "charge_rate_recorded", "not_yet_assigned_rate_recorded"]
+    cols = [
+        "force",
+        "offences_recorded",
+        "outcomes_closed",
+        "charged_closed",
+        "charge_rate_closed",
+        "charge_rate_closed_low",
+        "charge_rate_closed_high",
+        "evidential_difficulties_rate_closed",
+        "evidential_difficulties_rate_closed_low",
+        "evidential_difficulties_rate_closed_high",
+        "no_suspect_rate_closed",
+        "charge_rate_recorded",
+        "not_yet_assigned_rate_recorded",
+    ]
     f = ctx.panel[(ctx.panel["force"] == force) & (ctx.panel["financial_year"] == year)]
     n = ctx.national[ctx.national["financial_year"] == year]
     return pd.concat([f[cols], n[cols]], ignore_index=True).round(4)
@@ -169,16 +201,24 @@ def force_numbers(ctx: Context, force: str, year: str) -> pd.DataFrame:
 
 def force_trend_figure(ctx: Context, force: str):
     """The force's outcome shares by year against England and Wales."""
-    return plots.trend_plot(ctx.national, force_rows(ctx, force), synthetic=ctx.synthetic,
-                            title=f"{force} against England and Wales (closed basis)")
+    return plots.trend_plot(
+        ctx.national,
+        force_rows(ctx, force),
+        synthetic=ctx.synthetic,
+        title=f"{force} against England and Wales (closed basis)",
+    )
 
 
 def force_funnel_position(ctx: Context, force: str, year: str) -> tuple[pd.DataFrame, object]:
     """The force's row of the year's funnel table, and the funnel with the force marked."""
     result = funnel_for(ctx, year)
     row = result.units[result.units["force"] == force]
-    fig = plots.funnel_plot(result, synthetic=ctx.synthetic, highlight=force,
-                            title=f"Charge rates {year}: {force} among all forces")
+    fig = plots.funnel_plot(
+        result,
+        synthetic=ctx.synthetic,
+        highlight=force,
+        title=f"Charge rates {year}: {force} among all forces",
+    )
     return row.round(4), fig
 
 
@@ -197,8 +237,6 @@ def force_link(ctx: Context, force: str) -> tuple[pd.DataFrame, object]:
     panel = ctx.table("link_panel.csv")
     row = res[res["force"] == force]
     if len(row):
-        row = row.assign(dose_rank=int((res["dose"] > row["dose"].iloc[0]).sum()) + 1,
-                         forces=len(res))
+        row = row.assign(dose_rank=int((res["dose"] > row["dose"].iloc[0]).sum()) + 1, forces=len(res))
     fig = plots.dose_response_plot(panel, synthetic=ctx.synthetic, highlight=force)
     return row.round(4), fig
-

@@ -37,14 +37,20 @@ def write_index(out: Path, source: str, offence: str, synthetic: bool, manifest:
     heads = pd.read_csv(out / "tables" / "headlines.csv")
     year = heads["financial_year"].iloc[0]
     nb = manifest.get("notebooks", {})
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Stalking outcomes by force: "
-             f"{_e(source)}</title><style>{_CSS}</style></head><body>",
-             f"<h1>How police forces deal with stalking ({_e(offence)}), {_e(year)}</h1>"]
+    parts = [
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Stalking outcomes by force: "
+        f"{_e(source)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>How police forces deal with stalking ({_e(offence)}), {_e(year)}</h1>",
+    ]
     if synthetic:
-        parts.append("<p class='demo'>GENERATED DEMO DATA: these figures are synthetic and describe no real "
-                     "force. They exist to show and test the methods.</p>")
-    parts.append(f"<p class='note'>Data: {_e(data_source_label(synthetic))}. Rates are shares of the "
-                 "investigations closed in the year (closed basis), with Wilson 95% intervals.</p>")
+        parts.append(
+            "<p class='demo'>GENERATED DEMO DATA: these figures are synthetic and describe no real "
+            "force. They exist to show and test the methods.</p>"
+        )
+    parts.append(
+        f"<p class='note'>Data: {_e(data_source_label(synthetic))}. Rates are shares of the "
+        "investigations closed in the year (closed basis), with Wilson 95% intervals.</p>"
+    )
     nat = heads[heads["force"] == NATIONAL]
     if len(nat):
         r = nat.iloc[0]
@@ -56,12 +62,16 @@ def write_index(out: Path, source: str, offence: str, synthetic: bool, manifest:
         if status == "failed":
             parts.append(f"<li class='failed'>{_e(stem)}: failed ({_e(nb[name]['error'][:200])})</li>")
         else:
-            parts.append(f"<li><a href='{_e(name)}.html'>{_e(stem.replace('_', ' '))}</a> "
-                         f"(<a href='{_e(name)}.nocode.html'>without code</a>)</li>")
+            parts.append(
+                f"<li><a href='{_e(name)}.html'>{_e(stem.replace('_', ' '))}</a> "
+                f"(<a href='{_e(name)}.nocode.html'>without code</a>)</li>"
+            )
     parts.append("</ul>")
-    parts.append("<h2>Every force</h2><table><thead><tr><th>Force</th><th>Recorded</th><th>Closed</th>"
-                 "<th>Evidential difficulties</th><th>Charged or summonsed</th><th>Headline</th><th>Report</th>"
-                 "</tr></thead><tbody>")
+    parts.append(
+        "<h2>Every force</h2><table><thead><tr><th>Force</th><th>Recorded</th><th>Closed</th>"
+        "<th>Evidential difficulties</th><th>Charged or summonsed</th><th>Headline</th><th>Report</th>"
+        "</tr></thead><tbody>"
+    )
     for _, r in heads[heads["force"] != NATIONAL].iterrows():
         name = f"forces/{r['slug']}"
         status = nb.get(name, {}).get("status")
@@ -71,25 +81,34 @@ def write_index(out: Path, source: str, offence: str, synthetic: bool, manifest:
             link = "<span class='failed'>failed</span>"
         else:
             link = "not run"
-        recorded = r["offences_recorded"] if pd.notna(r["offences_recorded"]) else r["offences_recorded_outcomes_file"]
+        recorded = (
+            r["offences_recorded"]
+            if pd.notna(r["offences_recorded"])
+            else r["offences_recorded_outcomes_file"]
+        )
         parts.append(
             f"<tr><td>{_e(r['force'])}</td><td>{_count(recorded)}</td><td>{_count(r['outcomes_closed'])}</td>"
             f"<td>{_pct(r['evidential_difficulties_rate_closed'])} ({_pct(r['evidential_difficulties_rate_closed_low'])}–{_pct(r['evidential_difficulties_rate_closed_high'])})</td>"
             f"<td>{_pct(r['charge_rate_closed'])} ({_pct(r['charge_rate_closed_low'])}–{_pct(r['charge_rate_closed_high'])})</td>"
-            f"<td>{_e(r['sentence'])}</td><td>{link}</td></tr>")
+            f"<td>{_e(r['sentence'])}</td><td>{link}</td></tr>"
+        )
     parts.append("</tbody></table>")
     figs = sorted((out / "figures").glob("*.png"))
     if figs:
         parts.append("<h2>Figures</h2><div class='figs'>")
         for f in figs:
             rel = f"figures/{f.name}"
-            parts.append(f"<a href='{_e(rel)}'><img src='{_e(rel)}' alt='{_e(f.stem)}'>{_e(f.stem.replace('_', ' '))}</a>")
+            parts.append(
+                f"<a href='{_e(rel)}'><img src='{_e(rel)}' alt='{_e(f.stem)}'>{_e(f.stem.replace('_', ' '))}</a>"
+            )
         parts.append("</div>")
     parts.append("<h2>Tables</h2><ul>")
     for t in sorted((out / "tables").glob("*")):
         parts.append(f"<li><a href='tables/{_e(t.name)}'>{_e(t.name)}</a></li>")
-    parts.append("</ul><p class='note'><a href='manifest.json'>manifest.json</a> (code, inputs and package "
-                 "versions of this run) · <a href='run-summary.txt'>run summary</a></p></body></html>")
+    parts.append(
+        "</ul><p class='note'><a href='manifest.json'>manifest.json</a> (code, inputs and package "
+        "versions of this run) · <a href='run-summary.txt'>run summary</a></p></body></html>"
+    )
     path = out / "index.html"
     tmp = path.with_suffix(".html.tmp")
     tmp.write_text("\n".join(parts) + "\n", encoding="utf-8")

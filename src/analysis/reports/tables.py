@@ -17,24 +17,39 @@ def resolve_year(year: str | None, available: list[str], what: str = "--year") -
     return None if year is None else periods.check_year(year, available, what)
 
 
-def write_tables(source: str = "demo", store: Path | None = None, out: Path | None = None,
-                 offence: str = taxonomy.STALKING, year: str | None = None,
-                 method: str = "wilson", force: str | None = None) -> tuple[list[Path], str | None]:
+def write_tables(
+    source: str = "demo",
+    store: Path | None = None,
+    out: Path | None = None,
+    offence: str = taxonomy.STALKING,
+    year: str | None = None,
+    method: str = "wilson",
+    force: str | None = None,
+) -> tuple[list[Path], str | None]:
     """Load a source's store, write its tables; return the paths and the named force's headline."""
     name, default_store = store_for(source)
     st = load_store(store or default_store)
-    return write_store_tables(st, Path(out) if out else Path("outputs") / name / "tables",
-                              offence, year, method, force)
+    return write_store_tables(
+        st, Path(out) if out else Path("outputs") / name / "tables", offence, year, method, force
+    )
 
 
-def write_store_tables(st: Store, out: Path, offence: str = taxonomy.STALKING, year: str | None = None,
-                       method: str = "wilson", force: str | None = None) -> tuple[list[Path], str | None]:
+def write_store_tables(
+    st: Store,
+    out: Path,
+    offence: str = taxonomy.STALKING,
+    year: str | None = None,
+    method: str = "wilson",
+    force: str | None = None,
+) -> tuple[list[Path], str | None]:
     """Write force_year.csv, national_year.csv and headlines.csv for a loaded store into `out`."""
     code = taxonomy.normalise_offence_code(offence)
     if code not in set(st.outcomes["offence_code"]):
-        raise InputError(f"--offence {code}: not in the store (has: "
-                         f"{', '.join(sorted(set(st.outcomes['offence_code'])))}). Re-ingest with "
-                         f"--offences including {code}.")
+        raise InputError(
+            f"--offence {code}: not in the store (has: "
+            f"{', '.join(sorted(set(st.outcomes['offence_code'])))}). Re-ingest with "
+            f"--offences including {code}."
+        )
     chosen = forces.resolve(force, context="--force") if force else None
     panel = force_year(st.outcomes, st.recorded, code, method=method, synthetic=st.synthetic)
     nat = national_year(panel, method=method, synthetic=st.synthetic)

@@ -34,6 +34,7 @@ class WarmKernel:
         # nbclient drives kernels through the asyncio clients: a blocking client would stall its
         # event loop (and with it the per-cell timeout)
         from jupyter_client.manager import AsyncKernelManager
+
         self.ident = (kernel_name, cwd, code)
         self.km = AsyncKernelManager(kernel_name=kernel_name)
         # the kernel's own start-up warnings are not the reader's business
@@ -48,8 +49,9 @@ class WarmKernel:
             raise
 
     def _silent(self, code: str) -> None:
-        reply = run_sync(self.kc.execute_interactive)(code, silent=True, store_history=False,
-                                                      timeout=STARTUP_TIMEOUT)
+        reply = run_sync(self.kc.execute_interactive)(
+            code, silent=True, store_history=False, timeout=STARTUP_TIMEOUT
+        )
         if reply["content"]["status"] != "ok":
             c = reply["content"]
             raise RuntimeError(f"kernel set-up failed: {c.get('ename')}: {c.get('evalue')}")
@@ -100,17 +102,34 @@ class WarmEngine(NBClientEngine):
     """Papermill's nbclient engine, executing in the kernel passed as `warm_kernel`."""
 
     @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
-                                 stderr_file=None, start_timeout=60, execution_timeout=None,
-                                 warm_kernel: WarmKernel | None = None, **kwargs):
+    def execute_managed_notebook(
+        cls,
+        nb_man,
+        kernel_name,
+        log_output=False,
+        stdout_file=None,
+        stderr_file=None,
+        start_timeout=60,
+        execution_timeout=None,
+        warm_kernel: WarmKernel | None = None,
+        **kwargs,
+    ):
         if warm_kernel is None:
             raise ValueError("the 'warm' engine needs warm_kernel=")
         for k in ("input_path", "timeout", "startup_timeout", "extra_arguments"):
             kwargs.pop(k, None)
         client = PapermillNotebookClient(
-            nb_man, km=warm_kernel.km, timeout=execution_timeout, startup_timeout=start_timeout,
-            kernel_name=kernel_name, log=logger, log_output=log_output, stdout_file=stdout_file,
-            stderr_file=stderr_file, **kwargs)
+            nb_man,
+            km=warm_kernel.km,
+            timeout=execution_timeout,
+            startup_timeout=start_timeout,
+            kernel_name=kernel_name,
+            log=logger,
+            log_output=log_output,
+            stdout_file=stdout_file,
+            stderr_file=stderr_file,
+            **kwargs,
+        )
         client.kc = warm_kernel.kc  # nbclient then neither starts nor stops a client
         return client.execute()
 

@@ -20,6 +20,7 @@ def snapshot() -> None:
 def reset() -> None:
     """Before each notebook: namespace, output cache, execution count, warnings, figures."""
     from IPython import get_ipython
+
     get_ipython().reset(new_session=True)  # namespace, output cache, execution count 1
     warnings.filters[:] = _FILTERS
     warnings._filters_mutated()  # "shown once" registries are void: warnings show again

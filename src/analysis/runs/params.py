@@ -40,7 +40,9 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
     ),
     "force_report": (
         Param("force", str, "Northamptonshire", "a force name, alias, slug or ONS code"),
-        OFFENCE, SOURCE, YEAR,
+        OFFENCE,
+        SOURCE,
+        YEAR,
         Param("basis", str, "closed", "rate basis for the headline", ("closed", "recorded")),
     ),
 }
@@ -52,8 +54,9 @@ class ParameterError(InputError):
 
 
 def _listing(template: str) -> str:
-    return "; ".join(f"{p.name} ({p.kind.__name__}, default {p.default!r}: {p.help})"
-                     for p in SCHEMAS[template])
+    return "; ".join(
+        f"{p.name} ({p.kind.__name__}, default {p.default!r}: {p.help})" for p in SCHEMAS[template]
+    )
 
 
 def check_names(template: str, values: dict) -> None:
@@ -62,8 +65,9 @@ def check_names(template: str, values: dict) -> None:
         raise ParameterError(f"unknown notebook template {template!r} (have: {', '.join(SCHEMAS)}).")
     unknown = sorted(set(values) - {p.name for p in SCHEMAS[template]})
     if unknown:
-        raise ParameterError(f"{template}: unknown parameter(s) {', '.join(unknown)}. "
-                             f"Valid parameters: {_listing(template)}.")
+        raise ParameterError(
+            f"{template}: unknown parameter(s) {', '.join(unknown)}. Valid parameters: {_listing(template)}."
+        )
 
 
 def validate(template: str, values: dict) -> dict:
@@ -79,11 +83,14 @@ def validate(template: str, values: dict) -> dict:
         if p.kind is float and isinstance(v, int) and not isinstance(v, bool):
             v = float(v)
         if not isinstance(v, p.kind) or isinstance(v, bool):
-            raise ParameterError(f"{template}: parameter '{p.name}' must be a {p.kind.__name__} "
-                                 f"({p.help}); got {v!r}.")
+            raise ParameterError(
+                f"{template}: parameter '{p.name}' must be a {p.kind.__name__} ({p.help}); got {v!r}."
+            )
         if p.choices and v not in p.choices:
-            raise ParameterError(f"{template}: parameter '{p.name}' must be one of "
-                                 f"{', '.join(map(repr, p.choices))}; got {v!r}.")
+            raise ParameterError(
+                f"{template}: parameter '{p.name}' must be one of "
+                f"{', '.join(map(repr, p.choices))}; got {v!r}."
+            )
         if p.name == "force":
             try:
                 v = forces.resolve(v, context=f"{template} parameter 'force'").name
@@ -117,5 +124,9 @@ def source_paths(source: str) -> tuple[Path, Path]:
     """(store folder, outputs folder) for a source name: relative paths when run from the
     project folder (as the runner does), else anchored at the project folder, so a notebook
     executed from notebooks/reference/ (nbval) finds the data too."""
-    base = Path(".") if (Path("notebooks").is_dir() or not (project_dir() / "notebooks").is_dir()) else project_dir()
+    base = (
+        Path(".")
+        if (Path("notebooks").is_dir() or not (project_dir() / "notebooks").is_dir())
+        else project_dir()
+    )
     return base / "data" / "processed" / source, base / "outputs" / source

@@ -34,8 +34,19 @@ from analysis.errors import InputError, WorkFailed
 ROOT_MARKER = "pyproject.toml"
 NOTEBOOKS = Path("notebooks")
 KERNEL = "python3"
-KEY_PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn", "papermill",
-                "nbconvert", "fastexcel", "pyarrow", "pandera")
+KEY_PACKAGES = (
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+    "nbconvert",
+    "fastexcel",
+    "pyarrow",
+    "pandera",
+)
 
 
 @dataclass
@@ -94,16 +105,31 @@ def lock_hash(root: Path) -> str:
 def run_key(job: Job, root: Path, code: str, lock: str, inputs: dict[str, str]) -> str:
     """A hash of everything that determines a notebook's output."""
     template = (root / NOTEBOOKS / f"{job.template}.ipynb").read_bytes()
-    blob = json.dumps({"template": _sha(template), "code": code, "lock": lock,
-                       "parameters": job.parameters, "inputs": inputs}, sort_keys=True)
+    blob = json.dumps(
+        {
+            "template": _sha(template),
+            "code": code,
+            "lock": lock,
+            "parameters": job.parameters,
+            "inputs": inputs,
+        },
+        sort_keys=True,
+    )
     return _sha(blob.encode())
 
 
 def plan(source: str, names: Iterable[str] | None, offence: str) -> list[Job]:
     """The national notebooks, then one force report per force (all 44 unless named)."""
-    jobs = [Job(f"national/{t}", t, params.validate(t, {"source": source, "offence": offence}
-                                                  if t != "method_validation" else {"reps": 2}))
-            for t in params.NATIONAL]
+    jobs = [
+        Job(
+            f"national/{t}",
+            t,
+            params.validate(
+                t, {"source": source, "offence": offence} if t != "method_validation" else {"reps": 2}
+            ),
+        )
+        for t in params.NATIONAL
+    ]
     chosen = forces.registry() if not names else [forces.resolve(n, context="--forces") for n in names]
     for f in chosen:
         p = params.validate("force_report", {"force": f.name, "offence": offence, "source": source})
@@ -113,8 +139,16 @@ def plan(source: str, names: Iterable[str] | None, offence: str) -> list[Job]:
 
 def _is_kernel_start_failure(exc: BaseException) -> bool:
     text = f"{type(exc).__name__}: {exc}".lower()
-    return any(s in text for s in ("kernel died", "kernel didn't respond", "kernel_info",
-                                   "timed out waiting for kernel", "failed to start the kernel"))
+    return any(
+        s in text
+        for s in (
+            "kernel died",
+            "kernel didn't respond",
+            "kernel_info",
+            "timed out waiting for kernel",
+            "failed to start the kernel",
+        )
+    )
 
 
 def execute(job: Job, root: str, staging: str, timeout: int, retries: int = 2) -> JobResult:
@@ -136,31 +170,55 @@ def execute(job: Job, root: str, staging: str, timeout: int, retries: int = 2) -
         attempt += 1
         try:
             warm = kernel.acquire(KERNEL, str(root_p), code_hash())
-            pm.execute_notebook(str(root_p / NOTEBOOKS / f"{job.template}.ipynb"), str(out_nb),
-                                parameters=job.parameters, kernel_name=KERNEL,
-                                engine_name=kernel.ENGINE, warm_kernel=warm,
-                                execution_timeout=timeout, progress_bar=False, log_output=False,
-                                report_mode=False)
+            pm.execute_notebook(
+                str(root_p / NOTEBOOKS / f"{job.template}.ipynb"),
+                str(out_nb),
+                parameters=job.parameters,
+                kernel_name=KERNEL,
+                engine_name=kernel.ENGINE,
+                warm_kernel=warm,
+                execution_timeout=timeout,
+                progress_bar=False,
+                log_output=False,
+                report_mode=False,
+            )
             break
         except pm.PapermillExecutionError as exc:
             kernel.discard()  # the next notebook gets a kernel this one has not touched
-            return JobResult(job.name, "failed", job.key, time.perf_counter() - start,
-                             f"{exc.ename}: {exc.evalue}", exc.exec_count, attempt, job.parameters)
+            return JobResult(
+                job.name,
+                "failed",
+                job.key,
+                time.perf_counter() - start,
+                f"{exc.ename}: {exc.evalue}",
+                exc.exec_count,
+                attempt,
+                job.parameters,
+            )
         except Exception as exc:  # kernel start failures are retried; anything else fails the job
             kernel.discard()
             if attempt <= retries and _is_kernel_start_failure(exc):
                 time.sleep(1)
                 continue
-            return JobResult(job.name, "failed", job.key, time.perf_counter() - start,
-                             f"{type(exc).__name__}: {exc}", None, attempt, job.parameters)
+            return JobResult(
+                job.name,
+                "failed",
+                job.key,
+                time.perf_counter() - start,
+                f"{type(exc).__name__}: {exc}",
+                None,
+                attempt,
+                job.parameters,
+            )
     nb = nbformat.read(out_nb, as_version=4)
     _strip_volatile(nb)
     nbformat.write(nb, out_nb)
     for suffix, with_code in ((".html", True), (".nocode.html", False)):
         body, _ = _html_exporter(with_code).from_notebook_node(nb)
         out_nb.with_suffix(suffix).write_text(body, encoding="utf-8")
-    return JobResult(job.name, "ok", job.key, time.perf_counter() - start, attempts=attempt,
-                     parameters=job.parameters)
+    return JobResult(
+        job.name, "ok", job.key, time.perf_counter() - start, attempts=attempt, parameters=job.parameters
+    )
 
 
 _EXPORTERS = threading.local()
@@ -169,11 +227,16 @@ _EXPORTERS = threading.local()
 def _html_exporter(with_code: bool):
     """nbconvert's HTML exporter, kept per thread (setting one up costs more than using it)."""
     from nbconvert import HTMLExporter
+
     cache = _EXPORTERS.__dict__
     if with_code not in cache:
-        cache[with_code] = (HTMLExporter(template_name="lab") if with_code else
-                            HTMLExporter(template_name="lab", exclude_input=True,
-                                         exclude_input_prompt=True, exclude_output_prompt=True))
+        cache[with_code] = (
+            HTMLExporter(template_name="lab")
+            if with_code
+            else HTMLExporter(
+                template_name="lab", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+            )
+        )
     return cache[with_code]
 
 
@@ -182,6 +245,7 @@ def _strip_volatile(nb) -> None:
     (how a kernel splits printed text into messages depends on timing), so outputs are
     reproducible."""
     from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
     CoalesceStreamsPreprocessor().preprocess(nb, {})
     pm_meta = nb.metadata.get("papermill", {})
     for k in ("start_time", "end_time", "duration", "input_path", "output_path", "environment_variables"):
@@ -202,8 +266,10 @@ def output_lock(out: Path):
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         fh.close()
-        raise InputError(f"another run is writing into {out} (lock {out / '.run.lock'}); wait for it "
-                         "to finish or choose another --out.") from None
+        raise InputError(
+            f"another run is writing into {out} (lock {out / '.run.lock'}); wait for it "
+            "to finish or choose another --out."
+        ) from None
     try:
         yield
     finally:
@@ -230,8 +296,9 @@ def _install(result: JobResult, stage: Path, out: Path) -> None:
 
 def _git_commit(root: Path) -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                              check=True, timeout=10).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
@@ -246,18 +313,21 @@ def _packages() -> dict[str, str]:
     return out
 
 
-def _executor_map(executor: str, jobs: int, scheduler: str | None, work: list[Job], root: Path,
-                  stage: Path, timeout: int):
+def _executor_map(
+    executor: str, jobs: int, scheduler: str | None, work: list[Job], root: Path, stage: Path, timeout: int
+):
     """Yield JobResults as jobs finish, on a local process pool or a dask cluster."""
     args = (str(root), str(stage), timeout)
     if executor == "dask":
         from distributed import Client, LocalCluster, as_completed
+
         cluster = None
         if scheduler:
             client = Client(scheduler)
         else:
-            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+            cluster = LocalCluster(
+                n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None
+            )
             client = Client(cluster)
         try:
             futures = [client.submit(execute, j, *args, pure=False) for j in work]
@@ -270,6 +340,7 @@ def _executor_map(executor: str, jobs: int, scheduler: str | None, work: list[Jo
         return
     if jobs <= 1:
         from analysis.runs import kernel
+
         try:
             for j in work:
                 yield execute(j, *args)
@@ -277,6 +348,7 @@ def _executor_map(executor: str, jobs: int, scheduler: str | None, work: list[Jo
             kernel.discard()
         return
     from concurrent.futures import ProcessPoolExecutor, as_completed as done
+
     pool = ProcessPoolExecutor(jobs, initializer=_worker_init)
     try:
         futures = [pool.submit(execute, j, *args) for j in work]
@@ -301,15 +373,24 @@ def _worker_init() -> None:
     from threadpoolctl import threadpool_limits
 
     from analysis.runs import kernel
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threadpool_limits(1)
     Finalize(None, kernel.discard, exitpriority=10)
 
 
-def run(source: str = "demo", names: list[str] | None = None, offence: str = taxonomy.STALKING,
-        jobs: int | None = None, executor: str = "local", scheduler: str | None = None,
-        out: Path | None = None, rerun: bool = False, timeout: int = 600,
-        progress: bool = False) -> dict:
+def run(
+    source: str = "demo",
+    names: list[str] | None = None,
+    offence: str = taxonomy.STALKING,
+    jobs: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    out: Path | None = None,
+    rerun: bool = False,
+    timeout: int = 600,
+    progress: bool = False,
+) -> dict:
     """Run the national analysis (if its inputs changed) and the notebooks; write the manifest,
     the run summary and the index. Raises WorkFailed (exit 1) if any notebook failed."""
     from analysis.reports.analyse import write_analysis
@@ -331,10 +412,22 @@ def run(source: str = "demo", names: list[str] | None = None, offence: str = tax
         old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
         code, lock = code_hash(), lock_hash(root)
         # national models: fitted once here; the notebooks only read their tables
-        national_key = _sha(json.dumps({"code": code, "lock": lock, "offence": offence,
-                                        "store": {p.name: _sha(p.read_bytes()) for p in sorted(store_dir.glob("*"))}},
-                                       sort_keys=True).encode())
-        if rerun or old.get("national_key") != national_key or not (out / "tables" / "link_model.json").exists():
+        national_key = _sha(
+            json.dumps(
+                {
+                    "code": code,
+                    "lock": lock,
+                    "offence": offence,
+                    "store": {p.name: _sha(p.read_bytes()) for p in sorted(store_dir.glob("*"))},
+                },
+                sort_keys=True,
+            ).encode()
+        )
+        if (
+            rerun
+            or old.get("national_key") != national_key
+            or not (out / "tables" / "link_model.json").exists()
+        ):
             write_store_tables(st, out / "tables", offence)
             write_analysis(st, out, offence=offence)
         inputs = _input_hashes(store_dir, out)
@@ -343,8 +436,12 @@ def run(source: str = "demo", names: list[str] | None = None, offence: str = tax
         for job in planned:
             job.key = run_key(job, root, code, lock, inputs)
             prev = old_status.get(job.name, {})
-            if (not rerun and prev.get("status") in ("ok", "skipped") and prev.get("key") == job.key
-                    and (out / f"{job.name}.ipynb").exists()):
+            if (
+                not rerun
+                and prev.get("status") in ("ok", "skipped")
+                and prev.get("key") == job.key
+                and (out / f"{job.name}.ipynb").exists()
+            ):
                 results.append(JobResult(job.name, "skipped", job.key, parameters=job.parameters))
             else:
                 work.append(job)
@@ -354,6 +451,7 @@ def run(source: str = "demo", names: list[str] | None = None, offence: str = tax
         bar = None
         if progress and work:
             from tqdm import tqdm
+
             bar = tqdm(total=len(work), desc="notebooks", unit="nb")
         try:
             for res in _executor_map(executor, jobs, scheduler, work, root, stage, timeout):
@@ -368,10 +466,17 @@ def run(source: str = "demo", names: list[str] | None = None, offence: str = tax
             shutil.rmtree(stage, ignore_errors=True)
         results.sort(key=lambda r: r.name)
         manifest = {
-            "source": source, "offence": offence, "synthetic": st.synthetic,
-            "code_commit": _git_commit(root), "code_sha256": code, "lock_sha256": lock,
-            "national_key": national_key, "inputs": inputs, "packages": _packages(),
-            "executor": executor, "jobs": jobs,
+            "source": source,
+            "offence": offence,
+            "synthetic": st.synthetic,
+            "code_commit": _git_commit(root),
+            "code_sha256": code,
+            "lock_sha256": lock,
+            "national_key": national_key,
+            "inputs": inputs,
+            "packages": _packages(),
+            "executor": executor,
+            "jobs": jobs,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "notebooks": {r.name: {k: v for k, v in asdict(r).items() if k != "name"} for r in results},
@@ -382,9 +487,11 @@ def run(source: str = "demo", names: list[str] | None = None, offence: str = tax
         write_index(out, source, offence, st.synthetic, manifest)
     failed = [r for r in results if r.status == "failed"]
     if failed:
-        raise WorkFailed(f"{len(failed)} of {len(results)} notebooks failed: "
-                         + "; ".join(f"{r.name} ({r.error[:120]}, cell {r.cell})" for r in failed)
-                         + f". Failed notebooks are kept in {out / 'failed'}.")
+        raise WorkFailed(
+            f"{len(failed)} of {len(results)} notebooks failed: "
+            + "; ".join(f"{r.name} ({r.error[:120]}, cell {r.cell})" for r in failed)
+            + f". Failed notebooks are kept in {out / 'failed'}."
+        )
     return manifest
 
 
@@ -399,9 +506,11 @@ def summary_text(manifest: dict) -> str:
     """The plain-text run summary."""
     nbs = manifest["notebooks"]
     counts = {s: sum(1 for v in nbs.values() if v["status"] == s) for s in ("ok", "skipped", "failed")}
-    lines = [f"Run of source '{manifest['source']}' ({'GENERATED DEMO DATA' if manifest['synthetic'] else 'Home Office data'})",
-             f"code {manifest['code_commit'][:12]}, executor {manifest['executor']} x{manifest['jobs']}",
-             f"notebooks: {counts['ok']} ran, {counts['skipped']} unchanged (skipped), {counts['failed']} failed"]
+    lines = [
+        f"Run of source '{manifest['source']}' ({'GENERATED DEMO DATA' if manifest['synthetic'] else 'Home Office data'})",
+        f"code {manifest['code_commit'][:12]}, executor {manifest['executor']} x{manifest['jobs']}",
+        f"notebooks: {counts['ok']} ran, {counts['skipped']} unchanged (skipped), {counts['failed']} failed",
+    ]
     for name, v in nbs.items():
         if v["status"] == "failed":
             lines.append(f"FAILED {name}: {v['error']} (cell {v['cell']})")

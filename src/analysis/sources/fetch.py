@@ -45,19 +45,26 @@ class Upstream:
 def load_registry(path: Path | str | None = None) -> tuple[dict[str, Upstream], str]:
     """The upstream registry (packaged, or a TOML file of the same shape) and its licence text."""
     try:
-        text = (Path(path).read_text(encoding="utf-8") if path
-                else files("analysis.sources").joinpath("upstream.toml").read_text(encoding="utf-8"))
+        text = (
+            Path(path).read_text(encoding="utf-8")
+            if path
+            else files("analysis.sources").joinpath("upstream.toml").read_text(encoding="utf-8")
+        )
         data = tomllib.loads(text)
-        entries = {periods.normalise_year(k): Upstream(periods.normalise_year(k), v["url"], v.get("sha256", ""))
-                   for k, v in data["outcomes"].items()}
+        entries = {
+            periods.normalise_year(k): Upstream(periods.normalise_year(k), v["url"], v.get("sha256", ""))
+            for k, v in data["outcomes"].items()
+        }
         if "pfa" in data:
             entries["pfa"] = Upstream("pfa", data["pfa"]["url"], data["pfa"].get("sha256", ""))
     except FileNotFoundError:
         raise InputError(f"--registry {path}: file not found.") from None
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"registry {path or 'upstream.toml'} is malformed ({exc}); it needs an "
-                         "[outcomes] table of \"YYYY/YY\" = {{ url = ..., sha256 = ... }} and "
-                         "optionally [pfa] url = ...") from None
+        raise InputError(
+            f"registry {path or 'upstream.toml'} is malformed ({exc}); it needs an "
+            '[outcomes] table of "YYYY/YY" = {{ url = ..., sha256 = ... }} and '
+            "optionally [pfa] url = ..."
+        ) from None
     return entries, data.get("licence", "")
 
 
@@ -80,8 +87,10 @@ def _load_snapshots(raw: Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path} is not valid JSON ({exc}). Restore it from version control or "
-                         "delete it (hashes will be recorded afresh).") from None
+        raise InputError(
+            f"{path} is not valid JSON ({exc}). Restore it from version control or "
+            "delete it (hashes will be recorded afresh)."
+        ) from None
 
 
 @dataclass
@@ -96,15 +105,27 @@ class FetchResult:
 def _download(entry: Upstream, folder: Path, progress: bool, timeout: float, retries: int) -> Path:
     """Download one URL into `folder` with retries; pooch writes to a temporary name first."""
     folder.mkdir(parents=True, exist_ok=True)
-    fetcher = pooch.create(path=folder, base_url="", registry={entry.filename: None},
-                           urls={entry.filename: entry.url}, retry_if_failed=retries)
+    fetcher = pooch.create(
+        path=folder,
+        base_url="",
+        registry={entry.filename: None},
+        urls={entry.filename: entry.url},
+        retry_if_failed=retries,
+    )
     downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeout)
     return Path(fetcher.fetch(entry.filename, downloader=downloader))
 
 
-def fetch(raw: Path | str = RAW, years: list[str] | None = None, update: bool = False,
-          registry: Path | str | None = None, progress: bool = True, timeout: float = 60.0,
-          retries: int = RETRIES, today: dt.date | None = None) -> list[FetchResult]:
+def fetch(
+    raw: Path | str = RAW,
+    years: list[str] | None = None,
+    update: bool = False,
+    registry: Path | str | None = None,
+    progress: bool = True,
+    timeout: float = 60.0,
+    retries: int = RETRIES,
+    today: dt.date | None = None,
+) -> list[FetchResult]:
     """Fetch the registry's files into `raw`; never overwrite a cached file unless `update`."""
     raw = Path(raw)
     raw.mkdir(parents=True, exist_ok=True)
@@ -118,9 +139,14 @@ def fetch(raw: Path | str = RAW, years: list[str] | None = None, update: bool = 
         if target.exists() and not update:
             digest = sha256_of(target)
             if known and digest != known:
-                results.append(FetchResult(entry, "failed",
-                    f"{target} does not match its recorded sha256 (damaged or edited?). Delete it "
-                    "and fetch again, or run 'fetch --update' to accept the upstream version."))
+                results.append(
+                    FetchResult(
+                        entry,
+                        "failed",
+                        f"{target} does not match its recorded sha256 (damaged or edited?). Delete it "
+                        "and fetch again, or run 'fetch --update' to accept the upstream version.",
+                    )
+                )
                 continue
             if not known:
                 snapshots[entry.filename] = _snapshot(entry, target, digest, licence, today, snap)
@@ -136,10 +162,15 @@ def fetch(raw: Path | str = RAW, years: list[str] | None = None, update: bool = 
         digest = sha256_of(got)
         if known and digest != known and not update:
             shutil.rmtree(staging, ignore_errors=True)
-            results.append(FetchResult(entry, "refused",
-                f"{entry.filename}: the upstream file changed (sha256 {digest[:12]}..., recorded "
-                f"{known[:12]}...). Nothing was replaced. Run 'stalking-outcomes fetch --update' to "
-                "accept the new version and record its hash."))
+            results.append(
+                FetchResult(
+                    entry,
+                    "refused",
+                    f"{entry.filename}: the upstream file changed (sha256 {digest[:12]}..., recorded "
+                    f"{known[:12]}...). Nothing was replaced. Run 'stalking-outcomes fetch --update' to "
+                    "accept the new version and record its hash.",
+                )
+            )
             continue
         if target.exists() and digest == sha256_of(target):
             shutil.rmtree(staging, ignore_errors=True)
@@ -150,15 +181,21 @@ def fetch(raw: Path | str = RAW, years: list[str] | None = None, update: bool = 
         got.replace(target)
         shutil.rmtree(staging, ignore_errors=True)
         snapshots[entry.filename] = _snapshot(entry, target, digest, licence, today, {})
-        results.append(FetchResult(entry, status, f"{entry.filename}: {status} ({target.stat().st_size:,} bytes)"))
+        results.append(
+            FetchResult(entry, status, f"{entry.filename}: {status} ({target.stat().st_size:,} bytes)")
+        )
     write_json(snapshots, raw / SNAPSHOTS)
     return results
 
 
-def _snapshot(entry: Upstream, target: Path, digest: str, licence: str, today: dt.date | None,
-              old: dict) -> dict:
+def _snapshot(
+    entry: Upstream, target: Path, digest: str, licence: str, today: dt.date | None, old: dict
+) -> dict:
     return {
-        "key": entry.key, "url": entry.url, "sha256": digest, "size": target.stat().st_size,
+        "key": entry.key,
+        "url": entry.url,
+        "sha256": digest,
+        "size": target.stat().st_size,
         "accessed": old.get("accessed") or (today or dt.date.today()).isoformat(),
         "licence": licence,
     }
@@ -167,9 +204,13 @@ def _snapshot(entry: Upstream, target: Path, digest: str, licence: str, today: d
 def _network_message(entry: Upstream, exc: Exception, retries: int) -> str:
     text = str(exc)
     if "404" in text:
-        hint = ("the address no longer exists (GOV.UK republishes these files): copy the current "
-                "address from the landing page into a registry file and pass --registry")
+        hint = (
+            "the address no longer exists (GOV.UK republishes these files): copy the current "
+            "address from the landing page into a registry file and pass --registry"
+        )
     else:
-        hint = (f"the download failed after {retries + 1} tries ({type(exc).__name__}: {text[:200]}); "
-                "nothing was saved; check the connection and run fetch again")
+        hint = (
+            f"the download failed after {retries + 1} tries ({type(exc).__name__}: {text[:200]}); "
+            "nothing was saved; check the connection and run fetch again"
+        )
     return f"{entry.filename} from {entry.url}: {hint}."

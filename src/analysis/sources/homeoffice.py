@@ -28,16 +28,32 @@ HEADER_SEARCH_ROWS = 30
 _MARKER = re.compile(r"^(n\s*/?\s*a\b.*|\.\.|:|-|\[[a-z]\])$", re.IGNORECASE)
 _DECIMAL = re.compile(r"^-?\d+\.\d+$")  # how a number cell reads as text ("2.5", "3.0")
 
-OUTCOME_REQUIRED = ("financial_year", "quarter", "force", "offence_code", "outcome_type",
-                    "recorded_basis", "closed_basis")
-OUTCOME_OPTIONAL = ("offence_description", "offence_group", "offence_subgroup",
-                    "offence_code_expired", "outcome_description", "outcome_group")
+OUTCOME_REQUIRED = (
+    "financial_year",
+    "quarter",
+    "force",
+    "offence_code",
+    "outcome_type",
+    "recorded_basis",
+    "closed_basis",
+)
+OUTCOME_OPTIONAL = (
+    "offence_description",
+    "offence_group",
+    "offence_subgroup",
+    "offence_code_expired",
+    "outcome_description",
+    "outcome_group",
+)
 PFA_REQUIRED = ("financial_year", "quarter", "force", "offence_code", "offences")
 PFA_OPTIONAL = ("offence_description", "offence_group", "offence_subgroup")
 
 FIELD_LABELS = {
-    "financial_year": "Financial Year", "quarter": "Financial Quarter", "force": "Force Name",
-    "offence_code": "Offence Code", "outcome_type": "Outcome Type",
+    "financial_year": "Financial Year",
+    "quarter": "Financial Quarter",
+    "force": "Force Name",
+    "offence_code": "Offence Code",
+    "outcome_type": "Outcome Type",
     "recorded_basis": "Outcomes for offences that were recorded in the quarter",
     "closed_basis": "Outcomes for investigations closed in the quarter",
     "offences": "Number of Offences (or Offence Count)",
@@ -84,8 +100,7 @@ def classify_outcome_header(text: object) -> str | None:
 def classify_pfa_header(text: object) -> str | None:
     """The tidy field a PFA-table header names, or None."""
     w = _words(text)
-    if w in ("number of offences", "offence count", "offences", "count", "number of crimes",
-             "crime count"):
+    if w in ("number of offences", "offence count", "offences", "count", "number of crimes", "crime count"):
         return "offences"
     field_ = classify_outcome_header(text)
     return field_ if field_ in PFA_REQUIRED + PFA_OPTIONAL else None
@@ -100,8 +115,7 @@ class Header:
     labels: dict[str, str]  # field -> header text as published
 
 
-def map_header(cells: list[object], classify: Callable[[object], str | None], row: int,
-               ctx: str) -> Header:
+def map_header(cells: list[object], classify: Callable[[object], str | None], row: int, ctx: str) -> Header:
     """Map a header row's cells to fields; InputError if two columns claim one field."""
     columns: dict[str, int] = {}
     labels: dict[str, str] = {}
@@ -112,13 +126,18 @@ def map_header(cells: list[object], classify: Callable[[object], str | None], ro
         if f in columns:
             raise InputError(
                 f"{ctx}, row {row}: columns '{labels[f]}' and '{str(cell).strip()}' both look like "
-                f"'{FIELD_LABELS.get(f, f)}'. Rename one of them so each field is named once.")
+                f"'{FIELD_LABELS.get(f, f)}'. Rename one of them so each field is named once."
+            )
         columns[f], labels[f] = i, str(cell).strip()
     return Header(row, columns, labels)
 
 
-def find_header(rows: Iterator[list[object]], classify: Callable[[object], str | None],
-                required: tuple[str, ...], ctx: str) -> tuple[Header | None, Header | None]:
+def find_header(
+    rows: Iterator[list[object]],
+    classify: Callable[[object], str | None],
+    required: tuple[str, ...],
+    ctx: str,
+) -> tuple[Header | None, Header | None]:
     """Scan the first rows for a header with every required field.
 
     Returns (header, None) when found, or (None, best partial header) when not, so the caller
@@ -141,13 +160,17 @@ def find_header(rows: Iterator[list[object]], classify: Callable[[object], str |
 def missing_fields_message(ctx: str, best: Header | None, required: tuple[str, ...]) -> str:
     """The error text for a sheet whose header lacks required fields."""
     if best is None:
-        return (f"{ctx}: no header row found in the first {HEADER_SEARCH_ROWS} rows "
-                f"(looked for {', '.join(FIELD_LABELS.get(f, f) for f in required)}).")
+        return (
+            f"{ctx}: no header row found in the first {HEADER_SEARCH_ROWS} rows "
+            f"(looked for {', '.join(FIELD_LABELS.get(f, f) for f in required)})."
+        )
     missing = [FIELD_LABELS.get(f, f) for f in required if f not in best.columns]
-    return (f"{ctx}, header row {best.row}: no column could be mapped to "
-            f"{', '.join(repr(m) for m in missing)} (found: {', '.join(best.labels.values())}). "
-            "Check the file is a Home Office outcomes or PFA table; if the publisher renamed a "
-            "column, add its wording to analysis.read.")
+    return (
+        f"{ctx}, header row {best.row}: no column could be mapped to "
+        f"{', '.join(repr(m) for m in missing)} (found: {', '.join(best.labels.values())}). "
+        "Check the file is a Home Office outcomes or PFA table; if the publisher renamed a "
+        "column, add its wording to analysis.read."
+    )
 
 
 def sha256_of(path: Path) -> str:
@@ -178,9 +201,14 @@ class FileReport:
     def as_dict(self) -> dict:
         """JSON-ready form, with stable ordering."""
         return {
-            "file": self.file, "sha256": self.sha256, "kind": self.kind, "sheets": self.sheets,
-            "header_rows": self.header_rows, "columns": self.columns,
-            "rows_read": self.rows_read, "rows_kept": self.rows_kept,
+            "file": self.file,
+            "sha256": self.sha256,
+            "kind": self.kind,
+            "sheets": self.sheets,
+            "header_rows": self.header_rows,
+            "columns": self.columns,
+            "rows_read": self.rows_read,
+            "rows_kept": self.rows_kept,
             "markers": dict(sorted(self.markers.items())),
             "negative_counts": self.negatives,
             "total_rows_dropped": self.total_rows_dropped,
@@ -234,8 +262,10 @@ class _Cells:
         if isinstance(value, float):
             if value.is_integer():
                 return int(value)
-            raise InputError(f"{ctx}, column '{col}': {value!r} is not a whole number. "
-                             "Counts in these tables are unrounded integers; check the file.")
+            raise InputError(
+                f"{ctx}, column '{col}': {value!r} is not a whole number. "
+                "Counts in these tables are unrounded integers; check the file."
+            )
         text = str(value).strip()
         if text == "":
             self.report.markers["(blank)"] += 1
@@ -252,7 +282,8 @@ class _Cells:
         raise InputError(
             f"{ctx}, column '{col}': text {text!r} where a count should be. Known markers "
             "('N/A', 'N/A - data not provided', ...) are read as missing; anything else is an "
-            "error. Correct the cell or report the new marker.")
+            "error. Correct the cell or report the new marker."
+        )
 
 
 def _outcome_type(value: object, ctx: str, col: str) -> int:
@@ -263,11 +294,14 @@ def _outcome_type(value: object, ctx: str, col: str) -> int:
         raise InputError(
             f"{ctx}, column '{col}': outcome type {text!r} belongs to the 'alternate offences' "
             "file; types 1a, 2a and 3a are subsets of 1, 2 and 3 and must never be added to them. "
-            "Remove the alternate-offences file or rows from the input.")
+            "Remove the alternate-offences file or rows from the input."
+        )
     if text.isdigit() and int(text) in taxonomy.BY_CODE:
         return int(text)
-    raise InputError(f"{ctx}, column '{col}': unknown outcome type {str(value)!r} "
-                     f"(valid: 0-22). Check the file is an outcomes table.")
+    raise InputError(
+        f"{ctx}, column '{col}': unknown outcome type {str(value)!r} "
+        f"(valid: 0-22). Check the file is an outcomes table."
+    )
 
 
 def _expired(value: object) -> bool:
@@ -290,35 +324,48 @@ def _data_rows(book: Workbook, ctx: str) -> tuple[str, Header, Iterator[list[obj
     best_fail: tuple[str, Header | None] | None = None
     for sheet in sorted(book.sheet_names, key=_sheet_rank):
         rows = book.rows(sheet)
-        header, best = find_header(rows, classify_outcome_header, OUTCOME_REQUIRED,
-                                   f"{ctx}, sheet '{sheet}'")
+        header, best = find_header(rows, classify_outcome_header, OUTCOME_REQUIRED, f"{ctx}, sheet '{sheet}'")
         if header is not None:
             return sheet, header, rows
         tried.append(sheet)
-        if best is not None and (best_fail is None or best_fail[1] is None
-                                 or len(best.columns) > len(best_fail[1].columns)):
+        if best is not None and (
+            best_fail is None or best_fail[1] is None or len(best.columns) > len(best_fail[1].columns)
+        ):
             best_fail = (sheet, best)
     if best_fail is not None:
-        raise InputError(missing_fields_message(f"{ctx}, sheet '{best_fail[0]}'", best_fail[1],
-                                                OUTCOME_REQUIRED))
+        raise InputError(
+            missing_fields_message(f"{ctx}, sheet '{best_fail[0]}'", best_fail[1], OUTCOME_REQUIRED)
+        )
     raise InputError(
         f"{ctx}: no data sheet found (looked at sheets {', '.join(repr(t) for t in tried)}; none "
         f"has a header row with {', '.join(FIELD_LABELS[f] for f in OUTCOME_REQUIRED[:5])}, ...). "
-        "Is this an outcomes open data workbook?")
+        "Is this an outcomes open data workbook?"
+    )
 
 
 def _wanted(offences: Iterable[str] | None) -> frozenset[str] | None:
     return None if offences is None else frozenset(taxonomy.normalise_offence_code(o) for o in offences)
 
 
-OUTCOME_COLUMNS = ["financial_year", "quarter", "force", "force_code", "offence_code",
-                   "offence_description", "offence_code_expired", "outcome_type",
-                   "outcome_group", "recorded_basis", "closed_basis"]
+OUTCOME_COLUMNS = [
+    "financial_year",
+    "quarter",
+    "force",
+    "force_code",
+    "offence_code",
+    "offence_description",
+    "offence_code_expired",
+    "outcome_type",
+    "outcome_group",
+    "recorded_basis",
+    "closed_basis",
+]
 RECORDED_COLUMNS = ["financial_year", "quarter", "force", "force_code", "offence_code", "offences"]
 
 
-def read_outcomes(path: Path | str, offences: Iterable[str] | None = taxonomy.DEFAULT_OFFENCES,
-                  sha256: str | None = None) -> tuple[pd.DataFrame, FileReport]:
+def read_outcomes(
+    path: Path | str, offences: Iterable[str] | None = taxonomy.DEFAULT_OFFENCES, sha256: str | None = None
+) -> tuple[pd.DataFrame, FileReport]:
     """Read one outcomes open data workbook (.xlsx, .ods or .csv).
 
     Only rows whose offence code is in `offences` (None: all) are kept. Counts that are markers
@@ -336,10 +383,19 @@ def read_outcomes(path: Path | str, offences: Iterable[str] | None = taxonomy.DE
     lab = header.labels
     wanted = _wanted(offences)
     cells = _Cells(report)
-    i_code, i_force, i_year, i_q, i_type = (c["offence_code"], c["force"], c["financial_year"],
-                                            c["quarter"], c["outcome_type"])
+    i_code, i_force, i_year, i_q, i_type = (
+        c["offence_code"],
+        c["force"],
+        c["financial_year"],
+        c["quarter"],
+        c["outcome_type"],
+    )
     i_rec, i_clo = c["recorded_basis"], c["closed_basis"]
-    i_desc, i_exp, i_group = c.get("offence_description"), c.get("offence_code_expired"), c.get("outcome_group")
+    i_desc, i_exp, i_group = (
+        c.get("offence_description"),
+        c.get("offence_code_expired"),
+        c.get("outcome_group"),
+    )
     width = max(c.values()) + 1
     out: dict[str, list] = {k: [] for k in OUTCOME_COLUMNS}
     row_numbers: list[int] = []
@@ -381,9 +437,18 @@ def read_outcomes(path: Path | str, offences: Iterable[str] | None = taxonomy.DE
         quarter = cells.quarter(cells_[i_q], ctx, lab["quarter"])
         for basis, value in (("recorded", rec), ("closed", clo)):
             if value is not None and value < 0:
-                report.negatives.append({"row": n, "force": force.name, "financial_year": year,
-                                         "quarter": quarter, "offence_code": code,
-                                         "outcome_type": otype, "basis": basis, "count": value})
+                report.negatives.append(
+                    {
+                        "row": n,
+                        "force": force.name,
+                        "financial_year": year,
+                        "quarter": quarter,
+                        "offence_code": code,
+                        "outcome_type": otype,
+                        "basis": basis,
+                        "count": value,
+                    }
+                )
         known = taxonomy.OFFENCE_BY_CODE.get(code)
         desc = str(cells_[i_desc]).strip() if i_desc is not None else ""
         group = str(cells_[i_group]).strip() if i_group is not None else ""
@@ -402,13 +467,18 @@ def read_outcomes(path: Path | str, offences: Iterable[str] | None = taxonomy.DE
     report.rows_read = rows_read
     report.rows_kept = len(row_numbers)
     frame = tidy_frame(out, OUTCOME_COLUMNS)
-    _check_unique(frame, ["financial_year", "quarter", "force", "offence_code", "outcome_type"],
-                  row_numbers, f"file {path.name}, sheet '{sheet}'")
+    _check_unique(
+        frame,
+        ["financial_year", "quarter", "force", "offence_code", "outcome_type"],
+        row_numbers,
+        f"file {path.name}, sheet '{sheet}'",
+    )
     return frame, report
 
 
-def _rows_with_codes(table: pa.Table, header_row: int, i_code: int, wanted: frozenset[str],
-                     code_cache: dict[object, str]) -> tuple[Iterator[tuple[int, list[object]]], int]:
+def _rows_with_codes(
+    table: pa.Table, header_row: int, i_code: int, wanted: frozenset[str], code_cache: dict[object, str]
+) -> tuple[Iterator[tuple[int, list[object]]], int]:
     """The numbered rows below the header whose offence code is wanted, and how many rows below
     the header have any offence code.
 
@@ -442,8 +512,14 @@ def tidy_frame(out: dict[str, list], columns: list[str]) -> pd.DataFrame:
             frame[col] = frame[col].astype("int64")
     if "offence_code_expired" in frame:
         frame["offence_code_expired"] = frame["offence_code_expired"].astype(bool)
-    for col in ("financial_year", "force", "force_code", "offence_code", "offence_description",
-                "outcome_group"):
+    for col in (
+        "financial_year",
+        "force",
+        "force_code",
+        "offence_code",
+        "offence_description",
+        "outcome_group",
+    ):
         if col in frame:
             frame[col] = frame[col].astype("string")
     return frame
@@ -457,7 +533,8 @@ def _check_unique(frame: pd.DataFrame, key: list[str], row_numbers: list[int], c
         raise InputError(
             f"{ctx}: rows {row_numbers[idx[0]]} and {row_numbers[idx[1]]} hold the same "
             f"{', '.join(f'{k}={v}' for k, v in first.items())}. Each force, quarter, offence "
-            "and outcome type must appear once (two spellings of one force name?).")
+            "and outcome type must appear once (two spellings of one force name?)."
+        )
 
 
 def _sheet_year(name: str) -> str | None:
@@ -467,8 +544,9 @@ def _sheet_year(name: str) -> str | None:
         return None
 
 
-def read_recorded(path: Path | str, offences: Iterable[str] | None = taxonomy.DEFAULT_OFFENCES,
-                  sha256: str | None = None) -> tuple[pd.DataFrame, FileReport]:
+def read_recorded(
+    path: Path | str, offences: Iterable[str] | None = taxonomy.DEFAULT_OFFENCES, sha256: str | None = None
+) -> tuple[pd.DataFrame, FileReport]:
     """Read the PFA recorded-crime tables (one sheet per financial year), streaming .ods files.
 
     Each sheet's header is found and mapped on its own (the count column's name and the column
@@ -511,15 +589,18 @@ def read_recorded(path: Path | str, offences: Iterable[str] | None = taxonomy.DE
                 report.columns.setdefault("offences", h.labels["offences"])
                 if h.labels["offences"] != report.columns["offences"]:
                     report.columns[f"offences ({sheet})"] = h.labels["offences"]
-            elif len(h.columns) >= 3 and (state["best"] is None
-                                          or len(h.columns) > len(state["best"].columns)):
+            elif len(h.columns) >= 3 and (
+                state["best"] is None or len(h.columns) > len(state["best"].columns)
+            ):
                 state["best"] = h
             continue
         c = header.columns
         if not cells_:
             continue
         report.rows_read += 1
-        code = taxonomy.normalise_offence_code(cells_[c["offence_code"]] if c["offence_code"] < len(cells_) else "")
+        code = taxonomy.normalise_offence_code(
+            cells_[c["offence_code"]] if c["offence_code"] < len(cells_) else ""
+        )
         if wanted is not None and code not in wanted:
             continue
         cells_ = list(cells_) + [""] * (max(c.values()) + 1 - len(cells_))
@@ -535,9 +616,17 @@ def read_recorded(path: Path | str, offences: Iterable[str] | None = taxonomy.DE
         count = cells.count(cells_[c["offences"]], ctx, header.labels["offences"])
         year = cells.year(cells_[c["financial_year"]], ctx, header.labels["financial_year"])
         if count is not None and count < 0:
-            report.negatives.append({"row": n, "sheet": sheet, "force": force.name,
-                                     "financial_year": year, "offence_code": code,
-                                     "basis": "recorded offences", "count": count})
+            report.negatives.append(
+                {
+                    "row": n,
+                    "sheet": sheet,
+                    "force": force.name,
+                    "financial_year": year,
+                    "offence_code": code,
+                    "basis": "recorded offences",
+                    "count": count,
+                }
+            )
         out["financial_year"].append(year)
         out["quarter"].append(cells.quarter(cells_[c["quarter"]], ctx, header.labels["quarter"]))
         out["force"].append(force.name)
@@ -548,13 +637,19 @@ def read_recorded(path: Path | str, offences: Iterable[str] | None = taxonomy.DE
     finish_sheet()
     if not report.sheets:
         if best_fail is not None:
-            raise InputError(missing_fields_message(f"file {path.name}, sheet '{best_fail[0]}'",
-                                                    best_fail[1], PFA_REQUIRED))
-        raise InputError(f"file {path.name}: no sheet has a PFA table header "
-                         f"({', '.join(FIELD_LABELS[f] for f in PFA_REQUIRED)}). "
-                         "Is this the police force area recorded crime table?")
+            raise InputError(
+                missing_fields_message(
+                    f"file {path.name}, sheet '{best_fail[0]}'", best_fail[1], PFA_REQUIRED
+                )
+            )
+        raise InputError(
+            f"file {path.name}: no sheet has a PFA table header "
+            f"({', '.join(FIELD_LABELS[f] for f in PFA_REQUIRED)}). "
+            "Is this the police force area recorded crime table?"
+        )
     report.rows_kept = len(row_numbers)
     frame = tidy_frame(out, RECORDED_COLUMNS)
-    _check_unique(frame, ["financial_year", "quarter", "force", "offence_code"], row_numbers,
-                  f"file {path.name}")
+    _check_unique(
+        frame, ["financial_year", "quarter", "force", "offence_code"], row_numbers, f"file {path.name}"
+    )
     return frame, report

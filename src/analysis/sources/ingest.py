@@ -11,8 +11,14 @@ import pandas as pd
 
 from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError
-from analysis.sources.homeoffice import (OUTCOME_COLUMNS, RECORDED_COLUMNS, read_outcomes, read_recorded, sha256_of,
-                           tidy_frame)
+from analysis.sources.homeoffice import (
+    OUTCOME_COLUMNS,
+    RECORDED_COLUMNS,
+    read_outcomes,
+    read_recorded,
+    sha256_of,
+    tidy_frame,
+)
 from analysis.sources.sheets import SPREADSHEET_SUFFIXES
 from analysis.sources.store import write_store
 
@@ -39,9 +45,11 @@ def resolve_source(source: str) -> tuple[str, Path]:
         return source, SOURCES[source]
     path = Path(source)
     if not path.is_dir():
-        raise InputError(f"--source {source!r} is neither 'homeoffice', 'demo' nor an existing "
-                         "folder. Give one of those, e.g. '--source demo' after "
-                         "'stalking-outcomes demo-data'.")
+        raise InputError(
+            f"--source {source!r} is neither 'homeoffice', 'demo' nor an existing "
+            "folder. Give one of those, e.g. '--source demo' after "
+            "'stalking-outcomes demo-data'."
+        )
     return path.resolve().name, path
 
 
@@ -79,8 +87,10 @@ def classify_file(path: Path) -> SourceFile | None:
 def discover(folder: Path) -> tuple[list[SourceFile], list[str], list[str]]:
     """The files to read (newest edition per year), the notes on editions, and ignored names."""
     if not folder.is_dir():
-        raise InputError(f"source folder {folder} does not exist. For the demo data run "
-                         "'stalking-outcomes demo-data'; for the real data 'stalking-outcomes fetch'.")
+        raise InputError(
+            f"source folder {folder} does not exist. For the demo data run "
+            "'stalking-outcomes demo-data'; for the real data 'stalking-outcomes fetch'."
+        )
     chosen: dict[tuple[str, str | None], SourceFile] = {}
     notes: list[str] = []
     ignored: list[str] = []
@@ -99,16 +109,22 @@ def discover(folder: Path) -> tuple[list[SourceFile], list[str], list[str]]:
             continue
         newer, older = (f, old) if (f.edition or date.min) > (old.edition or date.min) else (old, f)
         if newer.edition == older.edition:
-            raise InputError(f"{folder}: {old.path.name} and {f.path.name} are two editions of the "
-                             f"same {'year ' + f.year if f.year else 'table'} with no date to tell "
-                             "them apart. Remove one.")
+            raise InputError(
+                f"{folder}: {old.path.name} and {f.path.name} are two editions of the "
+                f"same {'year ' + f.year if f.year else 'table'} with no date to tell "
+                "them apart. Remove one."
+            )
         chosen[key] = newer
-        notes.append(f"two editions of {f.year or 'the PFA tables'}: using {newer.path.name}, "
-                     f"not the older {older.path.name}")
+        notes.append(
+            f"two editions of {f.year or 'the PFA tables'}: using {newer.path.name}, "
+            f"not the older {older.path.name}"
+        )
     files = sorted(chosen.values(), key=lambda f: (f.kind, f.year or ""))
     if not any(f.kind == "outcomes" for f in files):
-        raise InputError(f"{folder}: no outcomes workbook found (names containing 'outcomes' and "
-                         "'marYYYY', e.g. prc-outcomes-open-data-mar2021-tables-240425.xlsx).")
+        raise InputError(
+            f"{folder}: no outcomes workbook found (names containing 'outcomes' and "
+            "'marYYYY', e.g. prc-outcomes-open-data-mar2021-tables-240425.xlsx)."
+        )
     return files, notes, ignored
 
 
@@ -118,14 +134,21 @@ def _gaps(outcomes: pd.DataFrame) -> list[dict]:
     present = outcomes[key].drop_duplicates()
     blocks = outcomes[["offence_code", "financial_year"]].drop_duplicates()
     grid = blocks.merge(pd.DataFrame({"force": forces.names()}), how="cross").merge(
-        pd.DataFrame({"quarter": [1, 2, 3, 4]}), how="cross")
+        pd.DataFrame({"quarter": [1, 2, 3, 4]}), how="cross"
+    )
     grid["force"] = grid["force"].astype("string")
     missing = grid.merge(present, how="left", on=key, indicator=True)
     missing = missing[missing["_merge"] == "left_only"]
     gaps = []
     for (code, year, force), block in missing.groupby(key[:3], sort=True):
-        gaps.append({"offence_code": code, "financial_year": year, "force": force,
-                     "quarters_missing": sorted(int(q) for q in block["quarter"])})
+        gaps.append(
+            {
+                "offence_code": code,
+                "financial_year": year,
+                "force": force,
+                "quarters_missing": sorted(int(q) for q in block["quarter"]),
+            }
+        )
     return gaps
 
 
@@ -143,13 +166,19 @@ def _consistency(outcomes: pd.DataFrame, recorded: pd.DataFrame) -> dict:
     b = recorded.set_index(key)["offences"].rename("pfa_offences")
     both = pd.concat([a, b], axis=1, join="inner").dropna()
     diff = (both["outcomes_recorded_basis"] - both["pfa_offences"]).astype("int64")
-    return {"compared_cells": int(len(both)), "cells_differing": int((diff != 0).sum()),
-            "max_abs_difference": int(diff.abs().max()) if len(diff) else 0}
+    return {
+        "compared_cells": int(len(both)),
+        "cells_differing": int((diff != 0).sum()),
+        "max_abs_difference": int(diff.abs().max()) if len(diff) else 0,
+    }
 
 
-def ingest(source: str, store: Path | None = None,
-           offences: tuple[str, ...] | None = taxonomy.DEFAULT_OFFENCES,
-           progress: bool = False) -> dict:
+def ingest(
+    source: str,
+    store: Path | None = None,
+    offences: tuple[str, ...] | None = taxonomy.DEFAULT_OFFENCES,
+    progress: bool = False,
+) -> dict:
     """Read every outcomes workbook and the PFA table in a source folder into the store.
 
     Returns the validation report (also written to the store as validation.json).
@@ -162,6 +191,7 @@ def ingest(source: str, store: Path | None = None,
     iterator = files
     if progress:
         from tqdm import tqdm
+
         iterator = tqdm(files, desc="reading", unit="file", leave=False)
     for f in iterator:
         digest = sha256_of(f.path)
@@ -170,15 +200,22 @@ def ingest(source: str, store: Path | None = None,
         if f.kind == "outcomes":
             years = sorted(set(frame["financial_year"]))
             if years and years != [f.year]:
-                notes.append(f"{f.path.name} is named for {f.year} but holds rows for "
-                             f"{', '.join(years)}; rows are kept under their own year")
+                notes.append(
+                    f"{f.path.name} is named for {f.year} but holds rows for "
+                    f"{', '.join(years)}; rows are kept under their own year"
+                )
         frame["source_file"] = pd.array([f.path.name] * len(frame), dtype="string")
         frame["source_sha256"] = pd.array([digest] * len(frame), dtype="string")
         (outcome_frames if f.kind == "outcomes" else recorded_frames).append(frame)
         reports.append(report)
-    outcomes = _combine(outcome_frames, ["financial_year", "quarter", "force", "offence_code", "outcome_type"],
-                        OUTCOME_COLUMNS)
-    recorded = _combine(recorded_frames, ["financial_year", "quarter", "force", "offence_code"], RECORDED_COLUMNS)
+    outcomes = _combine(
+        outcome_frames,
+        ["financial_year", "quarter", "force", "offence_code", "outcome_type"],
+        OUTCOME_COLUMNS,
+    )
+    recorded = _combine(
+        recorded_frames, ["financial_year", "quarter", "force", "offence_code"], RECORDED_COLUMNS
+    )
     if recorded.empty:
         notes.append("no PFA recorded-crime table found: recorded_offences is empty")
     validation = summarise(outcomes, recorded, reports, notes, ignored, offences)
@@ -193,7 +230,9 @@ def _combine(frames: list[pd.DataFrame], key: list[str], columns: list[str]) -> 
     """Concatenate the files' tables; an error if two files hold the same cell."""
     if not frames:  # no PFA table: an empty table of the right shape
         cols = columns + ["source_file", "source_sha256"]
-        return tidy_frame({c: [] for c in cols}, cols).astype({"source_file": "string", "source_sha256": "string"})
+        return tidy_frame({c: [] for c in cols}, cols).astype(
+            {"source_file": "string", "source_sha256": "string"}
+        )
     out = pd.concat(frames, ignore_index=True)
     dup = out.duplicated(key, keep=False)
     if dup.any():
@@ -202,12 +241,19 @@ def _combine(frames: list[pd.DataFrame], key: list[str], columns: list[str]) -> 
         row = clash.iloc[0]
         raise InputError(
             f"{' and '.join(files)} both hold {', '.join(f'{k}={row[k]}' for k in key)}. Keep one "
-            "edition of each year in the source folder.")
+            "edition of each year in the source folder."
+        )
     return out.sort_values(key, kind="stable").reset_index(drop=True)
 
 
-def summarise(outcomes: pd.DataFrame, recorded: pd.DataFrame, reports: list, notes: list[str],
-              ignored: list[str], offences: tuple[str, ...] | None) -> dict:
+def summarise(
+    outcomes: pd.DataFrame,
+    recorded: pd.DataFrame,
+    reports: list,
+    notes: list[str],
+    ignored: list[str],
+    offences: tuple[str, ...] | None,
+) -> dict:
     """The validation report: coverage, markers, negative counts, gaps and consistency."""
     markers: dict[str, int] = {}
     for r in reports:
@@ -240,14 +286,19 @@ def summary_text(v: dict) -> str:
         f"Files read: {len(v['files'])} ({sum(f['kind'] == 'outcomes' for f in v['files'])} outcomes, "
         f"{sum(f['kind'] == 'recorded' for f in v['files'])} PFA)",
         f"Forces: {len(v['forces'])}",
-        f"Years (outcomes): {v['years'][0]} to {v['years'][-1]} ({len(v['years'])})" if v["years"] else "Years: none",
+        f"Years (outcomes): {v['years'][0]} to {v['years'][-1]} ({len(v['years'])})"
+        if v["years"]
+        else "Years: none",
         f"Offences: {', '.join(v['offences'])}",
         f"Rows: {v['rows']['outcomes']:,} outcomes, {v['rows']['recorded_offences']:,} recorded offences",
-        "Markers met (read as missing): " + (", ".join(f"{k!r} x{n:,}" for k, n in v["markers"].items()) or "none"),
+        "Markers met (read as missing): "
+        + (", ".join(f"{k!r} x{n:,}" for k, n in v["markers"].items()) or "none"),
         f"Negative counts (kept, published corrections): {len(v['negative_counts'])}",
         f"Gaps (force-quarters with no rows): {sum(len(g['quarters_missing']) for g in v['gaps'])}"
-        + "".join(f"\n  - {g['force']} {g['financial_year']} {g['offence_code']} Q{','.join(map(str, g['quarters_missing']))}"
-                  for g in v["gaps"][:10]),
+        + "".join(
+            f"\n  - {g['force']} {g['financial_year']} {g['offence_code']} Q{','.join(map(str, g['quarters_missing']))}"
+            for g in v["gaps"][:10]
+        ),
         f"Data not provided (force-quarters all missing): {len(v['not_provided'])}",
         f"Recorded basis vs PFA offences: {v['recorded_vs_outcomes']['cells_differing']} of "
         f"{v['recorded_vs_outcomes']['compared_cells']} cells differ "

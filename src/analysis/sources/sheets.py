@@ -30,7 +30,12 @@ SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".csv")
 _T = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 _O = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 _X = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
-_TABLE, _ROW, _CELL, _COVERED = f"{{{_T}}}table", f"{{{_T}}}table-row", f"{{{_T}}}table-cell", f"{{{_T}}}covered-table-cell"
+_TABLE, _ROW, _CELL, _COVERED = (
+    f"{{{_T}}}table",
+    f"{{{_T}}}table-row",
+    f"{{{_T}}}table-cell",
+    f"{{{_T}}}covered-table-cell",
+)
 _P, _S, _TAB = f"{{{_X}}}p", f"{{{_X}}}s", f"{{{_X}}}tab"
 # Repeated empty cells or rows beyond this are padding to the sheet's edge, not data.
 _MAX_REPEAT = 1000
@@ -70,18 +75,23 @@ def _check_file(path: Path) -> None:
     if not path.exists():
         raise InputError(f"file {path} does not exist.")
     if path.stat().st_size == 0:
-        raise InputError(f"file {path.name} is empty (0 bytes). Delete it and download it again "
-                         "('stalking-outcomes fetch'), or regenerate it.")
+        raise InputError(
+            f"file {path.name} is empty (0 bytes). Delete it and download it again "
+            "('stalking-outcomes fetch'), or regenerate it."
+        )
     if path.suffix.lower() not in SPREADSHEET_SUFFIXES:
-        raise InputError(f"file {path.name} is not a spreadsheet this package reads "
-                         f"(expected one of {', '.join(SPREADSHEET_SUFFIXES)}).")
+        raise InputError(
+            f"file {path.name} is not a spreadsheet this package reads "
+            f"(expected one of {', '.join(SPREADSHEET_SUFFIXES)})."
+        )
 
 
 def _corrupt(path: Path, exc: Exception) -> InputError:
     return InputError(
         f"file {path.name} cannot be opened as a {path.suffix.lstrip('.')} workbook ({exc}). "
         "It may be truncated or not a spreadsheet at all: delete it and download it again "
-        "('stalking-outcomes fetch --update'), or regenerate it.")
+        "('stalking-outcomes fetch --update'), or regenerate it."
+    )
 
 
 class CalamineBook:
@@ -106,8 +116,7 @@ class CalamineBook:
             self._last = None  # free the previous sheet before parsing the next
             try:
                 # skip_rows=0 keeps leading empty rows, so table rows are sheet rows
-                loaded = self._reader.load_sheet_by_name(sheet, header_row=None, skip_rows=0,
-                                                         dtypes="string")
+                loaded = self._reader.load_sheet_by_name(sheet, header_row=None, skip_rows=0, dtypes="string")
                 self._last = sheet, pa.Table.from_batches([loaded.to_arrow()])
             except Exception as exc:
                 raise _corrupt(self.path, exc) from exc

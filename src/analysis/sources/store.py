@@ -53,13 +53,17 @@ def schemas() -> dict:
             **provenance,
         },
         unique=["financial_year", "quarter", "force", "offence_code", "outcome_type"],
-        strict=True, ordered=True, name="outcomes",
+        strict=True,
+        ordered=True,
+        name="outcomes",
     )
 
     recorded = pa.DataFrameSchema(
         {**key_columns(), "offences": pa.Column("Int64", nullable=True), **provenance},
         unique=["financial_year", "quarter", "force", "offence_code"],
-        strict=True, ordered=True, name="recorded_offences",
+        strict=True,
+        ordered=True,
+        name="recorded_offences",
     )
     return {"outcomes": outcomes, "recorded_offences": recorded}
 
@@ -67,6 +71,7 @@ def schemas() -> dict:
 def validate(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """Validate a tidy table against its schema; a failure is an InputError listing the first problems."""
     import pandera.errors
+
     schema = schemas()[name]
     try:
         return schema.validate(frame, lazy=True)
@@ -127,12 +132,15 @@ def write_json(data: object, path: Path) -> None:
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write a CSV table atomically, floats to SIGNIFICANT_DIGITS, so runs are byte-identical."""
-    _atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n",
-                                                 float_format=f"%.{SIGNIFICANT_DIGITS}g"))
+    _atomic_write(
+        path,
+        lambda tmp: frame.to_csv(
+            tmp, index=False, lineterminator="\n", float_format=f"%.{SIGNIFICANT_DIGITS}g"
+        ),
+    )
 
 
-def write_store(store: Path, outcomes: pd.DataFrame, recorded: pd.DataFrame,
-                validation: dict) -> None:
+def write_store(store: Path, outcomes: pd.DataFrame, recorded: pd.DataFrame, validation: dict) -> None:
     """Validate both tables, then write the store's three files.
 
     Everything is validated before anything is written, and each file is written to a
@@ -178,14 +186,18 @@ def load_store(store: Path | str) -> Store:
     files = [store / OUTCOMES_FILE, store / RECORDED_FILE, store / VALIDATION_FILE]
     missing = [f.name for f in files if not f.exists()]
     if missing:
-        raise InputError(f"store {store} has no {', '.join(missing)}. Run 'stalking-outcomes "
-                         "ingest' for this source first (e.g. 'stalking-outcomes ingest --source demo').")
+        raise InputError(
+            f"store {store} has no {', '.join(missing)}. Run 'stalking-outcomes "
+            "ingest' for this source first (e.g. 'stalking-outcomes ingest --source demo')."
+        )
     validation = json.loads(files[2].read_text(encoding="utf-8"))
     for f in files[:2]:
         recorded_hash = validation.get("store_files", {}).get(f.name)
         if recorded_hash and recorded_hash != sha256_of(f):
-            raise InputError(f"store {store}: {f.name} does not match {VALIDATION_FILE} (an "
-                             "interrupted or manual change?). Run 'stalking-outcomes ingest' again.")
+            raise InputError(
+                f"store {store}: {f.name} does not match {VALIDATION_FILE} (an "
+                "interrupted or manual change?). Run 'stalking-outcomes ingest' again."
+            )
     outcomes = pd.read_parquet(files[0])
     recorded = pd.read_parquet(files[1])
     return Store(outcomes, recorded, validation, store)

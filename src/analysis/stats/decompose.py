@@ -37,9 +37,17 @@ def _parts(x1, n1, x2, n2):
     return r1, r2, s1, s2, between, within
 
 
-def decompose(panel: pd.DataFrame, year_from: str, year_to: str, count: str = "charged_closed",
-              n: str = "outcomes_closed", unit: str = "force", reps: int = 2000, seed: int = 3,
-              level: float = 0.95) -> Decomposition:
+def decompose(
+    panel: pd.DataFrame,
+    year_from: str,
+    year_to: str,
+    count: str = "charged_closed",
+    n: str = "outcomes_closed",
+    unit: str = "force",
+    reps: int = 2000,
+    seed: int = 3,
+    level: float = 0.95,
+) -> Decomposition:
     """Split the change in the national rate count/n between two years into mix and rate parts."""
     years = set(panel["financial_year"])
     for y in (year_from, year_to):
@@ -61,15 +69,32 @@ def decompose(panel: pd.DataFrame, year_from: str, year_to: str, count: str = "c
         boot[i] = (bb.sum() + bw.sum(), bb.sum(), bw.sum())
     lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
     est = (total, between.sum(), within.sum())
-    summary = pd.DataFrame({
-        "component": ["total change", "between forces (mix)", "within forces (rate)"],
-        "year_from": year_from, "year_to": year_to,
-        "estimate": est,
-        "ci_low": np.quantile(boot, lo_q, axis=0), "ci_high": np.quantile(boot, hi_q, axis=0),
-        "share_of_change": [1.0, est[1] / total if total else np.nan, est[2] / total if total else np.nan],
-    })
+    summary = pd.DataFrame(
+        {
+            "component": ["total change", "between forces (mix)", "within forces (rate)"],
+            "year_from": year_from,
+            "year_to": year_to,
+            "estimate": est,
+            "ci_low": np.quantile(boot, lo_q, axis=0),
+            "ci_high": np.quantile(boot, hi_q, axis=0),
+            "share_of_change": [
+                1.0,
+                est[1] / total if total else np.nan,
+                est[2] / total if total else np.nan,
+            ],
+        }
+    )
     summary["rate_from"], summary["rate_to"] = x1.sum() / n1.sum(), x2.sum() / n2.sum()
-    per = pd.DataFrame({unit: idx, "share_from": s1, "share_to": s2, "rate_from": r1, "rate_to": r2,
-                        "between": between, "within": within})
+    per = pd.DataFrame(
+        {
+            unit: idx,
+            "share_from": s1,
+            "share_to": s2,
+            "rate_from": r1,
+            "rate_to": r2,
+            "between": between,
+            "within": within,
+        }
+    )
     per["total"] = per["between"] + per["within"]
     return Decomposition(summary, per.sort_values("total").reset_index(drop=True))

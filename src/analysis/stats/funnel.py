@@ -115,31 +115,48 @@ class FunnelResult:
             counts = self.units[col].value_counts()
             flagged = ", ".join(f"{counts[k]} {k}" for k in sorted(counts.index) if k != "within") or "none"
             parts.append(f"{m}: {flagged}")
-        return (f"Flags out of {len(self.units)} ({self.summary['levels_label']}): " + "; ".join(parts)
-                + f". phi = {self.summary['phi']:.2f} (p = {self.summary['phi_p_value']:.3g}), "
-                  f"tau = {np.sqrt(self.summary['tau2']):.3f} on the arcsine scale.")
+        return (
+            f"Flags out of {len(self.units)} ({self.summary['levels_label']}): "
+            + "; ".join(parts)
+            + f". phi = {self.summary['phi']:.2f} (p = {self.summary['phi_p_value']:.3g}), "
+            f"tau = {np.sqrt(self.summary['tau2']):.3f} on the arcsine scale."
+        )
 
 
-def _overdispersion(y_t: np.ndarray, target_t: np.ndarray, se: np.ndarray, winsor: float,
-                    df: int) -> dict:
+def _overdispersion(y_t: np.ndarray, target_t: np.ndarray, se: np.ndarray, winsor: float, df: int) -> dict:
     """phi with its chi-squared test and the DerSimonian-Laird tau^2, from Winsorised z."""
     z = (y_t - target_t) / se
     zw = winsorise(z, winsor)
     k = len(z)
-    phi = float(np.mean(zw ** 2)) if k else np.nan
+    phi = float(np.mean(zw**2)) if k else np.nan
     chi2 = k * phi
     p = float(stats.chi2.sf(chi2, df)) if k and df > 0 else np.nan
-    w = 1 / se ** 2
-    denom = w.sum() - (w ** 2).sum() / w.sum() if k else np.nan
+    w = 1 / se**2
+    denom = w.sum() - (w**2).sum() / w.sum() if k else np.nan
     tau2 = float(max(0.0, (chi2 - df) / denom)) if k and denom > 0 else 0.0
-    return {"z": z, "z_winsorised": zw, "phi": phi, "phi_chi2": chi2, "phi_df": df,
-            "phi_p_value": p, "tau2": tau2}
+    return {
+        "z": z,
+        "z_winsorised": zw,
+        "phi": phi,
+        "phi_chi2": chi2,
+        "phi_df": df,
+        "phi_p_value": p,
+        "tau2": tau2,
+    }
 
 
-def funnel(frame: pd.DataFrame, unit: str = "force", count: str = "charged_closed",
-           n: str = "outcomes_closed", target: float | None = None,
-           levels: tuple[float, ...] = DEFAULT_LEVELS, adjust: str | None = None,
-           winsor: float = 0.1, min_n: float = 1.0, label: str = "") -> FunnelResult:
+def funnel(
+    frame: pd.DataFrame,
+    unit: str = "force",
+    count: str = "charged_closed",
+    n: str = "outcomes_closed",
+    target: float | None = None,
+    levels: tuple[float, ...] = DEFAULT_LEVELS,
+    adjust: str | None = None,
+    winsor: float = 0.1,
+    min_n: float = 1.0,
+    label: str = "",
+) -> FunnelResult:
     """Compare proportions count/n between units against a target (pooled unless given).
 
     `adjust` is None, 'bonferroni' (limits widened for the number of units) or 'fdr'
@@ -182,7 +199,7 @@ def funnel(frame: pd.DataFrame, unit: str = "force", count: str = "charged_close
         lo, hi = exact_limit(theta, m, (1 - la) / 2), exact_limit(theta, m, 1 - (1 - la) / 2)
         limits_u["exact"][lv] = (lo, hi)
         limits_u["phi"][lv] = (back(t_t - zq * np.sqrt(phi_eff) * se), back(t_t + zq * np.sqrt(phi_eff) * se))
-        s_re = np.sqrt(se ** 2 + od["tau2"])
+        s_re = np.sqrt(se**2 + od["tau2"])
         limits_u["tau2"][lv] = (back(t_t - zq * s_re), back(t_t + zq * s_re))
         tag = _pct(lv)
         units[f"lower_{tag}"], units[f"upper_{tag}"] = lo, hi
@@ -209,17 +226,32 @@ def funnel(frame: pd.DataFrame, unit: str = "force", count: str = "charged_close
         for mth, (lo, hi) in {
             "exact": (exact_limit(theta, grid, (1 - la) / 2), exact_limit(theta, grid, 1 - (1 - la) / 2)),
             "phi": (back(t_t - zq * np.sqrt(phi_eff) * se_g), back(t_t + zq * np.sqrt(phi_eff) * se_g)),
-            "tau2": (back(t_t - zq * np.sqrt(se_g ** 2 + od["tau2"])), back(t_t + zq * np.sqrt(se_g ** 2 + od["tau2"]))),
+            "tau2": (
+                back(t_t - zq * np.sqrt(se_g**2 + od["tau2"])),
+                back(t_t + zq * np.sqrt(se_g**2 + od["tau2"])),
+            ),
         }.items():
             rows.append(pd.DataFrame({"method": mth, "level": lv, "n": grid, "lower": lo, "upper": hi}))
     limits = pd.concat(rows, ignore_index=True)
     summary = {
-        "label": label, "target": theta, "target_kind": "pooled" if target is None else "given",
-        "units": k, "excluded": excluded, "levels": list(levels), "levels_adjusted": lv_adj,
+        "label": label,
+        "target": theta,
+        "target_kind": "pooled" if target is None else "given",
+        "units": k,
+        "excluded": excluded,
+        "levels": list(levels),
+        "levels_adjusted": lv_adj,
         "levels_label": ", ".join(_pct(lv) for lv in levels) + (f", {adjust}-adjusted" if adjust else ""),
-        "adjust": adjust, "winsor": winsor, "phi": od["phi"], "phi_chi2": od["phi_chi2"],
-        "phi_df": od["phi_df"], "phi_p_value": od["phi_p_value"], "tau2": od["tau2"],
-        "scale": "arcsine square root (overdispersion)", "total_count": float(x.sum()), "total_n": float(m.sum()),
+        "adjust": adjust,
+        "winsor": winsor,
+        "phi": od["phi"],
+        "phi_chi2": od["phi_chi2"],
+        "phi_df": od["phi_df"],
+        "phi_p_value": od["phi_p_value"],
+        "tau2": od["tau2"],
+        "scale": "arcsine square root (overdispersion)",
+        "total_count": float(x.sum()),
+        "total_n": float(m.sum()),
     }
     return FunnelResult(units, limits, summary)
 
@@ -249,9 +281,16 @@ def _fdr_flags(units: pd.DataFrame, levels) -> list[str]:
     return out
 
 
-def change_funnel(panel: pd.DataFrame, year_from: str, year_to: str, unit: str = "force",
-                  count: str = "charged_closed", n: str = "outcomes_closed",
-                  levels: tuple[float, ...] = DEFAULT_LEVELS, winsor: float = 0.1) -> FunnelResult:
+def change_funnel(
+    panel: pd.DataFrame,
+    year_from: str,
+    year_to: str,
+    unit: str = "force",
+    count: str = "charged_closed",
+    n: str = "outcomes_closed",
+    levels: tuple[float, ...] = DEFAULT_LEVELS,
+    winsor: float = 0.1,
+) -> FunnelResult:
     """Funnel for the change in a proportion between two years (Spiegelhalter 2005, sec. 5).
 
     The target is the pooled change; each force's precision is 1/s^2 with
@@ -273,15 +312,25 @@ def change_funnel(panel: pd.DataFrame, year_from: str, year_to: str, unit: str =
     diff = (d2["count"] / d2["n"] - d1["count"] / d1["n"]).to_numpy()
     od = _overdispersion(diff, np.full(len(diff), theta), se, winsor, len(diff) - 1)
     phi_eff = max(od["phi"], 1.0)
-    units = pd.DataFrame({unit: d1["unit"], "n_from": d1["n"], "n_to": d2["n"],
-                          "rate_from": d1["count"] / d1["n"], "rate_to": d2["count"] / d2["n"],
-                          "change": diff, "se": se, "precision": 1 / se ** 2,
-                          "z": od["z"], "z_winsorised": od["z_winsorised"]})
+    units = pd.DataFrame(
+        {
+            unit: d1["unit"],
+            "n_from": d1["n"],
+            "n_to": d2["n"],
+            "rate_from": d1["count"] / d1["n"],
+            "rate_to": d2["count"] / d2["n"],
+            "change": diff,
+            "se": se,
+            "precision": 1 / se**2,
+            "z": od["z"],
+            "z_winsorised": od["z_winsorised"],
+        }
+    )
     lim: dict[str, dict[float, tuple[np.ndarray, np.ndarray]]] = {mth: {} for mth in METHODS}
     for lv in levels:
         zq = stats.norm.ppf(0.5 + lv / 2)
         tag = _pct(lv)
-        for mth, s in (("exact", se), ("phi", se * np.sqrt(phi_eff)), ("tau2", np.sqrt(se ** 2 + od["tau2"]))):
+        for mth, s in (("exact", se), ("phi", se * np.sqrt(phi_eff)), ("tau2", np.sqrt(se**2 + od["tau2"]))):
             lim[mth][lv] = (theta - zq * s, theta + zq * s)
             suffix = "" if mth == "exact" else f"_{mth}"
             units[f"lower_{tag}{suffix}"], units[f"upper_{tag}{suffix}"] = lim[mth][lv]
@@ -293,12 +342,35 @@ def change_funnel(panel: pd.DataFrame, year_from: str, year_to: str, unit: str =
     for lv in levels:
         zq = stats.norm.ppf(0.5 + lv / 2)
         s = 1 / np.sqrt(prec)
-        for mth, sm in (("exact", s), ("phi", s * np.sqrt(phi_eff)), ("tau2", np.sqrt(s ** 2 + od["tau2"]))):
-            rows.append(pd.DataFrame({"method": mth, "level": lv, "precision": prec,
-                                      "lower": theta - zq * sm, "upper": theta + zq * sm}))
-    summary = {"label": f"change {year_from} to {year_to}", "target": theta, "target_kind": "pooled change",
-               "rate_from": p1, "rate_to": p2, "units": len(units), "excluded": [], "levels": list(levels),
-               "levels_label": ", ".join(_pct(lv) for lv in levels), "adjust": None, "winsor": winsor,
-               "phi": od["phi"], "phi_chi2": od["phi_chi2"], "phi_df": od["phi_df"],
-               "phi_p_value": od["phi_p_value"], "tau2": od["tau2"], "scale": "difference in proportions"}
+        for mth, sm in (("exact", s), ("phi", s * np.sqrt(phi_eff)), ("tau2", np.sqrt(s**2 + od["tau2"]))):
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "method": mth,
+                        "level": lv,
+                        "precision": prec,
+                        "lower": theta - zq * sm,
+                        "upper": theta + zq * sm,
+                    }
+                )
+            )
+    summary = {
+        "label": f"change {year_from} to {year_to}",
+        "target": theta,
+        "target_kind": "pooled change",
+        "rate_from": p1,
+        "rate_to": p2,
+        "units": len(units),
+        "excluded": [],
+        "levels": list(levels),
+        "levels_label": ", ".join(_pct(lv) for lv in levels),
+        "adjust": None,
+        "winsor": winsor,
+        "phi": od["phi"],
+        "phi_chi2": od["phi_chi2"],
+        "phi_df": od["phi_df"],
+        "phi_p_value": od["phi_p_value"],
+        "tau2": od["tau2"],
+        "scale": "difference in proportions",
+    }
     return FunnelResult(units, pd.concat(rows, ignore_index=True), summary)

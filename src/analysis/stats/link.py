@@ -45,9 +45,13 @@ def _rule_period(year: str) -> str:
     return label
 
 
-def link_panel(outcomes: pd.DataFrame, recorded: pd.DataFrame,
-               offences: tuple[str, ...] = (taxonomy.STALKING,), pre: str = PRE,
-               post: str = BREAK) -> pd.DataFrame:
+def link_panel(
+    outcomes: pd.DataFrame,
+    recorded: pd.DataFrame,
+    offences: tuple[str, ...] = (taxonomy.STALKING,),
+    pre: str = PRE,
+    post: str = BREAK,
+) -> pd.DataFrame:
     """Force-year panel for the link models: counts on both bases, the dose, and flags.
 
     Only the 43 territorial forces (BTP has no recorded-crime series after 2014/15). The dose is
@@ -63,20 +67,31 @@ def link_panel(outcomes: pd.DataFrame, recorded: pd.DataFrame,
         raise InputError(f"link: no outcomes for {', '.join(codes)} in the store.")
     key = ["force", "financial_year"]
     closed_types = o["outcome_type"].isin(taxonomy.CLOSED)
-    g = pd.DataFrame({
-        "charged": o[o["outcome_type"].isin(taxonomy.CHARGED)].groupby(key)["closed_basis"].sum(min_count=1),
-        "closed": o[closed_types].groupby(key)["closed_basis"].sum(min_count=1),
-        "charged_recorded": o[o["outcome_type"].isin(taxonomy.CHARGED)].groupby(key)["recorded_basis"].sum(min_count=1),
-        "assigned_recorded": o[closed_types].groupby(key)["recorded_basis"].sum(min_count=1),
-        "offences_recorded_basis": o.groupby(key)["recorded_basis"].sum(min_count=1),
-        "quarters": o.dropna(subset=["closed_basis"]).groupby(key)["quarter"].nunique(),
-    }).reset_index()
+    g = pd.DataFrame(
+        {
+            "charged": o[o["outcome_type"].isin(taxonomy.CHARGED)]
+            .groupby(key)["closed_basis"]
+            .sum(min_count=1),
+            "closed": o[closed_types].groupby(key)["closed_basis"].sum(min_count=1),
+            "charged_recorded": o[o["outcome_type"].isin(taxonomy.CHARGED)]
+            .groupby(key)["recorded_basis"]
+            .sum(min_count=1),
+            "assigned_recorded": o[closed_types].groupby(key)["recorded_basis"].sum(min_count=1),
+            "offences_recorded_basis": o.groupby(key)["recorded_basis"].sum(min_count=1),
+            "quarters": o.dropna(subset=["closed_basis"]).groupby(key)["quarter"].nunique(),
+        }
+    ).reset_index()
     # 8Q and 8L rows for one force-quarter come from one file: need every offence present
     g["quarters"] = g["quarters"].fillna(0).astype(int)
     rec = recorded[recorded["offence_code"].isin(codes) & recorded["force"].isin(terr)]
     source = "PFA recorded offences"
     if rec.empty or not {pre, post} <= set(rec["financial_year"]):
-        rec = o.groupby(["force", "financial_year", "quarter"])["recorded_basis"].sum(min_count=1).rename("offences").reset_index()
+        rec = (
+            o.groupby(["force", "financial_year", "quarter"])["recorded_basis"]
+            .sum(min_count=1)
+            .rename("offences")
+            .reset_index()
+        )
         source = "recorded-basis totals in the outcomes files"
     per_q = rec.groupby(["force", "financial_year", "quarter"])["offences"].sum(min_count=len(codes)).dropna()
     annual = per_q.groupby(["force", "financial_year"]).agg(["sum", "count"])
@@ -133,8 +148,14 @@ def _glm(d: pd.DataFrame, X: np.ndarray, success: str = "charged", total: str = 
     return sm.GLM(y, X, family=sm.families.Binomial())
 
 
-def irls(X: np.ndarray, y: np.ndarray, n: np.ndarray, start: np.ndarray | None = None,
-         tol: float = 1e-10, max_iter: int = 50) -> np.ndarray:
+def irls(
+    X: np.ndarray,
+    y: np.ndarray,
+    n: np.ndarray,
+    start: np.ndarray | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 50,
+) -> np.ndarray:
     """Binomial-logit maximum likelihood by iteratively reweighted least squares.
 
     A lean fit for the many refits of the jackknife and the permutation test; the reported
@@ -154,8 +175,9 @@ def irls(X: np.ndarray, y: np.ndarray, n: np.ndarray, start: np.ndarray | None =
     return beta
 
 
-def jackknife_se(d: pd.DataFrame, X: np.ndarray, k: int, start: np.ndarray,
-                 success: str = "charged", total: str = "closed") -> float:
+def jackknife_se(
+    d: pd.DataFrame, X: np.ndarray, k: int, start: np.ndarray, success: str = "charged", total: str = "closed"
+) -> float:
     """Leave-one-force-out (CV3) standard error of coefficient k: sqrt((G-1)/G sum (b_g - b)^2).
 
     With 43 clusters and ~55 parameters the usual cluster-robust (CR1) errors are too small;
@@ -175,8 +197,15 @@ def jackknife_se(d: pd.DataFrame, X: np.ndarray, k: int, start: np.ndarray,
     return float(np.sqrt((G - 1) / G * np.sum((est - est.mean()) ** 2)))
 
 
-def fit_glm(d: pd.DataFrame, terms: dict[str, np.ndarray], coef: str, level: float = 0.95,
-            success: str = "charged", total: str = "closed", jackknife: bool = True) -> Fit:
+def fit_glm(
+    d: pd.DataFrame,
+    terms: dict[str, np.ndarray],
+    coef: str,
+    level: float = 0.95,
+    success: str = "charged",
+    total: str = "closed",
+    jackknife: bool = True,
+) -> Fit:
     """Binomial GLM with force and year effects. The interval uses the cluster jackknife (CV3)
     standard error with t(G-1) critical values; the CR1 cluster-robust SE is kept too."""
     X, names = _design(d, terms)
@@ -195,9 +224,15 @@ def fit_glm(d: pd.DataFrame, terms: dict[str, np.ndarray], coef: str, level: flo
     return fit
 
 
-def wild_score_bootstrap(d: pd.DataFrame, terms: dict[str, np.ndarray], coef: str,
-                         reps: int = 999, seed: int = 1, success: str = "charged",
-                         total: str = "closed") -> float:
+def wild_score_bootstrap(
+    d: pd.DataFrame,
+    terms: dict[str, np.ndarray],
+    coef: str,
+    reps: int = 999,
+    seed: int = 1,
+    success: str = "charged",
+    total: str = "closed",
+) -> float:
     """Wild cluster score bootstrap p-value for H0: coef = 0 (Kline and Santos 2012).
 
     Fit the model without `coef`; cluster score sums S_g at that restricted fit; perturb them
@@ -218,7 +253,7 @@ def wild_score_bootstrap(d: pd.DataFrame, terms: dict[str, np.ndarray], coef: st
     hinv = np.linalg.pinv(hess)
     a = hinv[k]  # the k-th row of H^-1 maps scores to the one-step coefficient
     contrib = sg @ a  # per-cluster contribution to the one-step estimate
-    denom = np.sqrt(np.sum(contrib ** 2))
+    denom = np.sqrt(np.sum(contrib**2))
     if denom == 0:
         return float("nan")
     t0 = contrib.sum() / denom
@@ -228,8 +263,9 @@ def wild_score_bootstrap(d: pd.DataFrame, terms: dict[str, np.ndarray], coef: st
     return float((1 + np.sum(np.abs(tstar) >= abs(t0))) / (reps + 1))
 
 
-def permutation_p(d: pd.DataFrame, reps: int = 199, seed: int = 2, success: str = "charged",
-                  total: str = "closed") -> tuple[float, float]:
+def permutation_p(
+    d: pd.DataFrame, reps: int = 199, seed: int = 2, success: str = "charged", total: str = "closed"
+) -> tuple[float, float]:
     """Randomisation p-value: the primary slope against slopes with doses shuffled between
     forces. Returns (p-value, observed slope)."""
     forces_ = d["force"].unique()
@@ -262,42 +298,67 @@ class LinkResult:
     force_residuals: pd.DataFrame
 
 
-def _row(estimator: str, spec: str, fit: Fit | None, method: str, note: str = "",
-         estimate: float | None = None, ci: tuple[float, float] | None = None,
-         p: float | None = None, n_forces: int | None = None, n_obs: int | None = None) -> dict:
+def _row(
+    estimator: str,
+    spec: str,
+    fit: Fit | None,
+    method: str,
+    note: str = "",
+    estimate: float | None = None,
+    ci: tuple[float, float] | None = None,
+    p: float | None = None,
+    n_forces: int | None = None,
+    n_obs: int | None = None,
+) -> dict:
     return {
-        "estimator": estimator, "specification": spec,
+        "estimator": estimator,
+        "specification": spec,
         "estimate": fit.estimate if fit else estimate,
         "ci_low": fit.ci_low if fit else (ci[0] if ci else np.nan),
         "ci_high": fit.ci_high if fit else (ci[1] if ci else np.nan),
         "p_value": fit.p_value if fit and p is None else p,
         "method": method,
         "n_forces": fit.n_clusters if fit else n_forces,
-        "n_obs": fit.n_obs if fit else n_obs, "note": note,
+        "n_obs": fit.n_obs if fit else n_obs,
+        "note": note,
     }
 
 
-def first_difference(d: pd.DataFrame, pre_years: tuple[str, ...] = ("2018/19", "2019/20"),
-                     post_years: tuple[str, ...] = ("2020/21", "2021/22"), level: float = 0.95) -> dict:
+def first_difference(
+    d: pd.DataFrame,
+    pre_years: tuple[str, ...] = ("2018/19", "2019/20"),
+    post_years: tuple[str, ...] = ("2020/21", "2021/22"),
+    level: float = 0.95,
+) -> dict:
     """Cross-section: change in pooled logit charge rate (post years vs pre years) on the dose,
     weighted by inverse variance, HC3 errors."""
+
     def pooled(years):
         s = d[d["financial_year"].isin(years)].groupby("force")[["charged", "closed"]].sum()
         return s
+
     a, b = pooled(pre_years), pooled(post_years)
     both = a.index.intersection(b.index)
     a, b = a.loc[both], b.loc[both]
     la = logit((a["charged"] + 0.5) / (a["closed"] + 1))
     lb = logit((b["charged"] + 0.5) / (b["closed"] + 1))
-    var = (1 / (a["charged"] + 0.5) + 1 / (a["closed"] - a["charged"] + 0.5)
-           + 1 / (b["charged"] + 0.5) + 1 / (b["closed"] - b["charged"] + 0.5))
+    var = (
+        1 / (a["charged"] + 0.5)
+        + 1 / (a["closed"] - a["charged"] + 0.5)
+        + 1 / (b["charged"] + 0.5)
+        + 1 / (b["closed"] - b["charged"] + 0.5)
+    )
     dose = d.groupby("force")["dose"].first().loc[both]
     X = sm.add_constant(dose.to_numpy())
     res = sm.WLS((lb - la).to_numpy(), X, weights=1 / var.to_numpy()).fit(cov_type="HC3")
     est, se = float(res.params[1]), float(res.bse[1])
     tq = stats.t.ppf(0.5 + level / 2, len(both) - 2)
-    return {"estimate": est, "ci": (est - tq * se, est + tq * se),
-            "p": float(2 * stats.t.sf(abs(est / se), len(both) - 2)), "n": len(both)}
+    return {
+        "estimate": est,
+        "ci": (est - tq * se, est + tq * se),
+        "p": float(2 * stats.t.sf(abs(est / se), len(both) - 2)),
+        "n": len(both),
+    }
 
 
 def event_study(d: pd.DataFrame, reference: str = PRE, level: float = 0.95) -> pd.DataFrame:
@@ -308,14 +369,29 @@ def event_study(d: pd.DataFrame, reference: str = PRE, level: float = 0.95) -> p
     res = fit.result
     g = fit.n_clusters
     tq = stats.t.ppf(0.5 + level / 2, g - 1)
-    rows = [{"financial_year": reference, "estimate": 0.0, "ci_low": 0.0, "ci_high": 0.0,
-             "p_value": np.nan, "reference": True}]
+    rows = [
+        {
+            "financial_year": reference,
+            "estimate": 0.0,
+            "ci_low": 0.0,
+            "ci_high": 0.0,
+            "p_value": np.nan,
+            "reference": True,
+        }
+    ]
     for y in years:
         k = fit.names.index(f"dose_x_{y}")
         est, se = float(res.params[k]), float(res.bse[k])
-        rows.append({"financial_year": y, "estimate": est, "ci_low": est - tq * se,
-                     "ci_high": est + tq * se, "p_value": float(2 * stats.t.sf(abs(est / se), g - 1)),
-                     "reference": False})
+        rows.append(
+            {
+                "financial_year": y,
+                "estimate": est,
+                "ci_low": est - tq * se,
+                "ci_high": est + tq * se,
+                "p_value": float(2 * stats.t.sf(abs(est / se), g - 1)),
+                "reference": False,
+            }
+        )
     out = pd.DataFrame(rows).sort_values("financial_year").reset_index(drop=True)
     out["post"] = out["financial_year"].map(periods.fy_start) >= periods.fy_start(BREAK)
     return out
@@ -330,9 +406,15 @@ def _usable(panel: pd.DataFrame) -> pd.DataFrame:
     return d
 
 
-def run_link(outcomes: pd.DataFrame, recorded: pd.DataFrame, level: float = 0.95,
-             bootstrap_reps: int = 999, permutation_reps: int = 199, seed: int = 1,
-             include_secondary: bool = True) -> LinkResult:
+def run_link(
+    outcomes: pd.DataFrame,
+    recorded: pd.DataFrame,
+    level: float = 0.95,
+    bootstrap_reps: int = 999,
+    permutation_reps: int = 199,
+    seed: int = 1,
+    include_secondary: bool = True,
+) -> LinkResult:
     """Fit every link estimator; return the models table, the primary estimate and the panel."""
     panel = link_panel(outcomes, recorded, (taxonomy.STALKING,))
     d = _usable(panel)
@@ -340,30 +422,69 @@ def run_link(outcomes: pd.DataFrame, recorded: pd.DataFrame, level: float = 0.95
     prim = fit_glm(d, term, "dose_x_post", level)
     wild_p = wild_score_bootstrap(d, term, "dose_x_post", bootstrap_reps, seed)
     rows = [
-        _row("primary", "binomial GLM, force + year effects, dose x post-2020, closed basis", prim,
-             f"cluster jackknife (CV3) SE, t({prim.n_clusters - 1}) interval",
-             note=f"CR1 cluster-robust SE {prim.se_cr1:.3f}; Pearson dispersion {prim.dispersion:.2f}"),
-        _row("primary_wild_bootstrap", "as primary", None,
-             f"wild cluster score bootstrap (Rademacher, {bootstrap_reps} reps)",
-             estimate=prim.estimate, p=wild_p, n_forces=prim.n_clusters, n_obs=prim.n_obs,
-             note="p-value only"),
+        _row(
+            "primary",
+            "binomial GLM, force + year effects, dose x post-2020, closed basis",
+            prim,
+            f"cluster jackknife (CV3) SE, t({prim.n_clusters - 1}) interval",
+            note=f"CR1 cluster-robust SE {prim.se_cr1:.3f}; Pearson dispersion {prim.dispersion:.2f}",
+        ),
+        _row(
+            "primary_wild_bootstrap",
+            "as primary",
+            None,
+            f"wild cluster score bootstrap (Rademacher, {bootstrap_reps} reps)",
+            estimate=prim.estimate,
+            p=wild_p,
+            n_forces=prim.n_clusters,
+            n_obs=prim.n_obs,
+            note="p-value only",
+        ),
     ]
     es = event_study(d, level=level)
     post_es = es[es["post"] & ~es["reference"]]
-    rows.append(_row("event_study_mean_post", "dose x year, reference 2019/20: mean of post-2020 coefficients",
-                     None, "force-clustered SE per year", estimate=float(post_es["estimate"].mean()),
-                     n_forces=prim.n_clusters, n_obs=prim.n_obs,
-                     note="see event_study.csv for each year"))
+    rows.append(
+        _row(
+            "event_study_mean_post",
+            "dose x year, reference 2019/20: mean of post-2020 coefficients",
+            None,
+            "force-clustered SE per year",
+            estimate=float(post_es["estimate"].mean()),
+            n_forces=prim.n_clusters,
+            n_obs=prim.n_obs,
+            note="see event_study.csv for each year",
+        )
+    )
     pre_es = es[~es["post"] & ~es["reference"]]
     if len(pre_es):
-        rows.append(_row("event_study_pre_trend", "dose x year before 2019/20: mean coefficient",
-                         None, "force-clustered SE per year", estimate=float(pre_es["estimate"].mean()),
-                         n_forces=prim.n_clusters, n_obs=prim.n_obs, note="should be near 0"))
+        rows.append(
+            _row(
+                "event_study_pre_trend",
+                "dose x year before 2019/20: mean coefficient",
+                None,
+                "force-clustered SE per year",
+                estimate=float(pre_es["estimate"].mean()),
+                n_forces=prim.n_clusters,
+                n_obs=prim.n_obs,
+                note="should be near 0",
+            )
+        )
     if include_secondary:
         fd = first_difference(d, level=level)
-        rows.append(_row("first_difference", "change in pooled logit charge rate 2018/19-2019/20 to "
-                         "2020/21-2021/22 on dose, inverse-variance weights", None, "HC3 SE",
-                         estimate=fd["estimate"], ci=fd["ci"], p=fd["p"], n_forces=fd["n"], n_obs=fd["n"]))
+        rows.append(
+            _row(
+                "first_difference",
+                "change in pooled logit charge rate 2018/19-2019/20 to "
+                "2020/21-2021/22 on dose, inverse-variance weights",
+                None,
+                "HC3 SE",
+                estimate=fd["estimate"],
+                ci=fd["ci"],
+                p=fd["p"],
+                n_forces=fd["n"],
+                n_obs=fd["n"],
+            )
+        )
         for py in PLACEBO_YEARS:
             pre_only = d[d["financial_year"].map(periods.fy_start) < periods.fy_start(BREAK)].copy()
             if py not in set(pre_only["financial_year"]) or pre_only["financial_year"].nunique() < 2:
@@ -371,30 +492,76 @@ def run_link(outcomes: pd.DataFrame, recorded: pd.DataFrame, level: float = 0.95
             fake_post = (pre_only["financial_year"].map(periods.fy_start) >= periods.fy_start(py)).to_numpy()
             if fake_post.all() or not fake_post.any():
                 continue
-            f = fit_glm(pre_only, {"dose_x_fake_post": pre_only["dose_c"].to_numpy() * fake_post},
-                        "dose_x_fake_post", level)
-            rows.append(_row(f"placebo_{py[:4]}", f"placebo break at {py}, years before {BREAK} only", f,
-                             "force-clustered SE", note="true value 0 if no pre-trend"))
+            f = fit_glm(
+                pre_only,
+                {"dose_x_fake_post": pre_only["dose_c"].to_numpy() * fake_post},
+                "dose_x_fake_post",
+                level,
+            )
+            rows.append(
+                _row(
+                    f"placebo_{py[:4]}",
+                    f"placebo break at {py}, years before {BREAK} only",
+                    f,
+                    "force-clustered SE",
+                    note="true value 0 if no pre-trend",
+                )
+            )
         if permutation_reps:
             perm_p, _ = permutation_p(d, permutation_reps, seed + 1)
-            rows.append(_row("permutation", "as primary, doses shuffled between forces", None,
-                             f"randomisation test ({permutation_reps} permutations)",
-                             estimate=prim.estimate, p=perm_p, n_forces=prim.n_clusters,
-                             n_obs=prim.n_obs, note="p-value only"))
+            rows.append(
+                _row(
+                    "permutation",
+                    "as primary, doses shuffled between forces",
+                    None,
+                    f"randomisation test ({permutation_reps} permutations)",
+                    estimate=prim.estimate,
+                    p=perm_p,
+                    n_forces=prim.n_clusters,
+                    n_obs=prim.n_obs,
+                    note="p-value only",
+                )
+            )
         both = _usable(link_panel(outcomes, recorded, (taxonomy.STALKING, taxonomy.HARASSMENT)))
         if len(both):
-            fb = fit_glm(both, {"dose_x_post": both["dose_c"].to_numpy() * both["post"].to_numpy()},
-                         "dose_x_post", level)
-            rows.append(_row("combined_8Q_8L", "as primary on stalking + harassment, dose from 8Q + 8L",
-                             fb, "force-clustered SE", note="robustness to reclassification"))
+            fb = fit_glm(
+                both,
+                {"dose_x_post": both["dose_c"].to_numpy() * both["post"].to_numpy()},
+                "dose_x_post",
+                level,
+            )
+            rows.append(
+                _row(
+                    "combined_8Q_8L",
+                    "as primary on stalking + harassment, dose from 8Q + 8L",
+                    fb,
+                    "force-clustered SE",
+                    note="robustness to reclassification",
+                )
+            )
         rec = d.dropna(subset=["assigned_recorded", "charged_recorded"])
-        rec = rec[(rec["assigned_recorded"] > 0) & (rec["charged_recorded"] >= 0)
-                  & (rec["charged_recorded"] <= rec["assigned_recorded"])]
-        fr = fit_glm(rec, {"dose_x_post": rec["dose_c"].to_numpy() * rec["post"].to_numpy()},
-                     "dose_x_post", level, success="charged_recorded", total="assigned_recorded")
-        rows.append(_row("recorded_basis", "as primary on the recorded basis (charged of outcomes "
-                         "assigned so far)", fr, "force-clustered SE",
-                         note="censored: recent quarters' outcomes incomplete"))
+        rec = rec[
+            (rec["assigned_recorded"] > 0)
+            & (rec["charged_recorded"] >= 0)
+            & (rec["charged_recorded"] <= rec["assigned_recorded"])
+        ]
+        fr = fit_glm(
+            rec,
+            {"dose_x_post": rec["dose_c"].to_numpy() * rec["post"].to_numpy()},
+            "dose_x_post",
+            level,
+            success="charged_recorded",
+            total="assigned_recorded",
+        )
+        rows.append(
+            _row(
+                "recorded_basis",
+                "as primary on the recorded basis (charged of outcomes assigned so far)",
+                fr,
+                "force-clustered SE",
+                note="censored: recent quarters' outcomes incomplete",
+            )
+        )
     models = pd.DataFrame(rows)
     primary = _primary_summary(prim, wild_p, panel, d, level)
     return LinkResult(models, primary, es, panel, _force_residuals(d, prim))
@@ -407,9 +574,16 @@ def _force_residuals(d: pd.DataFrame, fit: Fit) -> pd.DataFrame:
     n = d["closed"].to_numpy(float)
     pearson = (d["charged"].to_numpy(float) - n * mu) / np.sqrt(n * mu * (1 - mu))
     t = d.assign(pearson=pearson, fitted_rate=mu)
-    post = t[t["post"] == 1].groupby("force").agg(
-        dose=("dose", "first"), observed_rate_post=("rate", "mean"),
-        fitted_rate_post=("fitted_rate", "mean"), pearson_residual_post=("pearson", "mean"))
+    post = (
+        t[t["post"] == 1]
+        .groupby("force")
+        .agg(
+            dose=("dose", "first"),
+            observed_rate_post=("rate", "mean"),
+            fitted_rate_post=("fitted_rate", "mean"),
+            pearson_residual_post=("pearson", "mean"),
+        )
+    )
     return post.reset_index()
 
 
@@ -423,7 +597,8 @@ def _primary_summary(fit: Fit, wild_p: float, panel: pd.DataFrame, d: pd.DataFra
         f"than another's across April 2020 had, from {BREAK}, charge odds {odds_per_doubling:.2f} "
         f"times the other's, relative to its own earlier years and the national trend "
         f"(slope {fit.estimate:.3f} per unit log growth, {100 * level:.0f}% CI {fit.ci_low:.3f} to "
-        f"{fit.ci_high:.3f}; clustered p = {fit.p_value:.3g}, wild bootstrap p = {wild_p:.3g}).")
+        f"{fit.ci_high:.3f}; clustered p = {fit.p_value:.3g}, wild bootstrap p = {wild_p:.3g})."
+    )
     caveats = [
         f"No force has zero dose: recorded stalking grew in every force from {PRE} to {BREAK} "
         f"(smallest growth x{np.exp(dose.min()):.2f} in {lo_force}, largest x{np.exp(dose.max()):.2f} "
@@ -441,15 +616,26 @@ def _primary_summary(fit: Fit, wild_p: float, panel: pd.DataFrame, d: pd.DataFra
         "checks the result on the two offences together.",
     ]
     return {
-        "parameter": "link_slope", "estimate": fit.estimate, "se": fit.se, "ci_low": fit.ci_low,
-        "ci_high": fit.ci_high, "level": level, "p_value_cluster": fit.p_value,
-        "p_value_wild_bootstrap": wild_p, "dispersion": fit.dispersion,
-        "n_forces": fit.n_clusters, "n_obs": fit.n_obs,
-        "scale": ("change in the charge log-odds per unit of the force's log growth in recorded "
-                  f"stalking from {PRE} to {BREAK} (dose centred), from {BREAK} on"),
+        "parameter": "link_slope",
+        "estimate": fit.estimate,
+        "se": fit.se,
+        "ci_low": fit.ci_low,
+        "ci_high": fit.ci_high,
+        "level": level,
+        "p_value_cluster": fit.p_value,
+        "p_value_wild_bootstrap": wild_p,
+        "dispersion": fit.dispersion,
+        "n_forces": fit.n_clusters,
+        "n_obs": fit.n_obs,
+        "scale": (
+            "change in the charge log-odds per unit of the force's log growth in recorded "
+            f"stalking from {PRE} to {BREAK} (dose centred), from {BREAK} on"
+        ),
         "dose_source": panel.attrs.get("dose_source", ""),
-        "dose_min": float(dose.min()), "dose_max": float(dose.max()),
-        "sentence": sentence, "caveats": caveats,
+        "dose_min": float(dose.min()),
+        "dose_max": float(dose.max()),
+        "sentence": sentence,
+        "caveats": caveats,
     }
 
 
@@ -457,6 +643,7 @@ def write_link_json(primary: dict, path, synthetic: bool) -> None:
     """link_model.json: the primary estimate on truth.json's link_slope scale."""
     from analysis.stats.measures import data_source_label
     from analysis.sources.store import write_json
+
     out = dict(primary)
     out["data_source"] = data_source_label(synthetic)
     write_json(json.loads(json.dumps(out, default=float)), path)

@@ -26,13 +26,23 @@ from analysis.stats.measures import data_source_label
 
 FUNNEL_YEAR = "2020/21"
 SHRINK_YEAR = "2022/23"
-COLUMNS = ["estimator", "parameter", "truth", "mean_estimate", "bias", "rmse", "coverage",
-           "rejection_rate", "reps"]
+COLUMNS = [
+    "estimator",
+    "parameter",
+    "truth",
+    "mean_estimate",
+    "bias",
+    "rmse",
+    "coverage",
+    "rejection_rate",
+    "reps",
+]
 
 
 def _limit_threads() -> None:
     # Two worker processes each running a multi-threaded BLAS on two cores thrash; one each.
     from threadpoolctl import threadpool_limits
+
     threadpool_limits(1)
 
 
@@ -43,8 +53,7 @@ def one_replicate(args: tuple[int, dict, Path | None]) -> list[dict]:
     data = generator.simulate(cfg)
     slope = float(cfg["link_slope"])
     out: list[dict] = []
-    res = link.run_link(data.outcomes, data.recorded, bootstrap_reps=399, permutation_reps=99,
-                        seed=rep + 1)
+    res = link.run_link(data.outcomes, data.recorded, bootstrap_reps=399, permutation_reps=99, seed=rep + 1)
     for row in res.models.to_dict("records"):
         name = row["estimator"]
         if name.startswith("placebo") or name == "event_study_pre_trend":
@@ -54,8 +63,18 @@ def one_replicate(args: tuple[int, dict, Path | None]) -> list[dict]:
             truth, parameter = np.nan, "slope on the 8Q + 8L dose (no true value)"
         else:
             truth, parameter = slope, "link_slope"
-        out.append({"rep": rep, "estimator": name, "parameter": parameter, "truth": truth, "estimate": row["estimate"], "ci_low": row["ci_low"],
-                    "ci_high": row["ci_high"], "p_value": row["p_value"]})
+        out.append(
+            {
+                "rep": rep,
+                "estimator": name,
+                "parameter": parameter,
+                "truth": truth,
+                "estimate": row["estimate"],
+                "ci_low": row["ci_low"],
+                "ci_high": row["ci_high"],
+                "p_value": row["p_value"],
+            }
+        )
     panel = measures.force_year(data.outcomes, data.recorded, "8Q")
     extreme = {f for f, t in data.truth["forces"].items() if t["extreme"]}
     year = panel[(panel["financial_year"] == FUNNEL_YEAR) & (panel["outcomes_closed"] > 0)]
@@ -63,28 +82,70 @@ def one_replicate(args: tuple[int, dict, Path | None]) -> list[dict]:
     for method, col in (("exact", "flag"), ("phi", "flag_phi"), ("tau2", "flag_tau2")):
         for level in fun.summary["levels"]:
             tag = f"{100 * level:.3g}%"
-            hit = fun.units[col].isin([f"high {tag}", f"low {tag}"] + (
-                [f"high {100 * max(fun.summary['levels']):.3g}%", f"low {100 * max(fun.summary['levels']):.3g}%"]
-                if level < max(fun.summary["levels"]) else []))
+            hit = fun.units[col].isin(
+                [f"high {tag}", f"low {tag}"]
+                + (
+                    [
+                        f"high {100 * max(fun.summary['levels']):.3g}%",
+                        f"low {100 * max(fun.summary['levels']):.3g}%",
+                    ]
+                    if level < max(fun.summary["levels"])
+                    else []
+                )
+            )
             flagged = set(fun.units.loc[hit, "force"])
             ext = extreme & set(fun.units["force"])
             others = set(fun.units["force"]) - extreme
-            out.append({"rep": rep, "estimator": f"funnel_{method}_{tag}", "parameter": "recall of true extreme forces",
-                        "truth": 1.0, "estimate": len(flagged & ext) / max(1, len(ext))})
-            out.append({"rep": rep, "estimator": f"funnel_{method}_{tag}",
-                        "parameter": "share of other forces flagged", "truth": 0.0,
-                        "estimate": len(flagged & others) / max(1, len(others))})
+            out.append(
+                {
+                    "rep": rep,
+                    "estimator": f"funnel_{method}_{tag}",
+                    "parameter": "recall of true extreme forces",
+                    "truth": 1.0,
+                    "estimate": len(flagged & ext) / max(1, len(ext)),
+                }
+            )
+            out.append(
+                {
+                    "rep": rep,
+                    "estimator": f"funnel_{method}_{tag}",
+                    "parameter": "share of other forces flagged",
+                    "truth": 0.0,
+                    "estimate": len(flagged & others) / max(1, len(others)),
+                }
+            )
     y2 = panel[(panel["financial_year"] == SHRINK_YEAR) & (panel["outcomes_closed"] > 0)]
     sh = shrinkage.shrink(y2)
     true_p = sh.units["force"].map(lambda f: data.truth["forces"][f]["charge_probability"][SHRINK_YEAR])
     mse_raw = float(np.mean((sh.units["raw_rate"] - true_p) ** 2))
     mse_shr = float(np.mean((sh.units["shrunk_rate"] - true_p) ** 2))
-    out.append({"rep": rep, "estimator": "raw_rates", "parameter": f"MSE of force charge rates {SHRINK_YEAR}",
-                "truth": 0.0, "estimate": mse_raw})
-    out.append({"rep": rep, "estimator": "shrinkage_eb_dl", "parameter": f"MSE of force charge rates {SHRINK_YEAR}",
-                "truth": 0.0, "estimate": mse_shr})
-    out.append({"rep": rep, "estimator": "shrinkage_eb_dl", "parameter": "MSE ratio shrunken / raw",
-                "truth": np.nan, "estimate": mse_shr / mse_raw})
+    out.append(
+        {
+            "rep": rep,
+            "estimator": "raw_rates",
+            "parameter": f"MSE of force charge rates {SHRINK_YEAR}",
+            "truth": 0.0,
+            "estimate": mse_raw,
+        }
+    )
+    out.append(
+        {
+            "rep": rep,
+            "estimator": "shrinkage_eb_dl",
+            "parameter": f"MSE of force charge rates {SHRINK_YEAR}",
+            "truth": 0.0,
+            "estimate": mse_shr,
+        }
+    )
+    out.append(
+        {
+            "rep": rep,
+            "estimator": "shrinkage_eb_dl",
+            "parameter": "MSE ratio shrunken / raw",
+            "truth": np.nan,
+            "estimate": mse_shr / mse_raw,
+        }
+    )
     return out
 
 
@@ -96,24 +157,36 @@ def summarise(records: pd.DataFrame) -> pd.DataFrame:
         e = g["estimate"].astype(float)
         has_ci = "ci_low" in g and g["ci_low"].notna().any()
         has_p = "p_value" in g and g["p_value"].notna().any()
-        rows.append({
-            "estimator": est, "parameter": par, "truth": truth,
-            "mean_estimate": e.mean(),
-            "bias": e.mean() - truth if np.isfinite(truth) else np.nan,
-            "rmse": float(np.sqrt(np.mean((e - truth) ** 2))) if np.isfinite(truth) else np.nan,
-            "coverage": (float(((g["ci_low"] <= truth) & (truth <= g["ci_high"])).mean())
-                         if has_ci and np.isfinite(truth) else np.nan),
-            "rejection_rate": float((g["p_value"] < 0.05).mean()) if has_p else np.nan,
-            "reps": len(g),
-        })
+        rows.append(
+            {
+                "estimator": est,
+                "parameter": par,
+                "truth": truth,
+                "mean_estimate": e.mean(),
+                "bias": e.mean() - truth if np.isfinite(truth) else np.nan,
+                "rmse": float(np.sqrt(np.mean((e - truth) ** 2))) if np.isfinite(truth) else np.nan,
+                "coverage": (
+                    float(((g["ci_low"] <= truth) & (truth <= g["ci_high"])).mean())
+                    if has_ci and np.isfinite(truth)
+                    else np.nan
+                ),
+                "rejection_rate": float((g["p_value"] < 0.05).mean()) if has_p else np.nan,
+                "reps": len(g),
+            }
+        )
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["data_source"] = data_source_label(True)  # every replicate is generated data
     return out
 
 
-def validate_methods(reps: int, config: Path | None = None, seed: int = 1000,
-                     overrides: dict | None = None, jobs: int | None = None,
-                     progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+def validate_methods(
+    reps: int,
+    config: Path | None = None,
+    seed: int = 1000,
+    overrides: dict | None = None,
+    jobs: int | None = None,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the simulation study; return (validation table, per-replicate records)."""
     base = dict(overrides or {})
     generator.load_config(config, base)  # fail fast on a bad config
@@ -136,6 +209,7 @@ def _collect(iterator, reps: int, progress: bool) -> list[dict]:
     out: list[dict] = []
     if progress:
         from tqdm import tqdm
+
         iterator = tqdm(iterator, total=reps, desc="replicates", unit="rep")
     for recs in iterator:
         out.extend(recs)

@@ -29,16 +29,18 @@ def tau2_dl(y: np.ndarray, v: np.ndarray) -> float:
     w = 1 / v
     mu = np.sum(w * y) / w.sum()
     q = np.sum(w * (y - mu) ** 2)
-    c = w.sum() - np.sum(w ** 2) / w.sum()
+    c = w.sum() - np.sum(w**2) / w.sum()
     return float(max(0.0, (q - (len(y) - 1)) / c))
 
 
 def tau2_pm(y: np.ndarray, v: np.ndarray) -> float:
     """Paule-Mandel estimate: tau^2 such that the generalised Q equals its degrees of freedom."""
+
     def q_minus_df(t2: float) -> float:
         w = 1 / (v + t2)
         mu = np.sum(w * y) / w.sum()
         return float(np.sum(w * (y - mu) ** 2) - (len(y) - 1))
+
     if q_minus_df(0.0) <= 0:
         return 0.0
     hi = max(1.0, np.var(y) * 10)
@@ -55,9 +57,16 @@ class ShrinkageResult:
     summary: dict = field(default_factory=dict)
 
 
-def shrink(frame: pd.DataFrame, unit: str = "force", count: str = "charged_closed",
-           n: str = "outcomes_closed", method: str = "dl", level: float = 0.95,
-           draws: int = 4000, seed: int = 2020) -> ShrinkageResult:
+def shrink(
+    frame: pd.DataFrame,
+    unit: str = "force",
+    count: str = "charged_closed",
+    n: str = "outcomes_closed",
+    method: str = "dl",
+    level: float = 0.95,
+    draws: int = 4000,
+    seed: int = 2020,
+) -> ShrinkageResult:
     """Empirical-Bayes shrinkage of unit proportions with simulated rank intervals.
 
     Rank 1 is the highest rate. Units with n < 1 are left out (listed in summary['excluded']).
@@ -77,7 +86,7 @@ def shrink(frame: pd.DataFrame, unit: str = "force", count: str = "charged_close
     mu = float(np.sum(w * y) / w.sum())
     b = v / (v + tau2) if tau2 > 0 else np.ones_like(v)
     theta = b * mu + (1 - b) * y
-    post_var = (1 - b) * v + b ** 2 / w.sum()
+    post_var = (1 - b) * v + b**2 / w.sum()
     zq = stats.norm.ppf(0.5 + level / 2)
     units = pd.DataFrame({unit: d["unit"], "n": m, "count": x, "raw_rate": x / m})
     units["raw_low"], units["raw_high"] = proportion_ci(x, m, level=level)
@@ -97,8 +106,19 @@ def shrink(frame: pd.DataFrame, unit: str = "force", count: str = "charged_close
     units["prob_bottom_quarter"] = (ranks > len(theta) - max(1, len(theta) // 4)).mean(axis=0)
     units = units.sort_values("shrunk_rate", ascending=False, kind="stable").reset_index(drop=True)
     rankability = float(tau2 / (tau2 + np.median(v))) if tau2 > 0 else 0.0
-    summary = {"method": method, "mu_logit": mu, "pooled_rate": float(expit(mu)), "tau2": tau2,
-               "tau": float(np.sqrt(tau2)), "rankability": rankability, "units": len(units),
-               "excluded": excluded, "level": level, "draws": draws, "seed": seed,
-               "tau2_dl": tau2_dl(y, v), "tau2_pm": tau2_pm(y, v)}
+    summary = {
+        "method": method,
+        "mu_logit": mu,
+        "pooled_rate": float(expit(mu)),
+        "tau2": tau2,
+        "tau": float(np.sqrt(tau2)),
+        "rankability": rankability,
+        "units": len(units),
+        "excluded": excluded,
+        "level": level,
+        "draws": draws,
+        "seed": seed,
+        "tau2_dl": tau2_dl(y, v),
+        "tau2_pm": tau2_pm(y, v),
+    }
     return ShrinkageResult(units, summary)
