@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCE ?= demo
 
-.PHONY: help venv demo demo-tables lab notebooks references test test-all bench validate lock clean
+.PHONY: help venv demo demo-tables lab notebooks references lint test test-all bench validate lock clean
 
 help:
 	@echo "make demo      generate demo data, ingest it, run every notebook; prints the site's path"
 	@echo "make lab       open JupyterLab on notebooks/ (demo data and national tables built first)"
 	@echo "make notebooks regenerate notebooks/*.ipynb templates from their py:percent pairs"
-	@echo "make test      run the tests (not the slow ones) and nbval on notebooks/reference"
+	@echo "make lint      ruff (lint and format check) and mypy"
+	@echo "make test      run lint, the tests (not the slow ones) and nbval on notebooks/reference"
 	@echo "make references regenerate the executed reference notebooks checked by nbval"
 	@echo "make test-all  run every test, slow ones included"
 	@echo "make bench     run the benchmarks in benchmarks/"
@@ -55,8 +56,14 @@ notebooks: $(STAMP)
 # The demo data and national tables the reference notebooks read (deterministic: same seed, same code).
 demo-tables: outputs/demo/tables/link_model.json
 
-# Unit and integration tests, then nbval re-executes the reference notebooks and compares outputs.
-test: demo-tables
+# Lint, format and type checks first (cheap), then unit and integration tests, then nbval
+# re-executes the reference notebooks and compares outputs.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint demo-tables
 	$(BIN)/python -m pytest -m "not slow" --nbval --nbval-sanitize-with notebooks/reference/sanitize.cfg tests notebooks/reference
 
 references: demo-tables

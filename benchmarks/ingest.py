@@ -29,8 +29,8 @@ N_OFFENCES = 180  # 44 forces x 4 quarters x 180 codes x 23 types = 728,640 rows
 
 def make_workbook(path: Path, scale: float, inline_strings: bool) -> int:
     """Write the full-size workbook in the current published layout; return its row count."""
-    from analysis.domain import forces, taxonomy
     from analysis.demo.publish import OutcomesLayout, Sheet, cover_sheet, outcome_rows, write_workbook
+    from analysis.domain import forces, taxonomy
 
     rng = np.random.default_rng(1)
     codes = ["8Q"] + [f"{i:03d}" for i in range(1, max(2, int(N_OFFENCES * scale)))]

@@ -31,15 +31,15 @@ def scratch_project(base: Path) -> Path:
     proj = base / "proj"
     shutil.copytree(ROOT / "notebooks", proj / "notebooks", ignore=shutil.ignore_patterns("reference"))
     shutil.copy(ROOT / "requirements.lock", proj / "requirements.lock")
-    subprocess.run(CLI + ["demo-data"], cwd=proj, check=True, capture_output=True)
+    subprocess.run([*CLI, "demo-data"], cwd=proj, check=True, capture_output=True)
     return proj
 
 
 def ours(proj: Path, jobs: int) -> float:
     start = time.perf_counter()
-    subprocess.run(CLI + ["ingest", "--source", "demo"], cwd=proj, check=True, capture_output=True)
+    subprocess.run([*CLI, "ingest", "--source", "demo"], cwd=proj, check=True, capture_output=True)
     subprocess.run(
-        CLI + ["run", "--source", "demo", "--rerun", "--jobs", str(jobs)],
+        [*CLI, "run", "--source", "demo", "--rerun", "--jobs", str(jobs)],
         cwd=proj,
         check=True,
         capture_output=True,
@@ -54,7 +54,7 @@ def baseline(proj: Path) -> float:
 
     start = time.perf_counter()
     subprocess.run(
-        CLI + ["ingest", "--source", "demo", "--store", "data/processed/base"],
+        [*CLI, "ingest", "--source", "demo", "--store", "data/processed/base"],
         cwd=proj,
         check=True,
         capture_output=True,
@@ -62,13 +62,13 @@ def baseline(proj: Path) -> float:
     shutil.rmtree(proj / "data/processed/demo", ignore_errors=True)
     shutil.copytree(proj / "data/processed/base", proj / "data/processed/demo")
     subprocess.run(
-        CLI + ["analyse", "--source", "demo", "--out", "outputs/demo"],
+        [*CLI, "analyse", "--source", "demo", "--out", "outputs/demo"],
         cwd=proj,
         check=True,
         capture_output=True,
     )
     subprocess.run(
-        CLI + ["tables", "--source", "demo", "--out", "outputs/demo/tables"],
+        [*CLI, "tables", "--source", "demo", "--out", "outputs/demo/tables"],
         cwd=proj,
         check=True,
         capture_output=True,

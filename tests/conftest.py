@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from analysis.demo import generator
-from analysis.sources import ingest
 from analysis.demo.publish import CURRENT_OUTCOME_HEADERS, OutcomesLayout, Sheet, outcome_rows, write_workbook
+from analysis.sources import ingest
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
+from analysis.errors import InputError
 
 
 def test_tables_from_the_demo_store(demo_store, tmp_path, capsys):
@@ -45,7 +46,7 @@ def test_tables_from_the_demo_store(demo_store, tmp_path, capsys):
 )
 def test_bad_table_arguments_exit_2(demo_store, tmp_path, capsys, args, message):
     store, _ = demo_store
-    assert main(args + ["--store", str(store), "--out", str(tmp_path)]) == 2
+    assert main([*args, "--store", str(store), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
 
@@ -67,7 +68,7 @@ def test_ingest_bad_file_exits_2_and_names_it(demo, tmp_path, capsys):
 
 
 def test_debug_shows_the_traceback(tmp_path):
-    with pytest.raises(Exception):
+    with pytest.raises(InputError):
         main(["--debug", "tables", "--store", str(tmp_path / "none")])
 
 

@@ -8,19 +8,20 @@ import http.server
 import json
 import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
-from analysis.sources import fetch
 from analysis.cli import main
 from analysis.demo.publish import Sheet, write_workbook
+from analysis.sources import fetch
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    files: dict[str, bytes] = {}
-    drop: set[str] = set()
+    files: ClassVar[dict[str, bytes]] = {}
+    drop: ClassVar[set[str]] = set()
 
-    def do_GET(self):  # noqa: N802 - the stdlib's name
+    def do_GET(self):
         name = self.path.lstrip("/")
         if name not in self.files:
             self.send_error(404)

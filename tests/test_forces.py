@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.domain import forces
 from analysis.cli import main
+from analysis.domain import forces
 
 
 def test_registry_has_43_territorial_forces_and_btp():

@@ -12,8 +12,8 @@ import pytest
 
 from analysis.demo import generator
 from analysis.domain import forces
-from analysis.sources import ingest, store
 from analysis.errors import InputError
+from analysis.sources import ingest, store
 
 KEY = ["financial_year", "quarter", "force", "offence_code", "outcome_type"]
 
@@ -35,7 +35,7 @@ def _same(a: pd.DataFrame, b: pd.DataFrame, key: list[str]) -> None:
 
 def test_ingest_reproduces_the_true_published_tables_exactly(demo, demo_store):
     _, data = demo
-    path, validation = demo_store
+    path, _validation = demo_store
     st = store.load_store(path)
     truth = data.outcomes[data.outcomes.offence_code.isin(["8Q", "8L"])]
     _same(st.outcomes.drop(columns=["source_file", "source_sha256"]), truth[st.outcomes.columns[:-2]], KEY)

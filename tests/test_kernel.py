@@ -17,7 +17,7 @@ PROBE = [
     "warner.warn()",
 ]
 # a notebook that changes the warning filters (which also voids every "once" registry)
-FILTERS = PROBE + ['warnings.filterwarnings("error", message="probe never")']
+FILTERS = [*PROBE, 'warnings.filterwarnings("error", message="probe never")']
 
 
 def _probe_project(tmp_path):
@@ -91,8 +91,8 @@ def test_a_force_report_from_a_reused_kernel_matches_one_from_a_fresh_kernel(tmp
     import shutil
 
     from analysis.reports.analyse import write_analysis
-    from analysis.sources.store import load_store
     from analysis.reports.tables import write_store_tables
+    from analysis.sources.store import load_store
 
     root = Path(__file__).resolve().parents[1]
     store, _ = demo_store

@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.reports.headlines import headlines, sentence
 from analysis.sources import store
 from analysis.stats import measures
-from analysis.reports.headlines import headlines, sentence
 
 
 def test_wilson_matches_hand_worked_values():

@@ -35,9 +35,9 @@ def test_quarter_index_round_trip():
 
 def test_taxonomy_sets():
     assert [o.code for o in taxonomy.OUTCOME_TYPES] == list(range(23))
-    assert taxonomy.EVIDENTIAL_DIFFICULTIES == {14, 15, 16}
+    assert {14, 15, 16} == taxonomy.EVIDENTIAL_DIFFICULTIES
     assert 18 not in taxonomy.EVIDENTIAL_DIFFICULTIES
-    assert taxonomy.CLOSED == set(range(1, 23))
+    assert set(range(1, 23)) == taxonomy.CLOSED
     assert 0 not in taxonomy.CLOSED
     table = taxonomy.outcome_table()
     assert table.loc[table.evidential_difficulties, "outcome_type"].tolist() == [14, 15, 16]

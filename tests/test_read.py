@@ -7,12 +7,12 @@ import tracemalloc
 
 import pandas as pd
 import pytest
+from conftest import record, write_outcomes
 
-from analysis.errors import InputError
 from analysis.demo.publish import CURRENT_OUTCOME_HEADERS, OutcomesLayout, Sheet, write_workbook
+from analysis.errors import InputError
 from analysis.sources.homeoffice import read_outcomes, read_recorded
 from analysis.sources.sheets import OdsStream, open_workbook
-from conftest import record, write_outcomes
 
 # "inline" is an .xlsx with inline strings (as streaming writers make) instead of Excel's table
 FORMATS = [".xlsx", "inline", ".ods", ".csv"]
@@ -240,7 +240,7 @@ def test_leading_blank_rows_keep_sheet_row_numbers(tmp_path):
     rows = [[], [], *outcome_rows([record(), record(otype=2, recorded="lots")], lay)]
     path = tmp_path / "o-mar2021.xlsx"
     write_workbook(path, [Sheet(lay.sheet_name, rows)])
-    with pytest.raises(InputError, match="row 5.*lots"):
+    with pytest.raises(InputError, match=r"row 5.*lots"):
         read_outcomes(path)
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis.runs import params, runner
 from analysis.cli import main
 from analysis.errors import InputError
+from analysis.runs import params, runner
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,10 +79,12 @@ def test_plan_and_run_keys(tmp_path):
 
 
 def test_output_lock_refuses_a_second_run(tmp_path):
-    with runner.output_lock(tmp_path):
-        with pytest.raises(InputError, match="another run is writing"):
-            with runner.output_lock(tmp_path):
-                pass
+    with (
+        runner.output_lock(tmp_path),
+        pytest.raises(InputError, match="another run is writing"),
+        runner.output_lock(tmp_path),
+    ):
+        pass
     with runner.output_lock(tmp_path):  # released
         pass
 
@@ -192,7 +194,7 @@ def test_interrupted_run_leaves_earlier_outputs_intact(tmp_path, demo_store):
         if p.is_file() and p.suffix in (".ipynb", ".html", ".csv", ".json", ".png")
     }
     proc = subprocess.Popen(
-        cmd + ["--rerun"],
+        [*cmd, "--rerun"],
         cwd=proj,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -14,7 +14,6 @@ from analysis.demo import generator
 from analysis.reports import plots
 from analysis.stats import decompose, funnel, link, measures, shrinkage
 
-
 # --- funnel limits ---------------------------------------------------------------------------
 
 
@@ -295,7 +294,7 @@ def test_simulation_with_known_truth_small():
     placebo breaks are near zero, shrinkage beats raw rates, and extreme forces are flagged."""
     from analysis.stats.method_study import validate_methods
 
-    table, records = validate_methods(4, seed=500, jobs=2)
+    table, _records = validate_methods(4, seed=500, jobs=2)
     t = table.set_index(["estimator", "parameter"])
     prim = t.loc[("primary", "link_slope")]
     assert abs(prim["bias"]) < 0.1 and prim["reps"] == 4

@@ -31,8 +31,6 @@ from scipy.optimize import brentq
 from scipy.special import expit
 
 from analysis import __version__
-from analysis.domain import forces, periods, taxonomy
-from analysis.errors import InputError
 from analysis.demo.publish import (
     CURRENT_OUTCOME_HEADERS,
     OutcomesLayout,
@@ -41,6 +39,8 @@ from analysis.demo.publish import (
     outcome_rows,
     write_workbook,
 )
+from analysis.domain import forces, periods, taxonomy
+from analysis.errors import InputError
 
 SYNTHETIC_PREFIX = "synthetic-"
 N_TYPES = 23
@@ -231,16 +231,16 @@ def simulate(cfg: dict) -> SyntheticData:
 
     # Non-charge outcome mixes per force (Dirichlet around the configured shares).
     conc = cfg["outcome_mix"]["concentration"]
-    mixes = {}
+    mixes: dict[str, np.ndarray] = {}
     for s in SERIES:
         base = np.zeros(N_TYPES)
         for k, v in cfg["outcome_mix"][cfg[s]["code"]].items():
             base[int(k)] = v
         base /= base.sum()
-        m = np.zeros((nf, N_TYPES))
+        mix = np.zeros((nf, N_TYPES))
         nz = base > 0
-        m[:, nz] = rng.dirichlet(base[nz] * conc, nf)
-        mixes[s] = m
+        mix[:, nz] = rng.dirichlet(base[nz] * conc, nf)
+        mixes[s] = mix
 
     delays = np.asarray(cfg["delays"]["quarters"], dtype=float)
     delays /= delays.sum()
@@ -260,7 +260,7 @@ def simulate(cfg: dict) -> SyntheticData:
             probs[qi] = mix * (1 - pc)[:, None]
             probs[qi, :, 1] = pc
         by_type = rng.multinomial(n_rec, probs)  # (nq, nf, types)
-        by_delay = rng.multinomial(by_type, np.broadcast_to(delays, by_type.shape + (nd,)))
+        by_delay = rng.multinomial(by_type, np.broadcast_to(delays, (*by_type.shape, nd)))
         sims[s] = (n_rec, by_delay)
 
     outcomes, recorded = _publish(cfg, sims, all_years, out_years, rng)

@@ -10,11 +10,11 @@ import pandas as pd
 
 from analysis.domain import periods, taxonomy
 from analysis.reports import plots
-from analysis.stats import decompose, funnel, link, shrinkage
 from analysis.reports.headlines import default_year
-from analysis.stats.measures import data_source_label, force_year, national_year
-from analysis.sources.store import Store, write_csv
 from analysis.reports.tables import resolve_year
+from analysis.sources.store import Store, write_csv
+from analysis.stats import decompose, funnel, link, shrinkage
+from analysis.stats.measures import data_source_label, force_year, national_year
 
 
 def _label(frame: pd.DataFrame, synthetic: bool) -> pd.DataFrame:

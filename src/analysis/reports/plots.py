@@ -12,12 +12,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-from analysis.domain import taxonomy  # noqa: E402
+from analysis.domain import taxonomy
 
 PALETTE = {
     "blue": "#0072B2",
@@ -249,7 +249,7 @@ def caterpillar_plot(
     ax.set_yticks(y, labels, fontsize=7)
     if highlight is not None and highlight in set(u[unit]):
         i = list(u[unit]).index(highlight)
-        ax.get_yticklabels()[i].set_weight("bold")
+        ax.get_yticklabels()[i].set_fontweight("bold")
         ax.axhspan(i - 0.5, i + 0.5, color=PALETTE["yellow"], alpha=0.3)
     ax.set_xlabel("share of closed investigations charged or summonsed")
     ax.set_title(f"Raw and shrunken rates (rankability {result.summary['rankability']:.2f})")

@@ -8,8 +8,8 @@ from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError
 from analysis.reports.headlines import default_year, headlines
 from analysis.sources.ingest import store_for
-from analysis.stats.measures import force_year, national_year
 from analysis.sources.store import Store, load_store, write_csv
+from analysis.stats.measures import force_year, national_year
 
 
 def resolve_year(year: str | None, available: list[str], what: str = "--year") -> str | None:

@@ -15,6 +15,7 @@ papermill engine ("warm") registered here.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 from jupyter_core.utils import run_sync
@@ -92,10 +93,8 @@ def discard() -> None:
     """Shut this thread's kernel down (after a failed notebook, or when the worker ends)."""
     warm, _LOCAL.warm = getattr(_LOCAL, "warm", None), None
     if warm is not None:
-        try:
+        with contextlib.suppress(Exception):  # already dead: nothing left to stop
             warm.close()
-        except Exception:  # already dead: nothing left to stop
-            pass
 
 
 class WarmEngine(NBClientEngine):

@@ -22,7 +22,7 @@ def reset() -> None:
     from IPython import get_ipython
 
     get_ipython().reset(new_session=True)  # namespace, output cache, execution count 1
-    warnings.filters[:] = _FILTERS
-    warnings._filters_mutated()  # "shown once" registries are void: warnings show again
+    warnings.filters[:] = _FILTERS  # type: ignore[index]
+    warnings._filters_mutated()  # type: ignore[attr-defined]  # "shown once" registries are void: warnings show again
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")

@@ -92,6 +92,7 @@ def validate(template: str, values: dict) -> dict:
                 f"{', '.join(map(repr, p.choices))}; got {v!r}."
             )
         if p.name == "force":
+            assert isinstance(v, str)
             try:
                 v = forces.resolve(v, context=f"{template} parameter 'force'").name
             except forces.UnknownForceError as exc:
@@ -103,7 +104,7 @@ def validate(template: str, values: dict) -> dict:
                 raise ParameterError(f"{template}: parameter 'year': {exc}.") from None
         elif p.name == "offence":
             v = taxonomy.normalise_offence_code(v)
-        elif p.name == "reps" and v < 1:
+        elif p.name == "reps" and isinstance(v, int) and v < 1:
             raise ParameterError(f"{template}: parameter 'reps' must be at least 1.")
         out[p.name] = v
     return out

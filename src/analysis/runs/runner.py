@@ -21,15 +21,16 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterable
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from analysis import __version__
 from analysis.domain import forces, taxonomy
-from analysis.runs import params
 from analysis.errors import InputError, WorkFailed
+from analysis.runs import params
 
 ROOT_MARKER = "pyproject.toml"
 NOTEBOOKS = Path("notebooks")
@@ -159,6 +160,7 @@ def execute(job: Job, root: str, staging: str, timeout: int, retries: int = 2) -
     """
     import nbformat
     import papermill as pm
+
     from analysis.runs import kernel
 
     root_p, stage = Path(root), Path(staging)
@@ -228,7 +230,7 @@ def _html_exporter(with_code: bool):
     """nbconvert's HTML exporter, kept per thread (setting one up costs more than using it)."""
     from nbconvert import HTMLExporter
 
-    cache = _EXPORTERS.__dict__
+    cache: dict[bool, Any] = _EXPORTERS.__dict__.setdefault("exporters", {})
     if with_code not in cache:
         cache[with_code] = (
             HTMLExporter(template_name="lab")
@@ -261,7 +263,7 @@ def _strip_volatile(nb) -> None:
 def output_lock(out: Path):
     """An exclusive lock on the output folder; InputError if another run holds it."""
     out.mkdir(parents=True, exist_ok=True)
-    fh = open(out / ".run.lock", "w")
+    fh = open(out / ".run.lock", "w")  # noqa: SIM115 (held open for the whole run: the lock lives on it)
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -306,10 +308,8 @@ def _git_commit(root: Path) -> str:
 def _packages() -> dict[str, str]:
     out = {"python": platform.python_version(), "stalking-outcomes": __version__}
     for name in KEY_PACKAGES:
-        try:
+        with suppress(metadata.PackageNotFoundError):
             out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
     return out
 
 
@@ -347,12 +347,13 @@ def _executor_map(
         finally:
             kernel.discard()
         return
-    from concurrent.futures import ProcessPoolExecutor, as_completed as done
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import as_completed as done
 
     pool = ProcessPoolExecutor(jobs, initializer=_worker_init)
     try:
-        futures = [pool.submit(execute, j, *args) for j in work]
-        for fut in done(futures):
+        pending = [pool.submit(execute, j, *args) for j in work]
+        for fut in done(pending):
             yield fut.result()
     except BaseException:
         # Ctrl-C or kill: stop the workers now (their kernels exit with them); nothing they
@@ -395,8 +396,8 @@ def run(
     the run summary and the index. Raises WorkFailed (exit 1) if any notebook failed."""
     from analysis.reports.analyse import write_analysis
     from analysis.reports.site import write_index
-    from analysis.sources.store import load_store, write_json
     from analysis.reports.tables import write_store_tables
+    from analysis.sources.store import load_store, write_json
 
     if executor not in ("local", "dask"):
         raise InputError(f"--executor {executor!r}: use 'local' or 'dask'.")

@@ -404,7 +404,7 @@ def read_outcomes(
     table = book.table(sheet)
     numbered: Iterable[tuple[int, list[object]]]
     counting = table is None or wanted is None  # else the vectorised selection counts rows
-    if not counting:
+    if table is not None and wanted is not None:
         numbered, rows_read = _rows_with_codes(table, header.row, i_code, wanted, code_cache)
     else:
         numbered = enumerate(rows, start=header.row + 1)

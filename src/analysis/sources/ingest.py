@@ -167,7 +167,7 @@ def _consistency(outcomes: pd.DataFrame, recorded: pd.DataFrame) -> dict:
     both = pd.concat([a, b], axis=1, join="inner").dropna()
     diff = (both["outcomes_recorded_basis"] - both["pfa_offences"]).astype("int64")
     return {
-        "compared_cells": int(len(both)),
+        "compared_cells": len(both),
         "cells_differing": int((diff != 0).sum()),
         "max_abs_difference": int(diff.abs().max()) if len(diff) else 0,
     }
@@ -187,7 +187,9 @@ def ingest(
     store = Path(store) if store else PROCESSED / name
     files, notes, ignored = discover(folder)
     synthetic = (folder / "truth.json").exists()
-    outcome_frames, recorded_frames, reports = [], [], []
+    outcome_frames: list[pd.DataFrame] = []
+    recorded_frames: list[pd.DataFrame] = []
+    reports = []
     iterator = files
     if progress:
         from tqdm import tqdm
@@ -229,7 +231,7 @@ def ingest(
 def _combine(frames: list[pd.DataFrame], key: list[str], columns: list[str]) -> pd.DataFrame:
     """Concatenate the files' tables; an error if two files hold the same cell."""
     if not frames:  # no PFA table: an empty table of the right shape
-        cols = columns + ["source_file", "source_sha256"]
+        cols = [*columns, "source_file", "source_sha256"]
         return tidy_frame({c: [] for c in cols}, cols).astype(
             {"source_file": "string", "source_sha256": "string"}
         )
@@ -266,7 +268,7 @@ def summarise(
         "years": sorted(set(outcomes["financial_year"])),
         "recorded_years": sorted(set(recorded["financial_year"])),
         "offences": sorted(set(outcomes["offence_code"])),
-        "rows": {"outcomes": int(len(outcomes)), "recorded_offences": int(len(recorded))},
+        "rows": {"outcomes": len(outcomes), "recorded_offences": len(recorded)},
         "markers": dict(sorted(markers.items())),
         "negative_counts": negatives,
         "gaps": _gaps(outcomes),

@@ -44,8 +44,11 @@ _MAX_REPEAT = 1000
 class Workbook(Protocol):
     """What the readers need from a workbook."""
 
-    path: Path
-    sheet_names: list[str]
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def sheet_names(self) -> list[str]: ...
 
     def rows(self, sheet: str) -> Iterator[list[object]]:
         """The sheet's rows, first to last, as lists of cell values ("" for empty)."""

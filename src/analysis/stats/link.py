@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -129,8 +130,8 @@ class Fit:
     dispersion: float
     n_obs: int
     n_clusters: int
-    result: object = field(repr=False, default=None)
-    X: np.ndarray = field(repr=False, default=None)
+    result: Any = field(repr=False, default=None)
+    X: np.ndarray | None = field(repr=False, default=None)
     names: list = field(repr=False, default_factory=list)
     se_cr1: float = float("nan")
 
@@ -185,16 +186,16 @@ def jackknife_se(
     """
     groups = pd.factorize(d["force"])[0]
     y, n = d[success].to_numpy(float), d[total].to_numpy(float)
-    est = []
-    for g in range(groups.max() + 1):
+    est: list[float] = []
+    for g in range(int(groups.max()) + 1):
         keep = groups != g
         Xg = X[keep]
         cols = np.flatnonzero(np.abs(Xg).sum(axis=0) > 0)  # the left-out force's dummy is all zero
         b = irls(Xg[:, cols], y[keep], n[keep], start[cols])
-        est.append(b[list(cols).index(k)])
-    est = np.asarray(est)
-    G = len(est)
-    return float(np.sqrt((G - 1) / G * np.sum((est - est.mean()) ** 2)))
+        est.append(float(b[int(np.flatnonzero(cols == k)[0])]))
+    draws = np.asarray(est)
+    G = len(draws)
+    return float(np.sqrt((G - 1) / G * np.sum((draws - draws.mean()) ** 2)))
 
 
 def fit_glm(
@@ -641,8 +642,8 @@ def _primary_summary(fit: Fit, wild_p: float, panel: pd.DataFrame, d: pd.DataFra
 
 def write_link_json(primary: dict, path, synthetic: bool) -> None:
     """link_model.json: the primary estimate on truth.json's link_slope scale."""
-    from analysis.stats.measures import data_source_label
     from analysis.sources.store import write_json
+    from analysis.stats.measures import data_source_label
 
     out = dict(primary)
     out["data_source"] = data_source_label(synthetic)

@@ -147,7 +147,7 @@ def _add_rates(panel: pd.DataFrame, method: str, level: float, synthetic: bool) 
     panel["interval"] = f"{method} {level:.0%}"
     panel["complete_year"] = panel["quarters_with_outcomes"] == 4
     panel["data_source"] = data_source_label(synthetic)
-    order = {n: i for i, n in enumerate(forces.names() + [NATIONAL])}
+    order = {n: i for i, n in enumerate([*forces.names(), NATIONAL])}
     panel = panel.sort_values(
         ["financial_year", "force"], key=lambda s: s.map(order) if s.name == "force" else s
     )
