@@ -4,8 +4,10 @@ connection."""
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import json
+import os
 import threading
 from pathlib import Path
 from typing import ClassVar
@@ -19,18 +21,34 @@ from analysis.sources import fetch
 
 class Handler(http.server.BaseHTTPRequestHandler):
     files: ClassVar[dict[str, bytes]] = {}
-    drop: ClassVar[set[str]] = set()
+    drop: ClassVar[set[str]] = set()  # send half the body, then hang up
+    no_length: ClassVar[set[str]] = set()  # no Content-Length header (so a drop cannot be seen by length)
+    validators: ClassVar[bool] = True  # send ETag and Last-Modified
+    protocol_version = "HTTP/1.0"  # without a length, the body ends when the connection closes
 
-    def do_GET(self):
+    def _head(self) -> bytes | None:
         name = self.path.lstrip("/")
         if name not in self.files:
             self.send_error(404)
-            return
+            return None
         body = self.files[name]
         self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
+        if name not in self.no_length:
+            self.send_header("Content-Length", str(len(body)))
+        if self.validators:
+            self.send_header("ETag", f'"{hashlib.sha256(body).hexdigest()[:16]}"')
+            self.send_header("Last-Modified", f"Mon, 0{1 + len(body) % 9} Jun 2026 10:00:00 GMT")
         self.end_headers()
-        if name in self.drop:  # send half, then hang up
+        return body
+
+    def do_HEAD(self):
+        self._head()
+
+    def do_GET(self):
+        body = self._head()
+        if body is None:
+            return
+        if self.path.lstrip("/") in self.drop:
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
             self.connection.close()
@@ -43,7 +61,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def server(tmp_path):
-    Handler.files, Handler.drop = {}, set()
+    Handler.files, Handler.drop, Handler.no_length, Handler.validators = {}, set(), set(), True
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -167,3 +185,118 @@ def test_packaged_registry_covers_every_year():
     assert [k for k in entries if k != "pfa"] == [f"{y}/{(y + 1) % 100:02d}" for y in range(2014, 2025)]
     assert all(e.url.startswith("https://assets.publishing.service.gov.uk/") for e in entries.values())
     assert "Open Government Licence" in licence
+
+
+OUT21 = "prc-outcomes-open-data-mar2021-tables-240425.xlsx"
+PFA = "prc-pfa-mar2013-onwards-tables-230726.ods"
+
+
+def test_an_html_page_or_a_dropped_connection_is_never_saved(tmp_path, server):
+    """Faults that used to be saved as workbooks with their hash recorded (exit 0): an HTTP 200
+    HTML page, and a connection dropped with no Content-Length; under --update neither replaces
+    the good cached file."""
+    raw = tmp_path / "raw"
+    good = _workbook(tmp_path, "good")
+    Handler.files = {OUT21: b"<!DOCTYPE html><html><body>Page not found</body></html>", PFA: good}
+    reg = _registry(tmp_path, server)
+    res = fetch.fetch(raw, years=["2020/21"], registry=reg, progress=False, retries=0)
+    assert res[0].status == "failed" and "HTML page" in res[0].message
+    assert not (raw / OUT21).exists() and OUT21 not in json.loads((raw / "snapshots.json").read_text())
+
+    Handler.files[OUT21] = good
+    assert fetch.fetch(raw, years=["2020/21"], registry=reg, progress=False)[0].status == "downloaded"
+    Handler.files[OUT21] = _workbook(tmp_path, "newer")
+    Handler.no_length, Handler.drop = {OUT21}, {OUT21}
+    res = fetch.fetch(raw, years=["2020/21"], registry=reg, update=True, progress=False, retries=0)
+    assert res[0].status == "failed" and "truncated or damaged zip" in res[0].message
+    Handler.files[OUT21], Handler.drop = b"<html>Service unavailable</html>", set()
+    res = fetch.fetch(raw, years=["2020/21"], registry=reg, update=True, progress=False, retries=0)
+    assert res[0].status == "failed" and "HTML page" in res[0].message
+    assert (raw / OUT21).read_bytes() == good
+    assert (
+        json.loads((raw / "snapshots.json").read_text())[OUT21]["sha256"] == hashlib.sha256(good).hexdigest()
+    )
+    assert not list(raw.glob("*.prev")) and not (raw / ".download").exists()
+
+
+def test_update_keeps_the_previous_file_and_files_are_world_readable(tmp_path, server):
+    raw = tmp_path / "raw"
+    v1, v2 = _workbook(tmp_path, "v1"), _workbook(tmp_path, "v2")
+    Handler.files = {OUT21: v1, PFA: v1}
+    reg = _registry(tmp_path, server)
+    old = os.umask(0o022)
+    try:
+        fetch.fetch(raw, years=["2020/21"], registry=reg, progress=False)
+        Handler.files[OUT21] = v2
+        res = fetch.fetch(raw, years=["2020/21"], registry=reg, update=True, progress=False)
+    finally:
+        os.umask(old)
+    assert res[0].status == "updated" and f"{OUT21}.prev" in res[0].message
+    assert (raw / OUT21).read_bytes() == v2 and (raw / f"{OUT21}.prev").read_bytes() == v1
+    snap = json.loads((raw / "snapshots.json").read_text())[OUT21]
+    assert snap["previous_sha256"] == hashlib.sha256(v1).hexdigest()
+    for f in (raw / OUT21, raw / PFA):
+        assert f.stat().st_mode & 0o777 == 0o644, f
+
+
+def test_404_advice_comes_from_the_status_not_from_the_text(tmp_path, server):
+    raw = tmp_path / "raw"
+    name404 = "prc-outcomes-open-data-mar2022-tables-404404.xlsx"
+    Handler.files = {name404: _workbook(tmp_path, "x"), PFA: _workbook(tmp_path, "p")}
+    Handler.drop = {name404}  # a network fault on a URL that happens to contain "404"
+    reg = tmp_path / "registry.toml"
+    reg.write_text(f'[outcomes]\n"2021/22" = {{ url = "{server}/{name404}" }}\n')
+    res = fetch.fetch(raw, registry=reg, progress=False, retries=0)
+    assert res[0].status == "failed" and "no longer exists" not in res[0].message
+    assert "failed after 1 tries" in res[0].message
+    Handler.files = {}
+    res = fetch.fetch(raw, registry=reg, progress=False, retries=0)
+    assert "no longer exists (HTTP 404" in res[0].message
+
+
+def test_snapshots_are_written_after_each_file(tmp_path, server, monkeypatch):
+    raw = tmp_path / "raw"
+    Handler.files = {OUT21: _workbook(tmp_path, "a"), PFA: _workbook(tmp_path, "b")}
+    reg = _registry(tmp_path, server)
+    real, calls = fetch._download, []
+
+    def killed_on_the_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fetch, "_download", killed_on_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        fetch.fetch(raw, years=["2020/21"], registry=reg, progress=False)
+    assert list(json.loads((raw / "snapshots.json").read_text())) == [OUT21]
+
+
+def test_check_asks_the_server_without_downloading(tmp_path, server, capsys):
+    raw = tmp_path / "raw"
+    v1 = _workbook(tmp_path, "v1")
+    Handler.files = {OUT21: v1, PFA: v1}
+    reg = _registry(tmp_path, server)
+    fetch.fetch(raw, years=["2020/21"], registry=reg, progress=False)
+    snaps = json.loads((raw / "snapshots.json").read_text())
+    assert set(snaps[OUT21]["http"]) == {"etag", "last-modified"}
+    assert [r.status for r in fetch.check(raw, years=["2020/21"], registry=reg)] == ["same", "same"]
+
+    Handler.files[OUT21] = _workbook(tmp_path, "v2-longer-text")
+    assert main(["fetch", "--check", "--raw", str(raw), "--registry", str(reg), "--years", "2020/21"]) == 1
+    out = capsys.readouterr().out
+    assert "changed upstream (etag" in out and "fetch --update" in out
+    assert (raw / OUT21).read_bytes() == v1  # nothing downloaded
+
+    Handler.validators = False
+    Handler.files[OUT21] = v1
+    res = fetch.check(raw, years=["2020/21"], registry=reg)
+    assert res[0].status == "unknown" and "only 'fetch --update' can tell" in res[0].message
+    assert main(["fetch", "--check", "--update", "--raw", str(raw)]) == 2
+
+
+@pytest.mark.parametrize("argv", [["--retries", "-1"], ["--retries", "x"]])
+def test_bad_numbers_are_usage_errors(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["fetch", *argv])
+    assert exc.value.code == 2 and "--retries" in capsys.readouterr().err

@@ -194,9 +194,14 @@ def test_no_data_sheet(tmp_path):
 
 def test_not_a_spreadsheet_empty_and_truncated(tmp_path):
     bogus = tmp_path / "o-mar2021.xlsx"
-    bogus.write_text("<html>Service unavailable</html>")
-    with pytest.raises(InputError, match="cannot be opened as a xlsx workbook"):
+    bogus.write_text("<!DOCTYPE html>\n<html>Service unavailable</html>")
+    with pytest.raises(InputError, match=r"not a xlsx workbook: it is an HTML page") as err:
         read_outcomes(bogus)
+    assert "\n" not in str(err.value) and "fetch" not in str(err.value)  # one line; not from the cache
+    (tmp_path / "snapshots.json").write_text("{}")  # now the folder is the fetch cache
+    with pytest.raises(InputError, match=r"HTML page.*run 'stalking-outcomes fetch'"):
+        read_outcomes(bogus)
+    (tmp_path / "snapshots.json").unlink()
     empty = tmp_path / "e-mar2021.xlsx"
     empty.write_bytes(b"")
     with pytest.raises(InputError, match="is empty"):
@@ -204,8 +209,12 @@ def test_not_a_spreadsheet_empty_and_truncated(tmp_path):
     good = write_outcomes(tmp_path / "g-mar2021.xlsx", [record()] * 1)
     cut = tmp_path / "t-mar2021.xlsx"
     cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    with pytest.raises(InputError, match="truncated"):
+    with pytest.raises(InputError, match="it is a truncated or damaged zip archive"):
         read_outcomes(cut)
+    named_xls = tmp_path / "x-mar2021.xls"
+    named_xls.write_bytes(good.read_bytes())
+    with pytest.raises(InputError, match=r"an \.xlsx or \.ods workbook named \.xls"):
+        read_outcomes(named_xls)
     txt = tmp_path / "notes.txt"
     txt.write_text("x")
     with pytest.raises(InputError, match="not a spreadsheet"):

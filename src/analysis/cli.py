@@ -16,6 +16,26 @@ from analysis.errors import InputError, WorkFailed
 EPILOG = "Exit codes: 0 ok, 1 some work failed, 2 bad input or usage. Add --debug for tracebacks."
 
 
+def _bounded_int(low: int, what: str):
+    """An argparse type: a whole number of at least `low` (argparse exits 2 with the message)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; {what}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is too small; {what}")
+        return value
+
+    return parse
+
+
+COUNT = _bounded_int(1, "use 1 or more")
+RETRIES = _bounded_int(0, "use 0 or more")
+SECONDS = _bounded_int(1, "use a whole number of seconds, 1 or more")
+
+
 def _cmd_forces(args: argparse.Namespace) -> int:
     if args.name:
         f = forces.resolve(" ".join(args.name), context="forces NAME")
@@ -100,8 +120,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from analysis.sources.store import write_csv
     from analysis.stats.method_study import validate_methods
 
-    if args.reps < 1:
-        raise InputError("--reps must be at least 1.")
     table, records = validate_methods(
         args.reps, args.config, args.seed, jobs=args.jobs, progress=sys.stderr.isatty()
     )
@@ -141,19 +159,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from analysis.sources import fetch
 
-    results = fetch.fetch(
-        args.raw,
-        years=args.years,
-        update=args.update,
-        registry=args.registry,
-        progress=sys.stderr.isatty(),
-        retries=args.retries,
-    )
+    if args.check:
+        if args.update:
+            raise InputError("--check and --update do not go together: --check downloads nothing.")
+        results = fetch.check(args.raw, years=args.years, registry=args.registry)
+        bad = [r for r in results if r.status in ("changed", "failed", "missing")]
+        verdict = "changed upstream, are missing or could not be checked"
+    else:
+        results = fetch.fetch(
+            args.raw,
+            years=args.years,
+            update=args.update,
+            registry=args.registry,
+            progress=sys.stderr.isatty(),
+            retries=args.retries,
+        )
+        bad = [r for r in results if r.status in ("failed", "refused")]
+        verdict = "were not fetched (see above)"
     for r in results:
         print(f"{r.status:>10}  {r.message}")
-    bad = [r for r in results if r.status in ("failed", "refused")]
     if bad:
-        raise WorkFailed(f"{len(bad)} of {len(results)} files were not fetched (see above).")
+        raise WorkFailed(f"{len(bad)} of {len(results)} files {verdict}.")
     return 0
 
 
@@ -184,7 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--raw", type=Path, default=Path("data/raw"), help="cache folder (default: data/raw)")
     s.add_argument("--registry", type=Path, help="a registry TOML to use instead of the packaged one")
     s.add_argument(
-        "--retries", type=int, default=3, help="retries per file after a failed download (default: 3)"
+        "--retries", type=RETRIES, default=3, help="retries per file after a failed download (default: 3)"
+    )
+    s.add_argument(
+        "--check",
+        action="store_true",
+        help="download nothing: ask the server whether each cached file changed upstream (ETag, "
+        "Last-Modified, length); exit 1 if any changed or could not be checked",
     )
     s.set_defaults(func=_cmd_fetch)
 
@@ -239,10 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--offence", default=taxonomy.STALKING, help="offence code (default: 8Q)")
     s.add_argument("--year", help="year for shrinkage and the headline funnel figure (default: latest)")
     s.add_argument(
-        "--bootstrap-reps", type=int, default=999, help="wild cluster bootstrap replications (default: 999)"
+        "--bootstrap-reps", type=COUNT, default=999, help="wild cluster bootstrap replications (default: 999)"
     )
     s.add_argument(
-        "--permutations", type=int, default=199, help="permutation test replications (default: 199)"
+        "--permutations", type=COUNT, default=199, help="permutation test replications (default: 199)"
     )
     s.add_argument("--no-figures", action="store_true", help="write tables only")
     s.set_defaults(func=_cmd_analyse)
@@ -259,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="'all' (default) or force names, aliases, slugs or codes",
     )
     s.add_argument("--offence", default=taxonomy.STALKING, help="offence code (default: 8Q)")
-    s.add_argument("--jobs", type=int, help="parallel notebooks (default: number of cores)")
+    s.add_argument("--jobs", type=COUNT, help="parallel notebooks (default: number of cores)")
     s.add_argument(
         "--executor",
         default="local",
@@ -269,20 +301,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scheduler", help="dask scheduler address (default: a LocalCluster)")
     s.add_argument("--out", type=Path, help="output folder (default: outputs/<source>)")
     s.add_argument("--rerun", action="store_true", help="run every notebook even if unchanged")
-    s.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds (default: 600)")
+    s.add_argument("--timeout", type=SECONDS, default=600, help="per-cell timeout in seconds (default: 600)")
     s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser(
         "validate-methods", help="simulation study on generated data with known truth", epilog=EPILOG
     )
-    s.add_argument("--reps", type=int, default=200, help="replicates (default: 200)")
+    s.add_argument("--reps", type=COUNT, default=200, help="replicates (default: 200)")
     s.add_argument("--config", type=Path, help="TOML overriding any true parameter, e.g. link_slope = 0")
     s.add_argument("--seed", type=int, default=1000, help="seed of the first replicate (default: 1000)")
     s.add_argument(
         "--out", type=Path, default=Path("outputs/validation"), help="folder (default: outputs/validation)"
     )
-    s.add_argument("--jobs", type=int, help="worker processes (default: number of cores)")
+    s.add_argument("--jobs", type=COUNT, help="worker processes (default: number of cores)")
     s.set_defaults(func=_cmd_validate)
+    for command in sub.choices.values():
+        # also after the command, where the error messages' advice puts it; SUPPRESS keeps a
+        # --debug given before the command from being reset by the subcommand's default
+        command.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors"
+        )
     return p
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import tomllib
 from dataclasses import dataclass
@@ -21,8 +22,9 @@ import pooch
 
 from analysis.domain import periods
 from analysis.errors import InputError
+from analysis.sources import sheets
 from analysis.sources.homeoffice import sha256_of
-from analysis.sources.store import write_json
+from analysis.sources.store import make_shareable, write_json
 
 RAW = Path("data/raw")
 SNAPSHOTS = "snapshots.json"
@@ -98,12 +100,60 @@ class FetchResult:
     """What happened to one file."""
 
     entry: Upstream
-    status: str  # "cached", "downloaded", "updated", "unchanged", "refused", "failed"
+    # "cached", "downloaded", "updated", "unchanged", "refused", "failed"; with --check also
+    # "same", "changed", "unknown", "missing"
+    status: str
     message: str
 
 
-def _download(entry: Upstream, folder: Path, progress: bool, timeout: float, retries: int) -> Path:
-    """Download one URL into `folder` with retries; pooch writes to a temporary name first."""
+class DownloadError(ValueError):
+    """A download that arrived incomplete (pooch retries on ValueError)."""
+
+
+_KEPT_HEADERS = ("etag", "last-modified", "content-length", "content-type")
+
+
+class _Downloader:
+    """A pooch downloader: HTTP GET, streamed, that keeps the response's validators (ETag,
+    Last-Modified, length) for snapshots.json and refuses a body shorter than its
+    Content-Length. pooch writes to a temporary file and retries on failure."""
+
+    def __init__(self, timeout: float, progress: bool) -> None:
+        self.timeout, self.progress = timeout, progress
+        self.headers: dict[str, str] = {}
+
+    def __call__(self, url: str, output_file: str, pooch_obj: object, check_only: bool = False) -> None:
+        import requests
+
+        with requests.get(url, stream=True, timeout=self.timeout) as resp:
+            resp.raise_for_status()
+            self.headers = {k: v for k, v in resp.headers.lower_items() if k in _KEPT_HEADERS}
+            bar = None
+            if self.progress:
+                from tqdm import tqdm
+
+                bar = tqdm(total=int(self.headers.get("content-length", 0) or 0), unit="B", unit_scale=True)
+            size = 0
+            try:
+                with open(output_file, "wb") as fh:
+                    for chunk in resp.iter_content(chunk_size=1 << 20):
+                        fh.write(chunk)
+                        size += len(chunk)
+                        if bar is not None:
+                            bar.update(len(chunk))
+            finally:
+                if bar is not None:
+                    bar.close()
+            expected = self.headers.get("content-length", "")
+            # a compressed transfer's length is of the compressed bytes, not of what was written
+            if expected.isdigit() and "content-encoding" not in resp.headers and size != int(expected):
+                raise DownloadError(f"the connection closed after {size:,} of {int(expected):,} bytes")
+
+
+def _download(
+    entry: Upstream, folder: Path, progress: bool, timeout: float, retries: int
+) -> tuple[Path, dict]:
+    """Download one URL into `folder` with retries; return the file and the response's validators."""
     folder.mkdir(parents=True, exist_ok=True)
     fetcher = pooch.create(
         path=folder,
@@ -112,8 +162,8 @@ def _download(entry: Upstream, folder: Path, progress: bool, timeout: float, ret
         urls={entry.filename: entry.url},
         retry_if_failed=retries,
     )
-    downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeout)
-    return Path(fetcher.fetch(entry.filename, downloader=downloader))
+    downloader = _Downloader(timeout, progress)
+    return Path(fetcher.fetch(entry.filename, downloader=downloader)), downloader.headers
 
 
 def fetch(
@@ -126,72 +176,166 @@ def fetch(
     retries: int = RETRIES,
     today: dt.date | None = None,
 ) -> list[FetchResult]:
-    """Fetch the registry's files into `raw`; never overwrite a cached file unless `update`."""
+    """Fetch the registry's files into `raw`; never overwrite a cached file unless `update`, and
+    never with bytes that are not a workbook. snapshots.json is written after each file."""
+    if retries < 0:
+        raise InputError(f"--retries {retries}: use 0 or more.")
+    if timeout <= 0:
+        raise InputError(f"timeout {timeout}: use a positive number of seconds.")
     raw = Path(raw)
     raw.mkdir(parents=True, exist_ok=True)
     entries, licence = load_registry(registry)
     snapshots = _load_snapshots(raw)
     results = []
     for entry in select(entries, years):
-        target = raw / entry.filename
-        snap = snapshots.get(entry.filename, {})
-        known = snap.get("sha256") or entry.sha256
-        if target.exists() and not update:
-            digest = sha256_of(target)
-            if known and digest != known:
-                results.append(
-                    FetchResult(
-                        entry,
-                        "failed",
-                        f"{target} does not match its recorded sha256 (damaged or edited?). Delete it "
-                        "and fetch again, or run 'fetch --update' to accept the upstream version.",
-                    )
-                )
-                continue
-            if not known:
-                snapshots[entry.filename] = _snapshot(entry, target, digest, licence, today, snap)
-            results.append(FetchResult(entry, "cached", f"{entry.filename}: in the cache, hash checked"))
-            continue
-        staging = raw / ".download"
-        try:
-            got = _download(entry, staging, progress, timeout, retries)
-        except Exception as exc:  # requests and pooch raise many types for network failures
-            shutil.rmtree(staging, ignore_errors=True)
-            results.append(FetchResult(entry, "failed", _network_message(entry, exc, retries)))
-            continue
-        digest = sha256_of(got)
-        if known and digest != known and not update:
-            shutil.rmtree(staging, ignore_errors=True)
-            results.append(
-                FetchResult(
-                    entry,
-                    "refused",
-                    f"{entry.filename}: the upstream file changed (sha256 {digest[:12]}..., recorded "
-                    f"{known[:12]}...). Nothing was replaced. Run 'stalking-outcomes fetch --update' to "
-                    "accept the new version and record its hash.",
-                )
-            )
-            continue
-        if target.exists() and digest == sha256_of(target):
-            shutil.rmtree(staging, ignore_errors=True)
-            snapshots[entry.filename] = _snapshot(entry, target, digest, licence, today, snap)
-            results.append(FetchResult(entry, "unchanged", f"{entry.filename}: upstream unchanged"))
-            continue
-        status = "updated" if target.exists() else "downloaded"
-        got.replace(target)
-        shutil.rmtree(staging, ignore_errors=True)
-        snapshots[entry.filename] = _snapshot(entry, target, digest, licence, today, {})
-        results.append(
-            FetchResult(entry, status, f"{entry.filename}: {status} ({target.stat().st_size:,} bytes)")
+        result, snap = _fetch_one(
+            entry, raw, snapshots.get(entry.filename, {}), update, licence, today, progress, timeout, retries
         )
-    write_json(snapshots, raw / SNAPSHOTS)
+        results.append(result)
+        if snap is not None:
+            snapshots[entry.filename] = snap
+            write_json(snapshots, raw / SNAPSHOTS)  # after each file: a later failure loses nothing
     return results
 
 
+def _fetch_one(
+    entry: Upstream,
+    raw: Path,
+    snap: dict,
+    update: bool,
+    licence: str,
+    today: dt.date | None,
+    progress: bool,
+    timeout: float,
+    retries: int,
+) -> tuple[FetchResult, dict | None]:
+    """One file: checked in the cache, or downloaded, checked and put in place. Returns the
+    result and the new snapshot record (None when the record stays as it was)."""
+    target = raw / entry.filename
+    known = snap.get("sha256") or entry.sha256
+    if target.exists() and not update:
+        digest = sha256_of(target)
+        if known and digest != known:
+            return FetchResult(
+                entry,
+                "failed",
+                f"{target} does not match its recorded sha256 (damaged or edited?). Delete it "
+                "and fetch again, or run 'fetch --update' to accept the upstream version.",
+            ), None
+        new = None if known else _snapshot(entry, target, digest, licence, today, snap, {})
+        return FetchResult(entry, "cached", f"{entry.filename}: in the cache, hash checked"), new
+    staging = raw / ".download"
+    try:
+        try:
+            got, headers = _download(entry, staging, progress, timeout, retries)
+        except Exception as exc:  # requests and pooch raise many types for network failures
+            return FetchResult(entry, "failed", _network_message(entry, exc, retries)), None
+        kind = sheets.sniff(got)
+        if kind:
+            return FetchResult(
+                entry,
+                "failed",
+                f"{entry.filename} from {entry.url}: the server sent {kind}, not a workbook. Nothing was "
+                "saved and the cache is as it was. If GOV.UK moved the file, copy its current address "
+                "from the landing page into a registry file and pass --registry.",
+            ), None
+        digest = sha256_of(got)
+        if known and digest != known and not update:
+            return FetchResult(
+                entry,
+                "refused",
+                f"{entry.filename}: the upstream file changed (sha256 {digest[:12]}..., recorded "
+                f"{known[:12]}...). Nothing was replaced. Run 'stalking-outcomes fetch --update' to "
+                "accept the new version and record its hash.",
+            ), None
+        if target.exists() and digest == sha256_of(target):
+            new = _snapshot(entry, target, digest, licence, today, snap, headers)
+            return FetchResult(entry, "unchanged", f"{entry.filename}: upstream unchanged"), new
+        status, kept = "downloaded", ""
+        if target.exists():
+            status = "updated"
+            prev = target.with_name(target.name + ".prev")
+            os.replace(target, prev)  # the good file stays, as .prev, until the next --update
+            kept = f"; the previous version is kept as {prev.name}"
+        make_shareable(got)
+        os.replace(got, target)
+        new = _snapshot(entry, target, digest, licence, today, {}, headers)
+        if status == "updated":
+            new["previous_sha256"] = known or snap.get("sha256", "")
+        message = f"{entry.filename}: {status} ({target.stat().st_size:,} bytes{kept})"
+        return FetchResult(entry, status, message), new
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def check(
+    raw: Path | str = RAW,
+    years: list[str] | None = None,
+    registry: Path | str | None = None,
+    timeout: float = 60.0,
+) -> list[FetchResult]:
+    """Ask the server, without downloading, whether each cached file changed upstream: compare
+    the ETag, Last-Modified and length it reports now with those recorded at download."""
+    import requests
+
+    raw = Path(raw)
+    entries, _ = load_registry(registry)
+    snapshots = _load_snapshots(raw)
+    results = []
+    for entry in select(entries, years):
+        snap = snapshots.get(entry.filename, {})
+        if not (raw / entry.filename).exists():
+            results.append(FetchResult(entry, "missing", f"{entry.filename}: not in the cache; run fetch"))
+            continue
+        try:
+            resp = requests.head(entry.url, allow_redirects=True, timeout=timeout)
+            resp.raise_for_status()
+        except Exception as exc:
+            results.append(FetchResult(entry, "failed", _network_message(entry, exc, 0)))
+            continue
+        now = {k: v for k, v in resp.headers.lower_items() if k in _KEPT_HEADERS}
+        results.append(_compare(entry, snap, now))
+    return results
+
+
+def _compare(entry: Upstream, snap: dict, now: dict[str, str]) -> FetchResult:
+    """Changed, same or unknown, from the validators recorded and those the server gives now."""
+    recorded = dict(snap.get("http", {}))
+    if "size" in snap:
+        recorded.setdefault("content-length", str(snap["size"]))
+    differ = [
+        k
+        for k in ("etag", "last-modified", "content-length")
+        if k in now and k in recorded and now[k] != recorded[k]
+    ]
+    if differ:
+        return FetchResult(
+            entry,
+            "changed",
+            f"{entry.filename}: changed upstream ({', '.join(f'{k} {recorded[k]} -> {now[k]}' for k in differ)}); "
+            "run 'stalking-outcomes fetch --update' to download it and record the new hash.",
+        )
+    strong = [k for k in ("etag", "last-modified") if k in now and k in recorded]
+    if strong:
+        return FetchResult(entry, "same", f"{entry.filename}: unchanged upstream ({', '.join(strong)} match)")
+    return FetchResult(
+        entry,
+        "unknown",
+        f"{entry.filename}: the server gives no ETag or Last-Modified to compare (length "
+        f"{now.get('content-length', 'not given')}); only 'fetch --update' can tell, by downloading.",
+    )
+
+
 def _snapshot(
-    entry: Upstream, target: Path, digest: str, licence: str, today: dt.date | None, old: dict
+    entry: Upstream,
+    target: Path,
+    digest: str,
+    licence: str,
+    today: dt.date | None,
+    old: dict,
+    headers: dict[str, str],
 ) -> dict:
-    return {
+    record = {
         "key": entry.key,
         "url": entry.url,
         "sha256": digest,
@@ -199,18 +343,30 @@ def _snapshot(
         "accessed": old.get("accessed") or (today or dt.date.today()).isoformat(),
         "licence": licence,
     }
+    validators = {k: headers[k] for k in ("etag", "last-modified") if k in headers} or old.get("http", {})
+    if validators:
+        record["http"] = validators
+    return record
+
+
+def _status_code(exc: BaseException) -> int | None:
+    """The HTTP status of a failed request, if the server answered at all."""
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None)
 
 
 def _network_message(entry: Upstream, exc: Exception, retries: int) -> str:
-    text = str(exc)
-    if "404" in text:
+    status = _status_code(exc)
+    if status in (404, 410):
         hint = (
-            "the address no longer exists (GOV.UK republishes these files): copy the current "
-            "address from the landing page into a registry file and pass --registry"
+            f"the address no longer exists (HTTP {status}; GOV.UK republishes these files): copy the "
+            "current address from the landing page into a registry file and pass --registry"
         )
+    elif status is not None:
+        hint = f"the server answered HTTP {status}; nothing was saved; try again later"
     else:
         hint = (
-            f"the download failed after {retries + 1} tries ({type(exc).__name__}: {text[:200]}); "
+            f"the download failed after {retries + 1} tries ({type(exc).__name__}: {str(exc)[:200]}); "
             "nothing was saved; check the connection and run fetch again"
         )
     return f"{entry.filename} from {entry.url}: {hint}."

@@ -87,13 +87,64 @@ def _check_file(path: Path) -> None:
             f"file {path.name} is not a spreadsheet this package reads "
             f"(expected one of {', '.join(SPREADSHEET_SUFFIXES)})."
         )
+    kind = sniff(path)
+    if kind:
+        raise _not_a_workbook(path, kind)
+
+
+_ZIP = b"PK\x03\x04"  # .xlsx and .ods are zip archives
+_OLE2 = bytes.fromhex("d0cf11e0a1b11ae1")  # legacy .xls
+
+
+def sniff(path: Path) -> str | None:
+    """What a file is, in words, when it is not the workbook its suffix claims ("an HTML page",
+    "a truncated or damaged zip archive", ...); None when its bytes fit its suffix. CSV files
+    are text and always fit."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return None
+    with open(path, "rb") as fh:
+        head = fh.read(1024)
+    if not head:
+        return "empty (0 bytes)"
+    if suffix == ".xls" and head.startswith(_OLE2):
+        return None
+    if head.startswith(_ZIP):
+        if suffix == ".xls":
+            return "a zip archive (an .xlsx or .ods workbook named .xls)"
+        return None if zipfile.is_zipfile(path) else "a truncated or damaged zip archive"
+    text = head.lstrip().lower()
+    if text.startswith((b"<!doctype html", b"<html")) or b"<html" in text:
+        return "an HTML page (a web page or an error page saved under a workbook's name)"
+    if all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        return "plain text"
+    return "not a workbook (unrecognised bytes)"
+
+
+def _advice(path: Path) -> str:
+    """What to do about a damaged file, by where it came from: the fetch cache records its files
+    in snapshots.json beside them; a folder filled by hand does not."""
+    if (path.parent / "snapshots.json").exists():
+        return "delete it and run 'stalking-outcomes fetch' again (or 'fetch --update')"
+    return "download it again from GOV.UK (or regenerate it, for demo data) and replace it"
+
+
+def _not_a_workbook(path: Path, kind: str) -> InputError:
+    advice = _advice(path)
+    return InputError(
+        f"file {path.name} is not a {path.suffix.lstrip('.')} workbook: it is {kind}. "
+        f"{advice[0].upper()}{advice[1:]}."
+    )
 
 
 def _corrupt(path: Path, exc: Exception) -> InputError:
+    kind = sniff(path) if path.exists() else None
+    if kind:
+        return _not_a_workbook(path, kind)
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return InputError(
-        f"file {path.name} cannot be opened as a {path.suffix.lstrip('.')} workbook ({exc}). "
-        "It may be truncated or not a spreadsheet at all: delete it and download it again "
-        "('stalking-outcomes fetch --update'), or regenerate it."
+        f"file {path.name} cannot be opened as a {path.suffix.lstrip('.')} workbook ({first[:200]}). "
+        f"It may be truncated or not a spreadsheet at all: {_advice(path)}."
     )
 
 

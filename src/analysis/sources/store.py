@@ -86,6 +86,12 @@ def _umask() -> int:
     return mask
 
 
+def make_shareable(path: Path) -> None:
+    """Give a file the usual permissions (0644 under the common umask): temporary files are
+    made 0600, and outputs and downloads are for sharing."""
+    os.chmod(path, 0o666 & ~_umask())
+
+
 def _atomic_write(path: Path, write) -> None:
     """Write through a temporary file in the same folder, then rename over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,7 +99,7 @@ def _atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs are for sharing
+        make_shareable(Path(tmp))
         os.replace(tmp, path)
     finally:
         with suppress(FileNotFoundError):
