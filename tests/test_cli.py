@@ -165,3 +165,27 @@ def test_validate_methods_cli(tmp_path, capsys):
     assert row["truth"] == 0 and row["reps"] == 2
     assert "primary" in capsys.readouterr().out
     assert main(["validate-methods", "--reps", "0"]) == 2
+
+
+@pytest.mark.parametrize(
+    "argv,option",
+    [
+        (["run", "--jobs", "0"], "--jobs"),
+        (["run", "--jobs", "-3"], "--jobs"),
+        (["run", "--timeout", "0"], "--timeout"),
+        (["run", "--timeout", "-5"], "--timeout"),
+        (["validate-methods", "--reps", "0"], "--reps"),
+        (["analyse", "--bootstrap-reps", "0"], "--bootstrap-reps"),
+    ],
+)
+def test_numeric_options_out_of_range_are_usage_errors(argv, option, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and f"argument {option}" in err and "or more" in err
+
+
+def test_debug_is_accepted_after_the_command(tmp_path):
+    with pytest.raises(InputError):
+        main(["tables", "--store", str(tmp_path / "none"), "--debug"])
+    assert main(["tables", "--store", str(tmp_path / "none")]) == 2  # without it: a message, exit 2
