@@ -70,7 +70,11 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from analysis.sources import ingest
 
     validation = ingest.ingest(
-        args.source, args.store, offences=_offences(args.offences), progress=sys.stderr.isatty()
+        args.source,
+        args.store,
+        offences=_offences(args.offences),
+        progress=sys.stderr.isatty(),
+        accept_outliers=args.accept_outliers,
     )
     print(ingest.summary_text(validation))
     return 0
@@ -239,6 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--offences",
         default=",".join(taxonomy.DEFAULT_OFFENCES),
         help="comma-separated offence codes to keep, or 'all' (default: 8Q,8L)",
+    )
+    s.add_argument(
+        "--accept-outliers",
+        action="store_true",
+        help="store counts far outside a force's history and other forces' values instead of "
+        "refusing them; they are listed in validation.json and on every page",
     )
     s.set_defaults(func=_cmd_ingest)
 

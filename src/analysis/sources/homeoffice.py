@@ -258,10 +258,10 @@ class _Cells:
         if isinstance(value, bool):
             raise InputError(f"{ctx}, column '{col}': {value!r} is not a count.")
         if isinstance(value, int):
-            return value
+            return _fits(value, ctx, col)
         if isinstance(value, float):
             if value.is_integer():
-                return int(value)
+                return _fits(int(value), ctx, col)
             raise InputError(
                 f"{ctx}, column '{col}': {value!r} is not a whole number. "
                 "Counts in these tables are unrounded integers; check the file."
@@ -271,9 +271,11 @@ class _Cells:
             self.report.markers["(blank)"] += 1
             return None
         try:
-            return int(text.replace(",", ""))
+            n = int(text.replace(",", ""))
         except ValueError:
             pass
+        else:
+            return _fits(n, ctx, col)
         if _DECIMAL.match(text):  # a workbook's number cell, read as text
             return self.count(float(text), ctx, col)
         if _MARKER.match(text):
@@ -284,6 +286,19 @@ class _Cells:
             "('N/A', 'N/A - data not provided', ...) are read as missing; anything else is an "
             "error. Correct the cell or report the new marker."
         )
+
+
+_INT64_MAX = 2**63 - 1
+
+
+def _fits(n: int, ctx: str, col: str) -> int:
+    """A count that fits the store's 64-bit integers; anything larger is a damaged cell."""
+    if abs(n) > _INT64_MAX:
+        raise InputError(
+            f"{ctx}, column '{col}': {n:,} is too large to be a count (the limit is "
+            f"{_INT64_MAX:,}); the cell is damaged. Correct it or download the file again."
+        )
+    return n
 
 
 def _outcome_type(value: object, ctx: str, col: str) -> int:

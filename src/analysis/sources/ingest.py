@@ -11,6 +11,7 @@ import pandas as pd
 
 from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError
+from analysis.sources import plausibility
 from analysis.sources.homeoffice import (
     OUTCOME_COLUMNS,
     RECORDED_COLUMNS,
@@ -178,10 +179,13 @@ def ingest(
     store: Path | None = None,
     offences: tuple[str, ...] | None = taxonomy.DEFAULT_OFFENCES,
     progress: bool = False,
+    accept_outliers: bool = False,
 ) -> dict:
     """Read every outcomes workbook and the PFA table in a source folder into the store.
 
-    Returns the validation report (also written to the store as validation.json).
+    Returns the validation report (also written to the store as validation.json). Implausible
+    counts stop the ingest before anything is written (see `plausibility`), unless
+    `accept_outliers`, when they are recorded in the report.
     """
     name, folder = resolve_source(source)
     store = Path(store) if store else PROCESSED / name
@@ -201,10 +205,12 @@ def ingest(
         frame, report = reader(f.path, offences=offences, sha256=digest)
         if f.kind == "outcomes":
             years = sorted(set(frame["financial_year"]))
-            if years and years != [f.year]:
-                notes.append(
-                    f"{f.path.name} is named for {f.year} but holds rows for "
-                    f"{', '.join(years)}; rows are kept under their own year"
+            if years and f.year and years != [f.year]:
+                # a mislabelled file would silently fill (or duplicate) another year
+                raise InputError(
+                    f"{f.path.name} is named for {f.year} (from 'mar{f.year[:2]}{f.year[-2:]}' in its "
+                    f"name) but holds rows for {', '.join(years)}. Check that it is the right file; "
+                    "rename it to the year it holds, or remove it from the source folder."
                 )
         frame["source_file"] = pd.array([f.path.name] * len(frame), dtype="string")
         frame["source_sha256"] = pd.array([digest] * len(frame), dtype="string")
@@ -220,7 +226,9 @@ def ingest(
     )
     if recorded.empty:
         notes.append("no PFA recorded-crime table found: recorded_offences is empty")
+    checked = plausibility.check(outcomes, recorded, accept_outliers)
     validation = summarise(outcomes, recorded, reports, notes, ignored, offences)
+    validation["plausibility"] = checked
     validation["source"] = name
     validation["synthetic"] = synthetic
     write_store(store, outcomes, recorded, validation)
@@ -306,6 +314,8 @@ def summary_text(v: dict) -> str:
         f"{v['recorded_vs_outcomes']['compared_cells']} cells differ "
         f"(max {v['recorded_vs_outcomes']['max_abs_difference']})",
     ]
+    accepted = v.get("plausibility", {}).get("outliers_accepted", [])
+    lines += [f"ACCEPTED OUTLIER (--accept-outliers): {o['where']}: {o['value']:,}" for o in accepted]
     lines += [f"Note: {n}" for n in v["notes"]]
     if v["ignored_files"]:
         lines.append(f"Ignored: {', '.join(v['ignored_files'])}")
