@@ -164,7 +164,9 @@ def test_validate_methods_cli(tmp_path, capsys):
     row = table.set_index("estimator").loc["primary"]
     assert row["truth"] == 0 and row["reps"] == 2
     assert "primary" in capsys.readouterr().out
-    assert main(["validate-methods", "--reps", "0"]) == 2
+    with pytest.raises(SystemExit) as exc:  # argparse refuses it: usage error, exit 2
+        main(["validate-methods", "--reps", "0"])
+    assert exc.value.code == 2
 
 
 @pytest.mark.parametrize(
