@@ -116,9 +116,15 @@ def _write_analysis(
         if link.PRE in years and brk in years
         else [(years[0], years[-1])]
     )
-    decs = [decompose.decompose(panel, a, b) for a, b in pairs]
+    phi = decompose.quarterly_dispersion(st.outcomes, offence, tuple(y for pair in pairs for y in pair))
+    decs = [decompose.decompose(panel, a, b, phi=phi) for a, b in pairs]
+    mix = (
+        decompose.by_offence(st.outcomes, st.recorded, *pairs[0], phi=phi)
+        if offence == taxonomy.STALKING
+        else None
+    )
     put(decs[0].forces.assign(year_from=pairs[0][0], year_to=pairs[0][1]), "decomposition_forces.csv")
-    put(pd.concat([d.summary for d in decs], ignore_index=True), "decomposition.csv")
+    put(pd.concat([d.summary for d in decs + ([mix] if mix else [])], ignore_index=True), "decomposition.csv")
 
     if figures:
         written += [
