@@ -191,3 +191,38 @@ def test_debug_is_accepted_after_the_command(tmp_path):
     with pytest.raises(InputError):
         main(["tables", "--store", str(tmp_path / "none"), "--debug"])
     assert main(["tables", "--store", str(tmp_path / "none")]) == 2  # without it: a message, exit 2
+
+
+def test_a_damaged_store_is_named_not_an_internal_error(demo_store, tmp_path, capsys):
+    store, _ = demo_store
+    bad = tmp_path / "store"
+    shutil.copytree(store, bad)
+    (bad / "validation.json").write_text("{ not json")
+    assert main(["tables", "--store", str(bad), "--out", str(tmp_path / "t")]) == 2
+    err = capsys.readouterr().err
+    assert "validation.json is damaged" in err and "ingest" in err and "internal error" not in err
+    (bad / "validation.json").unlink()
+    (bad / "validation.json").mkdir()
+    assert main(["tables", "--store", str(bad), "--out", str(tmp_path / "t")]) == 2
+    assert "validation.json is a folder, not a file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "code,words", [(28, "the disk is full"), (30, "the file system is read-only"), (13, "permission denied")]
+)
+def test_disk_full_or_unwritable_is_a_clear_error(demo_store, tmp_path, capsys, monkeypatch, code, words):
+    import errno
+
+    from analysis.reports import tables
+
+    assert code in (errno.ENOSPC, errno.EROFS, errno.EACCES)
+    target = tmp_path / "t" / "force_year.csv"
+
+    def fail(*args, **kwargs):
+        raise OSError(code, os.strerror(code), str(target))
+
+    monkeypatch.setattr(tables, "write_store_tables", fail)
+    store, _ = demo_store
+    assert main(["tables", "--store", str(store), "--out", str(tmp_path / "t")]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write or read {target}: {words}" in err and "internal error" not in err

@@ -7,11 +7,21 @@ file, sheet, row, column or parameter at fault; `--debug` shows the traceback as
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 
 from analysis.domain import forces, taxonomy
 from analysis.errors import InputError, WorkFailed
+
+# Faults of the machine, not of the package: said plainly, naming the path, exit 2.
+_ENVIRONMENT_ERRORS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EROFS: "the file system is read-only",
+}
 
 EPILOG = "Exit codes: 0 ok, 1 some work failed, 2 bad input or usage. Add --debug for tracebacks."
 
@@ -348,6 +358,17 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    except OSError as exc:
+        if args.debug or exc.errno not in _ENVIRONMENT_ERRORS:
+            raise
+        where = exc.filename or "a file"
+        print(
+            f"error: cannot write or read {where}: {_ENVIRONMENT_ERRORS[exc.errno]}. "
+            f"{'Free some space' if exc.errno in (errno.ENOSPC, errno.EDQUOT) else 'Check its permissions'}, "
+            "or choose another folder (--out, --store), and run the command again.",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("interrupted: files already in place were left as they were.", file=sys.stderr)
         return 130

@@ -196,7 +196,24 @@ def load_store(store: Path | str) -> Store:
             f"store {store} has no {', '.join(missing)}. Run 'stalking-outcomes "
             "ingest' for this source first (e.g. 'stalking-outcomes ingest --source demo')."
         )
-    validation = json.loads(files[2].read_text(encoding="utf-8"))
+    folders = [f.name for f in files if f.is_dir()]
+    if folders:
+        raise InputError(
+            f"store {store}: {', '.join(folders)} is a folder, not a file. Move it out of the way "
+            "and run 'stalking-outcomes ingest' again."
+        )
+    try:
+        validation = json.loads(files[2].read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"store {store}: {VALIDATION_FILE} is damaged ({exc}). Run 'stalking-outcomes ingest' "
+            "again to rebuild the store."
+        ) from None
+    if not isinstance(validation, dict):
+        raise InputError(
+            f"store {store}: {VALIDATION_FILE} does not hold a report (a JSON object). Run "
+            "'stalking-outcomes ingest' again to rebuild the store."
+        )
     for f in files[:2]:
         recorded_hash = validation.get("store_files", {}).get(f.name)
         if recorded_hash and recorded_hash != sha256_of(f):
