@@ -228,3 +228,18 @@ def test_ingest_without_a_pfa_table(demo, tmp_path):
     st = store.load_store(tmp_path / "store")
     assert st.recorded.empty and list(st.recorded.columns)[-2:] == ["source_file", "source_sha256"]
     assert any("no PFA recorded-crime table" in n for n in v["notes"])
+
+
+def test_parallel_ingest_gives_the_same_store_and_stops_on_an_error(demo, demo_store, tmp_path):
+    folder, _ = demo
+    serial, _ = demo_store
+    ingest.ingest(str(folder), tmp_path / "par", jobs=2)
+    for name in ("outcomes.parquet", "recorded_offences.parquet", "validation.json"):
+        assert (tmp_path / "par" / name).read_bytes() == (serial / name).read_bytes(), name
+    broken = tmp_path / "src"
+    shutil.copytree(folder, broken)
+    victim = next(broken.glob("*mar2022*"))
+    victim.write_text("<html>Service unavailable</html>")
+    with pytest.raises(InputError, match=f"{victim.name} is not a xlsx workbook: it is an HTML page"):
+        ingest.ingest(str(broken), tmp_path / "par", jobs=2)
+    assert (tmp_path / "par" / "outcomes.parquet").read_bytes() == (serial / "outcomes.parquet").read_bytes()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import sys
 from pathlib import Path
 
@@ -85,6 +86,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         offences=_offences(args.offences),
         progress=sys.stderr.isatty(),
         accept_outliers=args.accept_outliers,
+        jobs=args.jobs or os.cpu_count() or 1,
     )
     print(ingest.summary_text(validation))
     return 0
@@ -259,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="store counts far outside a force's history and other forces' values instead of "
         "refusing them; they are listed in validation.json and on every page",
+    )
+    s.add_argument(
+        "--jobs", type=COUNT, help="files read at once, in separate processes (default: number of cores)"
     )
     s.set_defaults(func=_cmd_ingest)
 

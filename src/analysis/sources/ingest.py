@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -180,6 +181,7 @@ def ingest(
     offences: tuple[str, ...] | None = taxonomy.DEFAULT_OFFENCES,
     progress: bool = False,
     accept_outliers: bool = False,
+    jobs: int = 1,
 ) -> dict:
     """Read every outcomes workbook and the PFA table in a source folder into the store.
 
@@ -194,15 +196,7 @@ def ingest(
     outcome_frames: list[pd.DataFrame] = []
     recorded_frames: list[pd.DataFrame] = []
     reports = []
-    iterator = files
-    if progress:
-        from tqdm import tqdm
-
-        iterator = tqdm(files, desc="reading", unit="file", leave=False)
-    for f in iterator:
-        digest = sha256_of(f.path)
-        reader = read_outcomes if f.kind == "outcomes" else read_recorded
-        frame, report = reader(f.path, offences=offences, sha256=digest)
+    for f, (frame, report, digest) in zip(files, _read_all(files, offences, jobs, progress)):
         if f.kind == "outcomes":
             years = sorted(set(frame["financial_year"]))
             if years and f.year and years != [f.year]:
@@ -234,6 +228,47 @@ def ingest(
     write_store(store, outcomes, recorded, validation)
     validation["store"] = str(store)
     return validation
+
+
+def _read_one(f: SourceFile, offences: tuple[str, ...] | None) -> tuple[pd.DataFrame, object, str]:
+    """One file's table, its reading report and its sha256 (in a worker process when jobs > 1)."""
+    digest = sha256_of(f.path)
+    reader = read_outcomes if f.kind == "outcomes" else read_recorded
+    frame, report = reader(f.path, offences=offences, sha256=digest)
+    return frame, report, digest
+
+
+def _read_all(
+    files: list[SourceFile], offences: tuple[str, ...] | None, jobs: int, progress: bool
+) -> Iterator[tuple[pd.DataFrame, object, str]]:
+    """Every file read, in the files' order: one at a time, or by `jobs` processes (a real
+    ingest is eleven year workbooks plus the PFA tables; each read is CPU-bound in calamine and
+    pandas). The first error stops the ingest either way, before anything is written."""
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(files), desc="reading", unit="file", leave=False)
+    try:
+        if jobs <= 1 or len(files) <= 1:
+            for f in files:
+                yield _read_one(f, offences)
+                if bar is not None:
+                    bar.update(1)
+            return
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(min(jobs, len(files))) as pool:
+            # largest first, so one big workbook does not start last and finish alone
+            order = sorted(range(len(files)), key=lambda i: -files[i].path.stat().st_size)
+            futures = {i: pool.submit(_read_one, files[i], offences) for i in order}
+            for i in range(len(files)):
+                yield futures[i].result()
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _combine(frames: list[pd.DataFrame], key: list[str], columns: list[str]) -> pd.DataFrame:
