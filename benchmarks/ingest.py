@@ -5,19 +5,25 @@ about 725,000 rows x 13 columns, with stalking (8Q) among 180 offence codes and 
 shared-string table as Excel writes it (--inline-strings: inline text, as streaming writers
 make, which calamine reads about half as fast), then times in
 separate processes: our reader keeping 8Q only, our reader keeping every row, and
-pandas.read_excel(engine="openpyxl") for the same sheet. Prints seconds and peak RSS for each
-and ends with `stalking_seconds: S` and `ratio: R` (openpyxl seconds / our 8Q-only seconds).
+pandas.read_excel(engine="openpyxl") for the same sheet. Each method's peak memory is its own
+process's, read by the parent from the finished child (wait4). Then an ingest of four full-size
+years (generated once, cached) with --jobs 1 and with --jobs 2. Prints seconds and peak RSS for
+each and ends with `stalking_seconds: S`, `ratio: R` (openpyxl seconds / our 8Q-only seconds)
+and `jobs2_over_serial: F` (the four-year ingest with 2 jobs as a fraction of serial).
 
 Usage: python benchmarks/ingest.py [--rows-scale 1.0] [--inline-strings] [--skip-openpyxl]
+       [--skip-four-years]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 N_OFFENCES = 180  # 44 forces x 4 quarters x 180 codes x 23 types = 728,640 rows
 
 
-def make_workbook(path: Path, scale: float, inline_strings: bool) -> int:
+def make_workbook(path: Path, scale: float, inline_strings: bool, year: str = "2020/21") -> int:
     """Write the full-size workbook in the current published layout; return its row count."""
     from analysis.demo.publish import OutcomesLayout, Sheet, cover_sheet, outcome_rows, write_workbook
     from analysis.domain import forces, taxonomy
@@ -44,7 +50,7 @@ def make_workbook(path: Path, scale: float, inline_strings: bool) -> int:
                     for t in range(23):
                         o = taxonomy.BY_CODE[t]
                         yield {
-                            "financial_year": "2020/21",
+                            "financial_year": year,
                             "quarter": q,
                             "force": force,
                             "offence_code": code,
@@ -59,7 +65,7 @@ def make_workbook(path: Path, scale: float, inline_strings: bool) -> int:
                             "closed_basis": "N/A" if t == 0 else int(counts[t, 1]),
                         }
 
-    lay = OutcomesLayout("Outcomes open data 2020_21")
+    lay = OutcomesLayout(f"Outcomes open data {year.replace('/', '_')}")
     tmp = path.with_suffix(".part.xlsx")  # an interrupted run leaves no half file in the cache
     write_workbook(
         tmp,
@@ -89,15 +95,53 @@ def child(mode: str, path: str) -> None:
 
         frame = pd.read_excel(path, sheet_name="Outcomes open data 2020_21", engine="openpyxl")
     seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"mode": mode, "seconds": seconds, "rows": len(frame), "peak_rss_mb": peak_mb}))
+    print(json.dumps({"mode": mode, "seconds": seconds, "rows": len(frame)}))
+
+
+def _run_child(argv: list[str]) -> tuple[str, float]:
+    """Run a command to the end; its stdout and its own peak RSS in MB (from wait4, so the
+    number is this child's alone, never another method's)."""
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(argv[:4])} ... failed with exit {proc.returncode}")
+        out.seek(0)
+        return out.read().decode(), usage.ru_maxrss / 1024
 
 
 def measure(mode: str, path: Path) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", mode, str(path)], capture_output=True, text=True, check=True
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    text, peak = _run_child([sys.executable, __file__, "--child", mode, str(path)])
+    return {**json.loads(text.strip().splitlines()[-1]), "peak_rss_mb": peak}
+
+
+FOUR_YEARS = ("2020/21", "2021/22", "2022/23", "2023/24")
+
+
+def four_year_folder(cache: Path, scale: float) -> Path:
+    """Four full-size outcomes workbooks, one per year, named as GOV.UK names them (cached)."""
+    folder = cache / f"four-years-{scale:g}"
+    folder.mkdir(exist_ok=True)
+    for year in FOUR_YEARS:
+        path = folder / f"prc-outcomes-open-data-mar20{year[-2:]}-tables.xlsx"
+        if not path.exists():
+            t = time.perf_counter()
+            make_workbook(path, scale, False, year)
+            print(f"generated {path.name} in {time.perf_counter() - t:.1f} s")
+    return folder
+
+
+def time_ingest(folder: Path, jobs: int) -> float:
+    """Seconds for `stalking-outcomes ingest` of the folder into a scratch store."""
+    store = Path(tempfile.mkdtemp(prefix="bench-store-"))
+    try:
+        cli = [sys.executable, "-m", "analysis", "ingest", "--source", str(folder), "--store", str(store)]
+        start = time.perf_counter()
+        _run_child([*cli, "--offences", "8Q", "--jobs", str(jobs)])
+        return time.perf_counter() - start
+    finally:
+        shutil.rmtree(store, ignore_errors=True)
 
 
 def main() -> None:
@@ -109,6 +153,7 @@ def main() -> None:
         help="write the workbook's text inline instead of in a shared-string table",
     )
     p.add_argument("--skip-openpyxl", action="store_true", help="skip the (slow) baseline")
+    p.add_argument("--skip-four-years", action="store_true", help="skip the four-year ingest")
     p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -133,6 +178,11 @@ def main() -> None:
     print(f"stalking_seconds: {results['ours_8q']['seconds']:.2f}")
     if "openpyxl" in results:
         print(f"ratio: {results['openpyxl']['seconds'] / results['ours_8q']['seconds']:.1f}")
+    if not args.skip_four_years:
+        folder = four_year_folder(cache, args.rows_scale)
+        serial, parallel = time_ingest(folder, 1), time_ingest(folder, 2)
+        print(f"four-year ingest (8Q): --jobs 1 {serial:.1f} s, --jobs 2 {parallel:.1f} s")
+        print(f"jobs2_over_serial: {parallel / serial:.2f}")
 
 
 if __name__ == "__main__":
