@@ -168,15 +168,18 @@ def test_shrunken_rates_lie_between_raw_and_pooled(seed):
     d = pd.DataFrame(
         {"force": [f"F{i}" for i in range(20)], "charged_closed": rng.binomial(n, 0.1), "outcomes_closed": n}
     )
-    r = shrinkage.shrink(d, draws=200)
-    u = r.units
-    raw = logit((u["count"] + 0.5) / (u["n"] + 1))
-    mu = r.summary["mu_logit"]
-    sh = logit(u["shrunk_rate"])
-    assert (((sh - raw) * (sh - mu)) <= 1e-9).all()  # sh between raw and mu
-    assert u["shrinkage_factor"].between(0, 1).all()
-    assert (u["rank_low"] <= u["rank_median"]).all() and (u["rank_median"] <= u["rank_high"]).all()
-    assert 0 <= r.summary["rankability"] <= 1
+    for method in ("dl", "hb"):
+        r = shrinkage.shrink(d, draws=200, method=method)
+        u = r.units
+        raw = logit((u["count"] + 0.5) / (u["n"] + 1))
+        mu = r.summary["mu_logit"]
+        sh = logit(u["shrunk_rate"])
+        # plug-in: exactly between raw and mu; hierarchical: an average of such points over
+        # tau, each with its own mu, so between raw and mu up to a sliver
+        assert (((sh - raw) * (sh - mu)) <= (1e-9 if method == "dl" else 1e-3)).all()
+        assert u["shrinkage_factor"].between(0, 1).all()
+        assert (u["rank_low"] <= u["rank_median"]).all() and (u["rank_median"] <= u["rank_high"]).all()
+        assert 0 <= r.summary["rankability"] <= 1
 
 
 def test_shrinkage_beats_raw_on_mean_squared_error():
@@ -196,6 +199,66 @@ def test_shrinkage_beats_raw_on_mean_squared_error():
         errs.append((np.mean((u["raw_rate"] - p) ** 2), np.mean((u["shrunk_rate"] - p) ** 2)))
     raw, shr = np.mean(errs, axis=0)
     assert shr < raw
+
+
+def _binomial_forces(rng, k: int, tau: float = 0.3):
+    n = np.geomspace(50, 2000, k).astype(int)
+    p = expit(logit(0.1) + rng.normal(0, tau, k))
+    d = pd.DataFrame(
+        {"force": [f"F{i}" for i in range(k)], "charged_closed": rng.binomial(n, p), "outcomes_closed": n}
+    )
+    return d, p
+
+
+def test_hierarchical_shrinkage_carries_tau_and_mu_uncertainty():
+    """Ten forces whose rates look alike: the plug-in estimate of tau^2 is 0, so plug-in
+    intervals pool completely and are as narrow as the overall mean's; tau^2 = 0 is only the
+    most likely value, and the hierarchical intervals keep room for real differences."""
+    d = pd.DataFrame(
+        {
+            "force": [f"F{i}" for i in range(10)],
+            "charged_closed": [18, 22, 20, 19, 21, 20, 23, 17, 20, 20],
+            "outcomes_closed": [200] * 10,
+        }
+    )
+    hb, dl = shrinkage.shrink(d, method="hb", draws=4000), shrinkage.shrink(d, method="dl", draws=4000)
+    assert dl.summary["tau2"] == 0 == dl.summary["tau2_low"] == dl.summary["tau2_high"]
+    width = {m: (r.units["shrunk_high"] - r.units["shrunk_low"]).mean() for m, r in (("hb", hb), ("dl", dl))}
+    assert width["hb"] > 1.3 * width["dl"]
+    s = hb.summary
+    assert s["method"] == "hb" and s["tau2_low"] < s["tau2"] < s["tau2_high"]
+    # ranks: plug-in draws at tau^2 = 0 are the same for every force, so every rank interval is
+    # the whole range; the hierarchical ones are too, but for a reason (no force stands out)
+    assert (hb.units["rank_high"] - hb.units["rank_low"]).min() >= 7
+
+
+def test_tau_posterior_concentrates_on_the_truth_with_many_units():
+    rng = np.random.default_rng(8)
+    v = np.full(400, 0.05)
+    y = rng.normal(0, 0.5, 400) + rng.normal(0, np.sqrt(v))
+    tau, p = shrinkage.tau_posterior(y, v)
+    mean = float((tau * p).sum())
+    assert mean == pytest.approx(0.5, abs=0.06) and p.sum() == pytest.approx(1)
+
+
+@pytest.mark.slow
+def test_hierarchical_intervals_cover_the_true_rates():
+    """200 simulated sets of ten forces: the hierarchical 95% intervals cover the true rates
+    about 95% of the time (measured 0.944, Monte Carlo SE 0.006); the plug-in ones fall short
+    (0.909, SE 0.009) because they ignore the uncertainty in tau^2."""
+    rng = np.random.default_rng(5)
+    cover: dict[str, list[float]] = {"hb": [], "dl": []}
+    for rep in range(200):
+        d, p = _binomial_forces(rng, 10)
+        for method, got in cover.items():
+            u = (
+                shrinkage.shrink(d, method=method, draws=1000, seed=rep)
+                .units.set_index("force")
+                .loc[d["force"]]
+            )
+            got.append(float(((u["shrunk_low"].to_numpy() <= p) & (p <= u["shrunk_high"].to_numpy())).mean()))
+    hb, dl = np.mean(cover["hb"]), np.mean(cover["dl"])
+    assert hb > 0.925 and hb - dl > 0.015
 
 
 # --- decomposition ---------------------------------------------------------------------------
@@ -297,7 +360,7 @@ def test_simulation_with_known_truth_small():
     prim = t.loc[("primary", "link_slope")]
     assert abs(prim["bias"]) < 0.1 and prim["reps"] == 4
     assert abs(t.loc[("placebo_2017", "zero (no effect before 2020)"), "mean_estimate"]) < 0.15
-    assert t.loc[("shrinkage_eb_dl", "MSE ratio shrunken / raw"), "mean_estimate"] < 1
+    assert t.loc[("shrinkage_hb", "MSE ratio shrunken / raw"), "mean_estimate"] < 1
     assert t.loc[("funnel_exact_95%", "recall of true extreme forces"), "mean_estimate"] == 1.0
     assert list(table.columns)[:9] == [
         "estimator",

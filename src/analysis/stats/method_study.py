@@ -131,7 +131,7 @@ def one_replicate(args: tuple[int, dict, Path | None]) -> list[dict]:
     out.append(
         {
             "rep": rep,
-            "estimator": "shrinkage_eb_dl",
+            "estimator": "shrinkage_hb",
             "parameter": f"MSE of force charge rates {SHRINK_YEAR}",
             "truth": 0.0,
             "estimate": mse_shr,
@@ -140,7 +140,7 @@ def one_replicate(args: tuple[int, dict, Path | None]) -> list[dict]:
     out.append(
         {
             "rep": rep,
-            "estimator": "shrinkage_eb_dl",
+            "estimator": "shrinkage_hb",
             "parameter": "MSE ratio shrunken / raw",
             "truth": np.nan,
             "estimate": mse_shr / mse_raw,

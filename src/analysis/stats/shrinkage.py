@@ -1,12 +1,18 @@
-"""Empirical-Bayes force rates on the logit scale, shrinkage factors, and rank intervals.
+"""Shrunken force rates on the logit scale, shrinkage factors, and rank intervals.
 
 Each force's observed logit rate y_i (with a 0.5 continuity correction) has sampling variance
-v_i = 1/(x_i + 0.5) + 1/(n_i - x_i + 0.5). Between-force variance tau^2 is estimated by
-DerSimonian-Laird or Paule-Mandel; the shrunken estimate is
-    theta_i = B_i * mu + (1 - B_i) * y_i,   B_i = v_i / (v_i + tau^2),
-with posterior variance (1 - B_i) v_i + B_i^2 / sum(w) (the second term carries the uncertainty
-in mu). Ranks are simulated from the posteriors; rankability is tau^2 / (tau^2 + median v_i)
-(Lingsma et al. 2010): near 1 the ranking reflects real differences, near 0 mostly chance.
+v_i = 1/(x_i + 0.5) + 1/(n_i - x_i + 0.5), and the forces' true logits theta_i ~ N(mu, tau^2).
+Given mu and tau^2 the shrunken estimate is
+    theta_i = B_i * mu + (1 - B_i) * y_i,   B_i = v_i / (v_i + tau^2).
+Method "hb" (the default) is the hierarchical normal model with a flat prior on mu and a uniform
+prior on tau (Gelman 2006; Gelman et al., Bayesian Data Analysis, ch. 5): tau's posterior is
+computed exactly on a grid, and the draws of tau, then mu given tau, then every theta_i given
+both carry the uncertainty in tau^2 and in the overall mean into the intervals, and into the rank
+draws, which share each draw's mu and tau (plug-in ranks treat forces as independent). Methods
+"dl" and "pm" plug in the DerSimonian-Laird or Paule-Mandel estimate of tau^2 instead (empirical
+Bayes: intervals too narrow when tau^2 is poorly known). Rankability is
+tau^2 / (tau^2 + median v_i) at the posterior median of tau^2 (Lingsma et al. 2010): near 1 the
+ranking reflects real differences, near 0 mostly chance.
 """
 
 from __future__ import annotations
@@ -15,13 +21,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
 from scipy.special import expit, logit
 
 from analysis.errors import InputError
 from analysis.stats.measures import checked_counts, proportion_ci
 
-TAU2_METHODS = ("dl", "pm")
+TAU2_METHODS = ("hb", "dl", "pm")
+TAU_GRID = 600  # grid points for the posterior of tau
 
 
 def tau2_dl(y: np.ndarray, v: np.ndarray) -> float:
@@ -57,17 +64,63 @@ class ShrinkageResult:
     summary: dict = field(default_factory=dict)
 
 
+def tau_posterior(y: np.ndarray, v: np.ndarray, grid: int = TAU_GRID) -> tuple[np.ndarray, np.ndarray]:
+    """(tau grid, posterior probabilities) under flat priors on mu and tau: p(tau | y) is
+    proportional to V_mu^(1/2) prod (v_i + tau^2)^(-1/2) exp(-(y_i - mu_hat)^2 / 2(v_i + tau^2))."""
+    top = max(3 * float(np.std(y)), 4 * np.sqrt(tau2_dl(y, v)), 0.5)
+    tau = (np.arange(grid) + 0.5) * top / grid  # cell midpoints: tau = 0 has no width
+    s = v[None, :] + tau[:, None] ** 2
+    w = 1 / s
+    mu = (w * y).sum(axis=1) / w.sum(axis=1)
+    log_p = (
+        -0.5 * np.log(w.sum(axis=1))
+        - 0.5 * np.log(s).sum(axis=1)
+        - 0.5 * (w * (y - mu[:, None]) ** 2).sum(axis=1)
+    )
+    p = np.exp(log_p - log_p.max())
+    return tau, p / p.sum()
+
+
+def _tau2_grid(y: np.ndarray, v: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """tau^2 values with their probabilities (one value, probability 1, for a plug-in method),
+    and the width of a grid cell in tau (0 for a plug-in)."""
+    if method == "hb":
+        tau, p = tau_posterior(y, v)
+        return tau**2, p, float(tau[1] - tau[0])
+    return np.array([tau2_dl(y, v) if method == "dl" else tau2_pm(y, v)]), np.ones(1), 0.0
+
+
+def _conditional(y: np.ndarray, v: np.ndarray, t2: np.ndarray) -> tuple[np.ndarray, ...]:
+    """For each tau^2 (rows): mu's mean and sd given tau^2, and each unit's shrinkage factor."""
+    w = 1 / (v[None, :] + t2[:, None])
+    mu_hat = (w * y).sum(axis=1) / w.sum(axis=1)
+    b = v[None, :] / (v[None, :] + t2[:, None])
+    return mu_hat, 1 / np.sqrt(w.sum(axis=1)), b
+
+
+def _draws(y: np.ndarray, v: np.ndarray, grid: tuple, draws: int, rng: np.random.Generator):
+    """Joint draws (draws x units) of the true logits, and the draws of tau^2 and mu."""
+    t2_grid, p, width = grid
+    tau = np.sqrt(t2_grid)[rng.choice(len(p), size=draws, p=p)]
+    t2 = (tau + rng.uniform(-width / 2, width / 2, draws)) ** 2 if width else tau**2
+    mu_hat, mu_sd, b = _conditional(y, v, t2)
+    mu = mu_hat + mu_sd * rng.standard_normal(draws)
+    # given tau^2 and mu: theta_i ~ N(b mu + (1 - b) y_i, (1 - b) v_i); b = 1 pools completely
+    theta = b * mu[:, None] + (1 - b) * y + np.sqrt((1 - b) * v) * rng.standard_normal(b.shape)
+    return theta, t2, mu
+
+
 def shrink(
     frame: pd.DataFrame,
     unit: str = "force",
     count: str = "charged_closed",
     n: str = "outcomes_closed",
-    method: str = "dl",
+    method: str = "hb",
     level: float = 0.95,
     draws: int = 4000,
     seed: int = 2020,
 ) -> ShrinkageResult:
-    """Empirical-Bayes shrinkage of unit proportions with simulated rank intervals.
+    """Shrinkage of unit proportions with intervals and rank intervals from joint draws.
 
     Rank 1 is the highest rate. Units with n < 1 are left out (listed in summary['excluded']).
     """
@@ -81,23 +134,22 @@ def shrink(
     x, m = d["x"].to_numpy(), d["n"].to_numpy()
     y = logit((x + 0.5) / (m + 1))
     v = 1 / (x + 0.5) + 1 / (m - x + 0.5)
-    tau2 = tau2_dl(y, v) if method == "dl" else tau2_pm(y, v)
-    w = 1 / (v + tau2)
-    mu = float(np.sum(w * y) / w.sum())
-    b = v / (v + tau2) if tau2 > 0 else np.ones_like(v)
-    theta = b * mu + (1 - b) * y
-    post_var = (1 - b) * v + b**2 / w.sum()
-    zq = stats.norm.ppf(0.5 + level / 2)
+    grid = _tau2_grid(y, v, method)
+    sims, t2_draws, _ = _draws(y, v, grid, draws, np.random.default_rng(seed))
+    # point estimates exactly, by summing over the grid (no simulation noise in them)
+    t2_grid, p, _ = grid
+    mu_hat, _, b_grid = _conditional(y, v, t2_grid)
+    mu = float(p @ mu_hat)
+    theta = p @ (b_grid * mu_hat[:, None] + (1 - b_grid) * y)
+    tau2 = float(t2_grid[np.searchsorted(np.cumsum(p), 0.5)])
+    lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
     units = pd.DataFrame({unit: d["unit"], "n": m, "count": x, "raw_rate": x / m})
     units["raw_low"], units["raw_high"] = proportion_ci(x, m, level=level)
-    units["shrinkage_factor"] = b
+    units["shrinkage_factor"] = p @ b_grid
     units["shrunk_rate"] = expit(theta)
-    units["shrunk_low"] = expit(theta - zq * np.sqrt(post_var))
-    units["shrunk_high"] = expit(theta + zq * np.sqrt(post_var))
-    rng = np.random.default_rng(seed)
-    sims = rng.normal(theta, np.sqrt(post_var), size=(draws, len(theta)))
+    units["shrunk_low"] = expit(np.quantile(sims, lo_q, axis=0))
+    units["shrunk_high"] = expit(np.quantile(sims, hi_q, axis=0))
     ranks = (-sims).argsort(axis=1).argsort(axis=1) + 1  # rank 1 = highest
-    lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
     units["rank_point"] = (-theta).argsort().argsort() + 1
     units["rank_median"] = np.median(ranks, axis=0)
     units["rank_low"] = np.quantile(ranks, lo_q, axis=0, method="lower").astype(int)
@@ -112,6 +164,8 @@ def shrink(
         "pooled_rate": float(expit(mu)),
         "tau2": tau2,
         "tau": float(np.sqrt(tau2)),
+        "tau2_low": float(np.quantile(t2_draws, lo_q)),
+        "tau2_high": float(np.quantile(t2_draws, hi_q)),
         "rankability": rankability,
         "units": len(units),
         "excluded": excluded,
