@@ -402,3 +402,37 @@ def test_figures_are_labelled_and_mark_the_breaks():
     assert {t.get_text() for t in ax.texts} >= {"8Q introduced", "Ex-partner harassment recorded as stalking"}
     fig2 = plots.trend_plot(nat, synthetic=False)
     assert plots.DEMO_LABEL not in [t.get_text() for t in fig2.texts]
+
+
+def test_validation_rows_carry_monte_carlo_errors_and_a_verdict():
+    """Monte Carlo errors (Morris, White and Crowther 2019) and the verdict against targets."""
+    from analysis.stats import method_study
+
+    rng = np.random.default_rng(4)
+    reps = 400
+    est = rng.normal(0.0, 0.1, reps)
+    rec = pd.DataFrame(
+        {
+            "estimator": "toy",
+            "parameter": "link_slope",
+            "truth": 0.0,
+            "estimate": est,
+            "ci_low": est - 0.196,
+            "ci_high": est + 0.196,
+            "p_value": np.where(np.arange(reps) < 20, 0.01, 0.5),  # exactly 5% rejections
+        }
+    )
+    row = method_study.summarise(rec).iloc[0]
+    assert row["bias_mcse"] == pytest.approx(np.std(est, ddof=1) / np.sqrt(reps))
+    assert row["coverage_mcse"] == pytest.approx(np.sqrt(row["coverage"] * (1 - row["coverage"]) / reps))
+    assert row["rejection_rate"] == 0.05 and row["rejection_rate_mcse"] == pytest.approx(
+        np.sqrt(0.05 * 0.95 / reps)
+    )
+    assert row["rmse_mcse"] > 0
+    assert "bias not distinguishable from 0" in row["verdict"] and "size consistent with 5%" in row["verdict"]
+    rec["p_value"] = np.where(np.arange(reps) < 60, 0.01, 0.5)  # 15%: clearly too many
+    rec["estimate"] = est + 0.05
+    row = method_study.summarise(rec).iloc[0]
+    assert "size above 5% beyond Monte Carlo error" in row["verdict"]
+    assert "bias distinguishable from 0" in row["verdict"]
+    assert "(MCSE)" in method_study.summary_text(method_study.summarise(rec))

@@ -36,7 +36,15 @@ COLUMNS = [
     "coverage",
     "rejection_rate",
     "reps",
+    "bias_mcse",
+    "rmse_mcse",
+    "coverage_mcse",
+    "rejection_rate_mcse",
+    "verdict",
 ]
+NOMINAL_COVERAGE = 0.95
+NOMINAL_SIZE = 0.05
+Z = 1.96  # a measured value further than Z Monte Carlo errors from its target is told apart
 
 
 def _limit_threads() -> None:
@@ -149,34 +157,110 @@ def one_replicate(args: tuple[int, dict, Path | None]) -> list[dict]:
     return out
 
 
+def _proportion_mcse(p: float, reps: int) -> float:
+    return float(np.sqrt(p * (1 - p) / reps)) if np.isfinite(p) and reps else np.nan
+
+
+def verdict(row: dict) -> str:
+    """What the replicates can and cannot tell about this row, at their number: each target
+    (bias 0, coverage 95%, size 5%) is met, missed, or cannot be told apart, by Monte Carlo error
+    (Morris, White and Crowther 2019)."""
+    parts = []
+    reps = row["reps"]
+    if np.isfinite(row["bias"]) and np.isfinite(row["bias_mcse"]):
+        off = abs(row["bias"]) > Z * row["bias_mcse"]
+        parts.append(f"bias {'distinguishable from 0' if off else 'not distinguishable from 0'}")
+    if np.isfinite(row["coverage"]):
+        # the target's own Monte Carlo error: how far a method with exactly 95% would wander
+        se = _proportion_mcse(NOMINAL_COVERAGE, reps)
+        gap = row["coverage"] - NOMINAL_COVERAGE
+        parts.append(
+            "coverage consistent with 95%"
+            if abs(gap) <= Z * se
+            else f"coverage {'below' if gap < 0 else 'above'} 95% beyond Monte Carlo error"
+        )
+    if np.isfinite(row["rejection_rate"]) and row["truth"] == 0:
+        se = _proportion_mcse(NOMINAL_SIZE, reps)
+        gap = row["rejection_rate"] - NOMINAL_SIZE
+        parts.append(
+            f"size consistent with 5% (within ±{100 * Z * se:.1f} points)"
+            if abs(gap) <= Z * se
+            else f"size {'above' if gap > 0 else 'below'} 5% beyond Monte Carlo error"
+        )
+    return "; ".join(parts)
+
+
 def summarise(records: pd.DataFrame) -> pd.DataFrame:
-    """validation.csv: one row per estimator and parameter."""
+    """validation.csv: one row per estimator and parameter, each performance measure with its
+    Monte Carlo standard error, and a verdict against the targets."""
     rows = []
     for (est, par), g in records.groupby(["estimator", "parameter"], sort=False):
         truth = g["truth"].iloc[0]
         e = g["estimate"].astype(float)
+        reps = len(g)
         has_ci = "ci_low" in g and g["ci_low"].notna().any()
         has_p = "p_value" in g and g["p_value"].notna().any()
-        rows.append(
-            {
-                "estimator": est,
-                "parameter": par,
-                "truth": truth,
-                "mean_estimate": e.mean(),
-                "bias": e.mean() - truth if np.isfinite(truth) else np.nan,
-                "rmse": float(np.sqrt(np.mean((e - truth) ** 2))) if np.isfinite(truth) else np.nan,
-                "coverage": (
-                    float(((g["ci_low"] <= truth) & (truth <= g["ci_high"])).mean())
-                    if has_ci and np.isfinite(truth)
-                    else np.nan
-                ),
-                "rejection_rate": float((g["p_value"] < 0.05).mean()) if has_p else np.nan,
-                "reps": len(g),
-            }
+        known = bool(np.isfinite(truth))
+        sq = (e - truth) ** 2
+        rmse = float(np.sqrt(sq.mean())) if known else np.nan
+        coverage = (
+            float(((g["ci_low"] <= truth) & (truth <= g["ci_high"])).mean()) if has_ci and known else np.nan
         )
+        rejection = float((g["p_value"] < 0.05).mean()) if has_p else np.nan
+        row = {
+            "estimator": est,
+            "parameter": par,
+            "truth": truth,
+            "mean_estimate": e.mean(),
+            "bias": e.mean() - truth if known else np.nan,
+            "rmse": rmse,
+            "coverage": coverage,
+            "rejection_rate": rejection,
+            "reps": reps,
+            "bias_mcse": float(e.std(ddof=1) / np.sqrt(reps)) if known and reps > 1 else np.nan,
+            # delta method on the MSE's own standard error
+            "rmse_mcse": float(sq.std(ddof=1) / np.sqrt(reps) / (2 * rmse))
+            if known and reps > 1 and rmse > 0
+            else np.nan,
+            "coverage_mcse": _proportion_mcse(coverage, reps),
+            "rejection_rate_mcse": _proportion_mcse(rejection, reps),
+        }
+        row["verdict"] = verdict(row)
+        rows.append(row)
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["data_source"] = data_source_label(True)  # every replicate is generated data
     return out
+
+
+def _with_error(value: float, mcse: float) -> str:
+    if not np.isfinite(value):
+        return ""
+    return f"{value:.4g} ({mcse:.2g})" if np.isfinite(mcse) else f"{value:.4g}"
+
+
+def summary_text(table: pd.DataFrame) -> str:
+    """The printed study: each measure with its Monte Carlo standard error in brackets, and
+    the verdict against the targets."""
+    shown = pd.DataFrame(
+        {
+            "estimator": table["estimator"],
+            "parameter": table["parameter"],
+            "truth": table["truth"].map(lambda v: "" if v != v else f"{v:.4g}"),
+            "mean": table["mean_estimate"].map(lambda v: "" if v != v else f"{v:.4g}"),
+            **{
+                name: [_with_error(v, s) for v, s in zip(table[col], table[f"{col}_mcse"])]
+                for name, col in (
+                    ("bias (MCSE)", "bias"),
+                    ("RMSE (MCSE)", "rmse"),
+                    ("coverage (MCSE)", "coverage"),
+                    ("rejection (MCSE)", "rejection_rate"),
+                )
+            },
+            "reps": table["reps"],
+            "verdict": table["verdict"],
+        }
+    )
+    return shown.to_string(index=False)
 
 
 def validate_methods(
