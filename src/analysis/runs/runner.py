@@ -27,13 +27,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from analysis import __version__
+from analysis import __version__, paths
 from analysis.domain import forces, taxonomy
 from analysis.errors import InputError, WorkFailed
+from analysis.paths import NOTEBOOKS
 from analysis.runs import params
 
-ROOT_MARKER = "pyproject.toml"
-NOTEBOOKS = Path("notebooks")
 KERNEL = "python3"
 KEY_PACKAGES = (
     "pandas",
@@ -72,14 +71,6 @@ class JobResult:
     cell: int | None = None
     attempts: int = 1
     parameters: dict = field(default_factory=dict)
-
-
-def project_root() -> Path:
-    """The folder runs work from: the current one (it must hold notebooks/)."""
-    root = Path.cwd()
-    if not (root / NOTEBOOKS).is_dir():
-        raise InputError(f"no notebooks/ folder in {root}: run from the project folder.")
-    return root
 
 
 def _sha(data: bytes) -> str:
@@ -381,7 +372,7 @@ def _worker_init() -> None:
 
 
 def run(
-    source: str = "demo",
+    source: str = paths.DEFAULT_SOURCE,
     names: list[str] | None = None,
     offence: str = taxonomy.STALKING,
     jobs: int | None = None,
@@ -401,10 +392,11 @@ def run(
 
     if executor not in ("local", "dask"):
         raise InputError(f"--executor {executor!r}: use 'local' or 'dask'.")
-    root = project_root()
+    root = paths.project_root()
+    where = paths.for_source(source, out=out)
+    source = where.name  # the notebooks and the manifest get the name, never a local path
     planned = plan(source, names, offence)  # bad force names stop here, before any work
-    store_dir, default_out = params.source_paths(source)
-    out = Path(out) if out else default_out
+    store_dir, out = where.store, where.outputs
     jobs = jobs or os.cpu_count() or 1
     st = load_store(store_dir)
     started = time.time()

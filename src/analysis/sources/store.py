@@ -188,7 +188,10 @@ def load_store(store: Path | str) -> Store:
     if missing:
         raise InputError(
             f"store {store} has no {', '.join(missing)}. Run 'stalking-outcomes "
-            "ingest' for this source first (e.g. 'stalking-outcomes ingest --source demo')."
+            "ingest --source SOURCE' for this source first ('stalking-outcomes fetch' then "
+            "'ingest --source homeoffice' for the Home Office data, 'stalking-outcomes "
+            "demo-data' then 'ingest --source demo' for the demo data), or pass the --source "
+            "you ingested."
         )
     validation = json.loads(files[2].read_text(encoding="utf-8"))
     for f in files[:2]:
