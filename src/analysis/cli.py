@@ -117,10 +117,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from analysis.runs import runner
+    from analysis.runs import manifest, runner
 
     names = None if args.forces == ["all"] else args.forces
-    manifest = runner.run(
+    record = runner.run(
         args.source,
         names,
         offence=args.offence,
@@ -132,7 +132,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         progress=sys.stderr.isatty(),
     )
-    print(runner.summary_text(manifest))
+    print(manifest.summary_text(record))
     print(f"Site: {paths.for_source(args.source, out=args.out).outputs / 'index.html'}")
     return 0
 
