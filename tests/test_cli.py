@@ -226,3 +226,44 @@ def test_disk_full_or_unwritable_is_a_clear_error(demo_store, tmp_path, capsys, 
     assert main(["tables", "--store", str(store), "--out", str(tmp_path / "t")]) == 2
     err = capsys.readouterr().err
     assert f"cannot write or read {target}: {words}" in err and "internal error" not in err
+
+
+# Three years of demo data: enough for every command, quick to generate and read.
+SMALL_DEMO = 'first_year = "2019/20"\npfa_first_year = "2019/20"\nlast_year = "2021/22"\n'
+
+
+def test_a_folder_source_is_filed_under_its_name_by_every_command(tmp_path, monkeypatch, capsys):
+    """ingest, tables and analyse given one folder (as an absolute or a relative path, or its
+    name) all use data/processed/<name> and outputs/<name>."""
+    proj, folder = tmp_path / "proj", tmp_path / "elsewhere" / "mydata"
+    proj.mkdir()
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(SMALL_DEMO)
+    monkeypatch.chdir(proj)
+    assert main(["demo-data", "--out", str(folder), "--config", str(cfg)]) == 0
+    assert main(["ingest", "--source", str(folder)]) == 0
+    assert (proj / "data" / "processed" / "mydata" / "outcomes.parquet").exists()
+    assert main(["tables", "--source", "../elsewhere/mydata"]) == 0
+    assert (proj / "outputs" / "mydata" / "tables" / "force_year.csv").exists()
+    assert main(["analyse", "--source", str(folder), "--no-figures", "--bootstrap-reps", "9"]) == 0
+    assert (proj / "outputs" / "mydata" / "tables" / "link_model.json").exists()
+    assert main(["tables", "--source", "mydata", "--out", "t"]) == 0
+    assert (proj / "t" / "headlines.csv").exists()
+    assert "error" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["ingest", "tables", "analyse", "run"])
+def test_every_command_defaults_to_the_home_office_source(command):
+    """One default for --source: the real data, so a forgotten flag never gives demo output."""
+    from analysis import paths
+    from analysis.cli import build_parser
+
+    args = build_parser().parse_args([command])
+    assert args.source == paths.DEFAULT_SOURCE == "homeoffice"
+
+
+def test_a_missing_default_store_says_how_to_get_either_source(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["tables"]) == 2
+    err = capsys.readouterr().err
+    assert "data/processed/homeoffice" in err and "--source demo" in err and "Traceback" not in err

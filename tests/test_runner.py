@@ -147,7 +147,7 @@ def test_run_with_a_broken_force_finishes_the_others(tmp_path, demo_store, monke
 def test_run_refuses_unknown_force_before_starting(tmp_path, demo_store, monkeypatch, capsys):
     proj = _project(tmp_path, demo_store)
     monkeypatch.chdir(proj)
-    assert main(["run", "--forces", "Gotham"]) == 2
+    assert main(["run", "--source", "demo", "--forces", "Gotham"]) == 2
     assert "Unknown force 'Gotham'" in capsys.readouterr().err
     assert not (proj / "outputs" / "demo" / "forces").exists()
 
@@ -183,7 +183,19 @@ def test_interrupted_run_leaves_earlier_outputs_intact(tmp_path, demo_store):
         return {line.split()[0] for line in ps.splitlines() if "ipykernel_launcher" in line}
 
     proj = _project(tmp_path, demo_store)
-    cmd = [sys.executable, "-m", "analysis", "run", "--forces", "Kent", "Cumbria", "--jobs", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "analysis",
+        "run",
+        "--source",
+        "demo",
+        "--forces",
+        "Kent",
+        "Cumbria",
+        "--jobs",
+        "2",
+    ]
     already = kernels()
     subprocess.run(cmd, cwd=proj, check=True, capture_output=True)
     assert not kernels() - already, "a finished run left kernels running"
@@ -218,3 +230,31 @@ def test_interrupted_run_leaves_earlier_outputs_intact(tmp_path, demo_store):
         assert (out / rel).read_bytes() == data, rel
     again = subprocess.run(cmd, cwd=proj, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.slow
+def test_run_finds_the_store_that_ingest_wrote_for_a_folder_source(tmp_path, monkeypatch, capsys):
+    """`ingest --source FOLDER` then `run --source FOLDER`, through the command line: the run
+    reads data/processed/<name> and writes outputs/<name>; the notebooks get the name, not the
+    local path."""
+    from test_cli import SMALL_DEMO
+
+    proj, folder = tmp_path / "proj", tmp_path / "elsewhere" / "mydata"
+    shutil.copytree(ROOT / "notebooks", proj / "notebooks", ignore=shutil.ignore_patterns("reference"))
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(SMALL_DEMO)
+    monkeypatch.chdir(proj)
+    assert main(["demo-data", "--out", str(folder), "--config", str(cfg)]) == 0
+    assert main(["ingest", "--source", str(folder)]) == 0
+    code = main(["run", "--source", str(folder), "--forces", "Kent", "--jobs", "2"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    out = proj / "outputs" / "mydata"
+    assert f"Site: {Path('outputs') / 'mydata' / 'index.html'}" in captured.out
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["source"] == "mydata" and manifest["synthetic"] is True
+    assert {v["status"] for v in manifest["notebooks"].values()} == {"ok"}
+    report = nbformat.read(out / "forces" / "kent.ipynb", as_version=4)
+    injected = next(c for c in report.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert 'source = "mydata"' in injected.source
+    assert str(tmp_path) not in (out / "forces" / "kent.ipynb").read_text()

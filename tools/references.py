@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from analysis import paths
 from analysis.runs import kernel, params, runner
 
 REFERENCE_FORCE = "Northamptonshire"
@@ -25,7 +26,7 @@ def jobs() -> list[runner.Job]:
 
 def regenerate(folder: Path = FOLDER, timeout: int = 600) -> list[Path]:
     """Execute the reference notebooks and write them into `folder`; return their paths."""
-    root = runner.project_root()
+    root = paths.project_root()
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory() as stage:

@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from analysis import paths
 from analysis.domain import forces, taxonomy
 from analysis.errors import InputError, WorkFailed
 
@@ -113,12 +114,11 @@ def _cmd_tables(args: argparse.Namespace) -> int:
 
 def _cmd_analyse(args: argparse.Namespace) -> int:
     from analysis.reports.analyse import write_analysis
-    from analysis.sources.ingest import store_for
     from analysis.sources.store import load_store
 
-    name, default_store = store_for(args.source)
-    st = load_store(args.store or default_store)
-    out = args.out or Path("outputs") / name
+    where = paths.for_source(args.source, args.store, args.out)
+    st = load_store(where.store)
+    out = where.outputs
     written = write_analysis(
         st,
         out,
@@ -148,10 +148,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from analysis.runs import runner
+    from analysis.runs import manifest, runner
 
     names = None if args.forces == ["all"] else args.forces
-    manifest = runner.run(
+    record = runner.run(
         args.source,
         names,
         offence=args.offence,
@@ -163,9 +163,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         progress=sys.stderr.isatty(),
     )
-    print(runner.summary_text(manifest))
-    out = args.out or Path("outputs") / args.source
-    print(f"Site: {out / 'index.html'}")
+    print(manifest.summary_text(record))
+    print(f"Site: {paths.for_source(args.source, out=args.out).outputs / 'index.html'}")
     return 0
 
 
@@ -220,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="accept upstream files whose bytes changed, recording the new hash and date",
     )
-    s.add_argument("--raw", type=Path, default=Path("data/raw"), help="cache folder (default: data/raw)")
+    s.add_argument("--raw", type=Path, default=paths.RAW, help=f"cache folder (default: {paths.RAW})")
     s.add_argument("--registry", type=Path, help="a registry TOML to use instead of the packaged one")
     s.add_argument(
         "--retries", type=RETRIES, default=3, help="retries per file after a failed download (default: 3)"
@@ -236,18 +235,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "demo-data", help="write generated demo files in the published layout, plus truth.json", epilog=EPILOG
     )
-    s.add_argument("--out", type=Path, default=Path("data/demo"), help="folder (default: data/demo)")
+    s.add_argument("--out", type=Path, default=paths.DEMO, help=f"folder (default: {paths.DEMO})")
     s.add_argument("--seed", type=int, help="random seed (default: the config's)")
     s.add_argument("--config", type=Path, help="TOML file overriding any true parameter, e.g. link_slope = 0")
     s.set_defaults(func=_cmd_demo_data)
 
     s = sub.add_parser("ingest", help="read the files of a source into the parquet store", epilog=EPILOG)
-    s.add_argument(
-        "--source",
-        default="homeoffice",
-        help="'homeoffice' (data/raw), 'demo' (data/demo) or a folder (default: homeoffice)",
-    )
-    s.add_argument("--store", type=Path, help="store folder (default: data/processed/<source>)")
+    s.add_argument("--source", default=paths.DEFAULT_SOURCE, help=paths.SOURCE_HELP)
+    s.add_argument("--store", type=Path, help=f"store folder (default: {paths.PROCESSED}/<name>)")
     s.add_argument(
         "--offences",
         default=",".join(taxonomy.DEFAULT_OFFENCES),
@@ -267,9 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "tables", help="write force_year.csv, national_year.csv and headlines.csv", epilog=EPILOG
     )
-    s.add_argument("--source", default="demo", help="source whose store to read (default: demo)")
-    s.add_argument("--store", type=Path, help="store folder (default: data/processed/<source>)")
-    s.add_argument("--out", type=Path, help="output folder (default: outputs/<source>/tables)")
+    s.add_argument("--source", default=paths.DEFAULT_SOURCE, help=paths.SOURCE_HELP)
+    s.add_argument("--store", type=Path, help=f"store folder (default: {paths.PROCESSED}/<name>)")
+    s.add_argument("--out", type=Path, help=f"output folder (default: {paths.OUTPUTS}/<name>/tables)")
     s.add_argument("--offence", default=taxonomy.STALKING, help="offence code (default: 8Q stalking)")
     s.add_argument("--year", help="headline year YYYY/YY (default: latest with most forces)")
     s.add_argument(
@@ -287,9 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
         "decomposition; write tables/ and figures/",
         epilog=EPILOG,
     )
-    s.add_argument("--source", default="demo", help="source whose store to read (default: demo)")
-    s.add_argument("--store", type=Path, help="store folder (default: data/processed/<source>)")
-    s.add_argument("--out", type=Path, help="output folder (default: outputs/<source>)")
+    s.add_argument("--source", default=paths.DEFAULT_SOURCE, help=paths.SOURCE_HELP)
+    s.add_argument("--store", type=Path, help=f"store folder (default: {paths.PROCESSED}/<name>)")
+    s.add_argument("--out", type=Path, help=f"output folder (default: {paths.OUTPUTS}/<name>)")
     s.add_argument("--offence", default=taxonomy.STALKING, help="offence code (default: 8Q)")
     s.add_argument("--year", help="year for shrinkage and the headline funnel figure (default: latest)")
     s.add_argument(
@@ -304,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "run", help="national notebooks once, then one report per force; HTML, manifest, index", epilog=EPILOG
     )
-    s.add_argument("--source", default="demo", help="source (default: demo); ingest it first")
+    s.add_argument("--source", default=paths.DEFAULT_SOURCE, help=paths.SOURCE_HELP)
     s.add_argument(
         "--forces",
         nargs="+",
@@ -321,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="local process pool or dask.distributed",
     )
     s.add_argument("--scheduler", help="dask scheduler address (default: a LocalCluster)")
-    s.add_argument("--out", type=Path, help="output folder (default: outputs/<source>)")
+    s.add_argument("--out", type=Path, help=f"output folder (default: {paths.OUTPUTS}/<name>)")
     s.add_argument("--rerun", action="store_true", help="run every notebook even if unchanged")
     s.add_argument("--timeout", type=SECONDS, default=600, help="per-cell timeout in seconds (default: 600)")
     s.set_defaults(func=_cmd_run)
@@ -338,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--config", type=Path, help="TOML overriding any true parameter, e.g. link_slope = 0")
     s.add_argument("--seed", type=int, default=1000, help="seed of the first replicate (default: 1000)")
     s.add_argument(
-        "--out", type=Path, default=Path("outputs/validation"), help="folder (default: outputs/validation)"
+        "--out", type=Path, default=paths.METHOD_STUDY, help=f"folder (default: {paths.METHOD_STUDY})"
     )
     s.add_argument("--jobs", type=COUNT, help="worker processes (default: number of cores)")
     s.set_defaults(func=_cmd_validate)

@@ -12,9 +12,9 @@ import pandas as pd
 
 from analysis.domain import taxonomy
 from analysis.errors import InputError
+from analysis.paths import source_paths
 from analysis.reports import plots
 from analysis.reports.headlines import default_year, sentence
-from analysis.runs.params import source_paths
 from analysis.sources.store import load_store
 from analysis.stats import funnel, shrinkage
 from analysis.stats.measures import data_source_label, force_year, national_year

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from analysis import paths
 from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError
 from analysis.reports.headlines import default_year, headlines
-from analysis.sources.ingest import store_for
 from analysis.sources.store import Store, load_store, write_csv
 from analysis.stats.measures import force_year, national_year
 
@@ -27,11 +27,9 @@ def write_tables(
     force: str | None = None,
 ) -> tuple[list[Path], str | None]:
     """Load a source's store, write its tables; return the paths and the named force's headline."""
-    name, default_store = store_for(source)
-    st = load_store(store or default_store)
-    return write_store_tables(
-        st, Path(out) if out else Path("outputs") / name / "tables", offence, year, method, force
-    )
+    where = paths.for_source(source, store)
+    st = load_store(where.store)
+    return write_store_tables(st, Path(out) if out else where.tables, offence, year, method, force)
 
 
 def write_store_tables(

@@ -8,7 +8,6 @@ hand fails fast on a bad value too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError
@@ -108,26 +107,3 @@ def validate(template: str, values: dict) -> dict:
             raise ParameterError(f"{template}: parameter 'reps' must be at least 1.")
         out[p.name] = v
     return out
-
-
-def project_dir(start: Path | None = None) -> Path:
-    """The project folder: the nearest folder at or above `start` (default: the current one)
-    holding pyproject.toml and notebooks/. Falls back to the current folder, so an installed
-    package works from wherever it is run."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "pyproject.toml").exists() and (folder / "notebooks").is_dir():
-            return folder
-    return here
-
-
-def source_paths(source: str) -> tuple[Path, Path]:
-    """(store folder, outputs folder) for a source name: relative paths when run from the
-    project folder (as the runner does), else anchored at the project folder, so a notebook
-    executed from notebooks/reference/ (nbval) finds the data too."""
-    base = (
-        Path(".")
-        if (Path("notebooks").is_dir() or not (project_dir() / "notebooks").is_dir())
-        else project_dir()
-    )
-    return base / "data" / "processed" / source, base / "outputs" / source

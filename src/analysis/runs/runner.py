@@ -7,6 +7,10 @@ outputs as they were. A failed notebook is kept under failed/ with its error and
 forces go on. A run key (template, code, lock file, parameters, input hashes) lets an unchanged
 report be skipped unless --rerun. A lock on the output folder stops two runs writing into it at
 once.
+
+`run` is the sequence: plan the jobs, refit the national models if their inputs changed
+(`national_stale`, `fit_national`), set aside unchanged reports (`split_unchanged`), execute and
+install the rest (`execute_all`), and record the run (analysis.runs.manifest).
 """
 
 from __future__ import annotations
@@ -15,39 +19,25 @@ import fcntl
 import hashlib
 import json
 import os
-import platform
 import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Iterable
-from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field
-from importlib import metadata
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from analysis import __version__
+from analysis import paths
 from analysis.domain import forces, taxonomy
 from analysis.errors import InputError, WorkFailed
-from analysis.runs import params
+from analysis.paths import NOTEBOOKS
+from analysis.runs import manifest, params
 
-ROOT_MARKER = "pyproject.toml"
-NOTEBOOKS = Path("notebooks")
+if TYPE_CHECKING:
+    from analysis.sources.store import Store
+
 KERNEL = "python3"
-KEY_PACKAGES = (
-    "pandas",
-    "numpy",
-    "scipy",
-    "statsmodels",
-    "matplotlib",
-    "seaborn",
-    "papermill",
-    "nbconvert",
-    "fastexcel",
-    "pyarrow",
-    "pandera",
-)
 
 
 @dataclass
@@ -72,14 +62,6 @@ class JobResult:
     cell: int | None = None
     attempts: int = 1
     parameters: dict = field(default_factory=dict)
-
-
-def project_root() -> Path:
-    """The folder runs work from: the current one (it must hold notebooks/)."""
-    root = Path.cwd()
-    if not (root / NOTEBOOKS).is_dir():
-        raise InputError(f"no notebooks/ folder in {root}: run from the project folder.")
-    return root
 
 
 def _sha(data: bytes) -> str:
@@ -296,23 +278,6 @@ def _install(result: JobResult, stage: Path, out: Path) -> None:
         os.replace(src, dest)
 
 
-def _git_commit(root: Path) -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def _packages() -> dict[str, str]:
-    out = {"python": platform.python_version(), "stalking-outcomes": __version__}
-    for name in KEY_PACKAGES:
-        with suppress(metadata.PackageNotFoundError):
-            out[name] = metadata.version(name)
-    return out
-
-
 def _executor_map(
     executor: str, jobs: int, scheduler: str | None, work: list[Job], root: Path, stage: Path, timeout: int
 ):
@@ -381,7 +346,7 @@ def _worker_init() -> None:
 
 
 def run(
-    source: str = "demo",
+    source: str = paths.DEFAULT_SOURCE,
     names: list[str] | None = None,
     offence: str = taxonomy.STALKING,
     jobs: int | None = None,
@@ -394,98 +359,141 @@ def run(
 ) -> dict:
     """Run the national analysis (if its inputs changed) and the notebooks; write the manifest,
     the run summary and the index. Raises WorkFailed (exit 1) if any notebook failed."""
-    from analysis.reports.analyse import write_analysis
-    from analysis.reports.site import write_index
-    from analysis.reports.tables import write_store_tables
-    from analysis.sources.store import load_store, write_json
+    from analysis.sources.store import load_store
 
     if executor not in ("local", "dask"):
         raise InputError(f"--executor {executor!r}: use 'local' or 'dask'.")
-    root = project_root()
+    root = paths.project_root()
+    where = paths.for_source(source, out=out)
+    source, out = where.name, where.outputs  # notebooks and manifest get the name, never a local path
     planned = plan(source, names, offence)  # bad force names stop here, before any work
-    store_dir, default_out = params.source_paths(source)
-    out = Path(out) if out else default_out
     jobs = jobs or os.cpu_count() or 1
-    st = load_store(store_dir)
+    st = load_store(where.store)
     started = time.time()
     with output_lock(out):
-        manifest_path = out / "manifest.json"
-        old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+        old = manifest.previous(out)
         code, lock = code_hash(), lock_hash(root)
-        # national models: fitted once here; the notebooks only read their tables
-        national_key = _sha(
-            json.dumps(
-                {
-                    "code": code,
-                    "lock": lock,
-                    "offence": offence,
-                    "store": {p.name: _sha(p.read_bytes()) for p in sorted(store_dir.glob("*"))},
-                },
-                sort_keys=True,
-            ).encode()
-        )
-        if (
-            rerun
-            or old.get("national_key") != national_key
-            or not (out / "tables" / "link_model.json").exists()
-        ):
-            write_store_tables(st, out / "tables", offence)
-            write_analysis(st, out, offence=offence)
-        inputs = _input_hashes(store_dir, out)
-        work, results = [], []
-        old_status = old.get("notebooks", {})
-        for job in planned:
-            job.key = run_key(job, root, code, lock, inputs)
-            prev = old_status.get(job.name, {})
-            if (
-                not rerun
-                and prev.get("status") in ("ok", "skipped")
-                and prev.get("key") == job.key
-                and (out / f"{job.name}.ipynb").exists()
-            ):
-                results.append(JobResult(job.name, "skipped", job.key, parameters=job.parameters))
-            else:
-                work.append(job)
-        stage = out / ".staging"
-        shutil.rmtree(stage, ignore_errors=True)
-        stage.mkdir(parents=True)
-        bar = None
-        if progress and work:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(work), desc="notebooks", unit="nb")
-        try:
-            for res in _executor_map(executor, jobs, scheduler, work, root, stage, timeout):
-                _install(res, stage, out)
-                results.append(res)
-                if bar:
-                    bar.update(1)
-                    bar.set_postfix_str(f"{res.name}: {res.status}")
-        finally:
-            if bar:
-                bar.close()
-            shutil.rmtree(stage, ignore_errors=True)
+        key = national_key(code, lock, offence, where.store)
+        if rerun or national_stale(old, key, out):
+            fit_national(st, out, offence)
+        inputs = _input_hashes(where.store, out)
+        work, results = split_unchanged(planned, old, out, rerun, root, code, lock, inputs)
+        results += execute_all(work, root, out, executor, jobs, scheduler, timeout, progress)
         results.sort(key=lambda r: r.name)
-        manifest = {
-            "source": source,
-            "offence": offence,
-            "synthetic": st.synthetic,
-            "code_commit": _git_commit(root),
-            "code_sha256": code,
-            "lock_sha256": lock,
-            "national_key": national_key,
-            "inputs": inputs,
-            "packages": _packages(),
-            "executor": executor,
-            "jobs": jobs,
-            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "notebooks": {r.name: {k: v for k, v in asdict(r).items() if k != "name"} for r in results},
-        }
-        write_json(manifest, manifest_path)
-        summary = summary_text(manifest)
-        (out / "run-summary.txt").write_text(summary + "\n", encoding="utf-8")
-        write_index(out, source, offence, st.synthetic, manifest)
+        record = manifest.build(
+            source=source,
+            offence=offence,
+            synthetic=st.synthetic,
+            root=root,
+            code=code,
+            lock=lock,
+            national_key=key,
+            inputs=inputs,
+            executor=executor,
+            jobs=jobs,
+            started=started,
+            results=results,
+        )
+        manifest.write(record, out)
+    _raise_if_failed(results, out)
+    return record
+
+
+def national_key(code: str, lock: str, offence: str, store_dir: Path) -> str:
+    """A hash of everything the national models depend on: code, lock file, offence, store."""
+    return _sha(
+        json.dumps(
+            {
+                "code": code,
+                "lock": lock,
+                "offence": offence,
+                "store": {p.name: _sha(p.read_bytes()) for p in sorted(store_dir.glob("*"))},
+            },
+            sort_keys=True,
+        ).encode()
+    )
+
+
+def national_stale(previous: dict, key: str, out: Path) -> bool:
+    """Whether the national models must be refitted: their inputs changed since the last run
+    into `out`, or their tables are missing."""
+    return previous.get("national_key") != key or not (out / "tables" / "link_model.json").exists()
+
+
+def fit_national(st: Store, out: Path, offence: str) -> None:
+    """Fit the national models once, here; the notebooks only read their tables."""
+    from analysis.reports.analyse import write_analysis
+    from analysis.reports.tables import write_store_tables
+
+    write_store_tables(st, out / "tables", offence)
+    write_analysis(st, out, offence=offence)
+
+
+def split_unchanged(
+    planned: list[Job],
+    previous: dict,
+    out: Path,
+    rerun: bool,
+    root: Path,
+    code: str,
+    lock: str,
+    inputs: dict[str, str],
+) -> tuple[list[Job], list[JobResult]]:
+    """Give each job its run key; return the jobs to execute and, as skipped results, those
+    whose last run succeeded with the same key and whose notebook is still in place."""
+    work, skipped = [], []
+    done = previous.get("notebooks", {})
+    for job in planned:
+        job.key = run_key(job, root, code, lock, inputs)
+        prev = done.get(job.name, {})
+        if (
+            not rerun
+            and prev.get("status") in ("ok", "skipped")
+            and prev.get("key") == job.key
+            and (out / f"{job.name}.ipynb").exists()
+        ):
+            skipped.append(JobResult(job.name, "skipped", job.key, parameters=job.parameters))
+        else:
+            work.append(job)
+    return work, skipped
+
+
+def execute_all(
+    work: list[Job],
+    root: Path,
+    out: Path,
+    executor: str,
+    jobs: int,
+    scheduler: str | None,
+    timeout: int,
+    progress: bool,
+) -> list[JobResult]:
+    """Execute the jobs into out/.staging and install each one as it finishes; the staging
+    folder is removed afterwards, whatever happened."""
+    stage = out / ".staging"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    results: list[JobResult] = []
+    bar = None
+    if progress and work:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(work), desc="notebooks", unit="nb")
+    try:
+        for res in _executor_map(executor, jobs, scheduler, work, root, stage, timeout):
+            _install(res, stage, out)
+            results.append(res)
+            if bar:
+                bar.update(1)
+                bar.set_postfix_str(f"{res.name}: {res.status}")
+    finally:
+        if bar:
+            bar.close()
+        shutil.rmtree(stage, ignore_errors=True)
+    return results
+
+
+def _raise_if_failed(results: list[JobResult], out: Path) -> None:
     failed = [r for r in results if r.status == "failed"]
     if failed:
         raise WorkFailed(
@@ -493,7 +501,6 @@ def run(
             + "; ".join(f"{r.name} ({r.error[:120]}, cell {r.cell})" for r in failed)
             + f". Failed notebooks are kept in {out / 'failed'}."
         )
-    return manifest
 
 
 def _input_hashes(store_dir: Path, out: Path) -> dict[str, str]:
@@ -501,18 +508,3 @@ def _input_hashes(store_dir: Path, out: Path) -> dict[str, str]:
     found = {f"store/{p.name}": p for p in sorted(store_dir.glob("*")) if p.is_file()}
     found.update({f"tables/{p.name}": p for p in sorted((out / "tables").glob("*")) if p.is_file()})
     return {k: _sha(p.read_bytes()) for k, p in found.items()}
-
-
-def summary_text(manifest: dict) -> str:
-    """The plain-text run summary."""
-    nbs = manifest["notebooks"]
-    counts = {s: sum(1 for v in nbs.values() if v["status"] == s) for s in ("ok", "skipped", "failed")}
-    lines = [
-        f"Run of source '{manifest['source']}' ({'GENERATED DEMO DATA' if manifest['synthetic'] else 'Home Office data'})",
-        f"code {manifest['code_commit'][:12]}, executor {manifest['executor']} x{manifest['jobs']}",
-        f"notebooks: {counts['ok']} ran, {counts['skipped']} unchanged (skipped), {counts['failed']} failed",
-    ]
-    for name, v in nbs.items():
-        if v["status"] == "failed":
-            lines.append(f"FAILED {name}: {v['error']} (cell {v['cell']})")
-    return "\n".join(lines)

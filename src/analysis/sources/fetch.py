@@ -22,11 +22,11 @@ import pooch
 
 from analysis.domain import periods
 from analysis.errors import InputError
+from analysis.paths import RAW
 from analysis.sources import sheets
 from analysis.sources.homeoffice import sha256_of
 from analysis.sources.store import make_shareable, write_json
 
-RAW = Path("data/raw")
 SNAPSHOTS = "snapshots.json"
 RETRIES = 3
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import paths
 from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError
 from analysis.sources import plausibility
@@ -24,9 +25,6 @@ from analysis.sources.homeoffice import (
 from analysis.sources.sheets import SPREADSHEET_SUFFIXES
 from analysis.sources.store import write_store
 
-SOURCES = {"homeoffice": Path("data/raw"), "demo": Path("data/demo")}
-PROCESSED = Path("data/processed")
-
 _MAR = re.compile(r"mar(?:ch)?[-_]?(\d{4})", re.IGNORECASE)
 _EDITION = re.compile(r"-(\d{2})(\d{2})(\d{2})(?=\.[a-z]+$)", re.IGNORECASE)
 
@@ -39,26 +37,6 @@ class SourceFile:
     kind: str  # "outcomes" or "recorded"
     year: str | None  # the financial year of an outcomes file
     edition: date | None  # the republication date in the file name's suffix
-
-
-def resolve_source(source: str) -> tuple[str, Path]:
-    """('demo', data/demo) for a named source; (folder name, folder) for a folder path."""
-    if source in SOURCES:
-        return source, SOURCES[source]
-    path = Path(source)
-    if not path.is_dir():
-        raise InputError(
-            f"--source {source!r} is neither 'homeoffice', 'demo' nor an existing "
-            "folder. Give one of those, e.g. '--source demo' after "
-            "'stalking-outcomes demo-data'."
-        )
-    return path.resolve().name, path
-
-
-def store_for(source: str) -> tuple[str, Path]:
-    """(source name, its default store folder) for 'demo', 'homeoffice' or a source folder."""
-    name = source if source in SOURCES else resolve_source(source)[0]
-    return name, PROCESSED / name
 
 
 def _edition(name: str) -> date | None:
@@ -189,8 +167,8 @@ def ingest(
     counts stop the ingest before anything is written (see `plausibility`), unless
     `accept_outliers`, when they are recorded in the report.
     """
-    name, folder = resolve_source(source)
-    store = Path(store) if store else PROCESSED / name
+    folder = paths.source_folder(source)
+    where = paths.for_source(source, store)
     files, notes, ignored = discover(folder)
     synthetic = (folder / "truth.json").exists()
     outcome_frames: list[pd.DataFrame] = []
@@ -223,10 +201,10 @@ def ingest(
     checked = plausibility.check(outcomes, recorded, accept_outliers)
     validation = summarise(outcomes, recorded, reports, notes, ignored, offences)
     validation["plausibility"] = checked
-    validation["source"] = name
+    validation["source"] = where.name
     validation["synthetic"] = synthetic
-    write_store(store, outcomes, recorded, validation)
-    validation["store"] = str(store)
+    write_store(where.store, outcomes, recorded, validation)
+    validation["store"] = str(where.store)
     return validation
 
 

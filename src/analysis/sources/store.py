@@ -194,7 +194,10 @@ def load_store(store: Path | str) -> Store:
     if missing:
         raise InputError(
             f"store {store} has no {', '.join(missing)}. Run 'stalking-outcomes "
-            "ingest' for this source first (e.g. 'stalking-outcomes ingest --source demo')."
+            "ingest --source SOURCE' for this source first ('stalking-outcomes fetch' then "
+            "'ingest --source homeoffice' for the Home Office data, 'stalking-outcomes "
+            "demo-data' then 'ingest --source demo' for the demo data), or pass the --source "
+            "you ingested."
         )
     folders = [f.name for f in files if f.is_dir()]
     if folders:

@@ -1,0 +1,120 @@
+"""The record of a run: manifest.json (code, lock, inputs, packages, status per notebook), the
+plain-text run summary, and the index page.
+
+`manifest.json` is the one output that carries wall-clock times (the run's start and end).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import time
+from contextlib import suppress
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from analysis import __version__
+
+if TYPE_CHECKING:
+    from analysis.runs.runner import JobResult
+
+MANIFEST = "manifest.json"
+SUMMARY = "run-summary.txt"
+KEY_PACKAGES = (
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+    "nbconvert",
+    "fastexcel",
+    "pyarrow",
+    "pandera",
+)
+
+
+def previous(out: Path) -> dict:
+    """The manifest of the last run into `out` ({} if none)."""
+    path = out / MANIFEST
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _git_commit(root: Path) -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _packages() -> dict[str, str]:
+    out = {"python": platform.python_version(), "stalking-outcomes": __version__}
+    for name in KEY_PACKAGES:
+        with suppress(metadata.PackageNotFoundError):
+            out[name] = metadata.version(name)
+    return out
+
+
+def build(
+    *,
+    source: str,
+    offence: str,
+    synthetic: bool,
+    root: Path,
+    code: str,
+    lock: str,
+    national_key: str,
+    inputs: dict[str, str],
+    executor: str,
+    jobs: int,
+    started: float,
+    results: list[JobResult],
+) -> dict:
+    """The manifest of a run whose notebooks have finished (results sorted by name)."""
+    return {
+        "source": source,
+        "offence": offence,
+        "synthetic": synthetic,
+        "code_commit": _git_commit(root),
+        "code_sha256": code,
+        "lock_sha256": lock,
+        "national_key": national_key,
+        "inputs": inputs,
+        "packages": _packages(),
+        "executor": executor,
+        "jobs": jobs,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "notebooks": {r.name: {k: v for k, v in asdict(r).items() if k != "name"} for r in results},
+    }
+
+
+def write(manifest: dict, out: Path) -> None:
+    """Write manifest.json, run-summary.txt and index.html into `out`."""
+    from analysis.reports.site import write_index
+    from analysis.sources.store import write_json
+
+    write_json(manifest, out / MANIFEST)
+    (out / SUMMARY).write_text(summary_text(manifest) + "\n", encoding="utf-8")
+    write_index(out, manifest["source"], manifest["offence"], manifest["synthetic"], manifest)
+
+
+def summary_text(manifest: dict) -> str:
+    """The plain-text run summary."""
+    nbs = manifest["notebooks"]
+    counts = {s: sum(1 for v in nbs.values() if v["status"] == s) for s in ("ok", "skipped", "failed")}
+    lines = [
+        f"Run of source '{manifest['source']}' ({'GENERATED DEMO DATA' if manifest['synthetic'] else 'Home Office data'})",
+        f"code {manifest['code_commit'][:12]}, executor {manifest['executor']} x{manifest['jobs']}",
+        f"notebooks: {counts['ok']} ran, {counts['skipped']} unchanged (skipped), {counts['failed']} failed",
+    ]
+    for name, v in nbs.items():
+        if v["status"] == "failed":
+            lines.append(f"FAILED {name}: {v['error']} (cell {v['cell']})")
+    return "\n".join(lines)
