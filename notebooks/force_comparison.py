@@ -9,11 +9,10 @@
 # ---
 
 # %% [markdown]
-# # Comparing forces: funnel plots, shrinkage and rank intervals
-#
 # Charge/summons rates differ between forces. How much of that is chance? Funnel plots show
 # what chance alone would produce; shrinkage and rank intervals show how well the data can
-# place each force. There is no league table here on purpose.
+# place each force. There is no league table here on purpose. The models are fitted once by
+# `stalking-outcomes analyse`; this notebook reads their tables.
 
 # %% tags=["parameters"]
 source = "demo"
@@ -21,15 +20,18 @@ offence = "8Q"
 year = ""
 
 # %%
-from analysis.reports import plots, sections
+from analysis.reports import sections
 from analysis.runs import params
 
 p = params.validate("force_comparison", dict(source=source, offence=offence, year=year))
 ctx = sections.context(p["source"], p["offence"])
 year = ctx.year(p["year"])
-print(ctx.banner())
 result = sections.funnel_for(ctx, year)
-print(result.sensitivity())
+shr = sections.shrinkage_for(ctx, year)
+ctx.banner()
+
+# %%
+sections.comparison_summary(ctx, result, shr)
 
 # %% [markdown]
 # ## Funnel plot
@@ -39,8 +41,8 @@ print(result.sensitivity())
 # allow for real differences between forces. When phi is large, the exact limits flag many
 # forces and the random-effects limits show which stand out even so.
 
-# %%
-plots.funnel_plot(result, synthetic=ctx.synthetic, title=f"Charge rates {year}")
+# %% tags=["figure"]
+sections.funnel_figure(ctx, result, year)
 
 # %%
 sections.flagged(result)
@@ -49,38 +51,19 @@ sections.flagged(result)
 # ## Overdispersion and flags in every year
 
 # %%
-ctx.table("funnel_summary.csv")[["label", "target", "units", "phi", "phi_p_value", "tau2", "sensitivity"]]
+sections.funnel_summary_table(ctx)
 
 # %% [markdown]
 # ## Change between 2019/20 and 2020/21
 
-# %%
-from analysis.stats import funnel
-
-change = funnel.change_funnel(ctx.panel, "2019/20", "2020/21")
-print(change.sensitivity())
-plots.change_funnel_plot(change, synthetic=ctx.synthetic)
+# %% tags=["figure"]
+sections.change_funnel_figure(ctx, sections.change_funnel_for(ctx))
 
 # %% [markdown]
 # ## Shrunken rates and rank intervals
 
-# %%
-shr = sections.shrinkage_for(ctx, year)
-print(f"tau = {shr.summary['tau']:.3f} on the logit scale; rankability {shr.summary['rankability']:.2f}.")
-plots.caterpillar_plot(shr, synthetic=ctx.synthetic)
+# %% tags=["figure"]
+sections.caterpillar_figure(ctx, shr, year)
 
 # %%
-shr.units[
-    [
-        "force",
-        "n",
-        "raw_rate",
-        "shrunk_rate",
-        "shrunk_low",
-        "shrunk_high",
-        "shrinkage_factor",
-        "rank_low",
-        "rank_median",
-        "rank_high",
-    ]
-].round(4)
+sections.shrinkage_table(shr)

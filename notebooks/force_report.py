@@ -9,8 +9,6 @@
 # ---
 
 # %% [markdown]
-# # Stalking outcomes: force report
-#
 # How one police force dealt with stalking, beside England and Wales. Every number below is
 # computed from the Home Office outcomes data (or, where it says so, generated demo data) by
 # the `analysis` package; nothing is typed in by hand.
@@ -29,8 +27,13 @@ from analysis.runs import params
 p = params.validate("force_report", dict(force=force, offence=offence, source=source, year=year, basis=basis))
 ctx = sections.context(p["source"], p["offence"])
 year = ctx.year(p["year"])
-print(sections.headline(ctx, p["force"], year, p["basis"]))
-print(ctx.banner())
+ctx.banner()
+
+# %%
+sections.force_verdict(ctx, p["force"], year)
+
+# %%
+sections.headline_prose(ctx, p["force"], year, p["basis"])
 
 # %% [markdown]
 # ## The figures for the year
@@ -49,20 +52,11 @@ sections.force_numbers(ctx, p["force"], year)
 # side of April 2020 are not comparable: much of the rise in recorded stalking is harassment
 # between ex-partners now recorded as stalking.
 
-# %%
+# %% tags=["figure"]
 sections.force_trend_figure(ctx, p["force"])
 
 # %%
-sections.force_rows(ctx, p["force"])[
-    [
-        "financial_year",
-        "offences_recorded",
-        "outcomes_closed",
-        "charge_rate_closed",
-        "evidential_difficulties_rate_closed",
-        "quarters_with_outcomes",
-    ]
-].round(4)
+sections.force_years_table(ctx, p["force"])
 
 # %% [markdown]
 # ## Place in the funnel plot
@@ -72,11 +66,11 @@ sections.force_rows(ctx, p["force"])[
 # differences between forces (random-effects, tau squared); the grey lines do not.
 
 # %%
-position, fig = sections.force_funnel_position(ctx, p["force"], year)
+position, funnel_figure = sections.force_funnel_position(ctx, p["force"], year)
 position
 
-# %%
-fig
+# %% tags=["figure"]
+funnel_figure
 
 # %% [markdown]
 # ## Shrunken rate and rank interval
@@ -87,29 +81,31 @@ fig
 # not be quoted alone.
 
 # %%
-rank_row, rank_summary, fig = sections.force_rank(ctx, p["force"], year)
-print(
-    f"Rankability: {rank_summary['rankability']:.2f} (near 1: ranks reflect real differences; near 0: mostly chance)."
-)
-rank_row
+rankability, rank_table, rank_figure = sections.force_rank(ctx, p["force"], year)
+rankability
 
 # %%
-fig
+rank_table
+
+# %% tags=["figure"]
+rank_figure
 
 # %% [markdown]
-# ## The April 2020 change: dose and residual
+# ## The April 2020 change: rise in recording and the national model
 #
 # The force's growth in recorded stalking from 2019/20 to 2020/21 (its dose), and how far its
 # charge rates after April 2020 sit from what the national model predicts for a force with that
-# dose (the mean Pearson residual). The model is fitted once for all forces.
+# rise. The model is fitted once for all forces; its estimate is below.
 
 # %%
-link_row, fig = sections.force_link(ctx, p["force"])
-print(ctx.link_primary()["sentence"])
-link_row
+sections.link_summary(ctx)
 
 # %%
-fig
+link_table, link_figure = sections.force_link(ctx, p["force"])
+link_table
+
+# %% tags=["figure"]
+link_figure
 
 # %% [markdown]
 # ## What these data cannot tell you

@@ -9,8 +9,6 @@
 # ---
 
 # %% [markdown]
-# # Do the methods recover the truth?
-#
 # A simulation study on generated data whose true parameters are known. This notebook runs a
 # small study; the full one is `stalking-outcomes validate-methods --reps 200` (`make validate`).
 # All data here are GENERATED.
@@ -21,6 +19,7 @@ seed = 1000
 link_slope = -0.4
 
 # %%
+from analysis.reports import sections
 from analysis.runs import params
 from analysis.stats.method_study import validate_methods
 
@@ -28,7 +27,7 @@ p = params.validate("method_validation", dict(reps=reps, seed=seed, link_slope=l
 table, records = validate_methods(
     p["reps"], seed=p["seed"], overrides={"link_slope": p["link_slope"]}, jobs=1
 )
-print(f"GENERATED DATA: {p['reps']} replicates, true link_slope = {p['link_slope']}.")
+sections.validation_summary(table, p["reps"], p["link_slope"])
 
 # %% [markdown]
 # Bias, RMSE, 95% interval coverage and the rejection rate at 5% for each estimator; for
@@ -36,4 +35,4 @@ print(f"GENERATED DATA: {p['reps']} replicates, true link_slope = {p['link_slope
 # flagged; for shrinkage, mean squared error against the true rates.
 
 # %%
-table.round(4)
+sections.validation_table(table)

@@ -9,8 +9,6 @@
 # ---
 
 # %% [markdown]
-# # Stalking in England and Wales: recorded offences and outcomes
-#
 # National trends in recorded stalking and in how investigations end, with the counting-rule
 # changes that break the series.
 
@@ -24,7 +22,12 @@ from analysis.runs import params
 
 p = params.validate("national_trends", dict(source=source, offence=offence))
 ctx = sections.context(p["source"], p["offence"])
-print(ctx.banner())
+ctx.banner()
+
+# %%
+sections.national_summary(ctx)
+
+# %%
 for line in sections.national_sentences(ctx)[-3:]:
     print(line)
 
@@ -43,7 +46,7 @@ sections.counting_rule_breaks()
 # Stalking (8Q) beside harassment (8L): part of the April 2020 rise in stalking is a move out of
 # harassment.
 
-# %%
+# %% tags=["figure"]
 sections.volumes_figure(ctx)
 
 # %% [markdown]
@@ -55,7 +58,5 @@ sections.volumes_figure(ctx)
 # %%
 sections.national_table(ctx)
 
-# %%
-from analysis.reports import plots
-
-plots.trend_plot(ctx.national, synthetic=ctx.synthetic)
+# %% tags=["figure"]
+sections.national_trend_figure(ctx)

@@ -9,8 +9,6 @@
 # ---
 
 # %% [markdown]
-# # Did forces whose recorded stalking rose most see charge rates fall most?
-#
 # The models are fitted once by `stalking-outcomes analyse`; this notebook reads their tables.
 # The dose is each force's log growth in recorded stalking from 2019/20 to 2020/21; the outcome
 # is the share of investigations closed in a year that were charged.
@@ -20,29 +18,27 @@ source = "demo"
 offence = "8Q"
 
 # %%
-from analysis.reports import plots, sections
+from analysis.reports import sections
 from analysis.runs import params
 
 p = params.validate("reporting_link", dict(source=source, offence=offence))
 ctx = sections.context(p["source"], p["offence"])
-print(ctx.banner())
-primary = ctx.link_primary()
-print(primary["sentence"])
+ctx.banner()
+
+# %%
+sections.link_summary(ctx)
 
 # %% [markdown]
 # ## Caveats (read these before quoting the result)
 
 # %%
-for c in primary["caveats"]:
-    print("-", c)
+sections.link_caveats(ctx)
 
 # %% [markdown]
 # ## Every estimator
 
 # %%
-ctx.table("link_models.csv")[
-    ["estimator", "specification", "estimate", "ci_low", "ci_high", "p_value", "method", "note"]
-]
+sections.link_models_table(ctx)
 
 # %% [markdown]
 # ## Event study: dose by year, relative to 2019/20
@@ -52,17 +48,19 @@ ctx.table("link_models.csv")[
 # that year include offences recorded before April 2020.
 
 # %%
-es = ctx.table("event_study.csv")
-plots.event_study_plot(es, synthetic=ctx.synthetic)
+es_table, es_figure = sections.event_study(ctx)
+es_table
 
-# %%
-es[["financial_year", "estimate", "ci_low", "ci_high", "p_value"]].round(4)
+# %% tags=["figure"]
+es_figure
 
 # %% [markdown]
 # ## Dose and change in charge rate, force by force
+#
+# The line is the first-difference estimate from the table above, not a new fit.
 
-# %%
-plots.dose_response_plot(ctx.table("link_panel.csv"), synthetic=ctx.synthetic)
+# %% tags=["figure"]
+sections.dose_response_figure(ctx)
 
 # %% [markdown]
 # ## Decomposition of the national change
@@ -71,6 +69,4 @@ plots.dose_response_plot(ctx.table("link_panel.csv"), synthetic=ctx.synthetic)
 # how much from rates within forces (within); exactly additive, bootstrap intervals.
 
 # %%
-ctx.table("decomposition.csv")[
-    ["component", "year_from", "year_to", "estimate", "ci_low", "ci_high", "share_of_change"]
-].round(4)
+sections.decomposition_table(ctx)

@@ -126,11 +126,14 @@ def test_run_with_a_broken_force_finishes_the_others(tmp_path, demo_store, monke
     assert manifest["synthetic"] is True and manifest["packages"]["pandas"]
     index = (out / "index.html").read_text()
     assert "GENERATED DEMO DATA" in index and "forces/cumbria.html" in index
-    # the executed report prints the headline first, computed, labelled as demo data
+    # the executed report shows the demo banner first, then the verdicts in words, computed
     done = nbformat.read(out / "forces" / "cumbria.ipynb", as_version=4)
-    first = next(c for c in done.cells if c.cell_type == "code" and "params.validate" in c.source)
-    text = "".join(o.get("text", "") for o in first.outputs)
-    assert text.startswith("[GENERATED DEMO DATA, not real figures] In ") and "Cumbria recorded" in text
+    code_cells = [c for c in done.cells if c.cell_type == "code"]
+    i = next(i for i, c in enumerate(code_cells) if "params.validate" in c.source)
+    banner = code_cells[i].outputs[0]["data"]["text/markdown"]
+    verdict = code_cells[i + 1].outputs[0]["data"]["text/markdown"]
+    assert "GENERATED DEMO DATA" in banner and "demo-banner" in banner
+    assert verdict.startswith("## Cumbria, ") and "- Charged or summonsed: " in verdict
     assert "start_time" not in json.dumps(done.metadata.get("papermill", {}))
 
     # a second run with unchanged inputs skips what succeeded and retries the failure

@@ -12,7 +12,7 @@ from scipy.special import expit, logit
 
 from analysis.demo import generator
 from analysis.reports import plots
-from analysis.stats import decompose, funnel, link, measures, shrinkage
+from analysis.stats import decompose, funnel, link, shrinkage
 
 # --- funnel limits ---------------------------------------------------------------------------
 
@@ -70,7 +70,7 @@ def test_no_overdispersion_when_there_is_none():
     phis = [funnel.funnel(_units(0.08, n, seed=s)).summary["phi"] for s in range(20)]
     assert 0.6 < np.mean(phis) < 1.3
     r = funnel.funnel(_units(0.08, n, seed=1))
-    assert (r.units["flag_tau2"] != "within").sum() <= 4
+    assert (r.units["direction_tau2"] != "within").sum() <= 4
 
 
 def test_overdispersion_detected_and_limits_widen():
@@ -80,7 +80,7 @@ def test_overdispersion_detected_and_limits_widen():
     assert s["phi"] > 3 and s["phi_p_value"] < 1e-6 and s["tau2"] > 0
     u = r.units
     assert (u["upper_99.8%_tau2"] >= u["upper_99.8%"] - 1e-12).all()
-    assert (u["flag"] != "within").sum() > (u["flag_tau2"] != "within").sum()
+    assert (u["direction_exact"] != "within").sum() > (u["direction_tau2"] != "within").sum()
     assert "exact:" in r.sensitivity() and "tau2:" in r.sensitivity()
 
 
@@ -93,8 +93,10 @@ def test_flags_are_directional_and_two_tier():
         }
     )
     u = funnel.funnel(d).units.set_index("force")
-    assert u.loc["A", "flag"] == "low 99.8%" and u.loc["J", "flag"] == "high 99.8%"
-    assert u.loc["D", "flag"] == "within"
+    assert (u.loc["A", "direction_exact"], u.loc["A", "level_exact"]) == ("low", 0.998)
+    assert (u.loc["J", "direction_exact"], u.loc["J", "level_exact"]) == ("high", 0.998)
+    assert u.loc["D", "direction_exact"] == "within" and np.isnan(u.loc["D", "level_exact"])
+    assert funnel.flag_label("high", 0.998) == "high (beyond 99.8%)"
 
 
 def test_multiplicity_adjustments():
@@ -102,8 +104,19 @@ def test_multiplicity_adjustments():
     d = _units(0.08, n, seed=5, spread=0.3)
     plain, bonf, fdr = funnel.funnel(d), funnel.funnel(d, adjust="bonferroni"), funnel.funnel(d, adjust="fdr")
     assert (bonf.units["upper_95%"] >= plain.units["upper_95%"]).all()
-    assert (bonf.units["flag"] != "within").sum() <= (plain.units["flag"] != "within").sum()
+    assert (bonf.units["direction_exact"] != "within").sum() <= (
+        plain.units["direction_exact"] != "within"
+    ).sum()
     assert (fdr.units["q_value"] >= fdr.units["p_value"] - 1e-12).all()
+    # fdr flags: a unit is flagged at a level exactly when its q-value is below 1 - level, in the
+    # direction of its z-score
+    u = fdr.units
+    for lv in (0.95, 0.998):
+        flagged = (u["direction_exact"] != "within") & (u["level_exact"] >= lv)
+        assert (flagged == (u["q_value"] < 1 - lv)).all()
+    assert (u.loc[u["direction_exact"] == "high", "z"] > 0).all()
+    assert (u.loc[u["direction_exact"] == "low", "z"] < 0).all()
+    assert (u["direction_exact"] != "within").any()
     with pytest.raises(funnel.FunnelInputError):
         funnel.funnel(d, adjust="holm")
 
@@ -282,16 +295,6 @@ def test_decomposition_hand_worked_and_exactly_additive():
     lo = d.summary.set_index("component")["ci_low"]
     hi = d.summary.set_index("component")["ci_high"]
     assert (lo <= s + 1e-12).all() and (s <= hi + 1e-12).all()
-
-
-def test_newcombe_difference_interval():
-    from statsmodels.stats.proportion import confint_proportions_2indep
-
-    lo, hi = confint_proportions_2indep(56, 70, 48, 80, method="newcomb", compare="diff")
-    # Newcombe (1998) table II example: 56/70 vs 48/80, difference 0.2, interval 0.0524 to 0.3339
-    assert (round(lo, 4), round(hi, 4)) == (0.0524, 0.3339)
-    out = measures.difference_ci(56, 70, 48, 80)
-    assert out == pytest.approx((0.2, 0.0524, 0.3339), abs=1e-4)
 
 
 # --- the link models -------------------------------------------------------------------------

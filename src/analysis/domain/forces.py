@@ -27,6 +27,7 @@ class Force:
     code: str  # ONS police force area code; "" for British Transport Police
     slug: str
     country: str
+    region: str  # one of the 9 English regions, "Wales", or "national" (British Transport Police)
     aliases: tuple[str, ...]
     population_thousands: float | None  # approximate, used only to size the demo data
 
@@ -59,6 +60,7 @@ def registry() -> tuple[Force, ...]:
                 code=row["ons_code"],
                 slug=row["slug"],
                 country=row["country"],
+                region=row["region"],
                 aliases=tuple(a for a in row["aliases"].split(";") if a),
                 population_thousands=float(pop) if pop else None,
             )

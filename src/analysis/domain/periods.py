@@ -55,16 +55,6 @@ def year_ending_march(label: str) -> int:
     return fy_start(label) + 1
 
 
-def quarter_index(label: str, quarter: int) -> int:
-    """A running quarter number (years since 2000 * 4 + quarter - 1) for arithmetic on quarters."""
-    return (fy_start(label) - 2000) * 4 + quarter - 1
-
-
-def from_quarter_index(index: int) -> tuple[str, int]:
-    """The inverse of quarter_index."""
-    return fy_label(2000 + index // 4), index % 4 + 1
-
-
 def check_year(value: str, available: list[str], what: str = "--year", where: str = "the data") -> str:
     """A requested year normalised and checked against the years available.
 

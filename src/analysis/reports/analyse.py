@@ -4,23 +4,36 @@ the decomposition, and their figures, written as the tables the notebooks and fo
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 
 from analysis.domain import periods, taxonomy
-from analysis.reports import plots
-from analysis.reports.headlines import default_year
-from analysis.reports.tables import resolve_year
+from analysis.reports import plots, verdicts
+from analysis.reports.headlines import resolve_year
 from analysis.sources.store import Store, write_csv
 from analysis.stats import decompose, funnel, link, shrinkage
-from analysis.stats.measures import data_source_label, force_year, national_year
+from analysis.stats.measures import closed_in_year, data_source_label, force_year, national_year
 
 
 def _label(frame: pd.DataFrame, synthetic: bool) -> pd.DataFrame:
     frame = frame.copy()
     frame["data_source"] = data_source_label(synthetic)
     return frame
+
+
+def _funnel_summary(f: funnel.FunnelResult) -> dict:
+    """A funnel's summary as one row of funnel_summary.csv."""
+    s = {k: v for k, v in f.summary.items() if k not in ("excluded", "levels", "levels_adjusted")}
+    s["excluded"] = "; ".join(f.summary["excluded"])
+    s["sensitivity"] = f.sensitivity()
+    return s
+
+
+def first_difference_slope(models: pd.DataFrame) -> float:
+    """The first-difference estimate in link_models.csv: the slope the dose-response figure draws."""
+    return float(models.loc[models["estimator"] == "first_difference", "estimate"].iloc[0])
 
 
 def write_analysis(
@@ -62,44 +75,49 @@ def _write_analysis(
     panel = force_year(st.outcomes, st.recorded, offence, synthetic=syn)
     nat = national_year(panel, synthetic=syn)
     years = sorted(panel["financial_year"].unique())
-    y = resolve_year(year, years) or default_year(panel)
+    y = resolve_year(panel, year)
 
-    # funnels for every year, and a summary line per year
-    summaries = []
+    # funnels for every year (units, limits to draw, a summary line), and shrinkage and rank
+    # intervals for every year: the notebooks read these, whichever year they show
+    summaries, shrunk = [], []
+    funnel_alt: dict[str, str] = {}
     for fy in years:
-        rows = panel[(panel["financial_year"] == fy) & (panel["outcomes_closed"] > 0)]
+        rows = closed_in_year(panel, fy)
         if len(rows) < 3:
             continue
         f = funnel.funnel(rows, label=fy)
         units = f.units.copy()
         units.insert(0, "financial_year", fy)
         put(units, f"funnel_{periods.fy_slug(fy)}.csv")
-        s = {k: v for k, v in f.summary.items() if k not in ("excluded", "levels", "levels_adjusted")}
-        s["excluded"] = "; ".join(f.summary["excluded"])
-        s["sensitivity"] = f.sensitivity()
-        summaries.append(s)
+        put(f.limits, f"funnel_limits_{periods.fy_slug(fy)}.csv")
+        summaries.append(_funnel_summary(f))
+        sh = shrinkage.shrink(rows)
+        units = sh.units.copy()
+        units.insert(0, "financial_year", fy)
+        for k in ("method", "tau2", "tau", "rankability", "pooled_rate"):
+            units[f"summary_{k}"] = sh.summary[k]
+        shrunk.append(units)
+        if fy == y:
+            shrunk_y = sh
         if fy == y and figures:
+            name = f"funnel_{periods.fy_slug(fy)}.png"
             written.append(
                 plots.save(
-                    plots.funnel_plot(f, synthetic=syn, title=f"Stalking charge rates {fy}"),
-                    figs / f"funnel_{periods.fy_slug(fy)}.png",
+                    plots.funnel_plot(f, synthetic=syn, title=f"Stalking charge rates {fy}"), figs / name
                 )
             )
-    put(pd.DataFrame(summaries), "funnel_summary.csv")
+            funnel_alt[name] = verdicts.alt_funnel(f.units, f.summary["levels"], fy)
+    put(pd.concat(shrunk, ignore_index=True), "shrinkage.csv")
 
     brk = taxonomy.RECLASSIFICATION_BREAK.first_year
     change = None
     if link.PRE in years and brk in years:
         change = funnel.change_funnel(panel, link.PRE, brk)
-        put(change.units, f"funnel_change_{periods.fy_slug(link.PRE)}_{periods.fy_slug(brk)}.csv")
-
-    rows = panel[(panel["financial_year"] == y) & (panel["outcomes_closed"] > 0)]
-    sh = shrinkage.shrink(rows)
-    units = sh.units.copy()
-    units.insert(0, "financial_year", y)
-    for k in ("method", "tau2", "rankability", "pooled_rate"):
-        units[f"summary_{k}"] = sh.summary[k]
-    put(units, "shrinkage.csv")
+        stem = f"funnel_change_{periods.fy_slug(link.PRE)}_{periods.fy_slug(brk)}"
+        put(change.units, f"{stem}.csv")
+        put(change.limits, f"{stem}_limits.csv")
+        summaries.append(_funnel_summary(change))
+    put(pd.DataFrame(summaries), "funnel_summary.csv")
 
     lk = link.run_link(
         st.outcomes, st.recorded, bootstrap_reps=bootstrap_reps, permutation_reps=permutation_reps
@@ -127,20 +145,54 @@ def _write_analysis(
     put(pd.concat([d.summary for d in decs + ([mix] if mix else [])], ignore_index=True), "decomposition.csv")
 
     if figures:
-        written += [
-            plots.save(plots.trend_plot(nat, synthetic=syn), figs / "national_trends.png"),
-            plots.save(plots.caterpillar_plot(sh, synthetic=syn), figs / "caterpillar.png"),
-            plots.save(plots.dose_response_plot(lk.panel, synthetic=syn), figs / "dose_response.png"),
-            plots.save(plots.event_study_plot(lk.event_study, synthetic=syn), figs / "event_study.png"),
-            plots.save(plots.decomposition_plot(decs[0], synthetic=syn), figs / "decomposition.png"),
-        ]
-        if change is not None:
-            written.append(
-                plots.save(plots.change_funnel_plot(change, synthetic=syn), figs / "funnel_change.png")
-            )
-        vols = {}
-        for code in sorted(set(st.outcomes["offence_code"])):
-            p = force_year(st.outcomes, st.recorded, code, synthetic=syn)
-            vols[code] = national_year(p, synthetic=syn)
-        written.append(plots.save(plots.volume_plot(vols, synthetic=syn), figs / "national_volumes.png"))
+        written += _national_figures(st, panel, nat, y, shrunk_y, lk, decs[0], change, figs, funnel_alt)
     return written
+
+
+def _national_figures(
+    st: Store, panel, nat, y: str, shrunk_y, lk, dec, change, figs: Path, alts: dict[str, str]
+) -> list[Path]:
+    """The national figures, and figures/alt.json with the alt text of each (`alts` holds the
+    funnel's, drawn with the funnels)."""
+    syn = st.synthetic
+    slope = first_difference_slope(lk.models)
+    vols = {}
+    for code in sorted(set(st.outcomes["offence_code"])):
+        p = force_year(st.outcomes, st.recorded, code, synthetic=syn)
+        vols[code] = national_year(p, synthetic=syn)
+    years = sorted(panel["financial_year"].unique())
+    made = {
+        "national_trends.png": (plots.trend_plot(nat, synthetic=syn), verdicts.alt_trend(nat)),
+        "caterpillar.png": (
+            plots.caterpillar_plot(shrunk_y, synthetic=syn),
+            verdicts.alt_caterpillar(shrunk_y.units, y, shrunk_y.summary["rankability"]),
+        ),
+        "dose_response.png": (
+            plots.dose_response_plot(lk.panel, slope, synthetic=syn),
+            verdicts.alt_dose_response(slope),
+        ),
+        "event_study.png": (
+            plots.event_study_plot(lk.event_study, synthetic=syn),
+            verdicts.alt_event_study(lk.event_study, link.PRE),
+        ),
+        "decomposition.png": (
+            plots.decomposition_plot(dec, synthetic=syn),
+            verdicts.alt_decomposition(dec.summary),
+        ),
+        "national_volumes.png": (
+            plots.volume_plot(vols, synthetic=syn),
+            verdicts.alt_volumes(list(vols), years),
+        ),
+    }
+    if change is not None:
+        made["funnel_change.png"] = (
+            plots.change_funnel_plot(change, synthetic=syn),
+            verdicts.alt_funnel(change.units, change.summary["levels"], change.summary["label"], change=True),
+        )
+    written = [plots.save(fig, figs / name) for name, (fig, _) in made.items()]
+    alts = alts | {name: alt for name, (_, alt) in made.items()}
+    alt_path = figs / "alt.json"
+    alt_path.write_text(
+        json.dumps(alts, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return [*written, alt_path]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.domain import forces
+from analysis.domain import forces, periods
 from analysis.stats.measures import NATIONAL
 
 OFFENCE_NOUNS = {"8Q": "stalking offences", "8L": "harassment offences"}
@@ -80,3 +80,12 @@ def default_year(panel: pd.DataFrame) -> str:
     counts = panel.groupby("financial_year")["outcomes_closed"].count()
     full = counts[counts >= 0.9 * counts.max()]
     return str(full.index.max())
+
+
+def resolve_year(panel: pd.DataFrame, year: str | None, what: str = "--year") -> str:
+    """The one place a requested year is resolved: empty or None gives the default year (the
+    latest with outcomes for most forces); anything else is normalised ('2020-21' -> '2020/21')
+    and checked against the panel's years (InputError naming `what` if outside them)."""
+    if not year:
+        return default_year(panel)
+    return periods.check_year(year, sorted(panel["financial_year"].unique()), what)

@@ -7,17 +7,31 @@ plot.
 
 from __future__ import annotations
 
+import base64
+import io
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-import seaborn as sns
 
-from analysis.domain import taxonomy
+def _in_kernel() -> bool:
+    """True inside a Jupyter kernel (papermill, nbval, JupyterLab), where the kernel's inline
+    backend must stay in charge so that figures show in the notebook."""
+    return "ipykernel" in sys.modules
+
+
+if not _in_kernel():
+    matplotlib.use("Agg")  # scripts and the CLI: no display, no GUI toolkit
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.ticker import PercentFormatter  # noqa: E402
+
+from analysis.domain import taxonomy  # noqa: E402
+from analysis.stats import funnel as funnel_mod  # noqa: E402
 
 PALETTE = {
     "blue": "#0072B2",
@@ -31,14 +45,54 @@ PALETTE = {
     "grey": "#999999",
 }
 SERIES = [PALETTE[k] for k in ("blue", "orange", "green", "red", "purple", "sky")]
+# Flags are coloured by direction, darker beyond the widest limit (whatever the levels are).
 FLAG_COLOURS = {
-    "within": PALETTE["grey"],
-    "high 95%": PALETTE["orange"],
-    "high 99.8%": PALETTE["red"],
-    "low 95%": PALETTE["sky"],
-    "low 99.8%": PALETTE["blue"],
+    ("high", "outer"): PALETTE["red"],
+    ("high", "inner"): PALETTE["orange"],
+    ("low", "outer"): PALETTE["blue"],
+    ("low", "inner"): PALETTE["sky"],
 }
 DEMO_LABEL = "GENERATED DEMO DATA – not real figures"
+# Byte-reproducible files: no software version, no date, a fixed SVG id salt.
+PNG_METADATA = {"Software": None}
+SVG_METADATA = {"Creator": None, "Date": None}
+matplotlib.rcParams["svg.hashsalt"] = "stalking-outcomes"
+
+
+def flag_colour(direction: str, level: float, levels: list[float]) -> str:
+    """The colour of a funnel flag: grey within, else by direction and tier."""
+    if direction == "within":
+        return PALETTE["grey"]
+    return FLAG_COLOURS[(direction, "outer" if level >= max(levels) else "inner")]
+
+
+def percent_axis(axis) -> None:
+    """Show a 0-1 share axis in per cent."""
+    axis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+
+
+@dataclass
+class Shown:
+    """A figure as a notebook shows it: PNG with its alt text (the text/plain output, so nbval
+    compares the alt text while ignoring the image)."""
+
+    fig: plt.Figure
+    alt: str
+
+    def png(self) -> bytes:
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", metadata=PNG_METADATA)
+        return buf.getvalue()
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        data = {"image/png": base64.b64encode(self.png()).decode("ascii"), "text/plain": self.alt}
+        return data, {"image/png": {"alt": self.alt}}
+
+
+def show(fig: plt.Figure, alt: str) -> Shown:
+    """A figure for a notebook cell, with alt text; closed in pyplot so it is shown once."""
+    plt.close(fig)
+    return Shown(fig, alt)
 
 
 def style() -> None:
@@ -62,7 +116,8 @@ def mark_demo(fig: plt.Figure, synthetic: bool) -> None:
             weight="bold",
             zorder=100,
         )
-        fig.text(0.99, 0.005, DEMO_LABEL, ha="right", va="bottom", fontsize=7, color=PALETTE["red"])
+        # above the plot, where no tick label can be: a tight bounding box keeps it in
+        fig.text(1.0, 1.0, DEMO_LABEL, ha="right", va="bottom", fontsize=8, color=PALETTE["red"])
 
 
 def mark_breaks(ax: plt.Axes, years: list[str]) -> None:
@@ -91,13 +146,55 @@ def _err(centre, low, high) -> list[np.ndarray]:
     return [np.clip(c - lo, 0, None), np.clip(hi - c, 0, None)]
 
 
-def save(fig: plt.Figure, path: Path | str) -> Path:
-    """Save a PNG with no version or date metadata (same inputs, same bytes), and close it."""
+def save(fig: plt.Figure, path: Path | str, svg: bool = False) -> Path:
+    """Save a PNG (and an SVG beside it if asked) with no version or date metadata (same inputs,
+    same bytes), and close it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(path, dpi=110, bbox_inches="tight", metadata=PNG_METADATA)
+    if svg:
+        fig.savefig(path.with_suffix(".svg"), bbox_inches="tight", metadata=SVG_METADATA)
     plt.close(fig)
     return path
+
+
+def _label_points(
+    ax: plt.Axes,
+    points: list[tuple[str, float, float]],
+    fontsize: float = 7,
+    first: tuple[str, float, float] | None = None,
+) -> None:
+    """Label points without overlaps: try four offsets around each point and skip a label that
+    fits nowhere (the tables list every force). `first` (the highlighted force) is placed
+    first, larger and bold."""
+    fig = ax.figure
+    fig.canvas.draw()  # transforms are final only after a draw
+    taken: list[tuple[float, float, float, float]] = []
+    scale = fig.dpi / 72
+    ordered = [(p, True) for p in ([first] if first else [])] + [
+        (p, False) for p in sorted(points, key=lambda p: p[2])
+    ]
+    for (name, x, y), bold in ordered:
+        size = fontsize + 2 if bold else fontsize
+        px, py = ax.transData.transform((x, y))
+        w, h = len(name) * size * (0.62 if bold else 0.55) * scale, size * 1.3 * scale
+        for dx, dy, ha in ((5, 2, "left"), (5, -12, "left"), (-5, 2, "right"), (-5, -12, "right")):
+            dx = dx * 2 if bold else dx
+            x0 = px + dx * scale - (w if ha == "right" else 0)
+            y0 = py + dy * scale
+            box = (x0, y0, x0 + w, y0 + h)
+            if all(box[2] < b[0] or box[0] > b[2] or box[3] < b[1] or box[1] > b[3] for b in taken):
+                taken.append(box)
+                ax.annotate(
+                    name,
+                    (x, y),
+                    xytext=(dx, dy),
+                    textcoords="offset points",
+                    fontsize=size,
+                    ha=ha,
+                    weight="bold" if bold else "normal",
+                )
+                break
 
 
 def funnel_plot(
@@ -123,16 +220,17 @@ def funnel_plot(
             ax.plot(sub["n"], sub["lower"], ls=ls, color=colour, alpha=alpha, lw=1)
     ax.axhline(result.summary["target"], color=PALETTE["green"], lw=1.2, label="target (pooled)")
     u = result.units
-    flag_col = "flag" if method == "exact" else f"flag_{method}"
-    for flag, group in u.groupby(flag_col):
+    d_col, l_col = funnel_mod.flag_columns(method)
+    levels = result.summary["levels"]
+    for (direction, level), group in u.fillna({l_col: 0}).groupby([d_col, l_col]):
         ax.scatter(
             group["n"],
             group["rate"],
             s=28,
-            color=FLAG_COLOURS.get(flag, PALETTE["grey"]),
+            color=flag_colour(direction, level, levels),
             edgecolor="white",
             lw=0.5,
-            label=f"{flag} ({len(group)})",
+            label=f"{funnel_mod.flag_label(direction, level)} ({len(group)})",
             zorder=3,
         )
     if highlight is not None:
@@ -141,26 +239,24 @@ def funnel_plot(
             ax.scatter(
                 row["n"], row["rate"], s=120, facecolor="none", edgecolor=PALETTE["black"], lw=2, zorder=4
             )
-            ax.annotate(
-                highlight,
-                (row["n"].iloc[0], row["rate"].iloc[0]),
-                xytext=(8, 8),
-                textcoords="offset points",
-                fontsize=9,
-                weight="bold",
-            )
-    for _, r in u[u[flag_col] != "within"].iterrows():
-        if r[unit] != highlight:
-            ax.annotate(r[unit], (r["n"], r["rate"]), xytext=(4, 2), textcoords="offset points", fontsize=7)
     ax.set_xscale("log")
+    percent_axis(ax.yaxis)
+    outer = u[(u[d_col] != "within") & (u[l_col] >= max(levels)) & (u[unit] != highlight)]
+    marked = u[u[unit] == highlight] if highlight is not None else u.iloc[:0]
+    _label_points(
+        ax,
+        [(r[unit], r["n"], r["rate"]) for _, r in outer.iterrows()],
+        first=(str(highlight), marked["n"].iloc[0], marked["rate"].iloc[0]) if len(marked) else None,
+    )
     ax.set_xlabel("investigations closed in the year (log scale)")
-    ax.set_ylabel("share charged or summonsed")
+    ax.set_ylabel("charged or summonsed")
     s = result.summary
     ax.set_title(title or f"Funnel plot {s.get('label', '')}".strip())
     ax.text(
         0.01,
         0.01,
-        f"phi = {s['phi']:.2f}, tau² = {s['tau2']:.4f} (arcsine scale)",
+        f"phi = {s['phi']:.2f}, tau² = {s['tau2']:.4f} (arcsine scale); forces beyond the "
+        f"{100 * max(levels):.3g}% limits are named",
         transform=ax.transAxes,
         fontsize=8,
         color="#444444",
@@ -190,23 +286,23 @@ def change_funnel_plot(
         ax.plot(sub["precision"], sub["lower"], ls=ls, color=PALETTE["black"], lw=1)
     ax.axhline(result.summary["target"], color=PALETTE["green"], label="pooled change")
     u = result.units
-    col = "flag" if method == "exact" else f"flag_{method}"
-    for flag, g in u.groupby(col):
+    d_col, l_col = funnel_mod.flag_columns(method)
+    levels = result.summary["levels"]
+    for (direction, level), g in u.fillna({l_col: 0}).groupby([d_col, l_col]):
         ax.scatter(
             g["precision"],
             g["change"],
-            color=FLAG_COLOURS.get(flag),
+            color=flag_colour(direction, level, levels),
             s=28,
-            label=f"{flag} ({len(g)})",
+            label=f"{funnel_mod.flag_label(direction, level)} ({len(g)})",
             zorder=3,
         )
-    for _, r in u[u[col] != "within"].iterrows():
-        ax.annotate(
-            r[unit], (r["precision"], r["change"]), xytext=(4, 2), textcoords="offset points", fontsize=7
-        )
     ax.set_xscale("log")
+    outer = u[(u[d_col] != "within") & (u[l_col] >= max(levels))]
+    _label_points(ax, [(r[unit], r["precision"], r["change"]) for _, r in outer.iterrows()])
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1))
     ax.set_xlabel("precision of the change (1 / variance, log scale)")
-    ax.set_ylabel("change in share charged (percentage points / 100)")
+    ax.set_ylabel("change in share charged (percentage points)")
     ax.set_title(f"Funnel plot for the {result.summary['label']}")
     ax.legend(fontsize=7)
     mark_demo(fig, synthetic)
@@ -251,7 +347,8 @@ def caterpillar_plot(
         i = list(u[unit]).index(highlight)
         ax.get_yticklabels()[i].set_fontweight("bold")
         ax.axhspan(i - 0.5, i + 0.5, color=PALETTE["yellow"], alpha=0.3)
-    ax.set_xlabel("share of closed investigations charged or summonsed")
+    percent_axis(ax.xaxis)
+    ax.set_xlabel("closed investigations charged or summonsed")
     ax.set_title(f"Raw and shrunken rates (rankability {result.summary['rankability']:.2f})")
     ax.legend(fontsize=7, loc="lower right")
     mark_demo(fig, synthetic)
@@ -295,7 +392,8 @@ def trend_plot(
             )
     ax.set_xticks(x, years, rotation=45)
     ax.set_ylim(0, 1)
-    ax.set_ylabel("share of investigations closed in the year")
+    percent_axis(ax.yaxis)
+    ax.set_ylabel("investigations closed in the year")
     ax.set_title(title or "Outcomes of stalking investigations (closed basis)")
     mark_breaks(ax, years)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
@@ -324,37 +422,52 @@ def volume_plot(national_by_offence: dict[str, pd.DataFrame], synthetic: bool = 
 
 def dose_response_plot(
     panel: pd.DataFrame,
+    slope: float,
     pre: tuple[str, ...] = ("2018/19", "2019/20"),
     post: tuple[str, ...] = ("2020/21", "2021/22"),
     synthetic: bool = False,
     highlight: str | None = None,
 ) -> plt.Figure:
-    """Each force's change in logit charge rate (pre to post years) against its dose."""
+    """Each force's change in logit charge rate (pre to post years) against its dose, with the
+    first-difference estimate's line (`slope` from link_models.csv; the figure fits nothing).
+
+    The points and weights are the first-difference estimator's; its weighted least-squares
+    line passes through the weighted mean point, so that point and the slope fix the line.
+    """
     style()
     a = panel[panel["financial_year"].isin(pre)].groupby("force")[["charged", "closed"]].sum()
     b = panel[panel["financial_year"].isin(post)].groupby("force")[["charged", "closed"]].sum()
     both = a.index.intersection(b.index)
-    la = np.log((a.loc[both, "charged"] + 0.5) / (a.loc[both, "closed"] - a.loc[both, "charged"] + 0.5))
-    lb = np.log((b.loc[both, "charged"] + 0.5) / (b.loc[both, "closed"] - b.loc[both, "charged"] + 0.5))
+    a, b = a.loc[both], b.loc[both]
+    la = np.log((a["charged"] + 0.5) / (a["closed"] - a["charged"] + 0.5))
+    lb = np.log((b["charged"] + 0.5) / (b["closed"] - b["charged"] + 0.5))
+    change = lb - la
     dose = panel.groupby("force")["dose"].first().loc[both]
-    size = b.loc[both, "closed"]
+    size = b["closed"]
     fig, ax = plt.subplots(figsize=(7.5, 5.5))
     ax.scatter(
-        dose, lb - la, s=10 + 200 * size / size.max(), color=PALETTE["blue"], alpha=0.7, edgecolor="white"
+        dose, change, s=10 + 200 * size / size.max(), color=PALETTE["blue"], alpha=0.7, edgecolor="white"
     )
-    w = 1 / (1 / (a.loc[both, "charged"] + 0.5) + 1 / (b.loc[both, "charged"] + 0.5))
-    coef = np.polyfit(dose, lb - la, 1, w=np.sqrt(w))
+    w = 1 / (
+        1 / (a["charged"] + 0.5)
+        + 1 / (a["closed"] - a["charged"] + 0.5)
+        + 1 / (b["charged"] + 0.5)
+        + 1 / (b["closed"] - b["charged"] + 0.5)
+    )
+    x0, y0 = np.average(dose, weights=w), np.average(change, weights=w)
     xs = np.linspace(dose.min(), dose.max(), 50)
     ax.plot(
-        xs, np.polyval(coef, xs), color=PALETTE["red"], lw=1.5, label=f"weighted line, slope {coef[0]:.2f}"
+        xs,
+        y0 + slope * (xs - x0),
+        color=PALETTE["red"],
+        lw=1.5,
+        label=f"first-difference estimate, slope {slope:.3f}",
     )
     if highlight is not None and highlight in both:
-        ax.scatter(
-            [dose[highlight]], [(lb - la)[highlight]], s=150, facecolor="none", edgecolor="black", lw=2
-        )
+        ax.scatter([dose[highlight]], [change[highlight]], s=150, facecolor="none", edgecolor="black", lw=2)
         ax.annotate(
             highlight,
-            (dose[highlight], (lb - la)[highlight]),
+            (dose[highlight], change[highlight]),
             xytext=(8, 8),
             textcoords="offset points",
             weight="bold",
@@ -416,7 +529,9 @@ def decomposition_plot(decomp, synthetic: bool = False, top: int = 12) -> plt.Fi
         capsize=4,
     )
     a1.axhline(0, color="black", lw=0.8)
-    a1.set_ylabel("change in national share charged")
+    a1.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1))
+    a2.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1))
+    a1.set_ylabel("change in national share charged (percentage points)")
     a1.tick_params(axis="x", rotation=20)
     a1.set_title(f"{s['year_from'].iloc[0]} to {s['year_to'].iloc[0]}")
     f = decomp.forces.reindex(decomp.forces["total"].abs().sort_values(ascending=False).index).head(top)[::-1]

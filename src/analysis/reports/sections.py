@@ -1,5 +1,7 @@
-"""What the notebooks show: each function returns the tables (and figures) for one section, so
-the templates stay thin and every number they print is computed here."""
+"""What the notebooks show: each function returns the prose, tables and figures for one section,
+so the templates stay thin and every number they print is computed here. The national models
+are read from the tables `analyse` wrote (funnels with their limits, shrinkage, link models),
+never refitted here."""
 
 from __future__ import annotations
 
@@ -8,15 +10,17 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from analysis.domain import taxonomy
+from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError
 from analysis.paths import source_paths
-from analysis.reports import plots
-from analysis.reports.headlines import default_year, sentence
+from analysis.reports import plots, verdicts
+from analysis.reports.display import Prose, Table, bullets, people_table
+from analysis.reports.headlines import OFFENCE_NOUNS, resolve_year, sentence
 from analysis.sources.store import load_store
-from analysis.stats import funnel, shrinkage
+from analysis.stats import funnel, link, shrinkage
 from analysis.stats.measures import data_source_label, force_year, national_year
 
 
@@ -50,12 +54,8 @@ class Context:
         return sorted(self.panel["financial_year"].unique())
 
     def year(self, year: str) -> str:
-        """The requested year, or the default; InputError if outside the data."""
-        if not year:
-            return default_year(self.panel)
-        if year not in self.years:
-            raise InputError(f"year {year} is outside the data ({self.years[0]} to {self.years[-1]}).")
-        return year
+        """The requested year, or the default; InputError naming the parameter if outside the data."""
+        return resolve_year(self.panel, year, what="year")
 
     def table(self, name: str) -> pd.DataFrame:
         """A national table written by `stalking-outcomes analyse`."""
@@ -75,9 +75,17 @@ class Context:
             )
         return json.loads(path.read_text(encoding="utf-8"))
 
-    def banner(self) -> str:
-        """The line every notebook prints first: where the data come from."""
-        return f"Data: {data_source_label(self.synthetic)}. Source '{self.source}', offence {self.offence}."
+    def banner(self) -> Prose:
+        """What every notebook shows first, once: where the data come from (a banner for demo data)."""
+        line = f"Data: {data_source_label(self.synthetic)}. Source '{self.source}', offence {self.offence}."
+        if self.synthetic:
+            return Prose(f'<div class="demo-banner"><strong>{line}</strong></div>')
+        return Prose(line)
+
+    @property
+    def noun(self) -> str:
+        """'stalking offences', or the offence's own words."""
+        return OFFENCE_NOUNS.get(self.offence, f"offences (code {self.offence})")
 
 
 def context(source: str, offence: str = taxonomy.STALKING) -> Context:
@@ -86,20 +94,71 @@ def context(source: str, offence: str = taxonomy.STALKING) -> Context:
     return Context(source, taxonomy.normalise_offence_code(offence), store_dir, outputs_dir)
 
 
-# --- national ----------------------------------------------------------------------------------
+# --- the national models, read from the tables analyse wrote ------------------------------------
 
 
-def counting_rule_breaks() -> pd.DataFrame:
-    """The counting-rule breaks, as a table."""
-    return pd.DataFrame(
-        [
-            {"first year": b.first_year, "date": b.date, "change": b.label, "what it means": b.description}
-            for b in taxonomy.COUNTING_RULE_BREAKS
-        ]
+def _summary_row(ctx: Context, label: str) -> dict:
+    summ = ctx.table("funnel_summary.csv")
+    row = summ[summ["label"] == label]
+    if row.empty:
+        raise InputError(f"funnel_summary.csv has no row for {label}: re-run 'stalking-outcomes analyse'.")
+    return row.iloc[0].to_dict()
+
+
+def _funnel_result(units: pd.DataFrame, limits: pd.DataFrame, summary: dict) -> funnel.FunnelResult:
+    summary["levels"] = sorted(limits["level"].unique())
+    return funnel.FunnelResult(units, limits, summary)
+
+
+def funnel_for(ctx: Context, year: str) -> funnel.FunnelResult:
+    """The funnel comparison of charge rates (closed basis) in one year, as analyse wrote it."""
+    slug = periods.fy_slug(year)
+    return _funnel_result(
+        ctx.table(f"funnel_{slug}.csv"), ctx.table(f"funnel_limits_{slug}.csv"), _summary_row(ctx, year)
     )
 
 
-def national_table(ctx: Context) -> pd.DataFrame:
+def change_funnel_for(ctx: Context) -> funnel.FunnelResult:
+    """The funnel for the change in charge rate across April 2020, as analyse wrote it."""
+    a, b = link.PRE, taxonomy.RECLASSIFICATION_BREAK.first_year
+    stem = f"funnel_change_{periods.fy_slug(a)}_{periods.fy_slug(b)}"
+    return _funnel_result(
+        ctx.table(f"{stem}.csv"), ctx.table(f"{stem}_limits.csv"), _summary_row(ctx, f"change {a} to {b}")
+    )
+
+
+def shrinkage_for(ctx: Context, year: str) -> shrinkage.ShrinkageResult:
+    """Empirical-Bayes charge rates and rank intervals in one year, as analyse wrote them."""
+    t = ctx.table("shrinkage.csv")
+    t = t[t["financial_year"] == year].reset_index(drop=True)
+    if t.empty:
+        raise InputError(f"shrinkage.csv has no rows for {year}: re-run 'stalking-outcomes analyse'.")
+    summary = {k[len("summary_") :]: t[k].iloc[0] for k in t.columns if k.startswith("summary_")}
+    summary["units"] = len(t)
+    return shrinkage.ShrinkageResult(t, summary)
+
+
+# --- national ----------------------------------------------------------------------------------
+
+
+def counting_rule_breaks() -> Table:
+    """The counting-rule breaks, as a table."""
+    return people_table(
+        pd.DataFrame(
+            [
+                {
+                    "first year": b.first_year,
+                    "date": b.date,
+                    "change": b.label,
+                    "what it means": b.description,
+                }
+                for b in taxonomy.COUNTING_RULE_BREAKS
+            ]
+        )
+    )
+
+
+def national_table(ctx: Context) -> Table:
     """England and Wales by year: recorded, closed, and the outcome shares with intervals."""
     cols = [
         "financial_year",
@@ -113,43 +172,220 @@ def national_table(ctx: Context) -> pd.DataFrame:
         "not_yet_assigned_rate_recorded",
         "forces_complete_year",
     ]
-    return ctx.national[cols].round(4)
+    return people_table(ctx.national[cols])
 
 
 def national_sentences(ctx: Context) -> list[str]:
     """The headline sentence for England and Wales in every year."""
     nat = ctx.national.copy()
     nat["complete_year"] = True
-    return [sentence(r, ctx.synthetic) for _, r in nat.iterrows()]
+    return [sentence(r, False) for _, r in nat.iterrows()]
 
 
-def volumes_figure(ctx: Context):
+def _recorded(rows: pd.DataFrame, year: str) -> float:
+    r = rows[rows["financial_year"] == year]
+    return float(r["offences_recorded"].iloc[0]) if len(r) else float("nan")
+
+
+def national_summary(ctx: Context, year: str | None = None) -> Prose:
+    """The national notebook's opening: the year's charge rate with counts, evidential
+    difficulties, and the April 2020 change in recording."""
+    y = ctx.year(year or "")
+    r = ctx.national[ctx.national["financial_year"] == y].iloc[0]
+    before, after = link.PRE, taxonomy.RECLASSIFICATION_BREAK.first_year
+    lines = [
+        f"England and Wales, {y}: charged or summonsed "
+        f"{verdicts.count_share(r['charged_closed'], r['outcomes_closed'])}.",
+        f"Evidential difficulties (victim does not support action, or evidence not enough): "
+        f"{verdicts.pct(r['evidential_difficulties_rate_closed'])} of investigations closed in {y}.",
+        verdicts.recording_change(
+            _recorded(ctx.national, before), _recorded(ctx.national, after), before, after, ctx.noun
+        ),
+    ]
+    return Prose(f"**In brief**\n\n{bullets(lines)}")
+
+
+def volumes_figure(ctx: Context) -> plots.Shown:
     """Recorded offences per year for every offence in the store."""
     vols = {}
     for code in sorted(set(ctx.store.outcomes["offence_code"])):
         p = force_year(ctx.store.outcomes, ctx.store.recorded, code, synthetic=ctx.synthetic)
         vols[code] = national_year(p, synthetic=ctx.synthetic)
-    return plots.volume_plot(vols, synthetic=ctx.synthetic)
+    alt = verdicts.alt_volumes(list(vols), ctx.years)
+    return plots.show(plots.volume_plot(vols, synthetic=ctx.synthetic), alt)
 
 
-def funnel_for(ctx: Context, year: str) -> funnel.FunnelResult:
-    """The funnel comparison of charge rates (closed basis) in one year."""
-    rows = ctx.panel[(ctx.panel["financial_year"] == year) & (ctx.panel["outcomes_closed"] > 0)]
-    return funnel.funnel(rows, label=year)
+def national_trend_figure(ctx: Context) -> plots.Shown:
+    """Outcome shares by year in England and Wales."""
+    return plots.show(
+        plots.trend_plot(ctx.national, synthetic=ctx.synthetic), verdicts.alt_trend(ctx.national)
+    )
 
 
-def shrinkage_for(ctx: Context, year: str) -> shrinkage.ShrinkageResult:
-    """Empirical-Bayes charge rates and rank intervals in one year."""
-    rows = ctx.panel[(ctx.panel["financial_year"] == year) & (ctx.panel["outcomes_closed"] > 0)]
-    return shrinkage.shrink(rows)
+def funnel_figure(ctx: Context, result: funnel.FunnelResult, year: str) -> plots.Shown:
+    """The year's funnel plot."""
+    alt = verdicts.alt_funnel(result.units, result.summary["levels"], year)
+    return plots.show(plots.funnel_plot(result, synthetic=ctx.synthetic, title=f"Charge rates {year}"), alt)
 
 
-def flagged(result: funnel.FunnelResult) -> pd.DataFrame:
-    """Forces flagged by any method, with their numbers."""
+def change_funnel_figure(ctx: Context, result: funnel.FunnelResult) -> plots.Shown:
+    """The funnel for the change across April 2020."""
+    alt = verdicts.alt_funnel(result.units, result.summary["levels"], result.summary["label"], change=True)
+    return plots.show(plots.change_funnel_plot(result, synthetic=ctx.synthetic), alt)
+
+
+def comparison_summary(ctx: Context, result: funnel.FunnelResult, shr: shrinkage.ShrinkageResult) -> Prose:
+    """The comparison notebook's opening: how many forces stand out, and how rankable they are."""
+    s = result.summary
+    p = verdicts.p_value(s["phi_p_value"])
+    spread = (
+        "forces differ by more than chance"
+        if s["phi_p_value"] < 0.05
+        else "no sign that forces differ by more than chance"
+    )
+    lines = [
+        f"{s['label']}: {verdicts.flagged_count(result.units, s['levels'])}",
+        f"Overdispersion: phi = {s['phi']:.2f} (p {p}): {spread}.",
+        _rankability(shr),
+    ]
+    return Prose(f"**In brief**\n\n{bullets(lines)}")
+
+
+def _rankability(shr: shrinkage.ShrinkageResult) -> str:
+    r = float(shr.summary["rankability"])
+    n = len(shr.units)
+    ranked = sum(
+        (hi - lo + 1) <= verdicts.RANK_UNCERTAIN_SHARE * n
+        for lo, hi in zip(shr.units["rank_low"], shr.units["rank_high"])
+    )
+    return (
+        f"Rankability {r:.2f} (near 1: ranks reflect real differences; near 0: mostly chance); "
+        f"{ranked} of {n} forces can be placed within half the table, the rest are too uncertain to rank."
+    )
+
+
+def flagged(result: funnel.FunnelResult) -> Table:
+    """Forces flagged by any method, with their numbers and each method's verdict."""
     u = result.units
-    cols = ["force", "n", "count", "rate", "ci_low", "ci_high", "z", "flag", "flag_phi", "flag_tau2"]
-    keep = (u["flag"] != "within") | (u["flag_phi"] != "within") | (u["flag_tau2"] != "within")
-    return u.loc[keep, cols].sort_values("z").round(4).reset_index(drop=True)
+    keep = (
+        (u["direction_exact"] != "within")
+        | (u["direction_phi"] != "within")
+        | (u["direction_tau2"] != "within")
+    )
+    t = u.loc[keep].sort_values("z")
+    out = t[["force", "n", "count", "rate", "ci_low", "ci_high", "p_value"]].copy()
+    for m, words in (("exact", "Exact binomial"), ("phi", "Phi-inflated"), ("tau2", "Random-effects")):
+        d, lv = funnel.flag_columns(m)
+        out[words] = [funnel.flag_label(a, b) for a, b in zip(t[d], t[lv])]
+    return people_table(out)
+
+
+def funnel_summary_table(ctx: Context) -> Table:
+    """Overdispersion and flags in every year (and for the change across April 2020)."""
+    return people_table(
+        ctx.table("funnel_summary.csv")[
+            ["label", "target", "units", "phi", "phi_p_value", "tau2", "sensitivity"]
+        ]
+    )
+
+
+def caterpillar_figure(ctx: Context, shr: shrinkage.ShrinkageResult, year: str) -> plots.Shown:
+    """Raw and shrunken rates with rank intervals, every force."""
+    return plots.show(*_caterpillar(ctx, shr, year))
+
+
+def _caterpillar(ctx: Context, shr: shrinkage.ShrinkageResult, year: str, highlight: str | None = None):
+    """The caterpillar figure (a force highlighted if given) and its alt text."""
+    alt = verdicts.alt_caterpillar(shr.units, year, float(shr.summary["rankability"]))
+    if highlight is not None:
+        row = shr.units[shr.units["force"] == highlight]
+        if len(row):
+            r = row.iloc[0]
+            alt += f" {highlight} is highlighted: {verdicts.rank(int(r['rank_low']), int(r['rank_high']), len(shr.units))}"
+    return plots.caterpillar_plot(shr, synthetic=ctx.synthetic, highlight=highlight), alt
+
+
+SHRINKAGE_COLUMNS = [
+    "force",
+    "n",
+    "raw_rate",
+    "shrunk_rate",
+    "shrunk_low",
+    "shrunk_high",
+    "shrinkage_factor",
+    "rank_low",
+    "rank_median",
+    "rank_high",
+]
+
+
+def shrinkage_table(shr: shrinkage.ShrinkageResult) -> Table:
+    """Every force's raw and shrunken rate and rank interval."""
+    return people_table(shr.units[SHRINKAGE_COLUMNS])
+
+
+def link_summary(ctx: Context) -> Prose:
+    """The link notebook's opening: the primary estimate in words, with its caveats after."""
+    primary = ctx.link_primary()
+    return Prose(f"**In brief**\n\n{primary['sentence']}")
+
+
+def link_caveats(ctx: Context) -> Prose:
+    """The caveats to read before quoting the link estimate."""
+    return Prose(bullets(ctx.link_primary()["caveats"]))
+
+
+def link_models_table(ctx: Context) -> Table:
+    """Every link estimator."""
+    return people_table(
+        ctx.table("link_models.csv")[
+            ["estimator", "specification", "estimate", "ci_low", "ci_high", "p_value", "method", "note"]
+        ],
+        kinds={"ci_low": "num3", "ci_high": "num3"},
+    )
+
+
+def event_study(ctx: Context) -> tuple[Table, plots.Shown]:
+    """The event-study coefficients, as a table and a figure."""
+    es = ctx.table("event_study.csv")
+    alt = verdicts.alt_event_study(es, link.PRE)
+    table = people_table(
+        es[["financial_year", "estimate", "ci_low", "ci_high", "p_value"]],
+        kinds={"ci_low": "num3", "ci_high": "num3"},
+    )
+    return table, plots.show(plots.event_study_plot(es, synthetic=ctx.synthetic), alt)
+
+
+def _slope(ctx: Context) -> float:
+    from analysis.reports.analyse import first_difference_slope
+
+    return first_difference_slope(ctx.table("link_models.csv"))
+
+
+def dose_response_figure(ctx: Context) -> plots.Shown:
+    """The dose-response figure, every force (the line's slope from link_models.csv)."""
+    return plots.show(*_dose_response(ctx))
+
+
+def _dose_response(ctx: Context, highlight: str | None = None) -> tuple[plots.plt.Figure, str]:
+    """The dose-response figure (slope from link_models.csv), a force circled if given, and its
+    alt text."""
+    slope = _slope(ctx)
+    fig = plots.dose_response_plot(
+        ctx.table("link_panel.csv"), slope, synthetic=ctx.synthetic, highlight=highlight
+    )
+    alt = verdicts.alt_dose_response(slope, highlight)
+    return fig, alt
+
+
+def decomposition_table(ctx: Context) -> Table:
+    """The national change split into mix of forces and rates within forces."""
+    return people_table(
+        ctx.table("decomposition.csv")[
+            ["component", "year_from", "year_to", "estimate", "ci_low", "ci_high", "share_of_change"]
+        ],
+        kinds={"estimate": "pp", "ci_low": "pp", "ci_high": "pp"},
+    )
 
 
 # --- one force ---------------------------------------------------------------------------------
@@ -160,24 +396,72 @@ def force_rows(ctx: Context, force: str) -> pd.DataFrame:
     return ctx.panel[ctx.panel["force"] == force]
 
 
-def headline(ctx: Context, force: str, year: str, basis: str = "closed") -> str:
-    """The sentence a local story would quote, computed from the panel."""
+def headline(ctx: Context, force: str, year: str, basis: str = "closed", label: bool = True) -> str:
+    """The sentence a local story would quote, computed from the panel (with the demo-data
+    label in front for generated data, unless `label` is False because the page shows it)."""
     row = ctx.panel[(ctx.panel["force"] == force) & (ctx.panel["financial_year"] == year)]
     if row.empty:
         return f"{force} has no {ctx.offence} outcomes published for {year}."
     r = row.iloc[0]
     if basis == "recorded":
-        noun = "stalking offences" if ctx.offence == "8Q" else f"offences (code {ctx.offence})"
         text = (
-            f"In {year} {force} recorded {int(r['offences_recorded_outcomes_file']):,} {noun}; by the time "
+            f"In {year} {force} recorded {int(r['offences_recorded_outcomes_file']):,} {ctx.noun}; by the time "
             f"the figures were published, {100 * r['charge_rate_recorded']:.1f}% of them had led to a "
             f"charge or summons and {100 * r['not_yet_assigned_rate_recorded']:.1f}% had no outcome yet."
         )
-        return ("[GENERATED DEMO DATA, not real figures] " + text) if ctx.synthetic else text
-    return sentence(r, ctx.synthetic)
+        return ("[GENERATED DEMO DATA, not real figures] " + text) if ctx.synthetic and label else text
+    return sentence(r, ctx.synthetic and label)
 
 
-def force_numbers(ctx: Context, force: str, year: str) -> pd.DataFrame:
+def headline_prose(ctx: Context, force: str, year: str, basis: str = "closed") -> Prose:
+    """The headline sentence as a paragraph of the report (the page's banner labels demo data)."""
+    return Prose(headline(ctx, force, year, basis, label=False))
+
+
+def force_verdict(ctx: Context, force: str, year: str) -> Prose:
+    """The force report's opening, in words: charge rate against England and Wales, place in the
+    funnel, rank interval, the April 2020 change in recording, and the gap from the national
+    model after April 2020."""
+    rows = force_rows(ctx, force)
+    row = rows[rows["financial_year"] == year]
+    if row.empty:
+        return Prose(f"## {force}, {year}\n\n{force} has no {ctx.offence} outcomes published for {year}.")
+    nat = ctx.national[ctx.national["financial_year"] == year].iloc[0]
+    lines = [verdicts.charge(row.iloc[0], nat)]
+    fun = funnel_for(ctx, year)
+    unit = fun.units[fun.units["force"] == force]
+    if len(unit):
+        lines.append(verdicts.funnel_position(unit.iloc[0], fun.summary["levels"]))
+    shr = shrinkage_for(ctx, year)
+    r = shr.units[shr.units["force"] == force]
+    if len(r):
+        lines.append(verdicts.rank(int(r["rank_low"].iloc[0]), int(r["rank_high"].iloc[0]), len(shr.units)))
+    before, after = link.PRE, taxonomy.RECLASSIFICATION_BREAK.first_year
+    lines.append(
+        verdicts.recording_change(_recorded(rows, before), _recorded(rows, after), before, after, ctx.noun)
+    )
+    res = ctx.table("link_force_residuals.csv")
+    res = res[res["force"] == force]
+    if len(res):
+        lines.append(verdicts.model_gap(res["observed_rate_post"].iloc[0], res["fitted_rate_post"].iloc[0]))
+    return Prose(f"## {force}, {year}\n\n{bullets(lines)}")
+
+
+def _force_figure(ctx: Context, force: str, name: str, fig, alt: str) -> plots.Shown:
+    """Save a force report's figure as PNG and SVG under forces/<slug>/ (alt text in alt.json
+    beside them), and return it for the notebook to show."""
+    folder = ctx.outputs_dir / "forces" / forces.resolve(force).slug
+    plots.save(fig, folder / f"{name}.png", svg=True)
+    alt_path = folder / "alt.json"
+    alts = json.loads(alt_path.read_text(encoding="utf-8")) if alt_path.exists() else {}
+    alts[f"{name}.png"] = alt
+    alt_path.write_text(
+        json.dumps(alts, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return plots.show(fig, alt)
+
+
+def force_numbers(ctx: Context, force: str, year: str) -> Table:
     """The force beside England and Wales for one year, with intervals and denominators."""
     cols = [
         "force",
@@ -196,47 +480,115 @@ def force_numbers(ctx: Context, force: str, year: str) -> pd.DataFrame:
     ]
     f = ctx.panel[(ctx.panel["force"] == force) & (ctx.panel["financial_year"] == year)]
     n = ctx.national[ctx.national["financial_year"] == year]
-    return pd.concat([f[cols], n[cols]], ignore_index=True).round(4)
+    return people_table(pd.concat([f[cols], n[cols]], ignore_index=True), side_by_side="force")
 
 
-def force_trend_figure(ctx: Context, force: str):
-    """The force's outcome shares by year against England and Wales."""
-    return plots.trend_plot(
-        ctx.national,
-        force_rows(ctx, force),
-        synthetic=ctx.synthetic,
-        title=f"{force} against England and Wales (closed basis)",
+def force_years_table(ctx: Context, force: str) -> Table:
+    """The force's numbers year by year."""
+    return people_table(
+        force_rows(ctx, force)[
+            [
+                "financial_year",
+                "offences_recorded",
+                "outcomes_closed",
+                "charge_rate_closed",
+                "evidential_difficulties_rate_closed",
+                "quarters_with_outcomes",
+            ]
+        ]
     )
 
 
-def force_funnel_position(ctx: Context, force: str, year: str) -> tuple[pd.DataFrame, object]:
-    """The force's row of the year's funnel table, and the funnel with the force marked."""
+def force_trend_figure(ctx: Context, force: str) -> plots.Shown:
+    """The force's outcome shares by year against England and Wales."""
+    rows = force_rows(ctx, force)
+    alt = verdicts.alt_trend(ctx.national, force)
+    fig = plots.trend_plot(
+        ctx.national, rows, synthetic=ctx.synthetic, title=f"{force} against England and Wales (closed basis)"
+    )
+    return _force_figure(ctx, force, "trends", fig, alt)
+
+
+def force_funnel_position(ctx: Context, force: str, year: str) -> tuple[Table, plots.Shown]:
+    """The force's place in the year's funnel (a table), and the funnel with the force marked."""
     result = funnel_for(ctx, year)
     row = result.units[result.units["force"] == force]
+    out = row[["force", "n", "count", "rate", "ci_low", "ci_high", "p_value"]].copy()
+    for m, words in (("tau2", "Random-effects limits"), ("exact", "Exact binomial limits")):
+        d, lv = funnel.flag_columns(m)
+        out[words] = [funnel.flag_label(a, b) for a, b in zip(row[d], row[lv])]
     fig = plots.funnel_plot(
         result,
         synthetic=ctx.synthetic,
         highlight=force,
         title=f"Charge rates {year}: {force} among all forces",
     )
-    return row.round(4), fig
+    alt = f"Funnel plot of charge rates in {year} with {force} circled. " + (
+        verdicts.funnel_position(row.iloc[0], result.summary["levels"])
+        if len(row)
+        else f"{force} is not in it."
+    )
+    return people_table(out), _force_figure(ctx, force, "funnel", fig, alt)
 
 
-def force_rank(ctx: Context, force: str, year: str) -> tuple[pd.DataFrame, dict, object]:
-    """The force's raw and shrunken rate with its rank interval, the summary, and the caterpillar."""
-    result = shrinkage_for(ctx, year)
-    row = result.units[result.units["force"] == force]
-    fig = plots.caterpillar_plot(result, synthetic=ctx.synthetic, highlight=force)
-    return row.round(4), result.summary, fig
+def force_rank(ctx: Context, force: str, year: str) -> tuple[Prose, Table, plots.Shown]:
+    """The rankability line, the force's raw and shrunken rate with its rank interval, and the
+    caterpillar plot with the force marked."""
+    shr = shrinkage_for(ctx, year)
+    row = shr.units[shr.units["force"] == force]
+    table = people_table(row[SHRINKAGE_COLUMNS])
+    fig, alt = _caterpillar(ctx, shr, year, highlight=force)
+    return Prose(_rankability(shr)), table, _force_figure(ctx, force, "ranks", fig, alt)
 
 
-def force_link(ctx: Context, force: str) -> tuple[pd.DataFrame, object]:
-    """The force's dose and post-2020 residual in the primary link model (read from analyse's
+def force_link(ctx: Context, force: str) -> tuple[Table, plots.Shown]:
+    """The force's dose and post-2020 gap from the primary link model (read from analyse's
     tables, not refitted), and the dose-response figure with the force marked."""
     res = ctx.table("link_force_residuals.csv")
-    panel = ctx.table("link_panel.csv")
     row = res[res["force"] == force]
-    if len(row):
-        row = row.assign(dose_rank=int((res["dose"] > row["dose"].iloc[0]).sum()) + 1, forces=len(res))
-    fig = plots.dose_response_plot(panel, synthetic=ctx.synthetic, highlight=force)
-    return row.round(4), fig
+    out = row.assign(
+        rise=np.exp(row["dose"]),
+        dose_rank=[int((res["dose"] > d).sum()) + 1 for d in row["dose"]],
+        forces=len(res),
+        gap_post=row["observed_rate_post"] - row["fitted_rate_post"],
+    )[
+        [
+            "force",
+            "rise",
+            "dose",
+            "dose_rank",
+            "forces",
+            "observed_rate_post",
+            "fitted_rate_post",
+            "gap_post",
+            "pearson_residual_post",
+        ]
+    ]
+    fig, alt = _dose_response(ctx, highlight=force)
+    return people_table(out), _force_figure(ctx, force, "dose_response", fig, alt)
+
+
+# --- the method study --------------------------------------------------------------------------
+
+
+def validation_summary(table: pd.DataFrame, reps: int, link_slope: float) -> Prose:
+    """The method notebook's opening: a banner (all its data are generated) and the primary
+    estimator's bias and coverage."""
+    p = table[table["estimator"] == "primary"].iloc[0]
+    lines = [
+        f"Primary estimator of link_slope (true value {link_slope:g}): mean estimate "
+        f"{p['mean_estimate']:.3f}, bias {p['bias']:+.3f}, 95% interval coverage "
+        f"{verdicts.pct(p['coverage'])} over {reps} replicates.",
+    ]
+    banner = (
+        f'<div class="demo-banner"><strong>GENERATED DATA: {reps} simulated data sets with known '
+        f"truth (true link_slope = {link_slope:g}); no real force is described.</strong></div>"
+    )
+    return Prose(f"{banner}\n\n**In brief**\n\n{bullets(lines)}")
+
+
+def validation_table(table: pd.DataFrame) -> Table:
+    """The method study's results, one row per estimator and quantity."""
+    from analysis.stats.method_study import COLUMNS
+
+    return people_table(table[[c for c in COLUMNS if c != "data_source"]])

@@ -5,16 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from analysis import paths
-from analysis.domain import forces, periods, taxonomy
+from analysis.domain import forces, taxonomy
 from analysis.errors import InputError
-from analysis.reports.headlines import default_year, headlines
+from analysis.reports.headlines import headlines, resolve_year
 from analysis.sources.store import Store, load_store, write_csv
 from analysis.stats.measures import force_year, national_year
-
-
-def resolve_year(year: str | None, available: list[str], what: str = "--year") -> str | None:
-    """A requested year normalised and checked against the data's years (None stays None)."""
-    return None if year is None else periods.check_year(year, available, what)
 
 
 def write_tables(
@@ -51,7 +46,7 @@ def write_store_tables(
     chosen = forces.resolve(force, context="--force") if force else None
     panel = force_year(st.outcomes, st.recorded, code, method=method, synthetic=st.synthetic)
     nat = national_year(panel, method=method, synthetic=st.synthetic)
-    y = resolve_year(year, sorted(panel["financial_year"].unique())) or default_year(panel)
+    y = resolve_year(panel, year)
     heads = headlines(panel, nat, y, synthetic=st.synthetic)
     paths = [out / "force_year.csv", out / "national_year.csv", out / "headlines.csv"]
     for frame, path in zip((panel, nat, heads), paths):

@@ -197,8 +197,11 @@ def execute(job: Job, root: str, staging: str, timeout: int, retries: int = 2) -
     nb = nbformat.read(out_nb, as_version=4)
     _strip_volatile(nb)
     nbformat.write(nb, out_nb)
+    from analysis.reports.site import page_title
+
+    page = {"metadata": {"name": page_title(job.template, job.parameters)}}
     for suffix, with_code in ((".html", True), (".nocode.html", False)):
-        body, _ = _html_exporter(with_code).from_notebook_node(nb)
+        body, _ = _html_exporter(with_code).from_notebook_node(nb, resources=page)
         out_nb.with_suffix(suffix).write_text(body, encoding="utf-8")
     return JobResult(
         job.name, "ok", job.key, time.perf_counter() - start, attempts=attempt, parameters=job.parameters
@@ -209,18 +212,24 @@ _EXPORTERS = threading.local()
 
 
 def _html_exporter(with_code: bool):
-    """nbconvert's HTML exporter, kept per thread (setting one up costs more than using it)."""
+    """The package's HTML exporter (template analysis/reports/templates/page, which extends
+    JupyterLab's), kept per thread (setting one up costs more than using it). The template's
+    default parameters cell is dropped: papermill's injected cell shows the values used."""
     from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    from analysis.reports.site import TEMPLATES
 
     cache: dict[bool, Any] = _EXPORTERS.__dict__.setdefault("exporters", {})
     if with_code not in cache:
-        cache[with_code] = (
-            HTMLExporter(template_name="lab")
+        hide = (
+            {}
             if with_code
-            else HTMLExporter(
-                template_name="lab", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
-            )
+            else dict(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
         )
+        exporter = HTMLExporter(template_name="page", extra_template_basedirs=[str(TEMPLATES)], **hide)
+        exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={"parameters"}), enabled=True)
+        cache[with_code] = exporter
     return cache[with_code]
 
 

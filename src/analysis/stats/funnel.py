@@ -8,7 +8,7 @@
   (additive random effect, DerSimonian-Laird). Limits are given for both, so a reader can see
   how much of the spread between forces is beyond chance.
 - A per-force table (n, count, rate, Wilson interval, z, Winsorised z, limits, a directional
-  two-tier flag for each method) and a limits table for drawing.
+  two-tier flag for each method, as a direction and a level column) and a limits table for drawing.
 
 Spiegelhalter DJ (2005). Funnel plots for comparing institutional performance. Stat Med 24:1185-1202.
 Spiegelhalter DJ et al. (2012). Statistical methods for healthcare regulation: rating,
@@ -77,22 +77,39 @@ def _validate(frame: pd.DataFrame, unit: str, count: str, n: str) -> pd.DataFram
     return checked_counts(frame, unit, count, n, "funnel", FunnelInputError)
 
 
-def _flag(y: np.ndarray, limits: dict[float, tuple[np.ndarray, np.ndarray]]) -> list[str]:
-    """'high 99.8%', 'high 95%', 'low 95%', ... (the widest limit crossed), else 'within'."""
-    out = []
+def flag_columns(method: str) -> tuple[str, str]:
+    """The (direction, level) column names of a method's flags in a units table."""
+    return f"direction_{method}", f"level_{method}"
+
+
+def flag_label(direction: str, level: float) -> str:
+    """A flag for people: 'high (beyond 99.8%)', 'low (beyond 95%)' or 'within'."""
+    return "within" if direction == "within" else f"{direction} (beyond {_pct(level)})"
+
+
+def _flag(y: np.ndarray, limits: dict[float, tuple[np.ndarray, np.ndarray]]) -> tuple[list[str], list[float]]:
+    """Each unit's direction ('high', 'low' or 'within') and the widest level whose limit it
+    crosses (NaN when within)."""
+    directions, levels = [], []
     ordered = sorted(limits, reverse=True)
     for i, v in enumerate(y):
-        flag = "within"
+        direction, level = "within", np.nan
         for lv in ordered:
             lo, hi = limits[lv][0][i], limits[lv][1][i]
             if np.isfinite(hi) and v > hi:
-                flag = f"high {_pct(lv)}"
+                direction, level = "high", lv
                 break
             if np.isfinite(lo) and v < lo:
-                flag = f"low {_pct(lv)}"
+                direction, level = "low", lv
                 break
-        out.append(flag)
-    return out
+        directions.append(direction)
+        levels.append(level)
+    return directions, levels
+
+
+def _put_flags(units: pd.DataFrame, method: str, flags: tuple[list[str], list[float]]) -> None:
+    d, lv = flag_columns(method)
+    units[d], units[lv] = flags
 
 
 def _pct(level: float) -> str:
@@ -111,8 +128,9 @@ class FunnelResult:
         """One line: how many units each method flags at each level."""
         parts = []
         for m in METHODS:
-            col = "flag" if m == "exact" else f"flag_{m}"
-            counts = self.units[col].value_counts()
+            d, lv = flag_columns(m)
+            labels = [flag_label(a, b) for a, b in zip(self.units[d], self.units[lv])]
+            counts = pd.Series(labels).value_counts()
             flagged = ", ".join(f"{counts[k]} {k}" for k in sorted(counts.index) if k != "within") or "none"
             parts.append(f"{m}: {flagged}")
         return (
@@ -211,11 +229,11 @@ def funnel(
     units["p_value"] = np.clip(2 * np.minimum(below, 1 - below), 0, 1)
     if adjust == "fdr":
         units["q_value"] = _bh(units["p_value"].to_numpy())
-        units["flag"] = _fdr_flags(units, levels)
+        _put_flags(units, "exact", _fdr_flags(units, levels))
     else:
-        units["flag"] = _flag(y, limits_u["exact"])
-    units["flag_phi"] = _flag(y, limits_u["phi"])
-    units["flag_tau2"] = _flag(y, limits_u["tau2"])
+        _put_flags(units, "exact", _flag(y, limits_u["exact"]))
+    _put_flags(units, "phi", _flag(y, limits_u["phi"]))
+    _put_flags(units, "tau2", _flag(y, limits_u["tau2"]))
     units = units.rename(columns={"unit": unit})
 
     grid = np.unique(np.concatenate([np.geomspace(max(min_n, m.min() * 0.8), m.max() * 1.2, 200), m]))
@@ -269,16 +287,17 @@ def _bh(p: np.ndarray) -> np.ndarray:
     return q
 
 
-def _fdr_flags(units: pd.DataFrame, levels) -> list[str]:
-    out = []
+def _fdr_flags(units: pd.DataFrame, levels) -> tuple[list[str], list[float]]:
+    directions, out = [], []
     for q, z in zip(units["q_value"], units["z"]):
-        flag = "within"
+        direction, level = "within", np.nan
         for lv in sorted(levels, reverse=True):
             if q < 1 - lv:
-                flag = f"{'high' if z > 0 else 'low'} {_pct(lv)}"
+                direction, level = ("high" if z > 0 else "low"), lv
                 break
-        out.append(flag)
-    return out
+        directions.append(direction)
+        out.append(level)
+    return directions, out
 
 
 def change_funnel(
@@ -334,9 +353,8 @@ def change_funnel(
             lim[mth][lv] = (theta - zq * s, theta + zq * s)
             suffix = "" if mth == "exact" else f"_{mth}"
             units[f"lower_{tag}{suffix}"], units[f"upper_{tag}{suffix}"] = lim[mth][lv]
-    units["flag"] = _flag(diff, lim["exact"])
-    units["flag_phi"] = _flag(diff, lim["phi"])
-    units["flag_tau2"] = _flag(diff, lim["tau2"])
+    for mth in METHODS:
+        _put_flags(units, mth, _flag(diff, lim[mth]))
     prec = np.geomspace(units["precision"].min() * 0.8, units["precision"].max() * 1.2, 200)
     rows = []
     for lv in levels:

@@ -193,47 +193,7 @@ def national_year(
     return _add_rates(nat, method, level, synthetic).drop(columns=["complete_year"])
 
 
-def difference_ci(x1, n1, x2, n2, level: float = 0.95) -> tuple[float, float, float]:
-    """Difference of two proportions x1/n1 - x2/n2 with Newcombe's hybrid score interval
-    (method 10 of Newcombe 1998, built from the two Wilson intervals)."""
-    from statsmodels.stats.proportion import confint_proportions_2indep
-
-    if min(n1, n2) <= 0:
-        return float("nan"), float("nan"), float("nan")
-    lo, hi = confint_proportions_2indep(x1, n1, x2, n2, method="newcomb", compare="diff", alpha=1 - level)
-    return x1 / n1 - x2 / n2, float(lo), float(hi)
-
-
-def year_change(
-    panel: pd.DataFrame,
-    year_from: str,
-    year_to: str,
-    count: str = "charged_closed",
-    n: str = "outcomes_closed",
-    level: float = 0.95,
-) -> pd.DataFrame:
-    """Per force: the rate in two years and the change (to minus from), Newcombe interval."""
-    a = panel[panel["financial_year"] == year_from].set_index("force")
-    b = panel[panel["financial_year"] == year_to].set_index("force")
-    rows = []
-    for force in a.index.intersection(b.index):
-        x1, n1, x2, n2 = (
-            float(v) for v in (a.at[force, count], a.at[force, n], b.at[force, count], b.at[force, n])
-        )
-        ok = all(np.isfinite([x1, n1, x2, n2])) and 0 <= x1 <= n1 and 0 <= x2 <= n2
-        d, lo, hi = difference_ci(x2, n2, x1, n1, level) if ok else (np.nan, np.nan, np.nan)
-        rows.append(
-            {
-                "force": force,
-                "year_from": year_from,
-                "year_to": year_to,
-                "rate_from": x1 / n1 if n1 > 0 else np.nan,
-                "rate_to": x2 / n2 if n2 > 0 else np.nan,
-                "change": d,
-                "change_low": lo,
-                "change_high": hi,
-                "denominator": n,
-                "interval": f"Newcombe hybrid score {level:.0%}",
-            }
-        )
-    return pd.DataFrame(rows)
+def closed_in_year(panel: pd.DataFrame, year: str) -> pd.DataFrame:
+    """A year's rows of a force-year panel for forces that closed at least one investigation:
+    the units every between-force comparison (funnel, shrinkage) is made over."""
+    return panel[(panel["financial_year"] == year) & (panel["outcomes_closed"] > 0)]

@@ -85,22 +85,14 @@ def one_replicate(args: tuple[int, dict, Path | None]) -> list[dict]:
         )
     panel = measures.force_year(data.outcomes, data.recorded, "8Q")
     extreme = {f for f, t in data.truth["forces"].items() if t["extreme"]}
-    year = panel[(panel["financial_year"] == FUNNEL_YEAR) & (panel["outcomes_closed"] > 0)]
+    year = measures.closed_in_year(panel, FUNNEL_YEAR)
     fun = funnel.funnel(year)
-    for method, col in (("exact", "flag"), ("phi", "flag_phi"), ("tau2", "flag_tau2")):
+    for method in funnel.METHODS:
+        direction, flag_level = funnel.flag_columns(method)
         for level in fun.summary["levels"]:
             tag = f"{100 * level:.3g}%"
-            hit = fun.units[col].isin(
-                [f"high {tag}", f"low {tag}"]
-                + (
-                    [
-                        f"high {100 * max(fun.summary['levels']):.3g}%",
-                        f"low {100 * max(fun.summary['levels']):.3g}%",
-                    ]
-                    if level < max(fun.summary["levels"])
-                    else []
-                )
-            )
+            # flagged at this level or beyond: crossing a wider limit crosses this one too
+            hit = (fun.units[direction] != "within") & (fun.units[flag_level] >= level)
             flagged = set(fun.units.loc[hit, "force"])
             ext = extreme & set(fun.units["force"])
             others = set(fun.units["force"]) - extreme
@@ -122,7 +114,7 @@ def one_replicate(args: tuple[int, dict, Path | None]) -> list[dict]:
                     "estimate": len(flagged & others) / max(1, len(others)),
                 }
             )
-    y2 = panel[(panel["financial_year"] == SHRINK_YEAR) & (panel["outcomes_closed"] > 0)]
+    y2 = measures.closed_in_year(panel, SHRINK_YEAR)
     sh = shrinkage.shrink(y2)
     true_p = sh.units["force"].map(lambda f: data.truth["forces"][f]["charge_probability"][SHRINK_YEAR])
     mse_raw = float(np.mean((sh.units["raw_rate"] - true_p) ** 2))

@@ -1,0 +1,236 @@
+"""Verdicts in words: the sentences that open each report, built from computed numbers.
+
+Every function takes numbers (or rows of the tables `analyse` wrote) and returns one sentence;
+nothing here is typed in by hand. Two thresholds, documented in docs/methods.md:
+
+- SMALL_N: below this many closed investigations a rate is given as a count ("1 of 13
+  closed") with no percentage, because one case more or less moves it by several points.
+- RANK_UNCERTAIN_SHARE: a rank interval covering more than this share of the forces is
+  reported as "too uncertain to rank" rather than as a range.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from analysis.stats import funnel
+
+SMALL_N = 30
+RANK_UNCERTAIN_SHARE = 0.5
+METHOD_WORDS = {
+    "tau2": "random-effects (τ²) limits, which allow for the real differences between forces",
+    "phi": "overdispersion-inflated (φ) limits",
+    "exact": "exact binomial limits, which allow for chance alone",
+}
+
+
+def pct(x: float) -> str:
+    """A share in per cent, one decimal place."""
+    return f"{100 * x:.1f}%"
+
+
+def count_share(k: float, n: float, noun: str = "closed") -> str:
+    """'1.4% (34 of 2,467 closed)', or '1 of 13 closed' when n < SMALL_N."""
+    k_i, n_i = round(k), round(n)
+    if n_i < SMALL_N:
+        return f"{k_i:,} of {n_i:,} {noun}"
+    return f"{pct(k / n)} ({k_i:,} of {n_i:,} {noun})"
+
+
+def p_value(p: float) -> str:
+    """'< 0.001' or '= 0.034'."""
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
+def ordinal(i: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 21st, ..."""
+    suffix = "th" if 10 <= i % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(i % 10, "th")
+    return f"{i}{suffix}"
+
+
+def charge(force_row: pd.Series, national_row: pd.Series) -> str:
+    """'Charged or summonsed: 1.4% (34 of 2,467 closed) against 4.9% in England and Wales.'"""
+    k, n = force_row["charged_closed"], force_row["outcomes_closed"]
+    if pd.isna(n) or n == 0:
+        return "Charged or summonsed: no investigations were closed in the year."
+    small = " (too few to give a percentage)" if n < SMALL_N else ""
+    return (
+        f"Charged or summonsed: {count_share(k, n)}{small} against "
+        f"{pct(national_row['charge_rate_closed'])} in England and Wales."
+    )
+
+
+def _side(direction: str, level: float) -> str:
+    word = "above" if direction == "high" else "below"
+    return f"{word} the {100 * level:.3g}% limit"
+
+
+def funnel_position(unit_row: pd.Series, levels: list[float], method: str = "tau2") -> str:
+    """Where a force sits in the funnel, in words, naming the limits used, and saying when the
+    exact binomial limits disagree."""
+    d_col, l_col = funnel.flag_columns(method)
+    direction, level = unit_row[d_col], unit_row[l_col]
+    widest = max(levels)
+    if direction == "within":
+        text = (
+            f"Funnel plot: within the {100 * min(levels):.3g}% {METHOD_WORDS[method]}: no different "
+            "from the national rate by more than chance and the usual spread between forces would give."
+        )
+    else:
+        word = "higher" if direction == "high" else "lower"
+        strength = "" if level >= widest else f", though within the {100 * widest:.3g}% limit"
+        text = (
+            f"Funnel plot: {word} than the national rate by more than chance would explain, even with "
+            f"the {METHOD_WORDS[method]}: {_side(direction, level)}{strength}."
+        )
+    if method != "exact":
+        e_dir, e_level = unit_row["direction_exact"], unit_row["level_exact"]
+        same = e_dir == direction and (e_dir == "within" or e_level == level)
+        if not same:
+            where = "within their limits" if e_dir == "within" else _side(e_dir, e_level)
+            text += f" The exact binomial limits, which allow for chance alone, disagree: {where}."
+    return text
+
+
+def rank(rank_low: int, rank_high: int, n_units: int, level: float = 0.95) -> str:
+    """'Rank: between 43rd and 44th of 44, where 1st is the highest charge rate', or too
+    uncertain to rank when the interval covers more than RANK_UNCERTAIN_SHARE of the forces."""
+    width = rank_high - rank_low + 1
+    span = f"{ordinal(rank_low)} and {ordinal(rank_high)} of {n_units}"
+    if width > RANK_UNCERTAIN_SHARE * n_units:
+        return (
+            f"Rank: too uncertain to rank (the {100 * level:.0f}% rank interval runs from "
+            f"{ordinal(rank_low)} to {ordinal(rank_high)} of {n_units})."
+        )
+    if rank_low == rank_high:
+        return f"Rank: {ordinal(rank_low)} of {n_units}, where 1st is the highest charge rate ({100 * level:.0f}% interval, after shrinkage)."
+    return (
+        f"Rank: between {span}, where 1st is the highest charge rate "
+        f"({100 * level:.0f}% interval, after shrinkage)."
+    )
+
+
+def recording_change(before: float, after: float, year_before: str, year_after: str, noun: str) -> str:
+    """'April 2020: recorded stalking rose ×3.1, from 673 in 2019/20 to 2,092 in 2020/21.'"""
+    if any(pd.isna(v) for v in (before, after)) or before <= 0:
+        return f"April 2020: {noun} recorded in {year_before} and {year_after} are not both published."
+    ratio = after / before
+    verb = "rose" if ratio > 1 else ("fell" if ratio < 1 else "stayed")
+    size = f"×{ratio:.1f}" if ratio >= 1.05 or verb == "stayed" else f"by {100 * (1 - ratio):.0f}%"
+    if verb == "stayed":
+        size = "the same"
+    return (
+        f"April 2020: recorded {noun} {verb} {size}, from {round(before):,} in {year_before} "
+        f"to {round(after):,} in {year_after}."
+    )
+
+
+def model_gap(observed: float, fitted: float) -> str:
+    """How far a force's post-April-2020 charge rate sits from the national model's prediction
+    for a force with its rise in recording, in percentage points."""
+    if any(pd.isna(v) for v in (observed, fitted)):
+        return "Against the national model: no charge rates after April 2020 for this force."
+    gap = 100 * (observed - fitted)
+    if math.isclose(round(gap, 1), 0.0, abs_tol=1e-9):
+        where = "what the national model predicts"
+    else:
+        where = f"{abs(gap):.1f} percentage points {'above' if gap > 0 else 'below'} what the national model predicts"
+    return (
+        f"Against the national model: since April 2020 its charge rate ({pct(observed)}, mean of the "
+        f"years) has been {where} for a force whose recorded stalking rose as much ({pct(fitted)})."
+    )
+
+
+def flagged_count(units: pd.DataFrame, levels: list[float], method: str = "tau2") -> str:
+    """'3 of 44 forces lie beyond the 99.8% random-effects limits (1 above, 2 below); the exact
+    limits flag 19.'"""
+    widest = max(levels)
+
+    def beyond(m: str) -> pd.DataFrame:
+        d_col, l_col = funnel.flag_columns(m)
+        return units[(units[d_col] != "within") & (units[l_col] >= widest)]
+
+    hit = beyond(method)
+    d_col = funnel.flag_columns(method)[0]
+    high, low = int((hit[d_col] == "high").sum()), int((hit[d_col] == "low").sum())
+    verb = "lies" if len(hit) == 1 else "lie"
+    return (
+        f"{len(hit)} of {len(units)} forces {verb} beyond the {100 * widest:.3g}% "
+        f"{METHOD_WORDS[method].split(',')[0]} ({high} above, {low} below); the exact binomial "
+        f"limits, which allow for chance alone, put {len(beyond('exact'))} beyond theirs."
+    )
+
+
+# --- alt text for figures (the same words in notebooks, saved files and the site) ---------------
+
+
+def alt_trend(national: pd.DataFrame, force: str | None = None) -> str:
+    """Alt text of the outcome-shares trend chart."""
+    first, last = national.iloc[0], national.iloc[-1]
+    who = (
+        f"{force} (points with 95% intervals) and England and Wales (lines)" if force else "England and Wales"
+    )
+    return (
+        "Line chart of the share of closed stalking investigations charged, ended for evidential "
+        f"difficulties and with no suspect identified, in {who}, {first['financial_year']} to "
+        f"{last['financial_year']}; in England and Wales the share charged went from "
+        f"{pct(first['charge_rate_closed'])} to {pct(last['charge_rate_closed'])}."
+    )
+
+
+def alt_volumes(codes: list[str], years: list[str]) -> str:
+    """Alt text of the recorded-offences chart."""
+    return (
+        f"Line chart of offences recorded in England and Wales each year from {years[0]} to "
+        f"{years[-1]}, for offence codes {', '.join(codes)}, with the counting-rule changes marked."
+    )
+
+
+def alt_funnel(units: pd.DataFrame, levels: list[float], label: str, change: bool = False) -> str:
+    """Alt text of a funnel plot."""
+    what = (
+        f"each force's change in charge rate, {label}, against its precision"
+        if change
+        else f"charge rates in {label} for {len(units)} forces against the investigations each closed"
+    )
+    return f"Funnel plot of {what}. {flagged_count(units, levels)}"
+
+
+def alt_caterpillar(units: pd.DataFrame, year: str, rankability: float) -> str:
+    """Alt text of the raw-and-shrunken-rates chart."""
+    return (
+        f"Chart of raw and shrunken charge rates in {year} for {len(units)} forces with 95% intervals "
+        f"and rank intervals, ordered by shrunken rate; rankability {rankability:.2f}."
+    )
+
+
+def alt_dose_response(slope: float, highlight: str | None = None) -> str:
+    """Alt text of the dose-response scatter."""
+    return (
+        "Scatter plot of each force's change in the log-odds of charge against its rise in recorded "
+        f"stalking across April 2020, with the first-difference estimate's line (slope {slope:.3f})"
+        + (f"; {highlight} is circled." if highlight else ".")
+    )
+
+
+def alt_event_study(es: pd.DataFrame, reference: str) -> str:
+    """Alt text of the event-study chart."""
+    return (
+        f"Chart of the dose-by-year coefficients on the log-odds of charge, {es['financial_year'].iloc[0]} "
+        f"to {es['financial_year'].iloc[-1]}, relative to {reference}, with 95% intervals."
+    )
+
+
+def alt_decomposition(summary: pd.DataFrame) -> str:
+    """Alt text of the decomposition chart."""
+    total = summary[summary["component"] == "total change"]
+    change = (
+        f", a total change of {100 * total['estimate'].iloc[0]:+.1f} percentage points" if len(total) else ""
+    )
+    return (
+        f"Bar charts splitting the change in the national charge rate from {summary['year_from'].iloc[0]} to "
+        f"{summary['year_to'].iloc[0]} into mix of forces and rates within forces{change}, and the "
+        "forces contributing most."
+    )
