@@ -117,8 +117,24 @@ def test_multiplicity_adjustments():
     assert (u.loc[u["direction_exact"] == "high", "z"] > 0).all()
     assert (u.loc[u["direction_exact"] == "low", "z"] < 0).all()
     assert (u["direction_exact"] != "within").any()
+    for mth in ("phi", "tau2"):  # each method's flags follow its own q-values
+        flagged = (u[f"direction_{mth}"] != "within") & (u[f"level_{mth}"] >= 0.95)
+        assert (flagged == (u[f"q_value_{mth}"] < 0.05)).all()
     with pytest.raises(funnel.FunnelInputError):
         funnel.funnel(d, adjust="holm")
+
+
+def test_fdr_on_overdispersion_adjusted_scores_flags_few_ordinary_forces():
+    """Forces that differ only as ordinary forces do (a random effect, no outlier): FDR on the
+    binomial p-values flags many of them; on the random-effects scores, few; the outlier is
+    still found."""
+    n = np.geomspace(300, 20000, 43).astype(int)
+    d = _units(0.08, n, seed=9, spread=0.35)
+    d.loc[d.index[-1], "charged_closed"] = int(0.25 * n[-1])  # one real outlier, the largest force
+    u = funnel.funnel(d, adjust="fdr").units.set_index("force")
+    exact = (u["direction_exact"] != "within").sum()
+    tau2 = (u["direction_tau2"] != "within").sum()
+    assert exact >= 15 and tau2 <= 3 and u.loc[d["force"].iloc[-1], "direction_tau2"] == "high"
 
 
 @pytest.mark.parametrize(

@@ -178,7 +178,9 @@ def funnel(
     """Compare proportions count/n between units against a target (pooled unless given).
 
     `adjust` is None, 'bonferroni' (limits widened for the number of units) or 'fdr'
-    (Benjamini-Hochberg q-values on the exact two-sided p-values, flags at q < 1 - level).
+    (Benjamini-Hochberg q-values on each method's own two-sided p-values, flags at
+    q < 1 - level: exact binomial, phi-inflated and random-effects, so that with overdispersion
+    the adjusted methods' flags control false discoveries too).
     Units with n < min_n cannot be compared and are listed in summary['excluded'].
     """
     if adjust not in (None, "bonferroni", "fdr"):
@@ -224,16 +226,25 @@ def funnel(
         units[f"lower_{tag}_phi"], units[f"upper_{tag}_phi"] = limits_u["phi"][lv]
         units[f"lower_{tag}_tau2"], units[f"upper_{tag}_tau2"] = limits_u["tau2"][lv]
 
-    # exact two-sided p-value (mid-p) of each unit against the target
+    # two-sided p-value of each unit against the target, one per method: exact binomial (mid-p),
+    # and the normal ones on the arcsine scale with the variance each method allows
     below = stats.binom.cdf(x - 1, m, theta) + 0.5 * stats.binom.pmf(x, m, theta)
-    units["p_value"] = np.clip(2 * np.minimum(below, 1 - below), 0, 1)
-    if adjust == "fdr":
-        units["q_value"] = _bh(units["p_value"].to_numpy())
-        _put_flags(units, "exact", _fdr_flags(units, levels))
-    else:
-        _put_flags(units, "exact", _flag(y, limits_u["exact"]))
-    _put_flags(units, "phi", _flag(y, limits_u["phi"]))
-    _put_flags(units, "tau2", _flag(y, limits_u["tau2"]))
+    dev = y_t - t_t
+    p_values = {
+        "exact": np.clip(2 * np.minimum(below, 1 - below), 0, 1),
+        "phi": 2 * stats.norm.sf(np.abs(dev) / (np.sqrt(phi_eff) * se)),
+        "tau2": 2 * stats.norm.sf(np.abs(dev) / np.sqrt(se**2 + od["tau2"])),
+    }
+    for mth in METHODS:
+        suffix = "" if mth == "exact" else f"_{mth}"
+        units[f"p_value{suffix}"] = p_values[mth]
+        if adjust == "fdr":
+            # Benjamini-Hochberg on each method's own p-values: with overdispersion the binomial
+            # ones are far too small, and only the adjusted ones control the false discoveries
+            units[f"q_value{suffix}"] = _bh(p_values[mth])
+            _put_flags(units, mth, _fdr_flags(units[f"q_value{suffix}"].to_numpy(), dev, levels))
+        else:
+            _put_flags(units, mth, _flag(y, limits_u[mth]))
     units = units.rename(columns={"unit": unit})
 
     grid = np.unique(np.concatenate([np.geomspace(max(min_n, m.min() * 0.8), m.max() * 1.2, 200), m]))
@@ -287,9 +298,11 @@ def _bh(p: np.ndarray) -> np.ndarray:
     return q
 
 
-def _fdr_flags(units: pd.DataFrame, levels) -> tuple[list[str], list[float]]:
+def _fdr_flags(q_values: np.ndarray, dev: np.ndarray, levels) -> tuple[list[str], list[float]]:
+    """Direction and level per unit from its q-value: flagged at the widest level whose
+    false-discovery rate 1 - level its q-value meets."""
     directions, out = [], []
-    for q, z in zip(units["q_value"], units["z"]):
+    for q, z in zip(q_values, dev):
         direction, level = "within", np.nan
         for lv in sorted(levels, reverse=True):
             if q < 1 - lv:
