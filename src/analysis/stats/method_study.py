@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from analysis.demo import generator
 from analysis.stats import funnel, link, measures, shrinkage
@@ -84,36 +85,7 @@ def one_replicate(args: tuple[int, dict, Path | None]) -> list[dict]:
             }
         )
     panel = measures.force_year(data.outcomes, data.recorded, "8Q")
-    extreme = {f for f, t in data.truth["forces"].items() if t["extreme"]}
-    year = measures.closed_in_year(panel, FUNNEL_YEAR)
-    fun = funnel.funnel(year)
-    for method in funnel.METHODS:
-        direction, flag_level = funnel.flag_columns(method)
-        for level in fun.summary["levels"]:
-            tag = f"{100 * level:.3g}%"
-            # flagged at this level or beyond: crossing a wider limit crosses this one too
-            hit = (fun.units[direction] != "within") & (fun.units[flag_level] >= level)
-            flagged = set(fun.units.loc[hit, "force"])
-            ext = extreme & set(fun.units["force"])
-            others = set(fun.units["force"]) - extreme
-            out.append(
-                {
-                    "rep": rep,
-                    "estimator": f"funnel_{method}_{tag}",
-                    "parameter": "recall of true extreme forces",
-                    "truth": 1.0,
-                    "estimate": len(flagged & ext) / max(1, len(ext)),
-                }
-            )
-            out.append(
-                {
-                    "rep": rep,
-                    "estimator": f"funnel_{method}_{tag}",
-                    "parameter": "share of other forces flagged",
-                    "truth": 0.0,
-                    "estimate": len(flagged & others) / max(1, len(others)),
-                }
-            )
+    out += _funnel_records(rep, panel, data.truth, float(cfg["stalking"]["force_sd"]))
     y2 = measures.closed_in_year(panel, SHRINK_YEAR)
     sh = shrinkage.shrink(y2)
     true_p = sh.units["force"].map(lambda f: data.truth["forces"][f]["charge_probability"][SHRINK_YEAR])
@@ -146,6 +118,55 @@ def one_replicate(args: tuple[int, dict, Path | None]) -> list[dict]:
             "estimate": mse_shr / mse_raw,
         }
     )
+    return out
+
+
+def _funnel_records(rep: int, panel: pd.DataFrame, truth: dict, force_sd: float) -> list[dict]:
+    """Funnel flags scored against two truths, which differ:
+    - "unusual among forces": the force's true charge effect lies outside the central `level`
+      of the forces' true random-effects distribution N(0, force_sd^2), the question funnel
+      limits that allow for overdispersion answer (ideal: recall 1, ordinary forces flagged 0);
+    - "different from the target": every force with a non-zero true effect differs from the
+      pooled rate, so flagging an ordinary force is not an error in this sense; the share
+      flagged is reported without a target, beside the recall of the configured extreme forces.
+    """
+    year = measures.closed_in_year(panel, FUNNEL_YEAR)
+    fun = funnel.funnel(year)
+    present = set(fun.units["force"])
+    effect = {f: t["charge_effect"] for f, t in truth["forces"].items() if f in present}
+    extreme = {f for f, t in truth["forces"].items() if t["extreme"]} & present
+    out = []
+    for method in funnel.METHODS:
+        direction, flag_level = funnel.flag_columns(method)
+        for level in fun.summary["levels"]:
+            # flagged at this level or beyond: crossing a wider limit crosses this one too
+            hit = (fun.units[direction] != "within") & (fun.units[flag_level] >= level)
+            flagged = set(fun.units.loc[hit, "force"])
+            bound = float(stats.norm.ppf(0.5 + level / 2)) * force_sd
+            unusual = {f for f, e in effect.items() if abs(e) > bound}
+            usual = present - unusual
+            scores = [
+                ("recall of forces unusual among forces", 1.0, flagged, unusual),
+                ("share of ordinary forces flagged (not unusual among forces)", 0.0, flagged, usual),
+                ("recall of true extreme forces (different from the target)", 1.0, flagged, extreme),
+                (
+                    "share of other forces flagged (all differ from the target)",
+                    np.nan,
+                    flagged,
+                    present - extreme,
+                ),
+            ]
+            for parameter, target, got, among in scores:
+                if among:
+                    out.append(
+                        {
+                            "rep": rep,
+                            "estimator": f"funnel_{method}_{100 * level:.3g}%",
+                            "parameter": parameter,
+                            "truth": target,
+                            "estimate": len(got & among) / len(among),
+                        }
+                    )
     return out
 
 
