@@ -12,7 +12,7 @@ import pytest
 
 from analysis.cli import main
 from analysis.errors import InputError
-from analysis.runs import params, runner
+from analysis.runs import lock, params, runner
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,12 +80,12 @@ def test_plan_and_run_keys(tmp_path):
 
 def test_output_lock_refuses_a_second_run(tmp_path):
     with (
-        runner.output_lock(tmp_path),
-        pytest.raises(InputError, match="another run is writing"),
-        runner.output_lock(tmp_path),
+        lock.output_lock(tmp_path),
+        pytest.raises(InputError, match=r"another run \(pid \d+\) is writing"),
+        lock.output_lock(tmp_path),
     ):
         pass
-    with runner.output_lock(tmp_path):  # released
+    with lock.output_lock(tmp_path):  # released
         pass
 
 

@@ -380,7 +380,12 @@ def test_simulation_with_known_truth_small():
     assert abs(prim["bias"]) < 0.1 and prim["reps"] == 4
     assert abs(t.loc[("placebo_2017", "zero (no effect before 2020)"), "mean_estimate"]) < 0.15
     assert t.loc[("shrinkage_hb", "MSE ratio shrunken / raw"), "mean_estimate"] < 1
-    assert t.loc[("funnel_exact_95%", "recall of true extreme forces (different from the target)"), "mean_estimate"] == 1.0
+    assert (
+        t.loc[
+            ("funnel_exact_95%", "recall of true extreme forces (different from the target)"), "mean_estimate"
+        ]
+        == 1.0
+    )
     assert list(table.columns)[:9] == [
         "estimator",
         "parameter",

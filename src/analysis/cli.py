@@ -93,22 +93,42 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _adhoc_lock(outputs: Path, command: str):
+    """`tables` and `analyse` write into a run's folder only while no run does, holding its
+    lock; the next run then sees tables that are not the ones it published and rebuilds the
+    national tables and every report, so the site never mixes the two."""
+    from analysis.runs.lock import output_lock
+
+    return output_lock(outputs, what=f"'{command}'")
+
+
+def _adhoc_note(outputs: Path) -> None:
+    if (outputs / "manifest.json").exists():
+        print(
+            f"note: the reports in {outputs} were made from the tables the last run published; "
+            "the next 'stalking-outcomes run' will rebuild the national tables and every report."
+        )
+
+
 def _cmd_tables(args: argparse.Namespace) -> int:
     from analysis.reports import tables
 
-    written, headline = tables.write_tables(
-        args.source,
-        store=args.store,
-        out=args.out,
-        offence=args.offence,
-        year=args.year,
-        method=args.interval,
-        force=args.force,
-    )
+    outputs = Path(args.out).parent if args.out else paths.for_source(args.source, args.store).outputs
+    with _adhoc_lock(outputs, "tables"):
+        written, headline = tables.write_tables(
+            args.source,
+            store=args.store,
+            out=args.out,
+            offence=args.offence,
+            year=args.year,
+            method=args.interval,
+            force=args.force,
+        )
     for path in written:
         print(f"wrote {path}")
     if headline:
         print(headline)
+    _adhoc_note(outputs)
     return 0
 
 
@@ -119,16 +139,18 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
     where = paths.for_source(args.source, args.store, args.out)
     st = load_store(where.store)
     out = where.outputs
-    written = write_analysis(
-        st,
-        out,
-        offence=args.offence,
-        year=args.year,
-        bootstrap_reps=args.bootstrap_reps,
-        permutation_reps=args.permutations,
-        figures=not args.no_figures,
-    )
+    with _adhoc_lock(out, "analyse"):
+        written = write_analysis(
+            st,
+            out,
+            offence=args.offence,
+            year=args.year,
+            bootstrap_reps=args.bootstrap_reps,
+            permutation_reps=args.permutations,
+            figures=not args.no_figures,
+        )
     print(f"wrote {len(written)} files under {out}" + (" (GENERATED DEMO DATA)" if st.synthetic else ""))
+    _adhoc_note(out)
     return 0
 
 

@@ -97,6 +97,16 @@ def discard() -> None:
             warm.close()
 
 
+def kill() -> None:
+    """Kill this thread's kernel process at once, no shutdown handshake (a worker being stopped
+    has no time for one)."""
+    warm, _LOCAL.warm = getattr(_LOCAL, "warm", None), None
+    process = getattr(getattr(getattr(warm, "km", None), "provisioner", None), "process", None)
+    if process is not None:
+        with contextlib.suppress(Exception):
+            process.kill()
+
+
 class WarmEngine(NBClientEngine):
     """Papermill's nbclient engine, executing in the kernel passed as `warm_kernel`."""
 

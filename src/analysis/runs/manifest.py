@@ -75,6 +75,7 @@ def build(
     jobs: int,
     started: float,
     results: list[JobResult],
+    published: dict[str, str],
 ) -> dict:
     """The manifest of a run whose notebooks have finished (results sorted by name)."""
     return {
@@ -86,6 +87,7 @@ def build(
         "lock_sha256": lock,
         "national_key": national_key,
         "inputs": inputs,
+        "published": published,
         "packages": _packages(),
         "executor": executor,
         "jobs": jobs,

@@ -15,7 +15,6 @@ install the rest (`execute_all`), and record the run (analysis.runs.manifest).
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -23,7 +22,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterable
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +31,7 @@ from analysis import paths
 from analysis.domain import forces, taxonomy
 from analysis.errors import InputError, WorkFailed
 from analysis.paths import NOTEBOOKS
-from analysis.runs import manifest, params
+from analysis.runs import lock, manifest, params
 
 if TYPE_CHECKING:
     from analysis.sources.store import Store
@@ -62,6 +61,7 @@ class JobResult:
     cell: int | None = None
     attempts: int = 1
     parameters: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)  # suffix -> sha256 of each installed file
 
 
 def _sha(data: bytes) -> str:
@@ -250,26 +250,6 @@ def _strip_volatile(nb) -> None:
             cell["id"] = "injected-parameters"  # papermill gives it a random id
 
 
-@contextmanager
-def output_lock(out: Path):
-    """An exclusive lock on the output folder; InputError if another run holds it."""
-    out.mkdir(parents=True, exist_ok=True)
-    fh = open(out / ".run.lock", "w")  # noqa: SIM115 (held open for the whole run: the lock lives on it)
-    try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.close()
-        raise InputError(
-            f"another run is writing into {out} (lock {out / '.run.lock'}); wait for it "
-            "to finish or choose another --out."
-        ) from None
-    try:
-        yield
-    finally:
-        fcntl.flock(fh, fcntl.LOCK_UN)
-        fh.close()
-
-
 def _install(result: JobResult, stage: Path, out: Path) -> None:
     """Move a finished job's files into place (each rename atomic); failed ones go to failed/."""
     src = stage / f"{result.name}.ipynb"
@@ -321,14 +301,43 @@ def _executor_map(
         finally:
             kernel.discard()
         return
+    todo, attempt = list(work), 1
+    while todo:
+        broken: list[Job] = []
+        yield from _pool_round(todo, jobs, args, attempt, broken)
+        todo, attempt = broken, attempt + 1
+
+
+POOL_ROUNDS = 2  # a worker that dies (killed, out of memory) costs its jobs one more try
+
+
+def _pool_round(work: list[Job], jobs: int, args: tuple, attempt: int, broken: list[Job]):
+    """One process pool over `work`, yielding results as jobs finish. When a worker dies the
+    pool breaks and every unfinished job with it: those go into `broken` for a fresh pool, or,
+    after the last round, fail alone, so the finished ones and the run go on."""
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures import as_completed as done
+    from concurrent.futures.process import BrokenProcessPool
 
     pool = ProcessPoolExecutor(jobs, initializer=_worker_init)
     try:
-        pending = [pool.submit(execute, j, *args) for j in work]
+        pending = {pool.submit(execute, j, *args): j for j in work}
         for fut in done(pending):
-            yield fut.result()
+            try:
+                yield fut.result()
+            except BrokenProcessPool:
+                job = pending[fut]
+                if attempt < POOL_ROUNDS:
+                    broken.append(job)
+                else:
+                    yield JobResult(
+                        job.name,
+                        "failed",
+                        job.key,
+                        error="its worker process died (killed, or out of memory) twice",
+                        attempts=attempt,
+                        parameters=job.parameters,
+                    )
     except BaseException:
         # Ctrl-C or kill: stop the workers now (their kernels exit with them); nothing they
         # were writing has been moved into place.
@@ -337,6 +346,26 @@ def _executor_map(
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (what kill, systemd and CI cancellation send) stops a run as Ctrl-C does: the
+    workers are terminated and nothing half-written is installed. Main thread only."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _worker_init() -> None:
@@ -350,8 +379,33 @@ def _worker_init() -> None:
     from analysis.runs import kernel
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_stop)
+    lock.forget_inherited()
+    _die_with_parent()
     threadpool_limits(1)
     Finalize(None, kernel.discard, exitpriority=10)
+
+
+def _worker_stop(signum: int, frame: object) -> None:
+    """SIGTERM in a worker (the parent stopping, or dying): kill the kernel, end at once."""
+    from analysis.runs import kernel
+
+    kernel.kill()
+    os._exit(128 + signum)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to send this worker SIGTERM when its parent dies, even by SIGKILL (prctl
+    PR_SET_PDEATHSIG); a parent already gone ends the worker now. Elsewhere the workers' kernels
+    still notice their parent's death through ipykernel's parent poller."""
+    import ctypes
+    import signal
+
+    parent = os.getppid()
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        _worker_stop(signal.SIGTERM, None)
 
 
 def run(
@@ -366,8 +420,9 @@ def run(
     timeout: int = 600,
     progress: bool = False,
 ) -> dict:
-    """Run the national analysis (if its inputs changed) and the notebooks; write the manifest,
-    the run summary and the index. Raises WorkFailed (exit 1) if any notebook failed."""
+    """Run the national analysis (if its inputs or its published tables changed) and the
+    notebooks; write the manifest, the run summary and the index, also when some notebooks
+    failed. Raises WorkFailed (exit 1) if any notebook failed."""
     from analysis.sources.store import load_store
 
     if executor not in ("local", "dask"):
@@ -379,29 +434,33 @@ def run(
     jobs = jobs or os.cpu_count() or 1
     st = load_store(where.store)
     started = time.time()
-    with output_lock(out):
+    with lock.output_lock(out), _sigterm_as_interrupt():
         old = manifest.previous(out)
-        code, lock = code_hash(), lock_hash(root)
-        key = national_key(code, lock, offence, where.store)
+        code, lock_sha = code_hash(), lock_hash(root)
+        key = national_key(code, lock_sha, offence, where.store)
         if rerun or national_stale(old, key, out):
-            fit_national(st, out, offence)
+            prune(out, fit_national(st, out, offence), ("tables", "figures"))
         inputs = _input_hashes(where.store, out)
-        work, results = split_unchanged(planned, old, out, rerun, root, code, lock, inputs)
+        work, results = split_unchanged(planned, old, out, rerun, root, code, lock_sha, inputs)
         results += execute_all(work, root, out, executor, jobs, scheduler, timeout, progress)
+        results += kept_from(old, planned, out, full=names is None)
         results.sort(key=lambda r: r.name)
+        if names is None:  # a full run: reports of forces no longer planned are gone
+            prune_reports(out, {r.name for r in results})
         record = manifest.build(
             source=source,
             offence=offence,
             synthetic=st.synthetic,
             root=root,
             code=code,
-            lock=lock,
+            lock=lock_sha,
             national_key=key,
             inputs=inputs,
             executor=executor,
             jobs=jobs,
             started=started,
             results=results,
+            published=published_hashes(out),
         )
         manifest.write(record, out)
     _raise_if_failed(results, out)
@@ -416,26 +475,73 @@ def national_key(code: str, lock: str, offence: str, store_dir: Path) -> str:
                 "code": code,
                 "lock": lock,
                 "offence": offence,
-                "store": {p.name: _sha(p.read_bytes()) for p in sorted(store_dir.glob("*"))},
+                "store": {p.name: _sha(p.read_bytes()) for p in sorted(store_dir.glob("*")) if p.is_file()},
             },
             sort_keys=True,
         ).encode()
     )
 
 
+PUBLISHED = ("tables", "figures")  # the national outputs, fitted once per run
+
+
+def published_hashes(out: Path) -> dict[str, str]:
+    """sha256 of every file in the national output folders, by path under `out`."""
+    found = {}
+    for folder in PUBLISHED:
+        for p in sorted((out / folder).glob("*")):
+            if p.is_file():
+                found[f"{folder}/{p.name}"] = _sha(p.read_bytes())
+    return found
+
+
 def national_stale(previous: dict, key: str, out: Path) -> bool:
     """Whether the national models must be refitted: their inputs changed since the last run
-    into `out`, or their tables are missing."""
-    return previous.get("national_key") != key or not (out / "tables" / "link_model.json").exists()
+    into `out`, or the tables and figures there are not, byte for byte, those that run
+    published (an ad-hoc `tables` or `analyse` since, or a run interrupted after refitting)."""
+    return (
+        previous.get("national_key") != key
+        or previous.get("published") != published_hashes(out)
+        or not (out / "tables" / "link_model.json").exists()
+    )
 
 
-def fit_national(st: Store, out: Path, offence: str) -> None:
-    """Fit the national models once, here; the notebooks only read their tables."""
+def fit_national(st: Store, out: Path, offence: str) -> set[Path]:
+    """Fit the national models once, here (the notebooks only read their tables); return the
+    files written."""
     from analysis.reports.analyse import write_analysis
     from analysis.reports.tables import write_store_tables
 
-    write_store_tables(st, out / "tables", offence)
-    write_analysis(st, out, offence=offence)
+    written, _ = write_store_tables(st, out / "tables", offence)
+    return {Path(p) for p in written} | {Path(p) for p in write_analysis(st, out, offence=offence)}
+
+
+def prune(out: Path, keep: set[Path], folders: tuple[str, ...]) -> None:
+    """Remove the files in `out`'s `folders` that this fit did not write (a figure or table left
+    by an ad-hoc call, or by an older version), so the site shows only what was produced."""
+    keep = {p.resolve() for p in keep}
+    for folder in folders:
+        for p in sorted((out / folder).glob("*")):
+            if p.is_file() and p.resolve() not in keep:
+                p.unlink()
+
+
+REPORT_SUFFIXES = (".ipynb", ".html", ".nocode.html")
+
+
+def file_hashes(out: Path, name: str) -> dict[str, str]:
+    """sha256 of a notebook's installed files, by suffix ({} for a missing file)."""
+    found = {}
+    for suffix in REPORT_SUFFIXES:
+        path = out / f"{name}{suffix}"
+        if path.is_file():
+            found[suffix] = _sha(path.read_bytes())
+    return found
+
+
+def intact(out: Path, name: str, recorded: dict) -> bool:
+    """Whether a notebook's files are in place exactly as the manifest recorded them."""
+    return bool(recorded.get("files")) and file_hashes(out, name) == recorded["files"]
 
 
 def split_unchanged(
@@ -449,7 +555,7 @@ def split_unchanged(
     inputs: dict[str, str],
 ) -> tuple[list[Job], list[JobResult]]:
     """Give each job its run key; return the jobs to execute and, as skipped results, those
-    whose last run succeeded with the same key and whose notebook is still in place."""
+    whose last run succeeded with the same key and whose files are in place, unchanged."""
     work, skipped = [], []
     done = previous.get("notebooks", {})
     for job in planned:
@@ -459,12 +565,39 @@ def split_unchanged(
             not rerun
             and prev.get("status") in ("ok", "skipped")
             and prev.get("key") == job.key
-            and (out / f"{job.name}.ipynb").exists()
+            and intact(out, job.name, prev)
         ):
-            skipped.append(JobResult(job.name, "skipped", job.key, parameters=job.parameters))
+            skipped.append(
+                JobResult(job.name, "skipped", job.key, parameters=job.parameters, files=prev["files"])
+            )
         else:
             work.append(job)
     return work, skipped
+
+
+def kept_from(previous: dict, planned: list[Job], out: Path, full: bool) -> list[JobResult]:
+    """After a run of some forces only: the other reports of the previous run, still listed
+    where their files are intact and their inputs unchanged enough to stand (their own key is
+    checked by the next run that plans them)."""
+    if full:
+        return []
+    names = {j.name for j in planned}
+    kept = []
+    for name, entry in previous.get("notebooks", {}).items():
+        if name in names or entry.get("status") not in ("ok", "skipped") or not intact(out, name, entry):
+            continue
+        fields = {k: entry[k] for k in ("key", "parameters", "files") if k in entry}
+        kept.append(JobResult(name, "skipped", **fields))
+    return kept
+
+
+def prune_reports(out: Path, names: set[str]) -> None:
+    """Remove report files in forces/ and national/ that belong to no notebook of this run."""
+    for folder in ("forces", "national"):
+        for p in sorted((out / folder).glob("*")):
+            stem = p.name.split(".", 1)[0]
+            if p.is_file() and p.suffix in (".ipynb", ".html") and f"{folder}/{stem}" not in names:
+                p.unlink()
 
 
 def execute_all(
@@ -477,8 +610,9 @@ def execute_all(
     timeout: int,
     progress: bool,
 ) -> list[JobResult]:
-    """Execute the jobs into out/.staging and install each one as it finishes; the staging
-    folder is removed afterwards, whatever happened."""
+    """Execute the jobs into out/.staging and install each one as it finishes (a failure to
+    install fails that notebook alone); the staging folder, and any a killed run left, is
+    removed afterwards, whatever happened."""
     stage = out / ".staging"
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
@@ -490,8 +624,7 @@ def execute_all(
         bar = tqdm(total=len(work), desc="notebooks", unit="nb")
     try:
         for res in _executor_map(executor, jobs, scheduler, work, root, stage, timeout):
-            _install(res, stage, out)
-            results.append(res)
+            results.append(_installed(res, stage, out))
             if bar:
                 bar.update(1)
                 bar.set_postfix_str(f"{res.name}: {res.status}")
@@ -500,6 +633,20 @@ def execute_all(
             bar.close()
         shutil.rmtree(stage, ignore_errors=True)
     return results
+
+
+def _installed(res: JobResult, stage: Path, out: Path) -> JobResult:
+    """Install a result's files and record their hashes; an error installing (a full disk, a
+    folder that cannot be written) fails this notebook alone, saying why."""
+    try:
+        _install(res, stage, out)
+    except OSError as exc:
+        res.status, res.cell = "failed", None
+        res.error = f"could not install its outputs: {exc.strerror or exc} ({exc.filename or out})"
+        return res
+    if res.status == "ok":
+        res.files = file_hashes(out, res.name)
+    return res
 
 
 def _raise_if_failed(results: list[JobResult], out: Path) -> None:
