@@ -394,7 +394,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     except KeyboardInterrupt:
-        print("interrupted: files already in place were left as they were.", file=sys.stderr)
+        print(
+            "interrupted: reports already in place were left as they were; the next run checks "
+            "every published file against its record and rebuilds whatever changed.",
+            file=sys.stderr,
+        )
         return 130
     except Exception as exc:  # a bug: say so plainly, traceback only with --debug
         if args.debug:

@@ -149,11 +149,18 @@ def _err(centre, low, high) -> list[np.ndarray]:
 def save(fig: plt.Figure, path: Path | str, svg: bool = False) -> Path:
     """Save a PNG (and an SVG beside it if asked) with no version or date metadata (same inputs,
     same bytes), and close it."""
+    from analysis.sources.store import atomic_write
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight", metadata=PNG_METADATA)
+    # through a temporary file and a rename: a reader never meets half an image
+    atomic_write(
+        path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata=PNG_METADATA)
+    )
     if svg:
-        fig.savefig(path.with_suffix(".svg"), bbox_inches="tight", metadata=SVG_METADATA)
+        atomic_write(
+            path.with_suffix(".svg"),
+            lambda tmp: fig.savefig(tmp, format="svg", bbox_inches="tight", metadata=SVG_METADATA),
+        )
     plt.close(fig)
     return path
 

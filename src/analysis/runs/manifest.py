@@ -100,10 +100,11 @@ def build(
 def write(manifest: dict, out: Path) -> None:
     """Write manifest.json, run-summary.txt and index.html into `out`."""
     from analysis.reports.site import write_index
-    from analysis.sources.store import write_json
+    from analysis.sources.store import atomic_write, write_json
 
     write_json(manifest, out / MANIFEST)
-    (out / SUMMARY).write_text(summary_text(manifest) + "\n", encoding="utf-8")
+    text = summary_text(manifest) + "\n"
+    atomic_write(out / SUMMARY, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     write_index(out, manifest["source"], manifest["offence"], manifest["synthetic"], manifest)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from contextlib import suppress
 from functools import cache
 from pathlib import Path
@@ -92,7 +93,7 @@ def make_shareable(path: Path) -> None:
     os.chmod(path, 0o666 & ~_umask())
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Write through a temporary file in the same folder, then rename over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -108,7 +109,7 @@ def _atomic_write(path: Path, write) -> None:
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write a table to parquet atomically, without the index."""
-    _atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False, engine="pyarrow"))
+    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False, engine="pyarrow"))
 
 
 # Written numbers carry 6 significant digits. Fitted values vary from run to run in their last
@@ -133,12 +134,12 @@ def write_json(data: object, path: Path) -> None:
     """Write JSON atomically, keys sorted, floats to SIGNIFICANT_DIGITS, so the same data give the
     same bytes."""
     text = json.dumps(_stable_floats(data), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write a CSV table atomically, floats to SIGNIFICANT_DIGITS, so runs are byte-identical."""
-    _atomic_write(
+    atomic_write(
         path,
         lambda tmp: frame.to_csv(
             tmp, index=False, lineterminator="\n", float_format=f"%.{SIGNIFICANT_DIGITS}g"
