@@ -213,3 +213,24 @@ def test_an_output_that_cannot_be_installed_fails_that_notebook_alone(
     assert manifest["notebooks"]["forces/cumbria"]["status"] == "ok"
     assert manifest["notebooks"]["forces/kent"]["status"] == "failed"
     assert "forces/cumbria.html" in (out / "index.html").read_text()
+
+
+def test_a_full_run_removes_reports_no_notebook_of_it_made(tmp_path):
+    out = tmp_path / "out"
+    (out / "forces" / "kent").mkdir(parents=True)
+    for name in (
+        "kent.ipynb",
+        "kent.html",
+        "kent.nocode.html",
+        "gone.ipynb",
+        "gone.html",
+        "gone.nocode.html",
+        "kent.csv",
+    ):
+        (out / "forces" / name).write_text("x")
+    (out / "national").mkdir()
+    (out / "national" / "old_notebook.html").write_text("x")
+    runner.prune_reports(out, {"forces/kent"})
+    left = sorted(p.name for p in (out / "forces").iterdir())
+    assert left == ["kent", "kent.csv", "kent.html", "kent.ipynb", "kent.nocode.html"]
+    assert not (out / "national" / "old_notebook.html").exists()
