@@ -9,6 +9,7 @@ from contextlib import suppress
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError
@@ -113,7 +114,10 @@ SIGNIFICANT_DIGITS = 6
 
 
 def _stable_floats(obj: object, digits: int = SIGNIFICANT_DIGITS) -> object:
-    """Floats rounded to `digits` significant digits, in any nesting of dicts and lists."""
+    """Floats rounded to `digits` significant digits, in any nesting of dicts and lists; numpy
+    scalars become Python numbers first."""
+    if isinstance(obj, np.generic):
+        obj = obj.item()
     if isinstance(obj, float):
         return float(f"{obj:.{digits}g}")
     if isinstance(obj, dict):
