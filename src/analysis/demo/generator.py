@@ -32,7 +32,6 @@ from scipy.special import expit
 
 from analysis import __version__
 from analysis.demo.publish import (
-    CURRENT_OUTCOME_HEADERS,
     OutcomesLayout,
     Sheet,
     cover_sheet,
@@ -41,6 +40,12 @@ from analysis.demo.publish import (
 )
 from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError
+from analysis.sources.homeoffice import (
+    NUMBER_OF_OUTCOME_HEADERS,
+    OLD_OUTCOME_HEADERS,
+    PFA_COUNT_HEADERS,
+    PFA_HEADERS,
+)
 
 SYNTHETIC_PREFIX = "synthetic-"
 N_TYPES = 23
@@ -422,29 +427,6 @@ def _publish(
 
 # --- the published layout, year by year --------------------------------------------------------
 
-_OLD_HEADERS = dict(CURRENT_OUTCOME_HEADERS)
-del _OLD_HEADERS["offence_code_expired"]
-_OLD_HEADERS["recorded_basis"] = "Force outcomes for offences recorded in quarter"
-_OLD_HEADERS["closed_basis"] = "Force outcomes recorded in quarter"
-_MID_HEADERS = {
-    k: CURRENT_OUTCOME_HEADERS[k]
-    for k in (
-        "financial_year",
-        "quarter",
-        "force",
-        "offence_code",
-        "offence_description",
-        "offence_group",
-        "offence_subgroup",
-        "outcome_type",
-        "outcome_description",
-        "outcome_group",
-    )
-}
-_MID_HEADERS["closed_basis"] = "Number of Outcomes for investigations that were closed in the quarter"
-_MID_HEADERS["recorded_basis"] = "Number of Outcomes for offences that were recorded in the quarter"
-_MID_HEADERS["offence_code_expired"] = "Offence Code Expired"
-
 
 def layout_for(year: str) -> tuple[str, OutcomesLayout]:
     """The file suffix and layout the demo uses for a year: the published variants, spread
@@ -454,12 +436,14 @@ def layout_for(year: str) -> tuple[str, OutcomesLayout]:
     if y <= 2015:
         return ".ods", OutcomesLayout(
             f"Outcomes_open_data_{y}-{(y + 1) % 100:02d}",
-            dict(_OLD_HEADERS),
+            dict(OLD_OUTCOME_HEADERS),
             year_style="dash" if y == 2014 else "slash",
             quarter_style="q" if y == 2015 else "int",
         )
     if y == 2016:
-        return ".xlsx", OutcomesLayout(f"Outcomes_open_data_{y}-{(y + 1) % 100:02d}", dict(_MID_HEADERS))
+        return ".xlsx", OutcomesLayout(
+            f"Outcomes_open_data_{y}-{(y + 1) % 100:02d}", dict(NUMBER_OF_OUTCOME_HEADERS)
+        )
     if y <= 2019:
         return ".xlsx", OutcomesLayout(
             f"Outcomes_open_data_{tag}", year_style="long" if y == 2017 else "slash"
@@ -572,16 +556,7 @@ def _pfa_sheets(cfg: dict, rec: pd.DataFrame) -> list[Sheet]:
                 "offences",
             ]
         )
-        labels = {
-            "financial_year": "Financial Year",
-            "quarter": "Financial Quarter",
-            "force": "Force Name",
-            "offence_code": "Offence Code",
-            "offence_description": "Offence Description",
-            "offence_group": "Offence Group",
-            "offence_subgroup": "Offence Subgroup",
-            "offences": "Number of Offences" if old else "Offence Count",
-        }
+        labels = PFA_HEADERS | {"offences": PFA_COUNT_HEADERS[0] if old else PFA_COUNT_HEADERS[1]}
         rows: list[list[object]] = [[labels[c] for c in cols]]
         for r in block.to_dict("records"):
             off = taxonomy.OFFENCE_BY_CODE[r["offence_code"]]

@@ -22,8 +22,7 @@ import pooch
 from analysis.domain import periods
 from analysis.errors import InputError
 from analysis.paths import RAW
-from analysis.sources.homeoffice import sha256_of
-from analysis.sources.store import write_json
+from analysis.sources.store import sha256_of, write_json
 
 SNAPSHOTS = "snapshots.json"
 RETRIES = 3

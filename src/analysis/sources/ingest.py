@@ -12,16 +12,18 @@ import pandas as pd
 from analysis import paths
 from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError
-from analysis.sources.homeoffice import (
+from analysis.sources.homeoffice import read_outcomes, read_recorded
+from analysis.sources.sheets import SPREADSHEET_SUFFIXES
+from analysis.sources.store import (
     OUTCOME_COLUMNS,
+    OUTCOME_KEY,
+    PROVENANCE_COLUMNS,
     RECORDED_COLUMNS,
-    read_outcomes,
-    read_recorded,
+    RECORDED_KEY,
     sha256_of,
     tidy_frame,
+    write_store,
 )
-from analysis.sources.sheets import SPREADSHEET_SUFFIXES
-from analysis.sources.store import write_store
 
 _MAR = re.compile(r"mar(?:ch)?[-_]?(\d{4})", re.IGNORECASE)
 _EDITION = re.compile(r"-(\d{2})(\d{2})(\d{2})(?=\.[a-z]+$)", re.IGNORECASE)
@@ -188,14 +190,8 @@ def ingest(
         frame["source_sha256"] = pd.array([digest] * len(frame), dtype="string")
         (outcome_frames if f.kind == "outcomes" else recorded_frames).append(frame)
         reports.append(report)
-    outcomes = _combine(
-        outcome_frames,
-        ["financial_year", "quarter", "force", "offence_code", "outcome_type"],
-        OUTCOME_COLUMNS,
-    )
-    recorded = _combine(
-        recorded_frames, ["financial_year", "quarter", "force", "offence_code"], RECORDED_COLUMNS
-    )
+    outcomes = _combine(outcome_frames, OUTCOME_KEY, OUTCOME_COLUMNS)
+    recorded = _combine(recorded_frames, RECORDED_KEY, RECORDED_COLUMNS)
     if recorded.empty:
         notes.append("no PFA recorded-crime table found: recorded_offences is empty")
     validation = summarise(outcomes, recorded, reports, notes, ignored, offences)
@@ -206,13 +202,11 @@ def ingest(
     return validation
 
 
-def _combine(frames: list[pd.DataFrame], key: list[str], columns: list[str]) -> pd.DataFrame:
+def _combine(frames: list[pd.DataFrame], key: list[str], columns: dict[str, str]) -> pd.DataFrame:
     """Concatenate the files' tables; an error if two files hold the same cell."""
     if not frames:  # no PFA table: an empty table of the right shape
-        cols = [*columns, "source_file", "source_sha256"]
-        return tidy_frame({c: [] for c in cols}, cols).astype(
-            {"source_file": "string", "source_sha256": "string"}
-        )
+        cols = {**columns, **PROVENANCE_COLUMNS}
+        return tidy_frame({c: [] for c in cols}, cols)
     out = pd.concat(frames, ignore_index=True)
     dup = out.duplicated(key, keep=False)
     if dup.any():

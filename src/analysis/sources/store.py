@@ -1,7 +1,9 @@
-"""The parquet store: schemas for the tidy tables, atomic writes, provenance, loading."""
+"""The parquet store: the tidy tables' columns, dtypes and schemas, atomic writes, provenance,
+loading."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -13,14 +15,46 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError
-from analysis.sources.homeoffice import sha256_of
 
 OUTCOMES_FILE = "outcomes.parquet"
 RECORDED_FILE = "recorded_offences.parquet"
 VALIDATION_FILE = "validation.json"
 
+# The tidy tables' columns and dtypes, in order, as the readers return them; ingest adds the
+# provenance columns. Counts are nullable ("data not provided" is missing, not zero).
+_KEY_COLUMNS = {  # the cell every row describes, shared by both tables
+    "financial_year": "string",
+    "quarter": "int64",
+    "force": "string",
+    "force_code": "string",
+    "offence_code": "string",
+}
+OUTCOME_COLUMNS = {
+    **_KEY_COLUMNS,
+    "offence_description": "string",
+    "offence_code_expired": "bool",
+    "outcome_type": "int64",
+    "outcome_group": "string",
+    "recorded_basis": "Int64",
+    "closed_basis": "Int64",
+}
+RECORDED_COLUMNS = {**_KEY_COLUMNS, "offences": "Int64"}
+PROVENANCE_COLUMNS = {"source_file": "string", "source_sha256": "string"}
+# What makes a row unique in each table.
+OUTCOME_KEY = ["financial_year", "quarter", "force", "offence_code", "outcome_type"]
+RECORDED_KEY = ["financial_year", "quarter", "force", "offence_code"]
+
 _FY = r"^\d{4}/\d{2}$"
 _CODE = r"^(|[EW]\d{8})$"
+
+
+def tidy_frame(data: dict[str, list], columns: dict[str, str]) -> pd.DataFrame:
+    """A tidy table from column lists, with the given columns and dtypes (e.g. OUTCOME_COLUMNS)."""
+    frame = pd.DataFrame({k: data[k] for k in columns})
+    for col, dtype in columns.items():
+        # None in a count list becomes <NA>
+        frame[col] = pd.array(data[col], dtype=dtype) if dtype == "Int64" else frame[col].astype(dtype)
+    return frame
 
 
 @cache
@@ -28,45 +62,29 @@ def schemas() -> dict:
     """The pandera schemas of the two tidy tables (built on first use: pandera is slow to import)."""
     import pandera.pandas as pa
 
-    def key_columns() -> dict:
-        # the cell every row describes, shared by both tables
-        return {
-            "financial_year": pa.Column("string", pa.Check.str_matches(_FY)),
-            "quarter": pa.Column("int64", pa.Check.isin([1, 2, 3, 4])),
-            "force": pa.Column("string"),
-            "force_code": pa.Column("string", pa.Check.str_matches(_CODE)),
-            "offence_code": pa.Column("string", pa.Check.str_length(min_value=1)),
-        }
-
-    provenance = {
-        "source_file": pa.Column("string"),
-        "source_sha256": pa.Column("string", pa.Check.str_matches(r"^[0-9a-f]{64}$")),
+    checks = {
+        "financial_year": pa.Check.str_matches(_FY),
+        "quarter": pa.Check.isin([1, 2, 3, 4]),
+        "force_code": pa.Check.str_matches(_CODE),
+        "offence_code": pa.Check.str_length(min_value=1),
+        "outcome_type": pa.Check.in_range(0, 22),
+        "source_sha256": pa.Check.str_matches(r"^[0-9a-f]{64}$"),
     }
-    outcomes = pa.DataFrameSchema(
-        {
-            **key_columns(),
-            "offence_description": pa.Column("string"),
-            "offence_code_expired": pa.Column(bool),
-            "outcome_type": pa.Column("int64", pa.Check.in_range(0, 22)),
-            "outcome_group": pa.Column("string"),
-            "recorded_basis": pa.Column("Int64", nullable=True),
-            "closed_basis": pa.Column("Int64", nullable=True),
-            **provenance,
-        },
-        unique=["financial_year", "quarter", "force", "offence_code", "outcome_type"],
-        strict=True,
-        ordered=True,
-        name="outcomes",
-    )
 
-    recorded = pa.DataFrameSchema(
-        {**key_columns(), "offences": pa.Column("Int64", nullable=True), **provenance},
-        unique=["financial_year", "quarter", "force", "offence_code"],
-        strict=True,
-        ordered=True,
-        name="recorded_offences",
-    )
-    return {"outcomes": outcomes, "recorded_offences": recorded}
+    def schema(columns: dict[str, str], key: list[str], name: str):
+        cols = {**columns, **PROVENANCE_COLUMNS}
+        return pa.DataFrameSchema(
+            {c: pa.Column(t, checks.get(c), nullable=t == "Int64") for c, t in cols.items()},
+            unique=key,
+            strict=True,
+            ordered=True,
+            name=name,
+        )
+
+    return {
+        "outcomes": schema(OUTCOME_COLUMNS, OUTCOME_KEY, "outcomes"),
+        "recorded_offences": schema(RECORDED_COLUMNS, RECORDED_KEY, "recorded_offences"),
+    }
 
 
 def validate(frame: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -79,6 +97,12 @@ def validate(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases.head(5).to_dict("records")
         raise InputError(f"the {schema.name} table failed validation: {cases}") from None
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _umask() -> int:
