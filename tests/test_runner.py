@@ -51,9 +51,7 @@ def test_every_template_has_a_parameters_cell_then_validation():
         assert "parameters" in code[0].metadata.get("tags", []), name
         assert f'params.validate("{name}"' in code[1].source, name
         assert all(not c.get("outputs") for c in code), f"{name} template carries outputs"
-        # the parameters cell holds only JSON-scalar literals, one per schema entry
-        names = {line.split("=")[0].strip() for line in code[0].source.splitlines() if "=" in line}
-        assert names == {p.name for p in params.SCHEMAS[name]}, name
+        # its names and values: test_parameters_cells_hold_the_schema_defaults
 
 
 def test_templates_match_their_py_percent_pairs():
@@ -258,3 +256,28 @@ def test_run_finds_the_store_that_ingest_wrote_for_a_folder_source(tmp_path, mon
     injected = next(c for c in report.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert 'source = "mydata"' in injected.source
     assert str(tmp_path) not in (out / "forces" / "kent.ipynb").read_text()
+
+
+def _parameters_cell(template: str) -> dict:
+    """The names and literal values a template's parameters cell assigns."""
+    import ast
+
+    nb = nbformat.read(ROOT / "notebooks" / f"{template}.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    values = {}
+    for node in ast.parse(cell.source).body:
+        assert isinstance(node, ast.Assign) and len(node.targets) == 1, f"{template}: {ast.unparse(node)}"
+        target = node.targets[0]
+        assert isinstance(target, ast.Name), f"{template}: {ast.unparse(node)}"
+        values[target.id] = ast.literal_eval(node.value)
+    return values
+
+
+@pytest.mark.parametrize("template", list(params.SCHEMAS))
+def test_parameters_cells_hold_the_schema_defaults(template):
+    """The defaults live in params.SCHEMAS; each template's parameters cell must assign exactly
+    those names with exactly those values (and types: 20 is not 20.0)."""
+    cell = _parameters_cell(template)
+    defaults = {p.name: p.default for p in params.SCHEMAS[template]}
+    assert cell == defaults, f"{template}: parameters cell {cell} != schema defaults {defaults}"
+    assert {k: type(v) for k, v in cell.items()} == {k: type(v) for k, v in defaults.items()}, template
