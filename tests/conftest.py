@@ -26,8 +26,8 @@ def demo_store(demo, tmp_path_factory) -> tuple[Path, dict]:
     """The demo data ingested into a store."""
     folder, _ = demo
     store = tmp_path_factory.mktemp("store")
-    validation = ingest.ingest(str(folder), store)
-    return store, validation
+    quality = ingest.ingest(str(folder), store)
+    return store, quality
 
 
 def record(

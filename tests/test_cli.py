@@ -92,7 +92,7 @@ def test_the_make_demo_commands_in_a_fresh_folder(tmp_path):
         assert (tmp_path / "outputs" / "demo" / "tables" / name).exists()
     heads = pd.read_csv(tmp_path / "outputs" / "demo" / "tables" / "headlines.csv")
     assert len(heads) == 45 and heads["sentence"].str.startswith("[GENERATED DEMO DATA").all()
-    assert (tmp_path / "data" / "processed" / "demo" / "validation.json").exists()
+    assert (tmp_path / "data" / "processed" / "demo" / "quality.json").exists()
 
 
 def test_analyse_writes_every_national_table(demo_store, tmp_path, capsys):

@@ -17,8 +17,8 @@ from analysis.runs import params, runner
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_validate_normalises_and_defaults():
-    p = params.validate("force_report", {"force": "northants", "year": "2020-21", "offence": "8q"})
+def test_check_normalises_and_defaults():
+    p = params.check("force_report", {"force": "northants", "year": "2020-21", "offence": "8q"})
     assert p == {
         "force": "Northamptonshire",
         "offence": "8Q",
@@ -40,7 +40,7 @@ def test_validate_normalises_and_defaults():
 )
 def test_bad_parameters_are_refused_with_the_valid_ones(values, message):
     with pytest.raises(params.ParameterError) as exc:
-        params.validate("force_report", values)
+        params.check("force_report", values)
     assert message in str(exc.value)
 
 
@@ -49,7 +49,7 @@ def test_every_template_has_a_parameters_cell_then_validation():
         nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert "parameters" in code[0].metadata.get("tags", []), name
-        assert f'params.validate("{name}"' in code[1].source, name
+        assert any(f'params.{f}("{name}"' in code[1].source for f in ("check", "validate")), name
         assert all(not c.get("outputs") for c in code), f"{name} template carries outputs"
         # its names and values: test_parameters_cells_hold_the_schema_defaults
 
@@ -126,7 +126,7 @@ def test_run_with_a_broken_force_finishes_the_others(tmp_path, demo_store, monke
     assert "GENERATED DEMO DATA" in index and "forces/cumbria.html" in index
     # the executed report prints the headline first, computed, labelled as demo data
     done = nbformat.read(out / "forces" / "cumbria.ipynb", as_version=4)
-    first = next(c for c in done.cells if c.cell_type == "code" and "params.validate" in c.source)
+    first = next(c for c in done.cells if c.cell_type == "code" and "p = params." in c.source)
     text = "".join(o.get("text", "") for o in first.outputs)
     assert text.startswith("[GENERATED DEMO DATA, not real figures] In ") and "Cumbria recorded" in text
     assert "start_time" not in json.dumps(done.metadata.get("papermill", {}))

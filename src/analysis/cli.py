@@ -50,10 +50,10 @@ def _offences(value: str) -> tuple[str, ...] | None:
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from analysis.sources import ingest
 
-    validation = ingest.ingest(
+    quality = ingest.ingest(
         args.source, args.store, offences=_offences(args.offences), progress=sys.stderr.isatty()
     )
-    print(ingest.summary_text(validation))
+    print(ingest.summary_text(quality))
     return 0
 
 
@@ -96,7 +96,7 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_validate(args: argparse.Namespace) -> int:
+def _cmd_validate_methods(args: argparse.Namespace) -> int:
     from analysis.sources.store import write_csv
     from analysis.stats.method_study import validate_methods
 
@@ -277,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=paths.METHOD_STUDY, help=f"folder (default: {paths.METHOD_STUDY})"
     )
     s.add_argument("--jobs", type=int, help="worker processes (default: number of cores)")
-    s.set_defaults(func=_cmd_validate)
+    s.set_defaults(func=_cmd_validate_methods)
     return p
 
 

@@ -1,4 +1,5 @@
-"""Ingest: find the published files in a folder, read them, validate, write the parquet store."""
+"""Ingest: find the published files in a folder, read them, report on their quality, write the
+parquet store."""
 
 from __future__ import annotations
 
@@ -161,7 +162,7 @@ def ingest(
 ) -> dict:
     """Read every outcomes workbook and the PFA table in a source folder into the store.
 
-    Returns the validation report (also written to the store as validation.json).
+    Returns the data-quality report (also written to the store as quality.json).
     """
     folder = paths.source_folder(source)
     where = paths.for_source(source, store)
@@ -194,12 +195,12 @@ def ingest(
     recorded = _combine(recorded_frames, RECORDED_KEY, RECORDED_COLUMNS)
     if recorded.empty:
         notes.append("no PFA recorded-crime table found: recorded_offences is empty")
-    validation = summarise(outcomes, recorded, reports, notes, ignored, offences)
-    validation["source"] = where.name
-    validation["synthetic"] = synthetic
-    write_store(where.store, outcomes, recorded, validation)
-    validation["store"] = str(where.store)
-    return validation
+    quality = quality_report(outcomes, recorded, reports, notes, ignored, offences)
+    quality["source"] = where.name
+    quality["synthetic"] = synthetic
+    write_store(where.store, outcomes, recorded, quality)
+    quality["store"] = str(where.store)
+    return quality
 
 
 def _combine(frames: list[pd.DataFrame], key: list[str], columns: dict[str, str]) -> pd.DataFrame:
@@ -220,7 +221,7 @@ def _combine(frames: list[pd.DataFrame], key: list[str], columns: dict[str, str]
     return out.sort_values(key, kind="stable").reset_index(drop=True)
 
 
-def summarise(
+def quality_report(
     outcomes: pd.DataFrame,
     recorded: pd.DataFrame,
     reports: list,
@@ -228,7 +229,7 @@ def summarise(
     ignored: list[str],
     offences: tuple[str, ...] | None,
 ) -> dict:
-    """The validation report: coverage, markers, negative counts, gaps and consistency."""
+    """The data-quality report: coverage, markers, negative counts, gaps and consistency."""
     markers: dict[str, int] = {}
     for r in reports:
         for k, v in r.markers.items():
@@ -253,7 +254,7 @@ def summarise(
 
 
 def summary_text(v: dict) -> str:
-    """The printed validation summary."""
+    """The printed summary of the data-quality report."""
     lines = [
         f"Source: {v['source']}{' (GENERATED DEMO DATA, not Home Office data)' if v['synthetic'] else ''}",
         f"Store: {v['store']}",

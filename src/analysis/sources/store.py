@@ -18,7 +18,7 @@ from analysis.errors import InputError
 
 OUTCOMES_FILE = "outcomes.parquet"
 RECORDED_FILE = "recorded_offences.parquet"
-VALIDATION_FILE = "validation.json"
+QUALITY_FILE = "quality.json"  # the data-quality report ingest writes
 
 # The tidy tables' columns and dtypes, in order, as the readers return them; ingest adds the
 # provenance columns. Counts are nullable ("data not provided" is missing, not zero).
@@ -87,8 +87,8 @@ def schemas() -> dict:
     }
 
 
-def validate(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Validate a tidy table against its schema; a failure is an InputError listing the first problems."""
+def check_schema(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Check a tidy table against its schema; a failure is an InputError listing the first problems."""
     import pandera.errors
 
     schema = schemas()[name]
@@ -96,7 +96,7 @@ def validate(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         return schema.validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases.head(5).to_dict("records")
-        raise InputError(f"the {schema.name} table failed validation: {cases}") from None
+        raise InputError(f"the {schema.name} table failed its schema check: {cases}") from None
 
 
 def sha256_of(path: Path) -> str:
@@ -168,39 +168,40 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     )
 
 
-def write_store(store: Path, outcomes: pd.DataFrame, recorded: pd.DataFrame, validation: dict) -> None:
-    """Validate both tables, then write the store's three files.
+def write_store(store: Path, outcomes: pd.DataFrame, recorded: pd.DataFrame, quality: dict) -> None:
+    """Check both tables against their schemas, then write the store's three files (the two
+    tables and the quality report).
 
-    Everything is validated before anything is written, and each file is written to a
+    Everything is checked before anything is written, and each file is written to a
     temporary name and renamed, so a failure leaves the previous store as it was.
     """
-    outcomes = validate(outcomes, "outcomes")
-    recorded = validate(recorded, "recorded_offences")
+    outcomes = check_schema(outcomes, "outcomes")
+    recorded = check_schema(recorded, "recorded_offences")
     store = Path(store)
     store.mkdir(parents=True, exist_ok=True)
     write_parquet(outcomes, store / OUTCOMES_FILE)
     write_parquet(recorded, store / RECORDED_FILE)
-    validation = dict(validation)
-    validation["store_files"] = {
+    quality = dict(quality)
+    quality["store_files"] = {
         OUTCOMES_FILE: sha256_of(store / OUTCOMES_FILE),
         RECORDED_FILE: sha256_of(store / RECORDED_FILE),
     }
-    write_json(validation, store / VALIDATION_FILE)
+    write_json(quality, store / QUALITY_FILE)
 
 
 class Store:
-    """A loaded store: the two tidy tables and the validation report."""
+    """A loaded store: the two tidy tables and the data-quality report."""
 
-    def __init__(self, outcomes: pd.DataFrame, recorded: pd.DataFrame, validation: dict, path: Path):
+    def __init__(self, outcomes: pd.DataFrame, recorded: pd.DataFrame, quality: dict, path: Path):
         self.outcomes = outcomes
         self.recorded = recorded
-        self.validation = validation
+        self.quality = quality
         self.path = path
 
     @property
     def synthetic(self) -> bool:
         """True when the store was built from generated demo data."""
-        return bool(self.validation.get("synthetic"))
+        return bool(self.quality.get("synthetic"))
 
     @property
     def years(self) -> list[str]:
@@ -211,7 +212,7 @@ class Store:
 def load_store(store: Path | str) -> Store:
     """Load a store written by `ingest`; InputError says how to create it if it is missing."""
     store = Path(store)
-    files = [store / OUTCOMES_FILE, store / RECORDED_FILE, store / VALIDATION_FILE]
+    files = [store / OUTCOMES_FILE, store / RECORDED_FILE, store / QUALITY_FILE]
     missing = [f.name for f in files if not f.exists()]
     if missing:
         raise InputError(
@@ -221,14 +222,14 @@ def load_store(store: Path | str) -> Store:
             "demo-data' then 'ingest --source demo' for the demo data), or pass the --source "
             "you ingested."
         )
-    validation = json.loads(files[2].read_text(encoding="utf-8"))
+    quality = json.loads(files[2].read_text(encoding="utf-8"))
     for f in files[:2]:
-        recorded_hash = validation.get("store_files", {}).get(f.name)
+        recorded_hash = quality.get("store_files", {}).get(f.name)
         if recorded_hash and recorded_hash != sha256_of(f):
             raise InputError(
-                f"store {store}: {f.name} does not match {VALIDATION_FILE} (an "
+                f"store {store}: {f.name} does not match {QUALITY_FILE} (an "
                 "interrupted or manual change?). Run 'stalking-outcomes ingest' again."
             )
     outcomes = pd.read_parquet(files[0])
     recorded = pd.read_parquet(files[1])
-    return Store(outcomes, recorded, validation, store)
+    return Store(outcomes, recorded, quality, store)
