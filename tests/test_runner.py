@@ -177,8 +177,10 @@ def test_interrupted_run_leaves_earlier_outputs_intact(tmp_path, demo_store):
     import time
 
     def kernels() -> set[str]:
+        """This environment's kernels (on a shared machine, other checkouts start kernels too)."""
         ps = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
-        return {line.split()[0] for line in ps.splitlines() if "ipykernel_launcher" in line}
+        env = str(Path(sys.executable).parent)
+        return {line.split()[0] for line in ps.splitlines() if "ipykernel_launcher" in line and env in line}
 
     proj = _project(tmp_path, demo_store)
     cmd = [
