@@ -35,14 +35,14 @@ PKG_SRC := $(shell find src/analysis -name "*.py" -o -name "*.csv" -o -name "*.t
 data/demo/truth.json: $(STAMP) $(PKG_SRC)
 	$(BIN)/stalking-outcomes demo-data --out data/demo
 
-data/processed/demo/validation.json: data/demo/truth.json
+data/processed/demo/quality.json: data/demo/truth.json
 	$(BIN)/stalking-outcomes ingest --source demo
 
-outputs/demo/tables/link_model.json: data/processed/demo/validation.json
+outputs/demo/tables/link_model.json: data/processed/demo/quality.json
 	$(BIN)/stalking-outcomes tables --source demo > /dev/null
 	$(BIN)/stalking-outcomes analyse --source demo > /dev/null
 
-demo: data/processed/demo/validation.json
+demo: data/processed/demo/quality.json
 	$(BIN)/stalking-outcomes run --source demo
 	@echo "Report site (GENERATED DEMO DATA): $(CURDIR)/outputs/demo/index.html"
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from analysis.demo import generator
-from analysis.demo.publish import CURRENT_OUTCOME_HEADERS, OutcomesLayout, Sheet, outcome_rows, write_workbook
+from analysis.demo.publish import OutcomesLayout, Sheet, outcome_rows, write_workbook
 from analysis.sources import ingest
+from analysis.sources.homeoffice import OUTCOME_HEADERS
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +26,8 @@ def demo_store(demo, tmp_path_factory) -> tuple[Path, dict]:
     """The demo data ingested into a store."""
     folder, _ = demo
     store = tmp_path_factory.mktemp("store")
-    validation = ingest.ingest(str(folder), store)
-    return store, validation
+    quality = ingest.ingest(str(folder), store)
+    return store, quality
 
 
 def record(
@@ -68,7 +69,7 @@ def write_outcomes(
     inline_strings: bool = False,
 ) -> Path:
     """Write a small outcomes workbook (format from the suffix) in the published layout."""
-    layout = layout or OutcomesLayout("Outcomes open data 2020_21", dict(CURRENT_OUTCOME_HEADERS))
+    layout = layout or OutcomesLayout("Outcomes open data 2020_21", dict(OUTCOME_HEADERS))
     sheets = [
         Sheet("Cover_sheet", [["Test workbook"]]),
         *(extra_sheets or []),

@@ -92,7 +92,7 @@ def test_the_make_demo_commands_in_a_fresh_folder(tmp_path):
         assert (tmp_path / "outputs" / "demo" / "tables" / name).exists()
     heads = pd.read_csv(tmp_path / "outputs" / "demo" / "tables" / "headlines.csv")
     assert len(heads) == 45 and heads["sentence"].str.startswith("[GENERATED DEMO DATA").all()
-    assert (tmp_path / "data" / "processed" / "demo" / "validation.json").exists()
+    assert (tmp_path / "data" / "processed" / "demo" / "quality.json").exists()
 
 
 def test_analyse_writes_every_national_table(demo_store, tmp_path, capsys):
@@ -197,14 +197,14 @@ def test_a_damaged_store_is_named_not_an_internal_error(demo_store, tmp_path, ca
     store, _ = demo_store
     bad = tmp_path / "store"
     shutil.copytree(store, bad)
-    (bad / "validation.json").write_text("{ not json")
+    (bad / "quality.json").write_text("{ not json")
     assert main(["tables", "--store", str(bad), "--out", str(tmp_path / "t")]) == 2
     err = capsys.readouterr().err
-    assert "validation.json is damaged" in err and "ingest" in err and "internal error" not in err
-    (bad / "validation.json").unlink()
-    (bad / "validation.json").mkdir()
+    assert "quality.json is damaged" in err and "ingest" in err and "internal error" not in err
+    (bad / "quality.json").unlink()
+    (bad / "quality.json").mkdir()
     assert main(["tables", "--store", str(bad), "--out", str(tmp_path / "t")]) == 2
-    assert "validation.json is a folder, not a file" in capsys.readouterr().err
+    assert "quality.json is a folder, not a file" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

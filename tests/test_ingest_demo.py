@@ -35,7 +35,7 @@ def _same(a: pd.DataFrame, b: pd.DataFrame, key: list[str]) -> None:
 
 def test_ingest_reproduces_the_true_published_tables_exactly(demo, demo_store):
     _, data = demo
-    path, _validation = demo_store
+    path, _quality = demo_store
     st = store.load_store(path)
     truth = data.outcomes[data.outcomes.offence_code.isin(["8Q", "8L"])]
     _same(st.outcomes.drop(columns=["source_file", "source_sha256"]), truth[st.outcomes.columns[:-2]], KEY)
@@ -52,7 +52,7 @@ def test_ingest_reproduces_the_true_published_tables_exactly(demo, demo_store):
         assert (ours.sort_index() == theirs.sort_index()).all()
 
 
-def test_validation_report_sees_the_quirks(demo_store, demo):
+def test_quality_report_sees_the_quirks(demo_store, demo):
     _, data = demo
     _, v = demo_store
     assert len(v["forces"]) == 44 and v["synthetic"] is True
@@ -208,12 +208,12 @@ def test_link_slope_zero_allowed_and_bad_config_refused(tmp_path):
 
 
 def test_schema_violation_is_refused_before_writing(demo_store, tmp_path):
-    path, validation = demo_store
+    path, quality = demo_store
     st = store.load_store(path)
     bad = st.outcomes.copy()
     bad.loc[0, "quarter"] = 5
-    with pytest.raises(InputError, match="outcomes table failed validation"):
-        store.write_store(tmp_path / "s", bad, st.recorded, validation)
+    with pytest.raises(InputError, match="outcomes table failed its schema check"):
+        store.write_store(tmp_path / "s", bad, st.recorded, quality)
     assert not (tmp_path / "s" / store.OUTCOMES_FILE).exists()
 
 
@@ -234,7 +234,7 @@ def test_parallel_ingest_gives_the_same_store_and_stops_on_an_error(demo, demo_s
     folder, _ = demo
     serial, _ = demo_store
     ingest.ingest(str(folder), tmp_path / "par", jobs=2)
-    for name in ("outcomes.parquet", "recorded_offences.parquet", "validation.json"):
+    for name in ("outcomes.parquet", "recorded_offences.parquet", "quality.json"):
         assert (tmp_path / "par" / name).read_bytes() == (serial / name).read_bytes(), name
     broken = tmp_path / "src"
     shutil.copytree(folder, broken)

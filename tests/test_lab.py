@@ -73,7 +73,7 @@ def test_jupyterlab_serves_the_notebooks(tmp_path):
         # jupytext's contents manager opens the paired script as the same notebook
         paired = json.loads(get("/api/contents/force_report.py?type=notebook&content=1"))
         assert paired["type"] == "notebook"
-        assert any("params.validate" in "".join(c["source"]) for c in paired["content"]["cells"])
+        assert any("p = params." in "".join(c["source"]) for c in paired["content"]["cells"])
     finally:
         proc.terminate()
         proc.wait(timeout=30)

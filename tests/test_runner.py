@@ -17,8 +17,8 @@ from analysis.runs import lock, params, runner
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_validate_normalises_and_defaults():
-    p = params.validate("force_report", {"force": "northants", "year": "2020-21", "offence": "8q"})
+def test_check_normalises_and_defaults():
+    p = params.check("force_report", {"force": "northants", "year": "2020-21", "offence": "8q"})
     assert p == {
         "force": "Northamptonshire",
         "offence": "8Q",
@@ -40,7 +40,7 @@ def test_validate_normalises_and_defaults():
 )
 def test_bad_parameters_are_refused_with_the_valid_ones(values, message):
     with pytest.raises(params.ParameterError) as exc:
-        params.validate("force_report", values)
+        params.check("force_report", values)
     assert message in str(exc.value)
 
 
@@ -49,11 +49,9 @@ def test_every_template_has_a_parameters_cell_then_validation():
         nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert "parameters" in code[0].metadata.get("tags", []), name
-        assert f'params.validate("{name}"' in code[1].source, name
+        assert any(f'params.{f}("{name}"' in code[1].source for f in ("check", "validate")), name
         assert all(not c.get("outputs") for c in code), f"{name} template carries outputs"
-        # the parameters cell holds only JSON-scalar literals, one per schema entry
-        names = {line.split("=")[0].strip() for line in code[0].source.splitlines() if "=" in line}
-        assert names == {p.name for p in params.SCHEMAS[name]}, name
+        # its names and values: test_parameters_cells_hold_the_schema_defaults
 
 
 def test_templates_match_their_py_percent_pairs():
@@ -129,7 +127,7 @@ def test_run_with_a_broken_force_finishes_the_others(tmp_path, demo_store, monke
     # the executed report shows the demo banner first, then the verdicts in words, computed
     done = nbformat.read(out / "forces" / "cumbria.ipynb", as_version=4)
     code_cells = [c for c in done.cells if c.cell_type == "code"]
-    i = next(i for i, c in enumerate(code_cells) if "params.validate" in c.source)
+    i = next(i for i, c in enumerate(code_cells) if "p = params." in c.source)
     banner = code_cells[i].outputs[0]["data"]["text/markdown"]
     verdict = code_cells[i + 1].outputs[0]["data"]["text/markdown"]
     assert "GENERATED DEMO DATA" in banner and "demo-banner" in banner
@@ -182,8 +180,10 @@ def test_interrupted_run_leaves_earlier_outputs_intact(tmp_path, demo_store):
     import time
 
     def kernels() -> set[str]:
+        """This environment's kernels (on a shared machine, other checkouts start kernels too)."""
         ps = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
-        return {line.split()[0] for line in ps.splitlines() if "ipykernel_launcher" in line}
+        env = str(Path(sys.executable).parent)
+        return {line.split()[0] for line in ps.splitlines() if "ipykernel_launcher" in line and env in line}
 
     proj = _project(tmp_path, demo_store)
     cmd = [
@@ -261,3 +261,28 @@ def test_run_finds_the_store_that_ingest_wrote_for_a_folder_source(tmp_path, mon
     injected = next(c for c in report.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert 'source = "mydata"' in injected.source
     assert str(tmp_path) not in (out / "forces" / "kent.ipynb").read_text()
+
+
+def _parameters_cell(template: str) -> dict:
+    """The names and literal values a template's parameters cell assigns."""
+    import ast
+
+    nb = nbformat.read(ROOT / "notebooks" / f"{template}.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    values = {}
+    for node in ast.parse(cell.source).body:
+        assert isinstance(node, ast.Assign) and len(node.targets) == 1, f"{template}: {ast.unparse(node)}"
+        target = node.targets[0]
+        assert isinstance(target, ast.Name), f"{template}: {ast.unparse(node)}"
+        values[target.id] = ast.literal_eval(node.value)
+    return values
+
+
+@pytest.mark.parametrize("template", list(params.SCHEMAS))
+def test_parameters_cells_hold_the_schema_defaults(template):
+    """The defaults live in params.SCHEMAS; each template's parameters cell must assign exactly
+    those names with exactly those values (and types: 20 is not 20.0)."""
+    cell = _parameters_cell(template)
+    defaults = {p.name: p.default for p in params.SCHEMAS[template]}
+    assert cell == defaults, f"{template}: parameters cell {cell} != schema defaults {defaults}"
+    assert {k: type(v) for k, v in cell.items()} == {k: type(v) for k, v in defaults.items()}, template

@@ -11,8 +11,8 @@ from scipy import stats
 from scipy.special import expit, logit
 
 from analysis.demo import generator
-from analysis.reports import plots
-from analysis.stats import decompose, funnel, link, shrinkage
+from analysis.reports import link_text, plots
+from analysis.stats import decompose, funnel, glm, link, shrinkage
 
 # --- funnel limits ---------------------------------------------------------------------------
 
@@ -341,8 +341,8 @@ def test_link_panel_flags_and_dose(sim):
 def test_irls_matches_statsmodels(sim):
     d = link._usable(link.link_panel(sim.outcomes, sim.recorded))
     term = {"dose_x_post": d["dose_c"].to_numpy() * d["post"].to_numpy()}
-    fit = link.fit_glm(d, term, "dose_x_post", jackknife=False)
-    beta = link.irls(fit.X, d["charged"].to_numpy(float), d["closed"].to_numpy(float))
+    fit = glm.fit_glm(d, term, "dose_x_post", jackknife=False)
+    beta = glm.irls(fit.X, d["charged"].to_numpy(float), d["closed"].to_numpy(float))
     assert np.max(np.abs(beta - fit.result.params)) < 1e-8
 
 
@@ -363,8 +363,9 @@ def test_primary_estimate_on_the_default_demo(sim):
     ):
         assert name in m.index
     assert r.primary["parameter"] == "link_slope"
-    assert "No force has zero dose" in r.primary["caveats"][0]
-    assert f"{r.primary['estimate']:.3f}" in r.primary["sentence"]
+    text = link_text.described(r, synthetic=True)
+    assert "No force has zero dose" in text["caveats"][0] and r.dose.idxmax() in text["caveats"][0]
+    assert f"{r.primary['estimate']:.3f}" in text["sentence"] and "GENERATED" in text["data_source"]
     es = r.event_study.set_index("financial_year")
     assert es.loc["2019/20", "estimate"] == 0 and es.loc["2019/20", "reference"]
 

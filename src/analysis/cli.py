@@ -81,7 +81,7 @@ def _offences(value: str) -> tuple[str, ...] | None:
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from analysis.sources import ingest
 
-    validation = ingest.ingest(
+    quality = ingest.ingest(
         args.source,
         args.store,
         offences=_offences(args.offences),
@@ -89,7 +89,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         accept_outliers=args.accept_outliers,
         jobs=args.jobs or os.cpu_count() or 1,
     )
-    print(ingest.summary_text(validation))
+    print(ingest.summary_text(quality))
     return 0
 
 
@@ -154,7 +154,7 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_validate(args: argparse.Namespace) -> int:
+def _cmd_validate_methods(args: argparse.Namespace) -> int:
     from analysis.sources.store import write_csv
     from analysis.stats.method_study import summary_text, validate_methods
 
@@ -274,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--accept-outliers",
         action="store_true",
         help="store counts far outside a force's history and other forces' values instead of "
-        "refusing them; they are listed in validation.json and on every page",
+        "refusing them; they are listed in quality.json and on every page",
     )
     s.add_argument(
         "--jobs", type=COUNT, help="files read at once, in separate processes (default: number of cores)"
@@ -358,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=paths.METHOD_STUDY, help=f"folder (default: {paths.METHOD_STUDY})"
     )
     s.add_argument("--jobs", type=COUNT, help="worker processes (default: number of cores)")
-    s.set_defaults(func=_cmd_validate)
+    s.set_defaults(func=_cmd_validate_methods)
     for command in sub.choices.values():
         # also after the command, where the error messages' advice puts it; SUPPRESS keeps a
         # --debug given before the command from being reset by the subcommand's default

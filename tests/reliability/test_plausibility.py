@@ -58,7 +58,7 @@ def test_a_huge_cell_is_refused_naming_it_and_its_neighbours(tmp_path, capsys):
 
     assert main(["ingest", "--source", str(src), "--store", str(store), "--accept-outliers"]) == 0
     assert "ACCEPTED OUTLIER" in capsys.readouterr().out
-    accepted = json.loads((store / "validation.json").read_text())["plausibility"]["outliers_accepted"]
+    accepted = json.loads((store / "quality.json").read_text())["plausibility"]["outliers_accepted"]
     assert [o["value"] for o in accepted] == [10**12] and "Kent 2020/21 Q2" in accepted[0]["where"]
 
 

@@ -32,7 +32,6 @@ from scipy.special import expit
 
 from analysis import __version__
 from analysis.demo.publish import (
-    CURRENT_OUTCOME_HEADERS,
     OutcomesLayout,
     Sheet,
     cover_sheet,
@@ -41,6 +40,12 @@ from analysis.demo.publish import (
 )
 from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError
+from analysis.sources.homeoffice import (
+    NUMBER_OF_OUTCOME_HEADERS,
+    OLD_OUTCOME_HEADERS,
+    PFA_COUNT_HEADERS,
+    PFA_HEADERS,
+)
 
 SYNTHETIC_PREFIX = "synthetic-"
 N_TYPES = 23
@@ -142,23 +147,84 @@ def _solve_intercept(target: float, weights: np.ndarray, shifts: np.ndarray) -> 
     return float(brentq(lambda mu: float(np.dot(w, expit(mu + shifts))) - target, -15, 15))
 
 
+@dataclass(frozen=True)
+class _Grid:
+    """The years and forces a simulation covers."""
+
+    forces: tuple[forces.Force, ...]
+    all_years: list[str]  # from the first PFA year
+    out_years: list[str]  # the years with an outcomes workbook
+    start: dict[str, int]  # each year's first calendar year
+
+    @property
+    def nf(self) -> int:
+        return len(self.forces)
+
+    @property
+    def ny(self) -> int:
+        return len(self.all_years)
+
+    def index(self, year: str) -> int:
+        return self.all_years.index(year)
+
+    def after(self, year: int) -> np.ndarray:
+        """Per year: whether it starts in `year` or later."""
+        return np.array([self.start[y] >= year for y in self.all_years])
+
+
+@dataclass(frozen=True)
+class _Recording:
+    """Force effects on recording: the level per series, the jumps at the 2018 and 2020 changes,
+    and the share of each force's 2020 rise moved out of harassment."""
+
+    effect: dict[str, np.ndarray]
+    growth_2018: np.ndarray
+    growth_2020: np.ndarray
+    reclassified: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Charging:
+    """Charge probabilities per series, year and force, with the force effects and the
+    year intercepts that produced them."""
+
+    force_effect: dict[str, np.ndarray]
+    probability: dict[str, np.ndarray]  # (years, forces)
+    intercept: dict[str, dict[str, float]]
+
+
+# The draws below happen in a fixed order (recording effects, volumes, charge effects and noise,
+# outcome mixes, outcomes and delays, then the publication quirks): changing it changes every
+# generated file, the references and truth.json.
 def simulate(cfg: dict) -> SyntheticData:
     """Simulate the published tables from the config's true parameters (no files written)."""
     rng = np.random.default_rng(cfg["seed"])
-    reg = forces.registry()
-    nf = len(reg)
     all_years = _years(cfg["pfa_first_year"], cfg["last_year"])
-    out_years = _years(cfg["first_year"], cfg["last_year"])
-    ny = len(all_years)
-    yidx = {y: i for i, y in enumerate(all_years)}
-    start = {y: periods.fy_start(y) for y in all_years}
-    post18 = np.array([start[y] >= 2018 for y in all_years])
-    post20 = np.array([start[y] >= 2020 for y in all_years])
-    size = _sizes(cfg)
-    st = cfg["stalking"]
+    grid = _Grid(
+        forces.registry(),
+        all_years,
+        _years(cfg["first_year"], cfg["last_year"]),
+        {y: periods.fy_start(y) for y in all_years},
+    )
+    recording = _recording_effects(cfg, rng, grid.nf)
+    expected, expected_dose = _expected_volumes(cfg, grid, recording)
+    volumes = _recorded_volumes(cfg, rng, grid, expected)
+    dose = _dose(volumes, grid)
+    charging = _charge_probabilities(cfg, rng, grid, expected, dose - dose.mean())
+    mixes = _outcome_mixes(cfg, rng, grid.nf)
+    sims = {
+        s: (volumes[s], _outcomes_by_delay(cfg, rng, grid, volumes[s], charging.probability[s], mixes[s]))
+        for s in SERIES
+    }
+    outcomes, recorded = _publish(cfg, sims, grid.all_years, grid.out_years, rng)
+    truth = _truth(cfg, grid, recording, expected, expected_dose, dose, charging, sims)
+    return SyntheticData(outcomes, recorded, truth)
 
-    # Recording: force effects and the jumps at the 2018 and 2020 changes.
-    rec_eff = {s: rng.normal(0, cfg[s]["recording_sd"], nf) for s in SERIES}
+
+def _recording_effects(cfg: dict, rng: np.random.Generator, nf: int) -> _Recording:
+    """Draw the force effects on recording and the reclassified shares."""
+    st = cfg["stalking"]
+    effect = {s: rng.normal(0, cfg[s]["recording_sd"], nf) for s in SERIES}
     g18 = rng.normal(0, st["growth_2018_sd"], nf)
     g20 = rng.normal(0, st["growth_2020_sd"], nf)
     reclass = rng.beta(
@@ -166,61 +232,85 @@ def simulate(cfg: dict) -> SyntheticData:
         (1 - st["reclassified_share_mean"]) * st["reclassified_share_concentration"],
         nf,
     )
+    return _Recording(effect, g18, g20, reclass)
+
+
+def _expected_volumes(cfg: dict, grid: _Grid, rec: _Recording) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Expected offences recorded per year and force for each series, and the expected dose.
+
+    Stalking: the national total shared by force size and recording effect, with the force
+    jumps at the 2018 and 2020 changes. Harassment loses each force's reclassified share of its
+    2020 stalking rise (the rise over stalking frozen at its 2019/20 level without the jumps).
+    """
+    post18, post20 = grid.after(2018), grid.after(2020)
+    size = _sizes(cfg)
 
     def national(series: str) -> np.ndarray:
-        return np.array([float(cfg[series]["recorded"].get(y, 0.0)) for y in all_years])
+        return np.array([float(cfg[series]["recorded"].get(y, 0.0)) for y in grid.all_years])
 
-    # Expected stalking per force-year, and its counterfactual without the 2020 force jumps.
-    base_q = size * np.exp(rec_eff["stalking"])
-    share = base_q[None, :] * np.exp(np.outer(post18, g18) + np.outer(post20, g20))
+    base_q = size * np.exp(rec.effect["stalking"])
+    share = base_q[None, :] * np.exp(np.outer(post18, rec.growth_2018) + np.outer(post20, rec.growth_2020))
     share /= share.sum(axis=1, keepdims=True)
     e_stalk = national("stalking")[:, None] * share
-    i19, i20 = yidx["2019/20"], yidx["2020/21"]
+    i19, i20 = grid.index("2019/20"), grid.index("2020/21")
     expected_dose = np.log(e_stalk[i20] / e_stalk[i19])
-    share_cf = base_q[None, :] * np.exp(np.outer(post18, g18))
+    share_cf = base_q[None, :] * np.exp(np.outer(post18, rec.growth_2018))
     share_cf /= share_cf.sum(axis=1, keepdims=True)
     growth_cf = national("stalking")[i19] * share_cf[i19]  # stalking frozen at its 2019/20 level
     rise = np.where(post20[:, None], np.clip(e_stalk - growth_cf[None, :], 0, None), 0.0)
-    hshare = size * np.exp(rec_eff["harassment"])
+    hshare = size * np.exp(rec.effect["harassment"])
     e_har = national("harassment")[:, None] * (hshare / hshare.sum())[None, :]
-    e_har = np.maximum(e_har - reclass[None, :] * rise, 0.3 * e_har)
-    oshare = size * np.exp(rec_eff["other"])
+    e_har = np.maximum(e_har - rec.reclassified[None, :] * rise, 0.3 * e_har)
+    oshare = size * np.exp(rec.effect["other"])
     e_oth = national("other")[:, None] * (oshare / oshare.sum())[None, :]
-    expected = {"stalking": e_stalk, "harassment": e_har, "other": e_oth}
+    return {"stalking": e_stalk, "harassment": e_har, "other": e_oth}, expected_dose
 
-    # Offences recorded per force and quarter (gamma-Poisson around the expected volumes).
+
+def _recorded_volumes(
+    cfg: dict, rng: np.random.Generator, grid: _Grid, expected: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Offences recorded per quarter and force (gamma-Poisson around the expected volumes)."""
     season = np.asarray(cfg["volumes"]["seasonal"], dtype=float)
     season = season / season.mean() / 4
     k = cfg["volumes"]["dispersion"]
     volumes = {}
     for s in SERIES:
-        lam = np.repeat(expected[s], 4, axis=0) * np.tile(season, ny)[:, None]  # (quarters, forces)
+        lam = np.repeat(expected[s], 4, axis=0) * np.tile(season, grid.ny)[:, None]  # (quarters, forces)
         lam = rng.gamma(k, lam / k) if k > 0 else lam
         n_rec = rng.poisson(lam)
         if s == "stalking":
-            n_rec[: max(0, (2014 - start[all_years[0]]) * 4)] = 0  # 8Q exists from April 2014
+            n_rec[: max(0, (2014 - grid.start[grid.all_years[0]]) * 4)] = 0  # 8Q exists from April 2014
         volumes[s] = n_rec
+    return volumes
 
-    # The dose: each force's realised log growth in recorded stalking across April 2020.
-    annual = volumes["stalking"].reshape(ny, 4, nf).sum(axis=1)
-    dose = np.log(np.maximum(annual[i20], 1) / np.maximum(annual[i19], 1))
-    dose_c = dose - dose.mean()
 
-    # Charge probabilities per force-year.
-    names = [f.name for f in reg]
-    u = {s: rng.normal(0, cfg[s]["force_sd"], nf) for s in SERIES}
+def _dose(volumes: dict[str, np.ndarray], grid: _Grid) -> np.ndarray:
+    """Each force's realised log growth in recorded stalking across April 2020."""
+    annual = volumes["stalking"].reshape(grid.ny, 4, grid.nf).sum(axis=1)
+    i19, i20 = grid.index("2019/20"), grid.index("2020/21")
+    return np.log(np.maximum(annual[i20], 1) / np.maximum(annual[i19], 1))
+
+
+def _charge_probabilities(
+    cfg: dict, rng: np.random.Generator, grid: _Grid, expected: dict[str, np.ndarray], dose_c: np.ndarray
+) -> _Charging:
+    """Charge probabilities per series, year and force: expit(year intercept + force effect +
+    link_slope x centred dose after 2020 (stalking) + force-year noise), the intercepts solved
+    so that the national rates match the config."""
+    names = [f.name for f in grid.forces]
+    post20 = grid.after(2020)
+    u = {s: rng.normal(0, cfg[s]["force_sd"], grid.nf) for s in SERIES}
     u["harassment"] = 0.6 * u["stalking"] + 0.8 * u["harassment"]
-    for name, eff in st["extreme_forces"].items():
+    for name, eff in cfg["stalking"]["extreme_forces"].items():
         u["stalking"][names.index(forces.resolve(name).name)] = eff
     slope = float(cfg["link_slope"])
     p_charge: dict[str, np.ndarray] = {}
     mu: dict[str, dict[str, float]] = {}
     for s in SERIES:
-        p = np.zeros((ny, nf))
+        p = np.zeros((grid.ny, grid.nf))
         mu[s] = {}
-        noise = rng.normal(0, cfg[s]["force_year_sd"], (ny, nf))
-        for y in all_years:
-            i = yidx[y]
+        noise = rng.normal(0, cfg[s]["force_year_sd"], (grid.ny, grid.nf))
+        for i, y in enumerate(grid.all_years):
             if y not in cfg[s]["charge_rate"]:
                 continue
             shift = u[s] + (slope * dose_c * post20[i] if s == "stalking" else 0.0)
@@ -228,8 +318,12 @@ def simulate(cfg: dict) -> SyntheticData:
             mu[s][y] = m
             p[i] = expit(m + shift + noise[i])
         p_charge[s] = p
+    return _Charging(u, p_charge, mu)
 
-    # Non-charge outcome mixes per force (Dirichlet around the configured shares).
+
+def _outcome_mixes(cfg: dict, rng: np.random.Generator, nf: int) -> dict[str, np.ndarray]:
+    """Each force's mix of non-charge outcome types per series (Dirichlet around the configured
+    shares)."""
     conc = cfg["outcome_mix"]["concentration"]
     mixes: dict[str, np.ndarray] = {}
     for s in SERIES:
@@ -241,34 +335,54 @@ def simulate(cfg: dict) -> SyntheticData:
         nz = base > 0
         mix[:, nz] = rng.dirichlet(base[nz] * conc, nf)
         mixes[s] = mix
+    return mixes
 
+
+def _outcomes_by_delay(
+    cfg: dict,
+    rng: np.random.Generator,
+    grid: _Grid,
+    n_rec: np.ndarray,
+    p_charge: np.ndarray,
+    mixes: np.ndarray,
+) -> np.ndarray:
+    """One series' offences recorded per quarter and force, split by eventual outcome type and
+    by the delay in quarters before the outcome: (quarters, forces, types, delays)."""
     delays = np.asarray(cfg["delays"]["quarters"], dtype=float)
     delays /= delays.sum()
-    nd = len(delays)
-    nq = ny * 4
     type_first = np.array([periods.fy_start(o.first_year) for o in taxonomy.OUTCOME_TYPES])
+    nq = grid.ny * 4
+    probs = np.zeros((nq, grid.nf, N_TYPES))
+    for qi in range(nq):
+        y = grid.all_years[qi // 4]
+        mix = mixes * (type_first <= max(grid.start[y], 2014))[None, :]  # types that exist yet
+        mix = mix / mix.sum(axis=1, keepdims=True)
+        pc = p_charge[qi // 4]
+        probs[qi] = mix * (1 - pc)[:, None]
+        probs[qi, :, 1] = pc
+    by_type = rng.multinomial(n_rec, probs)  # (nq, nf, types)
+    return rng.multinomial(by_type, np.broadcast_to(delays, (*by_type.shape, len(delays))))
 
-    sims = {}
-    for s in SERIES:
-        n_rec = volumes[s]
-        probs = np.zeros((nq, nf, N_TYPES))
-        for qi in range(nq):
-            y = all_years[qi // 4]
-            mix = mixes[s] * (type_first <= max(start[y], 2014))[None, :]
-            mix = mix / mix.sum(axis=1, keepdims=True)
-            pc = p_charge[s][qi // 4]
-            probs[qi] = mix * (1 - pc)[:, None]
-            probs[qi, :, 1] = pc
-        by_type = rng.multinomial(n_rec, probs)  # (nq, nf, types)
-        by_delay = rng.multinomial(by_type, np.broadcast_to(delays, (*by_type.shape, nd)))
-        sims[s] = (n_rec, by_delay)
 
-    outcomes, recorded = _publish(cfg, sims, all_years, out_years, rng)
-    truth = {
+def _truth(
+    cfg: dict,
+    grid: _Grid,
+    rec: _Recording,
+    expected: dict[str, np.ndarray],
+    expected_dose: np.ndarray,
+    dose: np.ndarray,
+    charging: _Charging,
+    sims: dict,
+) -> dict:
+    """truth.json: every true parameter, per force and national."""
+    dose_c = dose - dose.mean()
+    extreme = {forces.resolve(n).name for n in cfg["stalking"]["extreme_forces"]}
+    yidx = {y: i for i, y in enumerate(grid.all_years)}
+    return {
         "synthetic": True,
         "generator": f"stalking-outcomes {__version__}",
         "seed": cfg["seed"],
-        "link_slope": slope,
+        "link_slope": float(cfg["link_slope"]),
         "link_slope_definition": (
             "change in the charge log-odds of stalking (8Q) investigations per unit of the "
             "force's log growth in recorded stalking (all offences recorded in the year, as simulated "
@@ -279,34 +393,37 @@ def simulate(cfg: dict) -> SyntheticData:
         "forces": {
             f.name: {
                 "slug": f.slug,
-                "charge_effect": round(float(u["stalking"][j]), 6),
-                "extreme": f.name in {forces.resolve(n).name for n in st["extreme_forces"]},
+                "charge_effect": round(float(charging.force_effect["stalking"][j]), 6),
+                "extreme": f.name in extreme,
                 "dose": round(float(dose[j]), 6),
                 "dose_centred": round(float(dose_c[j]), 6),
                 "expected_dose": round(float(expected_dose[j]), 6),
-                "recording_effect": round(float(rec_eff["stalking"][j]), 6),
-                "growth_2018": round(float(g18[j]), 6),
-                "growth_2020": round(float(g20[j]), 6),
-                "reclassified_share": round(float(reclass[j]), 6),
+                "recording_effect": round(float(rec.effect["stalking"][j]), 6),
+                "growth_2018": round(float(rec.growth_2018[j]), 6),
+                "growth_2020": round(float(rec.growth_2020[j]), 6),
+                "reclassified_share": round(float(rec.reclassified[j]), 6),
                 "charge_probability": {
-                    y: round(float(p_charge["stalking"][yidx[y], j]), 6) for y in out_years
+                    y: round(float(charging.probability["stalking"][yidx[y], j]), 6) for y in grid.out_years
                 },
             }
-            for j, f in enumerate(reg)
+            for j, f in enumerate(grid.forces)
         },
         "national": {
-            "charge_logit_intercept": {s: {y: round(v, 6) for y, v in mu[s].items()} for s in SERIES},
+            "charge_logit_intercept": {
+                s: {y: round(v, 6) for y, v in charging.intercept[s].items()} for s in SERIES
+            },
             "expected_recorded": {
-                cfg[s]["code"]: {y: round(float(expected[s][yidx[y]].sum()), 1) for y in all_years}
+                cfg[s]["code"]: {y: round(float(expected[s][yidx[y]].sum()), 1) for y in grid.all_years}
                 for s in SERIES
             },
             "simulated_recorded": {
-                cfg[s]["code"]: {y: int(sims[s][0][yidx[y] * 4 : yidx[y] * 4 + 4].sum()) for y in all_years}
+                cfg[s]["code"]: {
+                    y: int(sims[s][0][yidx[y] * 4 : yidx[y] * 4 + 4].sum()) for y in grid.all_years
+                }
                 for s in SERIES
             },
         },
     }
-    return SyntheticData(outcomes, recorded, truth)
 
 
 def _publish(
@@ -422,29 +539,6 @@ def _publish(
 
 # --- the published layout, year by year --------------------------------------------------------
 
-_OLD_HEADERS = dict(CURRENT_OUTCOME_HEADERS)
-del _OLD_HEADERS["offence_code_expired"]
-_OLD_HEADERS["recorded_basis"] = "Force outcomes for offences recorded in quarter"
-_OLD_HEADERS["closed_basis"] = "Force outcomes recorded in quarter"
-_MID_HEADERS = {
-    k: CURRENT_OUTCOME_HEADERS[k]
-    for k in (
-        "financial_year",
-        "quarter",
-        "force",
-        "offence_code",
-        "offence_description",
-        "offence_group",
-        "offence_subgroup",
-        "outcome_type",
-        "outcome_description",
-        "outcome_group",
-    )
-}
-_MID_HEADERS["closed_basis"] = "Number of Outcomes for investigations that were closed in the quarter"
-_MID_HEADERS["recorded_basis"] = "Number of Outcomes for offences that were recorded in the quarter"
-_MID_HEADERS["offence_code_expired"] = "Offence Code Expired"
-
 
 def layout_for(year: str) -> tuple[str, OutcomesLayout]:
     """The file suffix and layout the demo uses for a year: the published variants, spread
@@ -454,12 +548,14 @@ def layout_for(year: str) -> tuple[str, OutcomesLayout]:
     if y <= 2015:
         return ".ods", OutcomesLayout(
             f"Outcomes_open_data_{y}-{(y + 1) % 100:02d}",
-            dict(_OLD_HEADERS),
+            dict(OLD_OUTCOME_HEADERS),
             year_style="dash" if y == 2014 else "slash",
             quarter_style="q" if y == 2015 else "int",
         )
     if y == 2016:
-        return ".xlsx", OutcomesLayout(f"Outcomes_open_data_{y}-{(y + 1) % 100:02d}", dict(_MID_HEADERS))
+        return ".xlsx", OutcomesLayout(
+            f"Outcomes_open_data_{y}-{(y + 1) % 100:02d}", dict(NUMBER_OF_OUTCOME_HEADERS)
+        )
     if y <= 2019:
         return ".xlsx", OutcomesLayout(
             f"Outcomes_open_data_{tag}", year_style="long" if y == 2017 else "slash"
@@ -572,16 +668,7 @@ def _pfa_sheets(cfg: dict, rec: pd.DataFrame) -> list[Sheet]:
                 "offences",
             ]
         )
-        labels = {
-            "financial_year": "Financial Year",
-            "quarter": "Financial Quarter",
-            "force": "Force Name",
-            "offence_code": "Offence Code",
-            "offence_description": "Offence Description",
-            "offence_group": "Offence Group",
-            "offence_subgroup": "Offence Subgroup",
-            "offences": "Number of Offences" if old else "Offence Count",
-        }
+        labels = PFA_HEADERS | {"offences": PFA_COUNT_HEADERS[0] if old else PFA_COUNT_HEADERS[1]}
         rows: list[list[object]] = [[labels[c] for c in cols]]
         for r in block.to_dict("records"):
             off = taxonomy.OFFENCE_BY_CODE[r["offence_code"]]

@@ -1,7 +1,8 @@
 """Writers for files in the published Home Office layout (.xlsx, .ods, .csv).
 
 Used by the demo-data generator, the tests and the benchmark. They write what the readers read:
-a cover sheet, a notes sheet, and the data sheet with the year's header wording. Output bytes
+a cover sheet, a notes sheet, and the data sheet with the year's header wording (the wordings
+are the readers', in analysis.sources.homeoffice). Output bytes
 depend only on the inputs (fixed timestamps), so the same data give identical files.
 """
 
@@ -17,23 +18,9 @@ from xml.sax.saxutils import escape
 
 import xlsxwriter
 
-FIXED_TIME = dt.datetime(2000, 1, 1)
+from analysis.sources.homeoffice import OUTCOME_HEADERS
 
-CURRENT_OUTCOME_HEADERS = {
-    "financial_year": "Financial Year",
-    "quarter": "Financial Quarter",
-    "force": "Force Name",
-    "offence_code": "Offence Code",
-    "offence_description": "Offence Description",
-    "offence_group": "Offence Group",
-    "offence_subgroup": "Offence Subgroup",
-    "offence_code_expired": "Offence code expired",
-    "outcome_type": "Outcome Type",
-    "outcome_description": "Outcome Description",
-    "outcome_group": "Outcome Group",
-    "recorded_basis": "Outcomes for offences that were recorded in the quarter",
-    "closed_basis": "Outcomes for investigations closed in the quarter",
-}
+FIXED_TIME = dt.datetime(2000, 1, 1)
 
 
 @dataclass
@@ -49,7 +36,7 @@ class OutcomesLayout:
     """How one year's outcomes workbook is laid out (the variants seen between editions)."""
 
     sheet_name: str
-    headers: dict[str, str] = field(default_factory=lambda: dict(CURRENT_OUTCOME_HEADERS))
+    headers: dict[str, str] = field(default_factory=lambda: dict(OUTCOME_HEADERS))
     year_style: str = "slash"  # "slash" 2020/21, "dash" 2020-21, "long" 2020/2021
     quarter_style: str = "int"  # "int" 1, "q" Q1, "word" Quarter 1
     force_names: dict[str, str] = field(default_factory=dict)  # canonical -> as published

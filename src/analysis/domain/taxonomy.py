@@ -133,9 +133,6 @@ OFFENCES: tuple[Offence, ...] = (
 )
 OFFENCE_BY_CODE: dict[str, Offence] = {o.code: o for o in OFFENCES}
 
-# The first financial year an offence code exists in the outcomes data.
-OFFENCE_FIRST_YEAR = {"8Q": "2014/15", "8U": "2015/16"}
-
 # Codes read by default: stalking, and harassment for the reclassification robustness view.
 DEFAULT_OFFENCES = ("8Q", "8L")
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.domain import periods, taxonomy
-from analysis.reports import plots, verdicts
+from analysis.reports import link_text, plots, verdicts
 from analysis.reports.headlines import resolve_year
-from analysis.sources.store import Store, write_csv
+from analysis.sources.store import Store, write_csv, write_json
 from analysis.stats import decompose, funnel, link, shrinkage
 from analysis.stats.measures import closed_in_year, data_source_label, force_year, national_year
 
@@ -126,7 +126,7 @@ def _write_analysis(
     put(lk.event_study, "event_study.csv")
     put(lk.panel, "link_panel.csv")
     put(lk.force_residuals, "link_force_residuals.csv")
-    link.write_link_json(lk.primary, tables / "link_model.json", syn)
+    write_json(link_text.described(lk, syn), tables / "link_model.json")
     written.append(tables / "link_model.json")
 
     pairs = (

@@ -1,7 +1,7 @@
-"""Notebook parameters: the schema of each template, and validation with messages for people.
+"""Notebook parameters: the schema of each template, and checks with messages for people.
 
 The runner checks names and values before it starts a kernel (papermill itself only warns about
-unknown names); each template's second cell calls `validate` again, so a notebook opened by
+unknown names); each template's second cell checks them again, so a notebook opened by
 hand fails fast on a bad value too.
 """
 
@@ -69,7 +69,7 @@ def check_names(template: str, values: dict) -> None:
         )
 
 
-def validate(template: str, values: dict) -> dict:
+def check(template: str, values: dict) -> dict:
     """Check and normalise a template's parameters; ParameterError names the parameter at fault.
 
     Force names resolve to the canonical name; years normalise to 'YYYY/YY'; offence codes to
@@ -107,3 +107,8 @@ def validate(template: str, values: dict) -> dict:
             raise ParameterError(f"{template}: parameter 'reps' must be at least 1.")
         out[p.name] = v
     return out
+
+
+# The notebook templates' name for `check` ("validate" is kept for them; "validation" otherwise
+# means the method study).
+validate = check

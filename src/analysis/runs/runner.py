@@ -107,7 +107,7 @@ def plan(source: str, names: Iterable[str] | None, offence: str) -> list[Job]:
         Job(
             f"national/{t}",
             t,
-            params.validate(
+            params.check(
                 t, {"source": source, "offence": offence} if t != "method_validation" else {"reps": 2}
             ),
         )
@@ -115,7 +115,7 @@ def plan(source: str, names: Iterable[str] | None, offence: str) -> list[Job]:
     ]
     chosen = forces.registry() if not names else [forces.resolve(n, context="--forces") for n in names]
     for f in chosen:
-        p = params.validate("force_report", {"force": f.name, "offence": offence, "source": source})
+        p = params.check("force_report", {"force": f.name, "offence": offence, "source": source})
         jobs.append(Job(f"forces/{f.slug}", "force_report", p))
     return jobs
 

@@ -24,8 +24,7 @@ from analysis.domain import periods
 from analysis.errors import InputError
 from analysis.paths import RAW
 from analysis.sources import sheets
-from analysis.sources.homeoffice import sha256_of
-from analysis.sources.store import make_shareable, write_json
+from analysis.sources.store import make_shareable, sha256_of, write_json
 
 SNAPSHOTS = "snapshots.json"
 RETRIES = 3

@@ -7,12 +7,12 @@ DataFrame plus a report of what they met (markers, negative counts, dropped rows
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import pyarrow as pa
@@ -20,7 +20,15 @@ import pyarrow.compute as pc
 
 from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError, where
-from analysis.sources.sheets import Workbook, open_workbook, table_rows
+from analysis.sources.sheets import Workbook, open_workbook, sheets_in_order, table_rows
+from analysis.sources.store import (
+    OUTCOME_COLUMNS,
+    OUTCOME_KEY,
+    RECORDED_COLUMNS,
+    RECORDED_KEY,
+    sha256_of,
+    tidy_frame,
+)
 
 HEADER_SEARCH_ROWS = 30
 
@@ -37,27 +45,49 @@ OUTCOME_REQUIRED = (
     "recorded_basis",
     "closed_basis",
 )
-OUTCOME_OPTIONAL = (
-    "offence_description",
-    "offence_group",
-    "offence_subgroup",
-    "offence_code_expired",
-    "outcome_description",
-    "outcome_group",
-)
 PFA_REQUIRED = ("financial_year", "quarter", "force", "offence_code", "offences")
 PFA_OPTIONAL = ("offence_description", "offence_group", "offence_subgroup")
 
-FIELD_LABELS = {
+# The published header wordings of the outcomes workbooks, current editions, in order [seen].
+OUTCOME_HEADERS = {
     "financial_year": "Financial Year",
     "quarter": "Financial Quarter",
     "force": "Force Name",
     "offence_code": "Offence Code",
+    "offence_description": "Offence Description",
+    "offence_group": "Offence Group",
+    "offence_subgroup": "Offence Subgroup",
+    "offence_code_expired": "Offence code expired",
     "outcome_type": "Outcome Type",
+    "outcome_description": "Outcome Description",
+    "outcome_group": "Outcome Group",
     "recorded_basis": "Outcomes for offences that were recorded in the quarter",
     "closed_basis": "Outcomes for investigations closed in the quarter",
-    "offences": "Number of Offences (or Offence Count)",
 }
+# Variants the readers accept [likely]: the older wording with no expired-code column, and
+# "Number of ..." wordings in another column order. The demo data publish both.
+OLD_OUTCOME_HEADERS = {k: v for k, v in OUTCOME_HEADERS.items() if k != "offence_code_expired"} | {
+    "recorded_basis": "Force outcomes for offences recorded in quarter",
+    "closed_basis": "Force outcomes recorded in quarter",
+}
+NUMBER_OF_OUTCOME_HEADERS = {
+    k: v
+    for k, v in OUTCOME_HEADERS.items()
+    if k not in ("offence_code_expired", "recorded_basis", "closed_basis")
+} | {
+    "closed_basis": "Number of Outcomes for investigations that were closed in the quarter",
+    "recorded_basis": "Number of Outcomes for offences that were recorded in the quarter",
+    "offence_code_expired": "Offence Code Expired",
+}
+# The PFA recorded-crime tables: the same wordings, and a count column whose name depends on the
+# edition and sheet [seen].
+PFA_COUNT_HEADERS = ("Number of Offences", "Offence Count")
+PFA_HEADERS = {k: OUTCOME_HEADERS[k] for k in (*PFA_REQUIRED[:-1], *PFA_OPTIONAL)} | {
+    "offences": PFA_COUNT_HEADERS[1]
+}
+
+# How messages name a field.
+FIELD_LABELS = OUTCOME_HEADERS | {"offences": f"{PFA_COUNT_HEADERS[0]} (or {PFA_COUNT_HEADERS[1]})"}
 
 
 def _words(text: object) -> str:
@@ -132,8 +162,12 @@ def map_header(cells: list[object], classify: Callable[[object], str | None], ro
     return Header(row, columns, labels)
 
 
+# A sheet's rows with their 1-based row numbers.
+Numbered = Iterator[tuple[int, list[object]]]
+
+
 def find_header(
-    rows: Iterator[list[object]],
+    rows: Numbered,
     classify: Callable[[object], str | None],
     required: tuple[str, ...],
     ctx: str,
@@ -144,7 +178,7 @@ def find_header(
     can say which fields were missing. The iterator is left positioned after the header.
     """
     best: Header | None = None
-    for i, cells in enumerate(rows, start=1):
+    for i, cells in rows:
         if i > HEADER_SEARCH_ROWS:
             break
         if not cells:
@@ -169,14 +203,8 @@ def missing_fields_message(ctx: str, best: Header | None, required: tuple[str, .
         f"{ctx}, header row {best.row}: no column could be mapped to "
         f"{', '.join(repr(m) for m in missing)} (found: {', '.join(best.labels.values())}). "
         "Check the file is a Home Office outcomes or PFA table; if the publisher renamed a "
-        "column, add its wording to analysis.read."
+        "column, add its wording to analysis.sources.homeoffice."
     )
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 @dataclass
@@ -333,12 +361,12 @@ def _sheet_rank(name: str) -> int:
     return 1
 
 
-def _data_rows(book: Workbook, ctx: str) -> tuple[str, Header, Iterator[list[object]]]:
+def _data_sheet(book: Workbook, ctx: str) -> tuple[str, Header, Numbered]:
     """Find the outcomes data sheet by name or header; return it, its header and its rows."""
     tried = []
     best_fail: tuple[str, Header | None] | None = None
     for sheet in sorted(book.sheet_names, key=_sheet_rank):
-        rows = book.rows(sheet)
+        rows = enumerate(book.rows(sheet), start=1)
         header, best = find_header(rows, classify_outcome_header, OUTCOME_REQUIRED, f"{ctx}, sheet '{sheet}'")
         if header is not None:
             return sheet, header, rows
@@ -362,20 +390,168 @@ def _wanted(offences: Iterable[str] | None) -> frozenset[str] | None:
     return None if offences is None else frozenset(taxonomy.normalise_offence_code(o) for o in offences)
 
 
-OUTCOME_COLUMNS = [
-    "financial_year",
-    "quarter",
-    "force",
-    "force_code",
-    "offence_code",
-    "offence_description",
-    "offence_code_expired",
-    "outcome_type",
-    "outcome_group",
-    "recorded_basis",
-    "closed_basis",
-]
-RECORDED_COLUMNS = ["financial_year", "quarter", "force", "force_code", "offence_code", "offences"]
+class _Row(NamedTuple):
+    """One data row of a sheet, padded to the header's width, with its offence code parsed."""
+
+    cells: list[object]
+    header: Header
+    number: int
+    code: str
+    sheet: str
+    ctx: str  # where the row is, for messages
+
+    def field(self, name: str) -> object:
+        return self.cells[self.header.columns[name]]
+
+    def label(self, name: str) -> str:
+        return self.header.labels[name]
+
+    def text(self, name: str) -> str:
+        """An optional text field, stripped ("" when the sheet has no such column)."""
+        i = self.header.columns.get(name)
+        return "" if i is None else str(self.cells[i]).strip()
+
+
+class _SheetParser:
+    """Turns the data rows below a sheet's header into tidy columns, keeping only the wanted
+    offence codes; shared by both tables. One per file, fed a sheet at a time (the outcomes
+    workbook has one data sheet, the PFA table one per year); `record` (one per table) makes the
+    tidy fields of one row, or returns None to drop it."""
+
+    def __init__(
+        self,
+        path: Path,
+        report: FileReport,
+        offences: Iterable[str] | None,
+        columns: dict[str, str],
+        record: Callable[[_SheetParser, _Row], dict | None],
+    ):
+        self.path = path
+        self.report = report
+        self.wanted = _wanted(offences)
+        self.cells = _Cells(report)
+        self.columns = columns
+        self.record = record
+        self.out: dict[str, list] = {k: [] for k in columns}
+        self.row_numbers: list[int] = []
+        self._codes: dict[object, str] = {}
+
+    def code(self, raw: object) -> str:
+        """The normalised offence code of a cell (cached: a sheet repeats a few hundred codes)."""
+        code = self._codes.get(raw)
+        if code is None:
+            code = self._codes[raw] = taxonomy.normalise_offence_code(raw)
+        return code
+
+    def parse(
+        self, sheet: str, header: Header, rows: Iterable[tuple[int, list[object]]], count: bool = True
+    ) -> None:
+        """Parse the rows below `header`. Rows with an offence code count as read (`count=False`
+        when the caller has counted them)."""
+        i_code = header.columns["offence_code"]
+        width = max(header.columns.values()) + 1
+        for n, cells in rows:
+            # the hot loop when rows come one by one: most are other offences, dropped on their code
+            code = self.code(cells[i_code] if i_code < len(cells) else "")
+            if count and code:
+                self.report.rows_read += 1
+            if self.wanted is not None and code not in self.wanted:
+                continue
+            if not any(str(v).strip() for v in cells):
+                continue
+            if len(cells) < width:
+                cells = list(cells) + [""] * (width - len(cells))
+            rec = self.record(self, _Row(cells, header, n, code, sheet, where(self.path.name, sheet, n)))
+            if rec is None:
+                continue
+            for k in self.columns:
+                self.out[k].append(rec[k])
+            self.row_numbers.append(n)
+
+    def negative(self, row: _Row, basis: str, count: int | None, **cell: object) -> None:
+        """Report a negative count (a published correction: kept, and listed)."""
+        if count is not None and count < 0:
+            self.report.negatives.append({"row": row.number, **cell, "basis": basis, "count": count})
+
+    def frame(self, key: list[str], ctx: str) -> pd.DataFrame:
+        """The tidy table of every row kept; InputError if two rows hold the same cell."""
+        self.report.rows_kept = len(self.row_numbers)
+        frame = tidy_frame(self.out, self.columns)
+        dup = frame.duplicated(key, keep=False)
+        if dup.any():
+            idx = list(dup[dup].index[:2])
+            first = frame.loc[idx[0], key].to_dict()
+            raise InputError(
+                f"{ctx}: rows {self.row_numbers[idx[0]]} and {self.row_numbers[idx[1]]} hold the same "
+                f"{', '.join(f'{k}={v}' for k, v in first.items())}. Each force, quarter, offence "
+                "and outcome type must appear once (two spellings of one force name?)."
+            )
+        return frame
+
+
+def _outcome_record(p: _SheetParser, row: _Row) -> dict | None:
+    """The tidy fields of one outcomes row; None for a national total row."""
+    force = p.cells.force(row.field("force"), row.ctx)
+    if force is None:
+        p.report.total_rows_dropped += 1
+        return None
+    rec = p.cells.count(row.field("recorded_basis"), row.ctx, row.label("recorded_basis"))
+    clo = p.cells.count(row.field("closed_basis"), row.ctx, row.label("closed_basis"))
+    otype = _outcome_type(row.field("outcome_type"), row.ctx, row.label("outcome_type"))
+    year = p.cells.year(row.field("financial_year"), row.ctx, row.label("financial_year"))
+    quarter = p.cells.quarter(row.field("quarter"), row.ctx, row.label("quarter"))
+    cell = {
+        "force": force.name,
+        "financial_year": year,
+        "quarter": quarter,
+        "offence_code": row.code,
+        "outcome_type": otype,
+    }
+    p.negative(row, "recorded", rec, **cell)
+    p.negative(row, "closed", clo, **cell)
+    known = taxonomy.OFFENCE_BY_CODE.get(row.code)
+    expired = "offence_code_expired" in row.header.columns and _expired(row.field("offence_code_expired"))
+    return {
+        **cell,
+        "force_code": force.code,
+        "offence_description": row.text("offence_description") or (known.description if known else ""),
+        "offence_code_expired": expired,
+        "outcome_group": row.text("outcome_group") or taxonomy.BY_CODE[otype].group,
+        "recorded_basis": rec,
+        "closed_basis": clo,
+    }
+
+
+def _recorded_record(p: _SheetParser, row: _Row) -> dict | None:
+    """The tidy fields of one PFA row; None for a non-force row (Action Fraud, CIFAS, UK
+    Finance) or a national total."""
+    raw_force = str(row.field("force")).strip()
+    if forces.is_non_force(raw_force):
+        p.report.non_force_rows_dropped[raw_force] += 1
+        return None
+    force = p.cells.force(raw_force, row.ctx)
+    if force is None:
+        p.report.total_rows_dropped += 1
+        return None
+    count = p.cells.count(row.field("offences"), row.ctx, row.label("offences"))
+    year = p.cells.year(row.field("financial_year"), row.ctx, row.label("financial_year"))
+    p.negative(
+        row,
+        "recorded offences",
+        count,
+        sheet=row.sheet,
+        force=force.name,
+        financial_year=year,
+        offence_code=row.code,
+    )
+    return {
+        "financial_year": year,
+        "quarter": p.cells.quarter(row.field("quarter"), row.ctx, row.label("quarter")),
+        "force": force.name,
+        "force_code": force.code,
+        "offence_code": row.code,
+        "offences": count,
+    }
 
 
 def read_outcomes(
@@ -388,111 +564,27 @@ def read_outcomes(
     provenance columns) and the file's report.
     """
     path = Path(path)
-    book = open_workbook(path, stream=False)
+    book = open_workbook(path)
     report = FileReport(file=path.name, sha256=sha256 or sha256_of(path), kind="outcomes")
-    sheet, header, rows = _data_rows(book, f"file {path.name}")
+    sheet, header, rows = _data_sheet(book, f"file {path.name}")
     report.sheets.append(sheet)
     report.header_rows[sheet] = header.row
     report.columns = dict(header.labels)
-    c = header.columns
-    lab = header.labels
-    wanted = _wanted(offences)
-    cells = _Cells(report)
-    i_code, i_force, i_year, i_q, i_type = (
-        c["offence_code"],
-        c["force"],
-        c["financial_year"],
-        c["quarter"],
-        c["outcome_type"],
-    )
-    i_rec, i_clo = c["recorded_basis"], c["closed_basis"]
-    i_desc, i_exp, i_group = (
-        c.get("offence_description"),
-        c.get("offence_code_expired"),
-        c.get("outcome_group"),
-    )
-    width = max(c.values()) + 1
-    out: dict[str, list] = {k: [] for k in OUTCOME_COLUMNS}
-    row_numbers: list[int] = []
-    code_cache: dict[object, str] = {}
-    rows_read = 0
+    parser = _SheetParser(path, report, offences, OUTCOME_COLUMNS, _outcome_record)
     table = book.table(sheet)
-    numbered: Iterable[tuple[int, list[object]]]
-    counting = table is None or wanted is None  # else the vectorised selection counts rows
-    if table is not None and wanted is not None:
-        numbered, rows_read = _rows_with_codes(table, header.row, i_code, wanted, code_cache)
+    if table is not None and parser.wanted is not None:
+        # pick the wanted rows with a vectorised filter (which also counts the rows read)
+        wanted, report.rows_read = _rows_with_codes(
+            table, header.row, header.columns["offence_code"], parser.wanted, parser.code
+        )
+        parser.parse(sheet, header, wanted, count=False)
     else:
-        numbered = enumerate(rows, start=header.row + 1)
-    for n, cells_ in numbered:
-        # the hot loop when rows come one by one: most are other offences, dropped on their code
-        try:
-            raw_code = cells_[i_code]
-        except IndexError:
-            raw_code = ""
-        code = code_cache.get(raw_code)
-        if code is None:
-            code = code_cache[raw_code] = taxonomy.normalise_offence_code(raw_code)
-        if counting and code:
-            rows_read += 1
-        if wanted is not None and code not in wanted:
-            continue
-        if not any(str(v).strip() for v in cells_):
-            continue
-        if len(cells_) < width:
-            cells_ = list(cells_) + [""] * (width - len(cells_))
-        ctx = where(path.name, sheet, n)
-        force = cells.force(cells_[i_force], ctx)
-        if force is None:
-            report.total_rows_dropped += 1
-            continue
-        rec = cells.count(cells_[i_rec], ctx, lab["recorded_basis"])
-        clo = cells.count(cells_[i_clo], ctx, lab["closed_basis"])
-        otype = _outcome_type(cells_[i_type], ctx, lab["outcome_type"])
-        year = cells.year(cells_[i_year], ctx, lab["financial_year"])
-        quarter = cells.quarter(cells_[i_q], ctx, lab["quarter"])
-        for basis, value in (("recorded", rec), ("closed", clo)):
-            if value is not None and value < 0:
-                report.negatives.append(
-                    {
-                        "row": n,
-                        "force": force.name,
-                        "financial_year": year,
-                        "quarter": quarter,
-                        "offence_code": code,
-                        "outcome_type": otype,
-                        "basis": basis,
-                        "count": value,
-                    }
-                )
-        known = taxonomy.OFFENCE_BY_CODE.get(code)
-        desc = str(cells_[i_desc]).strip() if i_desc is not None else ""
-        group = str(cells_[i_group]).strip() if i_group is not None else ""
-        out["financial_year"].append(year)
-        out["quarter"].append(quarter)
-        out["force"].append(force.name)
-        out["force_code"].append(force.code)
-        out["offence_code"].append(code)
-        out["offence_description"].append(desc or (known.description if known else ""))
-        out["offence_code_expired"].append(_expired(cells_[i_exp]) if i_exp is not None else False)
-        out["outcome_type"].append(otype)
-        out["outcome_group"].append(group or taxonomy.BY_CODE[otype].group)
-        out["recorded_basis"].append(rec)
-        out["closed_basis"].append(clo)
-        row_numbers.append(n)
-    report.rows_read = rows_read
-    report.rows_kept = len(row_numbers)
-    frame = tidy_frame(out, OUTCOME_COLUMNS)
-    _check_unique(
-        frame,
-        ["financial_year", "quarter", "force", "offence_code", "outcome_type"],
-        row_numbers,
-        f"file {path.name}, sheet '{sheet}'",
-    )
-    return frame, report
+        parser.parse(sheet, header, rows)
+    return parser.frame(OUTCOME_KEY, f"file {path.name}, sheet '{sheet}'"), report
 
 
 def _rows_with_codes(
-    table: pa.Table, header_row: int, i_code: int, wanted: frozenset[str], code_cache: dict[object, str]
+    table: pa.Table, header_row: int, i_code: int, wanted: frozenset[str], code_of: Callable[[object], str]
 ) -> tuple[Iterator[tuple[int, list[object]]], int]:
     """The numbered rows below the header whose offence code is wanted, and how many rows below
     the header have any offence code.
@@ -505,51 +597,13 @@ def _rows_with_codes(
     keep, rows_read = [], 0
     for item in pc.value_counts(codes).to_pylist():
         raw = "" if item["values"] is None else item["values"]
-        code = code_cache.get(raw)
-        if code is None:
-            code = code_cache[raw] = taxonomy.normalise_offence_code(raw)
+        code = code_of(raw)
         rows_read += item["counts"] if code else 0
         if code in wanted:
             keep.append(raw)
     index = pc.indices_nonzero(pc.is_in(codes, value_set=pa.array(keep, pa.string())))
     numbers = [header_row + 1 + i for i in index.to_pylist()]
     return zip(numbers, table_rows(data.take(index))), rows_read
-
-
-def tidy_frame(out: dict[str, list], columns: list[str]) -> pd.DataFrame:
-    """A tidy table from column lists, with the store's dtypes."""
-    frame = pd.DataFrame({k: out[k] for k in columns})
-    for col in ("recorded_basis", "closed_basis", "offences"):
-        if col in frame:
-            frame[col] = pd.array(out[col], dtype="Int64")
-    for col in ("quarter", "outcome_type"):
-        if col in frame:
-            frame[col] = frame[col].astype("int64")
-    if "offence_code_expired" in frame:
-        frame["offence_code_expired"] = frame["offence_code_expired"].astype(bool)
-    for col in (
-        "financial_year",
-        "force",
-        "force_code",
-        "offence_code",
-        "offence_description",
-        "outcome_group",
-    ):
-        if col in frame:
-            frame[col] = frame[col].astype("string")
-    return frame
-
-
-def _check_unique(frame: pd.DataFrame, key: list[str], row_numbers: list[int], ctx: str) -> None:
-    dup = frame.duplicated(key, keep=False)
-    if dup.any():
-        idx = list(dup[dup].index[:2])
-        first = frame.loc[idx[0], key].to_dict()
-        raise InputError(
-            f"{ctx}: rows {row_numbers[idx[0]]} and {row_numbers[idx[1]]} hold the same "
-            f"{', '.join(f'{k}={v}' for k, v in first.items())}. Each force, quarter, offence "
-            "and outcome type must appear once (two spellings of one force name?)."
-        )
 
 
 def _sheet_year(name: str) -> str | None:
@@ -569,87 +623,27 @@ def read_recorded(
     totals are dropped and counted.
     """
     path = Path(path)
-    book = open_workbook(path, stream=True)
+    sheets = sheets_in_order(path)
     report = FileReport(file=path.name, sha256=sha256 or sha256_of(path), kind="recorded")
-    wanted = _wanted(offences)
-    cells = _Cells(report)
-    out: dict[str, list] = {k: [] for k in RECORDED_COLUMNS}
-    row_numbers: list[int] = []
-    state: dict = {"sheet": None}
+    parser = _SheetParser(path, report, offences, RECORDED_COLUMNS, _recorded_record)
     best_fail: tuple[str, Header | None] | None = None
-
-    def finish_sheet() -> None:
-        nonlocal best_fail
-        s = state["sheet"]
-        if s is not None and state["header"] is None:
-            report.sheets_skipped.append(s)
-            if _sheet_year(s) is not None and state["best"] is not None:
-                best_fail = (s, state["best"])
-
-    for sheet, cells_ in book.iter_sheets():
-        if sheet != state["sheet"]:
-            finish_sheet()
-            state = {"sheet": sheet, "header": None, "best": None, "n": 0}
-        state["n"] += 1
-        n = state["n"]
-        header: Header | None = state["header"]
-        if header is None:
-            if n > HEADER_SEARCH_ROWS or not cells_:
-                continue
-            h = map_header(cells_, classify_pfa_header, n, f"file {path.name}, sheet '{sheet}'")
-            if all(f in h.columns for f in PFA_REQUIRED):
-                state["header"] = h
-                report.sheets.append(sheet)
-                report.header_rows[sheet] = n
-                report.columns.setdefault("offences", h.labels["offences"])
-                if h.labels["offences"] != report.columns["offences"]:
-                    report.columns[f"offences ({sheet})"] = h.labels["offences"]
-            elif len(h.columns) >= 3 and (
-                state["best"] is None or len(h.columns) > len(state["best"].columns)
-            ):
-                state["best"] = h
-            continue
-        c = header.columns
-        if not cells_:
-            continue
-        report.rows_read += 1
-        code = taxonomy.normalise_offence_code(
-            cells_[c["offence_code"]] if c["offence_code"] < len(cells_) else ""
+    for sheet, sheet_rows in sheets:
+        rows = enumerate(sheet_rows, start=1)
+        header, best = find_header(
+            rows, classify_pfa_header, PFA_REQUIRED, f"file {path.name}, sheet '{sheet}'"
         )
-        if wanted is not None and code not in wanted:
+        if header is None:
+            report.sheets_skipped.append(sheet)
+            if _sheet_year(sheet) is not None and best is not None:
+                best_fail = (sheet, best)
             continue
-        cells_ = list(cells_) + [""] * (max(c.values()) + 1 - len(cells_))
-        ctx = where(path.name, sheet, n)
-        raw_force = str(cells_[c["force"]]).strip()
-        if forces.is_non_force(raw_force):
-            report.non_force_rows_dropped[raw_force] += 1
-            continue
-        force = cells.force(raw_force, ctx)
-        if force is None:
-            report.total_rows_dropped += 1
-            continue
-        count = cells.count(cells_[c["offences"]], ctx, header.labels["offences"])
-        year = cells.year(cells_[c["financial_year"]], ctx, header.labels["financial_year"])
-        if count is not None and count < 0:
-            report.negatives.append(
-                {
-                    "row": n,
-                    "sheet": sheet,
-                    "force": force.name,
-                    "financial_year": year,
-                    "offence_code": code,
-                    "basis": "recorded offences",
-                    "count": count,
-                }
-            )
-        out["financial_year"].append(year)
-        out["quarter"].append(cells.quarter(cells_[c["quarter"]], ctx, header.labels["quarter"]))
-        out["force"].append(force.name)
-        out["force_code"].append(force.code)
-        out["offence_code"].append(code)
-        out["offences"].append(count)
-        row_numbers.append(n)
-    finish_sheet()
+        report.sheets.append(sheet)
+        report.header_rows[sheet] = header.row
+        count_label = header.labels["offences"]
+        report.columns.setdefault("offences", count_label)
+        if count_label != report.columns["offences"]:
+            report.columns[f"offences ({sheet})"] = count_label
+        parser.parse(sheet, header, rows)
     if not report.sheets:
         if best_fail is not None:
             raise InputError(
@@ -662,9 +656,4 @@ def read_recorded(
             f"({', '.join(FIELD_LABELS[f] for f in PFA_REQUIRED)}). "
             "Is this the police force area recorded crime table?"
         )
-    report.rows_kept = len(row_numbers)
-    frame = tidy_frame(out, RECORDED_COLUMNS)
-    _check_unique(
-        frame, ["financial_year", "quarter", "force", "offence_code"], row_numbers, f"file {path.name}"
-    )
-    return frame, report
+    return parser.frame(RECORDED_KEY, f"file {path.name}"), report

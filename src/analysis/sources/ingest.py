@@ -1,4 +1,5 @@
-"""Ingest: find the published files in a folder, read them, validate, write the parquet store."""
+"""Ingest: find the published files in a folder, read them, report on their quality, write the
+parquet store."""
 
 from __future__ import annotations
 
@@ -14,16 +15,18 @@ from analysis import paths
 from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError
 from analysis.sources import plausibility
-from analysis.sources.homeoffice import (
+from analysis.sources.homeoffice import read_outcomes, read_recorded
+from analysis.sources.sheets import SPREADSHEET_SUFFIXES
+from analysis.sources.store import (
     OUTCOME_COLUMNS,
+    OUTCOME_KEY,
+    PROVENANCE_COLUMNS,
     RECORDED_COLUMNS,
-    read_outcomes,
-    read_recorded,
+    RECORDED_KEY,
     sha256_of,
     tidy_frame,
+    write_store,
 )
-from analysis.sources.sheets import SPREADSHEET_SUFFIXES
-from analysis.sources.store import write_store
 
 _MAR = re.compile(r"mar(?:ch)?[-_]?(\d{4})", re.IGNORECASE)
 _EDITION = re.compile(r"-(\d{2})(\d{2})(\d{2})(?=\.[a-z]+$)", re.IGNORECASE)
@@ -163,7 +166,7 @@ def ingest(
 ) -> dict:
     """Read every outcomes workbook and the PFA table in a source folder into the store.
 
-    Returns the validation report (also written to the store as validation.json). Implausible
+    Returns the data-quality report (also written to the store as quality.json). Implausible
     counts stop the ingest before anything is written (see `plausibility`), unless
     `accept_outliers`, when they are recorded in the report.
     """
@@ -188,24 +191,18 @@ def ingest(
         frame["source_sha256"] = pd.array([digest] * len(frame), dtype="string")
         (outcome_frames if f.kind == "outcomes" else recorded_frames).append(frame)
         reports.append(report)
-    outcomes = _combine(
-        outcome_frames,
-        ["financial_year", "quarter", "force", "offence_code", "outcome_type"],
-        OUTCOME_COLUMNS,
-    )
-    recorded = _combine(
-        recorded_frames, ["financial_year", "quarter", "force", "offence_code"], RECORDED_COLUMNS
-    )
+    outcomes = _combine(outcome_frames, OUTCOME_KEY, OUTCOME_COLUMNS)
+    recorded = _combine(recorded_frames, RECORDED_KEY, RECORDED_COLUMNS)
     if recorded.empty:
         notes.append("no PFA recorded-crime table found: recorded_offences is empty")
     checked = plausibility.check(outcomes, recorded, accept_outliers)
-    validation = summarise(outcomes, recorded, reports, notes, ignored, offences)
-    validation["plausibility"] = checked
-    validation["source"] = where.name
-    validation["synthetic"] = synthetic
-    write_store(where.store, outcomes, recorded, validation)
-    validation["store"] = str(where.store)
-    return validation
+    quality = quality_report(outcomes, recorded, reports, notes, ignored, offences)
+    quality["plausibility"] = checked
+    quality["source"] = where.name
+    quality["synthetic"] = synthetic
+    write_store(where.store, outcomes, recorded, quality)
+    quality["store"] = str(where.store)
+    return quality
 
 
 def _read_one(f: SourceFile, offences: tuple[str, ...] | None) -> tuple[pd.DataFrame, object, str]:
@@ -249,13 +246,11 @@ def _read_all(
             bar.close()
 
 
-def _combine(frames: list[pd.DataFrame], key: list[str], columns: list[str]) -> pd.DataFrame:
+def _combine(frames: list[pd.DataFrame], key: list[str], columns: dict[str, str]) -> pd.DataFrame:
     """Concatenate the files' tables; an error if two files hold the same cell."""
     if not frames:  # no PFA table: an empty table of the right shape
-        cols = [*columns, "source_file", "source_sha256"]
-        return tidy_frame({c: [] for c in cols}, cols).astype(
-            {"source_file": "string", "source_sha256": "string"}
-        )
+        cols = {**columns, **PROVENANCE_COLUMNS}
+        return tidy_frame({c: [] for c in cols}, cols)
     out = pd.concat(frames, ignore_index=True)
     dup = out.duplicated(key, keep=False)
     if dup.any():
@@ -269,7 +264,7 @@ def _combine(frames: list[pd.DataFrame], key: list[str], columns: list[str]) -> 
     return out.sort_values(key, kind="stable").reset_index(drop=True)
 
 
-def summarise(
+def quality_report(
     outcomes: pd.DataFrame,
     recorded: pd.DataFrame,
     reports: list,
@@ -277,7 +272,7 @@ def summarise(
     ignored: list[str],
     offences: tuple[str, ...] | None,
 ) -> dict:
-    """The validation report: coverage, markers, negative counts, gaps and consistency."""
+    """The data-quality report: coverage, markers, negative counts, gaps and consistency."""
     markers: dict[str, int] = {}
     for r in reports:
         for k, v in r.markers.items():
@@ -302,7 +297,7 @@ def summarise(
 
 
 def summary_text(v: dict) -> str:
-    """The printed validation summary."""
+    """The printed summary of the data-quality report."""
     lines = [
         f"Source: {v['source']}{' (GENERATED DEMO DATA, not Home Office data)' if v['synthetic'] else ''}",
         f"Store: {v['store']}",

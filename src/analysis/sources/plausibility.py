@@ -6,7 +6,7 @@ believable. Two kinds:
   corrections; a negative total is a damaged file), always an error;
 - a cell far outside both the force's own history and the scale of the other forces, an error
   unless the user accepts it (`ingest --accept-outliers`), when it is recorded in
-  validation.json and stated on every page that uses the store.
+  quality.json and stated on every page that uses the store.
 
 An outlier must clear both bars, so that real changes pass: recorded stalking roughly tripled
 across forces after April 2020 (up to about five-fold in one force), far inside the factor of
@@ -114,7 +114,7 @@ def _where(row: pd.Series) -> str:
 
 def check(outcomes: pd.DataFrame, recorded: pd.DataFrame, accept_outliers: bool = False) -> dict:
     """Raise InputError on a negative total, or on outliers unless accepted; return the record
-    for validation.json (the accepted outliers, each with where it is and its value)."""
+    for quality.json (the accepted outliers, each with where it is and its value)."""
     neg = negative_totals(outcomes, recorded)
     if len(neg):
         r = neg.iloc[0]
@@ -141,7 +141,7 @@ def check(outcomes: pd.DataFrame, recorded: pd.DataFrame, accept_outliers: bool 
             f"quarter in other years: {_neighbours(cells, r)}) and the other forces' values (at most "
             f"{int(r['peer_max']):,}); {len(records)} such cell(s) in all. Check the file. If the "
             "figure is right, run ingest again with --accept-outliers: it will be recorded in "
-            "validation.json and stated on every page that uses these data."
+            "quality.json and stated on every page that uses these data."
         )
     return {
         "rules": {"history_factor": HISTORY_FACTOR, "peer_factor": PEER_FACTOR, "floor": FLOOR},

@@ -4,18 +4,19 @@ as a table.
 Workbooks are read with calamine through fastexcel, which loads a sheet straight into an Arrow
 table (every cell as text), so a reader can pick the rows it wants with vectorised filters before
 any row becomes Python objects. The PFA recorded-crime ODS expands to hundreds of MB of XML, which
-calamine would parse whole (every sheet at open), so large ODS files are streamed from their
-content.xml instead, one row at a time.
+calamine would parse whole (every sheet at open), so ODS files read a sheet after another in one
+pass (`sheets_in_order`, used for the PFA table) are streamed from their content.xml instead, one
+row at a time.
 """
 
 from __future__ import annotations
 
 import csv
-import html
-import re
 import zipfile
 import zlib
 from collections.abc import Iterator
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Protocol
 from xml.etree import ElementTree as ET
@@ -53,9 +54,6 @@ class Workbook(Protocol):
     def rows(self, sheet: str) -> Iterator[list[object]]:
         """The sheet's rows, first to last, as lists of cell values ("" for empty)."""
 
-    def iter_sheets(self) -> Iterator[tuple[str, list[object]]]:
-        """(sheet name, row) for every row of every sheet, in workbook order."""
-
     def table(self, sheet: str) -> pa.Table | None:
         """The whole sheet as text columns (row i is sheet row i + 1), or None if this kind of
         workbook is only read row by row."""
@@ -66,12 +64,6 @@ def table_rows(table: pa.Table) -> Iterator[list[object]]:
     for batch in table.to_batches(max_chunksize=4096):
         columns = [["" if v is None else v for v in col.to_pylist()] for col in batch.columns]
         yield from map(list, zip(*columns))
-
-
-def _all_sheets(book: Workbook) -> Iterator[tuple[str, list[object]]]:
-    for sheet in book.sheet_names:
-        for row in book.rows(sheet):
-            yield sheet, row
 
 
 def _check_file(path: Path) -> None:
@@ -179,9 +171,6 @@ class CalamineBook:
     def rows(self, sheet: str) -> Iterator[list[object]]:
         return table_rows(self.table(sheet))
 
-    def iter_sheets(self) -> Iterator[tuple[str, list[object]]]:
-        return _all_sheets(self)
-
 
 class CsvBook:
     """A CSV file seen as a workbook with one sheet named after the file."""
@@ -196,9 +185,6 @@ class CsvBook:
                 yield from csv.reader(fh)
             except (UnicodeDecodeError, csv.Error) as exc:
                 raise InputError(f"file {self.path.name} is not a readable UTF-8 CSV ({exc}).") from exc
-
-    def iter_sheets(self) -> Iterator[tuple[str, list[object]]]:
-        return _all_sheets(self)
 
     def table(self, sheet: str) -> None:
         return None
@@ -238,26 +224,6 @@ class OdsStream:
             self._zip.getinfo("content.xml")
         except (zipfile.BadZipFile, KeyError, OSError) as exc:
             raise _corrupt(path, exc) from exc
-        self._names: list[str] | None = None
-
-    @property
-    def sheet_names(self) -> list[str]:
-        """Sheet names, found by scanning the XML for table start tags (no parse)."""
-        if self._names is None:
-            names, tail = [], b""
-            pattern = re.compile(rb"<table:table [^>]*?table:name=\"([^\"]*)\"")
-            try:
-                with self._zip.open("content.xml") as fh:
-                    while chunk := fh.read(1 << 22):
-                        buf = tail + chunk
-                        matches = list(pattern.finditer(buf))
-                        names += [html.unescape(m.group(1).decode("utf-8")) for m in matches]
-                        cut = max(matches[-1].end() if matches else 0, len(buf) - 4096)
-                        tail = buf[cut:]
-            except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
-                raise _corrupt(self.path, exc) from exc
-            self._names = names
-        return self._names
 
     def iter_sheets(self) -> Iterator[tuple[str, list[object]]]:
         """(sheet name, row) for every non-empty row of every sheet, in one pass over the file."""
@@ -285,14 +251,6 @@ class OdsStream:
         except (ET.ParseError, zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
             raise _corrupt(self.path, exc) from exc
 
-    def rows(self, sheet: str) -> Iterator[list[object]]:
-        for name, row in self.iter_sheets():
-            if name == sheet:
-                yield row
-
-    def table(self, sheet: str) -> None:
-        return None
-
 
 def _ods_row(elem: ET.Element) -> list[object]:
     row: list[object] = []
@@ -307,21 +265,25 @@ def _ods_row(elem: ET.Element) -> list[object]:
     return row
 
 
-# ODS files up to this size are read with calamine; larger ones are streamed.
-STREAM_ODS_BYTES = 5_000_000
-
-
-def open_workbook(path: Path, stream: bool | None = None) -> Workbook:
-    """Open a spreadsheet for row-by-row reading; InputError names the file if it cannot be read.
-
-    `stream` forces (True) or forbids (False) streaming an .ods file; by default files over
-    STREAM_ODS_BYTES are streamed.
-    """
+def open_workbook(path: Path) -> Workbook:
+    """Open a spreadsheet for reading a sheet at a time; InputError names the file if it cannot
+    be read."""
     path = Path(path)
     _check_file(path)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
+    if path.suffix.lower() == ".csv":
         return CsvBook(path)
-    if suffix == ".ods" and (stream or (stream is None and path.stat().st_size > STREAM_ODS_BYTES)):
-        return OdsStream(path)
     return CalamineBook(path)
+
+
+def sheets_in_order(path: Path) -> Iterator[tuple[str, Iterator[list[object]]]]:
+    """Each sheet's name and rows, in workbook order, in one pass over the file; InputError now
+    if the file cannot be read. An .ods file is streamed from its XML a row at a time (the PFA
+    table expands to hundreds of MB, which calamine would parse whole), yielding only non-empty
+    rows; other files yield every row."""
+    path = Path(path)
+    if path.suffix.lower() != ".ods":
+        book = open_workbook(path)
+        return ((sheet, book.rows(sheet)) for sheet in book.sheet_names)
+    _check_file(path)
+    rows = OdsStream(path).iter_sheets()
+    return ((sheet, (row for _, row in group)) for sheet, group in groupby(rows, key=itemgetter(0)))

@@ -1,7 +1,9 @@
-"""The parquet store: schemas for the tidy tables, atomic writes, provenance, loading."""
+"""The parquet store: the tidy tables' columns, dtypes and schemas, atomic writes, provenance,
+loading."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -10,17 +12,50 @@ from contextlib import suppress
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError
-from analysis.sources.homeoffice import sha256_of
 
 OUTCOMES_FILE = "outcomes.parquet"
 RECORDED_FILE = "recorded_offences.parquet"
-VALIDATION_FILE = "validation.json"
+QUALITY_FILE = "quality.json"  # the data-quality report ingest writes
+
+# The tidy tables' columns and dtypes, in order, as the readers return them; ingest adds the
+# provenance columns. Counts are nullable ("data not provided" is missing, not zero).
+_KEY_COLUMNS = {  # the cell every row describes, shared by both tables
+    "financial_year": "string",
+    "quarter": "int64",
+    "force": "string",
+    "force_code": "string",
+    "offence_code": "string",
+}
+OUTCOME_COLUMNS = {
+    **_KEY_COLUMNS,
+    "offence_description": "string",
+    "offence_code_expired": "bool",
+    "outcome_type": "int64",
+    "outcome_group": "string",
+    "recorded_basis": "Int64",
+    "closed_basis": "Int64",
+}
+RECORDED_COLUMNS = {**_KEY_COLUMNS, "offences": "Int64"}
+PROVENANCE_COLUMNS = {"source_file": "string", "source_sha256": "string"}
+# What makes a row unique in each table.
+OUTCOME_KEY = ["financial_year", "quarter", "force", "offence_code", "outcome_type"]
+RECORDED_KEY = ["financial_year", "quarter", "force", "offence_code"]
 
 _FY = r"^\d{4}/\d{2}$"
 _CODE = r"^(|[EW]\d{8})$"
+
+
+def tidy_frame(data: dict[str, list], columns: dict[str, str]) -> pd.DataFrame:
+    """A tidy table from column lists, with the given columns and dtypes (e.g. OUTCOME_COLUMNS)."""
+    frame = pd.DataFrame({k: data[k] for k in columns})
+    for col, dtype in columns.items():
+        # None in a count list becomes <NA>
+        frame[col] = pd.array(data[col], dtype=dtype) if dtype == "Int64" else frame[col].astype(dtype)
+    return frame
 
 
 @cache
@@ -28,49 +63,33 @@ def schemas() -> dict:
     """The pandera schemas of the two tidy tables (built on first use: pandera is slow to import)."""
     import pandera.pandas as pa
 
-    def key_columns() -> dict:
-        # the cell every row describes, shared by both tables
-        return {
-            "financial_year": pa.Column("string", pa.Check.str_matches(_FY)),
-            "quarter": pa.Column("int64", pa.Check.isin([1, 2, 3, 4])),
-            "force": pa.Column("string"),
-            "force_code": pa.Column("string", pa.Check.str_matches(_CODE)),
-            "offence_code": pa.Column("string", pa.Check.str_length(min_value=1)),
-        }
-
-    provenance = {
-        "source_file": pa.Column("string"),
-        "source_sha256": pa.Column("string", pa.Check.str_matches(r"^[0-9a-f]{64}$")),
+    checks = {
+        "financial_year": pa.Check.str_matches(_FY),
+        "quarter": pa.Check.isin([1, 2, 3, 4]),
+        "force_code": pa.Check.str_matches(_CODE),
+        "offence_code": pa.Check.str_length(min_value=1),
+        "outcome_type": pa.Check.in_range(0, 22),
+        "source_sha256": pa.Check.str_matches(r"^[0-9a-f]{64}$"),
     }
-    outcomes = pa.DataFrameSchema(
-        {
-            **key_columns(),
-            "offence_description": pa.Column("string"),
-            "offence_code_expired": pa.Column(bool),
-            "outcome_type": pa.Column("int64", pa.Check.in_range(0, 22)),
-            "outcome_group": pa.Column("string"),
-            "recorded_basis": pa.Column("Int64", nullable=True),
-            "closed_basis": pa.Column("Int64", nullable=True),
-            **provenance,
-        },
-        unique=["financial_year", "quarter", "force", "offence_code", "outcome_type"],
-        strict=True,
-        ordered=True,
-        name="outcomes",
-    )
 
-    recorded = pa.DataFrameSchema(
-        {**key_columns(), "offences": pa.Column("Int64", nullable=True), **provenance},
-        unique=["financial_year", "quarter", "force", "offence_code"],
-        strict=True,
-        ordered=True,
-        name="recorded_offences",
-    )
-    return {"outcomes": outcomes, "recorded_offences": recorded}
+    def schema(columns: dict[str, str], key: list[str], name: str):
+        cols = {**columns, **PROVENANCE_COLUMNS}
+        return pa.DataFrameSchema(
+            {c: pa.Column(t, checks.get(c), nullable=t == "Int64") for c, t in cols.items()},
+            unique=key,
+            strict=True,
+            ordered=True,
+            name=name,
+        )
+
+    return {
+        "outcomes": schema(OUTCOME_COLUMNS, OUTCOME_KEY, "outcomes"),
+        "recorded_offences": schema(RECORDED_COLUMNS, RECORDED_KEY, "recorded_offences"),
+    }
 
 
-def validate(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Validate a tidy table against its schema; a failure is an InputError listing the first problems."""
+def check_schema(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Check a tidy table against its schema; a failure is an InputError listing the first problems."""
     import pandera.errors
 
     schema = schemas()[name]
@@ -78,7 +97,13 @@ def validate(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         return schema.validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases.head(5).to_dict("records")
-        raise InputError(f"the {schema.name} table failed validation: {cases}") from None
+        raise InputError(f"the {schema.name} table failed its schema check: {cases}") from None
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _umask() -> int:
@@ -120,7 +145,10 @@ SIGNIFICANT_DIGITS = 6
 
 
 def _stable_floats(obj: object, digits: int = SIGNIFICANT_DIGITS) -> object:
-    """Floats rounded to `digits` significant digits, in any nesting of dicts and lists."""
+    """Floats rounded to `digits` significant digits, in any nesting of dicts and lists; numpy
+    scalars become Python numbers first."""
+    if isinstance(obj, np.generic):
+        obj = obj.item()
     if isinstance(obj, float):
         return float(f"{obj:.{digits}g}")
     if isinstance(obj, dict):
@@ -147,39 +175,40 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     )
 
 
-def write_store(store: Path, outcomes: pd.DataFrame, recorded: pd.DataFrame, validation: dict) -> None:
-    """Validate both tables, then write the store's three files.
+def write_store(store: Path, outcomes: pd.DataFrame, recorded: pd.DataFrame, quality: dict) -> None:
+    """Check both tables against their schemas, then write the store's three files (the two
+    tables and the quality report).
 
-    Everything is validated before anything is written, and each file is written to a
+    Everything is checked before anything is written, and each file is written to a
     temporary name and renamed, so a failure leaves the previous store as it was.
     """
-    outcomes = validate(outcomes, "outcomes")
-    recorded = validate(recorded, "recorded_offences")
+    outcomes = check_schema(outcomes, "outcomes")
+    recorded = check_schema(recorded, "recorded_offences")
     store = Path(store)
     store.mkdir(parents=True, exist_ok=True)
     write_parquet(outcomes, store / OUTCOMES_FILE)
     write_parquet(recorded, store / RECORDED_FILE)
-    validation = dict(validation)
-    validation["store_files"] = {
+    quality = dict(quality)
+    quality["store_files"] = {
         OUTCOMES_FILE: sha256_of(store / OUTCOMES_FILE),
         RECORDED_FILE: sha256_of(store / RECORDED_FILE),
     }
-    write_json(validation, store / VALIDATION_FILE)
+    write_json(quality, store / QUALITY_FILE)
 
 
 class Store:
-    """A loaded store: the two tidy tables and the validation report."""
+    """A loaded store: the two tidy tables and the data-quality report."""
 
-    def __init__(self, outcomes: pd.DataFrame, recorded: pd.DataFrame, validation: dict, path: Path):
+    def __init__(self, outcomes: pd.DataFrame, recorded: pd.DataFrame, quality: dict, path: Path):
         self.outcomes = outcomes
         self.recorded = recorded
-        self.validation = validation
+        self.quality = quality
         self.path = path
 
     @property
     def synthetic(self) -> bool:
         """True when the store was built from generated demo data."""
-        return bool(self.validation.get("synthetic"))
+        return bool(self.quality.get("synthetic"))
 
     @property
     def years(self) -> list[str]:
@@ -190,7 +219,7 @@ class Store:
 def load_store(store: Path | str) -> Store:
     """Load a store written by `ingest`; InputError says how to create it if it is missing."""
     store = Path(store)
-    files = [store / OUTCOMES_FILE, store / RECORDED_FILE, store / VALIDATION_FILE]
+    files = [store / OUTCOMES_FILE, store / RECORDED_FILE, store / QUALITY_FILE]
     missing = [f.name for f in files if not f.exists()]
     if missing:
         raise InputError(
@@ -207,24 +236,24 @@ def load_store(store: Path | str) -> Store:
             "and run 'stalking-outcomes ingest' again."
         )
     try:
-        validation = json.loads(files[2].read_text(encoding="utf-8"))
+        quality = json.loads(files[2].read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(
-            f"store {store}: {VALIDATION_FILE} is damaged ({exc}). Run 'stalking-outcomes ingest' "
+            f"store {store}: {QUALITY_FILE} is damaged ({exc}). Run 'stalking-outcomes ingest' "
             "again to rebuild the store."
         ) from None
-    if not isinstance(validation, dict):
+    if not isinstance(quality, dict):
         raise InputError(
-            f"store {store}: {VALIDATION_FILE} does not hold a report (a JSON object). Run "
+            f"store {store}: {QUALITY_FILE} does not hold a report (a JSON object). Run "
             "'stalking-outcomes ingest' again to rebuild the store."
         )
     for f in files[:2]:
-        recorded_hash = validation.get("store_files", {}).get(f.name)
+        recorded_hash = quality.get("store_files", {}).get(f.name)
         if recorded_hash and recorded_hash != sha256_of(f):
             raise InputError(
-                f"store {store}: {f.name} does not match {VALIDATION_FILE} (an "
+                f"store {store}: {f.name} does not match {QUALITY_FILE} (an "
                 "interrupted or manual change?). Run 'stalking-outcomes ingest' again."
             )
     outcomes = pd.read_parquet(files[0])
     recorded = pd.read_parquet(files[1])
-    return Store(outcomes, recorded, validation, store)
+    return Store(outcomes, recorded, quality, store)
