@@ -1,7 +1,7 @@
 """Runs under faults, as an operator of scheduled runs meets them: a run killed by SIGTERM or
 SIGKILL, ad-hoc tables before or during a run, tampered outputs, a worker killed mid-run, an
 output that cannot be installed, and a run of one force into a full site. (Implausible counts:
-test_plausibility.py beside this file; bad downloads: tests/test_fetch.py.)"""
+test_plausibility.py beside this file; bad downloads: tests/sources/test_fetch.py.)"""
 
 from __future__ import annotations
 

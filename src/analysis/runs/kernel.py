@@ -6,7 +6,7 @@ the kernel is put back into the state of a fresh one (analysis.kernel_state): us
 cleared, execution count back to 1, warning filters and "shown once" registries restored,
 figures closed. Imported modules stay (that is the saving), so the kernel is replaced when the
 package's code changes, and after any notebook that failed, timed out or killed it.
-tests/test_kernel.py checks that a force report executed in a reused kernel is byte-identical
+tests/runs/test_kernel.py checks that a force report executed in a reused kernel is byte-identical
 to one executed in a fresh kernel.
 
 Papermill still parameterises and executes every notebook; the warm kernel reaches it through a

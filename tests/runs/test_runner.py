@@ -14,7 +14,7 @@ from analysis.cli import main
 from analysis.errors import InputError
 from analysis.runs import lock, params, runner
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_check_normalises_and_defaults():

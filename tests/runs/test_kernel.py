@@ -94,7 +94,7 @@ def test_a_force_report_from_a_reused_kernel_matches_one_from_a_fresh_kernel(tmp
     from analysis.reports.tables import write_store_tables
     from analysis.sources.store import load_store
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     store, _ = demo_store
     proj = tmp_path / "proj"
     shutil.copytree(root / "notebooks", proj / "notebooks", ignore=shutil.ignore_patterns("reference"))

@@ -25,7 +25,7 @@ import pytest
 
 from analysis.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _chromium() -> str | None:

@@ -19,7 +19,7 @@ def test_registry_has_43_territorial_forces_and_btp():
 def test_registry_matches_the_shared_reference():
     # a copy of the steering team's shared/reference/forces.csv, shipped so the check runs in
     # every clone (it used to skip wherever shared/ was not beside the checkout)
-    ref = Path(__file__).resolve().parent / "data" / "forces_reference.csv"
+    ref = Path(__file__).resolve().parents[1] / "data" / "forces_reference.csv"
     rows = list(csv.DictReader(ref.read_text(encoding="utf-8").splitlines()))
     ours = {f.name: f for f in forces.registry()}
     assert {r["name"] for r in rows} == set(ours)

@@ -17,7 +17,7 @@ import pytest
 from analysis.reports import display, plots, sections, site, verdicts
 from analysis.stats import funnel
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # --- verdicts ------------------------------------------------------------------------------------
 
