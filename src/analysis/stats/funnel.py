@@ -272,12 +272,7 @@ def funnel(
         "levels_adjusted": lv_adj,
         "levels_label": ", ".join(_pct(lv) for lv in levels) + (f", {adjust}-adjusted" if adjust else ""),
         "adjust": adjust,
-        "winsor": winsor,
-        "phi": od["phi"],
-        "phi_chi2": od["phi_chi2"],
-        "phi_df": od["phi_df"],
-        "phi_p_value": od["phi_p_value"],
-        "tau2": od["tau2"],
+        **_dispersion_summary(od, winsor),
         "scale": "arcsine square root (overdispersion)",
         "total_count": float(x.sum()),
         "total_n": float(m.sum()),
@@ -311,6 +306,18 @@ def _fdr_flags(q_values: np.ndarray, dev: np.ndarray, levels) -> tuple[list[str]
         directions.append(direction)
         out.append(level)
     return directions, out
+
+
+def _dispersion_summary(od: dict, winsor: float) -> dict:
+    """The overdispersion figures every funnel summary reports (phi with its test, tau^2)."""
+    return {
+        "winsor": winsor,
+        "phi": od["phi"],
+        "phi_chi2": od["phi_chi2"],
+        "phi_df": od["phi_df"],
+        "phi_p_value": od["phi_p_value"],
+        "tau2": od["tau2"],
+    }
 
 
 def change_funnel(
@@ -396,12 +403,7 @@ def change_funnel(
         "levels": list(levels),
         "levels_label": ", ".join(_pct(lv) for lv in levels),
         "adjust": None,
-        "winsor": winsor,
-        "phi": od["phi"],
-        "phi_chi2": od["phi_chi2"],
-        "phi_df": od["phi_df"],
-        "phi_p_value": od["phi_p_value"],
-        "tau2": od["tau2"],
+        **_dispersion_summary(od, winsor),
         "scale": "difference in proportions",
     }
     return FunnelResult(units, pd.concat(rows, ignore_index=True), summary)
