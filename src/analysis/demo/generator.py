@@ -31,6 +31,7 @@ from scipy.optimize import brentq
 from scipy.special import expit
 
 from analysis import __version__
+from analysis.demo import scenarios
 from analysis.demo.publish import (
     OutcomesLayout,
     Sheet,
@@ -73,9 +74,14 @@ def _merge(base: dict, over: dict, path: str = "") -> dict:
     return out
 
 
-def load_config(path: Path | str | None = None, overrides: dict | None = None) -> dict:
-    """The default config, overridden by a TOML file and then by a dict; checked."""
+def load_config(
+    path: Path | str | None = None, overrides: dict | None = None, scenario: str | None = None
+) -> dict:
+    """The default config, overridden by a named scenario, then a TOML file, then a dict;
+    checked."""
     cfg = default_config()
+    if scenario is not None:
+        cfg = _merge(cfg, scenarios.overlay(scenario))
     if path is not None:
         path = Path(path)
         try:
@@ -210,15 +216,76 @@ def simulate(cfg: dict) -> SyntheticData:
     expected, expected_dose = _expected_volumes(cfg, grid, recording)
     volumes = _recorded_volumes(cfg, rng, grid, expected)
     dose = _dose(volumes, grid)
-    charging = _charge_probabilities(cfg, rng, grid, expected, dose - dose.mean())
+    scenario = _scenario_effects(cfg, grid, dose - dose.mean())
+    charging = _charge_probabilities(cfg, rng, grid, expected, dose - dose.mean(), scenario)
     mixes = _outcome_mixes(cfg, rng, grid.nf)
     sims = {
-        s: (volumes[s], _outcomes_by_delay(cfg, rng, grid, volumes[s], charging.probability[s], mixes[s]))
+        s: (
+            volumes[s],
+            _outcomes_by_delay(
+                cfg, rng, grid, volumes[s], charging.probability[s], mixes[s], scenario.charge_delay
+            ),
+        )
         for s in SERIES
     }
     outcomes, recorded = _publish(cfg, sims, grid.all_years, grid.out_years, rng)
+    outcomes = _drop_force_years(outcomes, scenario.missing)
     truth = _truth(cfg, grid, recording, expected, expected_dose, dose, charging, sims)
+    truth["scenario"] = scenario.record(grid)
     return SyntheticData(outcomes, recorded, truth)
+
+
+@dataclass(frozen=True)
+class _Scenario:
+    """What a method-study scenario adds to the baseline, per force (zeros in the baseline)."""
+
+    charge_delay: np.ndarray  # extra quarters before a charge, per force
+    trend: np.ndarray  # charge log-odds per year, per force, around 2019/20
+    backlog: np.ndarray  # shock to every series' charge log-odds for the 2020/21 cohort, per force
+    missing: list[tuple[str, str]]  # (force, year) outcomes published as "data not provided"
+
+    def record(self, grid: _Grid) -> dict:
+        """The scenario's true effects, for truth.json."""
+        return {
+            "forces": {
+                f.name: {
+                    "charge_delay_quarters": round(float(self.charge_delay[j]), 6),
+                    "charge_trend_per_year": round(float(self.trend[j]), 6),
+                    "backlog_2020_shock": round(float(self.backlog[j]), 6),
+                }
+                for j, f in enumerate(grid.forces)
+            },
+            "missing_force_years": [list(fy) for fy in self.missing],
+        }
+
+
+def _scenario_effects(cfg: dict, grid: _Grid, dose_c: np.ndarray) -> _Scenario:
+    """Draw a scenario's effects from a random stream of its own (the baseline's draws, and so
+    its data, are the same whatever the scenario settings)."""
+    sc = cfg["scenario"]
+    rng = np.random.default_rng([int(cfg["seed"]), 2020])
+    nf = grid.nf
+    delay = sc["charge_delay_quarters"] + sc["charge_delay_per_dose"] * np.clip(dose_c, 0, None)
+    z = (dose_c - dose_c.mean()) / (dose_c.std() or 1.0)
+    rho = float(sc["pretrend_dose_corr"])
+    trend = sc["pretrend_sd"] * (rho * z + np.sqrt(max(0.0, 1 - rho**2)) * rng.standard_normal(nf))
+    court = np.exp(rng.normal(0, sc["backlog_court_sd"], nf)) if sc["backlog_court_sd"] > 0 else np.ones(nf)
+    backlog = sc["backlog_2020"] * court / court.mean()
+    candidates = [(f.name, y) for f in grid.forces if f.name not in (forces.BTP, GMP) for y in grid.out_years]
+    picks = rng.choice(len(candidates), size=int(sc["missing_force_years"]), replace=False)
+    missing = sorted(candidates[i] for i in picks)
+    return _Scenario(np.asarray(delay, dtype=float), trend, backlog, missing)
+
+
+def _drop_force_years(out: pd.DataFrame, missing: list[tuple[str, str]]) -> pd.DataFrame:
+    """Whole force-years of outcomes published as "data not provided"."""
+    if not missing:
+        return out
+    hit = pd.Series(list(zip(out["force"], out["financial_year"]))).isin(set(missing)).to_numpy()
+    out = out.copy()
+    out.loc[hit, ["recorded_basis", "closed_basis"]] = pd.NA
+    out.loc[hit, "not_provided"] = True
+    return out
 
 
 def _recording_effects(cfg: dict, rng: np.random.Generator, nf: int) -> _Recording:
@@ -292,11 +359,17 @@ def _dose(volumes: dict[str, np.ndarray], grid: _Grid) -> np.ndarray:
 
 
 def _charge_probabilities(
-    cfg: dict, rng: np.random.Generator, grid: _Grid, expected: dict[str, np.ndarray], dose_c: np.ndarray
+    cfg: dict,
+    rng: np.random.Generator,
+    grid: _Grid,
+    expected: dict[str, np.ndarray],
+    dose_c: np.ndarray,
+    scenario: _Scenario,
 ) -> _Charging:
     """Charge probabilities per series, year and force: expit(year intercept + force effect +
     link_slope x centred dose after 2020 (stalking) + force-year noise), the intercepts solved
-    so that the national rates match the config."""
+    so that the national rates match the config; then a scenario's trends (stalking) and
+    2020/21 shock (every series), which the intercepts do not absorb."""
     names = [f.name for f in grid.forces]
     post20 = grid.after(2020)
     u = {s: rng.normal(0, cfg[s]["force_sd"], grid.nf) for s in SERIES}
@@ -316,7 +389,10 @@ def _charge_probabilities(
             shift = u[s] + (slope * dose_c * post20[i] if s == "stalking" else 0.0)
             m = _solve_intercept(cfg[s]["charge_rate"][y], expected[s][i] + 1e-9, shift)
             mu[s][y] = m
-            p[i] = expit(m + shift + noise[i])
+            extra = scenario.backlog * (y == "2020/21")
+            if s == "stalking":
+                extra = extra + scenario.trend * (grid.start[y] - 2019)
+            p[i] = expit(m + shift + noise[i] + extra)
         p_charge[s] = p
     return _Charging(u, p_charge, mu)
 
@@ -345,9 +421,11 @@ def _outcomes_by_delay(
     n_rec: np.ndarray,
     p_charge: np.ndarray,
     mixes: np.ndarray,
+    charge_delay: np.ndarray,
 ) -> np.ndarray:
     """One series' offences recorded per quarter and force, split by eventual outcome type and
-    by the delay in quarters before the outcome: (quarters, forces, types, delays)."""
+    by the delay in quarters before the outcome: (quarters, forces, types, delays). A force's
+    charges wait `charge_delay` quarters more than its other outcomes (0 in the baseline)."""
     delays = np.asarray(cfg["delays"]["quarters"], dtype=float)
     delays /= delays.sum()
     type_first = np.array([periods.fy_start(o.first_year) for o in taxonomy.OUTCOME_TYPES])
@@ -361,7 +439,26 @@ def _outcomes_by_delay(
         probs[qi] = mix * (1 - pc)[:, None]
         probs[qi, :, 1] = pc
     by_type = rng.multinomial(n_rec, probs)  # (nq, nf, types)
-    return rng.multinomial(by_type, np.broadcast_to(delays, (*by_type.shape, len(delays))))
+    if not charge_delay.any():
+        return rng.multinomial(by_type, np.broadcast_to(delays, (*by_type.shape, len(delays))))
+    return rng.multinomial(by_type, _shifted_delays(delays, charge_delay, by_type.shape))
+
+
+def _shifted_delays(delays: np.ndarray, shift: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Delay probabilities per (quarter, force, type): charges' (type 1) moved later by each
+    force's `shift` quarters (a fraction split between the two neighbouring whole shifts)."""
+    width = len(delays) + int(np.ceil(shift.max()))
+    base = np.zeros(width)
+    base[: len(delays)] = delays
+    out = np.broadcast_to(base, (*shape, width)).copy()
+    for j, k in enumerate(shift):
+        whole, frac = int(np.floor(k)), float(k - np.floor(k))
+        moved = np.zeros(width)
+        moved[whole : whole + len(delays)] += (1 - frac) * delays
+        if frac:
+            moved[whole + 1 : whole + 1 + len(delays)] += frac * delays
+        out[:, j, 1] = moved
+    return out
 
 
 def _truth(

@@ -55,10 +55,10 @@ def _limit_threads() -> None:
     threadpool_limits(1)
 
 
-def one_replicate(args: tuple[int, dict, Path | None]) -> list[dict]:
+def one_replicate(args: tuple[int, dict, Path | None, str]) -> list[dict]:
     """Simulate one dataset and return one record per estimator and parameter."""
-    rep, overrides, config = args
-    cfg = generator.load_config(config, overrides)
+    rep, overrides, config, scenario = args
+    cfg = generator.load_config(config, overrides, scenario)
     data = generator.simulate(cfg)
     slope = float(cfg["link_slope"])
     out: list[dict] = []
@@ -283,11 +283,13 @@ def validate_methods(
     overrides: dict | None = None,
     jobs: int | None = None,
     progress: bool = False,
+    scenario: str = "baseline",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run the simulation study; return (validation table, per-replicate records)."""
+    """Run the simulation study under one named scenario (its settings, then `config`, then
+    `overrides`); return (validation table, per-replicate records), both with the scenario."""
     base = dict(overrides or {})
-    generator.load_config(config, base)  # fail fast on a bad config
-    tasks = [(r, dict(base, seed=seed + r), config) for r in range(reps)]
+    generator.load_config(config, base, scenario)  # fail fast on a bad config or scenario
+    tasks = [(r, dict(base, seed=seed + r), config, scenario) for r in range(reps)]
     jobs = jobs or min(os.cpu_count() or 1, reps)
     results: list[dict] = []
     if jobs <= 1:
@@ -298,8 +300,11 @@ def validate_methods(
         with ProcessPoolExecutor(jobs, initializer=_limit_threads) as pool:
             results = _collect(pool.map(one_replicate, tasks), reps, progress)
     records = pd.DataFrame(results)
+    records.insert(0, "scenario", scenario)
     records["data_source"] = data_source_label(True)
-    return summarise(records), records
+    table = summarise(records)
+    table.insert(0, "scenario", scenario)
+    return table, records
 
 
 def _collect(iterator, reps: int, progress: bool) -> list[dict]:
