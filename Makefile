@@ -17,7 +17,7 @@ help:
 	@echo "make references regenerate the executed reference notebooks checked by nbval"
 	@echo "make test-all  run every test, slow ones included"
 	@echo "make bench     run the benchmarks in benchmarks/"
-	@echo "make validate  the simulation study (500 replicates) into outputs/validation/"
+	@echo "make validate  the simulation study, every scenario (500 replicates each) into outputs/validation/"
 	@echo "make lock      re-resolve requirements.lock from pyproject.toml"
 
 $(STAMP): requirements.lock pyproject.toml
@@ -77,7 +77,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 validate: $(STAMP)
-	$(BIN)/stalking-outcomes validate-methods --reps 500 --out outputs/validation
+	$(BIN)/stalking-outcomes validate-methods --scenario all --reps 500 --out outputs/validation
 
 lock:
 	rm -rf .lock-venv

@@ -23,7 +23,16 @@ def _p(data: generator.SyntheticData) -> pd.DataFrame:
 
 
 def test_the_scenarios_shipped(sims):
-    assert scenarios.names() == ["baseline", "backlog", "missing_years", "pretrend", "slow_charges"]
+    assert scenarios.names() == [
+        "baseline",
+        "backlog",
+        "correlated_jumps",
+        "dose_error",
+        "heterogeneous",
+        "missing_years",
+        "pretrend",
+        "slow_charges",
+    ]
     with pytest.raises(InputError, match="no such scenario"):
         generator.load_config(scenario="nope")
 
@@ -87,3 +96,37 @@ def test_missing_years_publishes_whole_force_years_as_not_provided(sims):
     ]
     base = sims["baseline"].outcomes
     assert others["not_provided"].sum() == base["not_provided"].sum()  # nothing else went missing
+
+
+def _forces(data: generator.SyntheticData, key: str) -> pd.Series:
+    return pd.Series({f: t[key] for f, t in data.truth["forces"].items()})
+
+
+def test_correlated_jumps(sims):
+    base = np.corrcoef(_forces(sims["baseline"], "growth_2018"), _forces(sims["baseline"], "growth_2020"))[
+        0, 1
+    ]
+    corr = np.corrcoef(
+        _forces(sims["correlated_jumps"], "growth_2018"), _forces(sims["correlated_jumps"], "growth_2020")
+    )[0, 1]
+    assert abs(base) < 0.35 and corr > 0.5
+
+
+def test_heterogeneous_records_its_average_slope_as_the_truth(sims):
+    truth = sims["heterogeneous"].truth
+    extra = pd.Series({f: e["link_effect_beyond_slope"] for f, e in truth["scenario"]["forces"].items()})
+    dose = _forces(sims["heterogeneous"], "dose_centred")
+    effect = truth["link_slope"] * dose + extra
+    assert truth["scenario"]["average_link_slope"] == pytest.approx(np.polyfit(dose, effect, 1)[0], abs=1e-5)
+    assert np.std(effect - np.polyval(np.polyfit(dose, effect, 1), dose)) > 0.02  # not one line
+    diff = logit(_p(sims["heterogeneous"])) - logit(_p(sims["baseline"]))
+    assert np.allclose(diff["2021/22"], extra, atol=1e-4) and np.allclose(diff["2019/20"], 0, atol=1e-4)
+
+
+def test_dose_error_adds_noise_the_dose_does_not_see(sims):
+    truth = sims["dose_error"].truth
+    extra = pd.Series({f: e["link_effect_beyond_slope"] for f, e in truth["scenario"]["forces"].items()})
+    assert truth["scenario"]["average_link_slope"] is None  # the truth stays link_slope
+    # link_slope x (true - measured change): sd about 0.4 x 0.15
+    assert 0.03 < extra.std() < 0.09
+    assert sims["baseline"].truth["scenario"]["average_link_slope"] is None

@@ -242,6 +242,8 @@ class _Scenario:
     charge_delay: np.ndarray  # extra quarters before a charge, per force
     trend: np.ndarray  # charge log-odds per year, per force, around 2019/20
     backlog: np.ndarray  # shock to every series' charge log-odds for the 2020/21 cohort, per force
+    link: np.ndarray  # the post-2020 change in stalking charge log-odds beyond link_slope x dose
+    average_slope: float | None  # the truth's link slope when the effect is not one slope
     missing: list[tuple[str, str]]  # (force, year) outcomes published as "data not provided"
 
     def record(self, grid: _Grid) -> dict:
@@ -252,10 +254,12 @@ class _Scenario:
                     "charge_delay_quarters": round(float(self.charge_delay[j]), 6),
                     "charge_trend_per_year": round(float(self.trend[j]), 6),
                     "backlog_2020_shock": round(float(self.backlog[j]), 6),
+                    "link_effect_beyond_slope": round(float(self.link[j]), 6),
                 }
                 for j, f in enumerate(grid.forces)
             },
             "missing_force_years": [list(fy) for fy in self.missing],
+            "average_link_slope": None if self.average_slope is None else round(self.average_slope, 6),
         }
 
 
@@ -274,7 +278,38 @@ def _scenario_effects(cfg: dict, grid: _Grid, dose_c: np.ndarray) -> _Scenario:
     candidates = [(f.name, y) for f in grid.forces if f.name not in (forces.BTP, GMP) for y in grid.out_years]
     picks = rng.choice(len(candidates), size=int(sc["missing_force_years"]), replace=False)
     missing = sorted(candidates[i] for i in picks)
-    return _Scenario(np.asarray(delay, dtype=float), trend, backlog, missing)
+    link, average = _link_beyond_slope(cfg, rng, dose_c)
+    return _Scenario(
+        charge_delay=np.asarray(delay, dtype=float),
+        trend=trend,
+        backlog=backlog,
+        link=link,
+        average_slope=average,
+        missing=missing,
+    )
+
+
+def _link_beyond_slope(
+    cfg: dict, rng: np.random.Generator, dose_c: np.ndarray
+) -> tuple[np.ndarray, float | None]:
+    """The post-2020 charge effect a scenario adds to link_slope x dose, and the average slope
+    the truth then has (None when it stays link_slope):
+    - heterogeneous: each force its own slope (sd `slope_sd`) and a quadratic term; the truth
+      is the least-squares slope of the whole effect on the dose across forces;
+    - dose_error: the effect follows the true change in recording, of which the published dose
+      is a noisy measure: link_slope x (true - measured) is added; the truth stays link_slope
+      per unit of the true change."""
+    sc, slope = cfg["scenario"], float(cfg["link_slope"])
+    extra = np.zeros_like(dose_c)
+    if sc["slope_sd"] or sc["slope_curvature"]:
+        extra += rng.normal(0, sc["slope_sd"], len(dose_c)) * dose_c
+        extra += sc["slope_curvature"] * (dose_c**2 - np.mean(dose_c**2))
+    if sc["dose_error_sd"]:
+        extra += slope * rng.normal(0, sc["dose_error_sd"], len(dose_c))
+    if not (sc["slope_sd"] or sc["slope_curvature"]):
+        return extra, None
+    effect = slope * dose_c + extra
+    return extra, float(np.polyfit(dose_c, effect, 1)[0])
 
 
 def _drop_force_years(out: pd.DataFrame, missing: list[tuple[str, str]]) -> pd.DataFrame:
@@ -294,6 +329,9 @@ def _recording_effects(cfg: dict, rng: np.random.Generator, nf: int) -> _Recordi
     effect = {s: rng.normal(0, cfg[s]["recording_sd"], nf) for s in SERIES}
     g18 = rng.normal(0, st["growth_2018_sd"], nf)
     g20 = rng.normal(0, st["growth_2020_sd"], nf)
+    rho = float(cfg["scenario"]["jumps_correlation"])
+    if rho:  # the same draws, mixed: a force that jumped in 2018 jumps in 2020 too
+        g20 = rho * g18 * st["growth_2020_sd"] / st["growth_2018_sd"] + np.sqrt(1 - rho**2) * g20
     reclass = rng.beta(
         st["reclassified_share_mean"] * st["reclassified_share_concentration"],
         (1 - st["reclassified_share_mean"]) * st["reclassified_share_concentration"],
@@ -391,7 +429,7 @@ def _charge_probabilities(
             mu[s][y] = m
             extra = scenario.backlog * (y == "2020/21")
             if s == "stalking":
-                extra = extra + scenario.trend * (grid.start[y] - 2019)
+                extra = extra + scenario.trend * (grid.start[y] - 2019) + scenario.link * post20[i]
             p[i] = expit(m + shift + noise[i] + extra)
         p_charge[s] = p
     return _Charging(u, p_charge, mu)
