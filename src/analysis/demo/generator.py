@@ -499,6 +499,22 @@ def _shifted_delays(delays: np.ndarray, shift: np.ndarray, shape: tuple[int, ...
     return out
 
 
+def _closed_charge_probability(grid: _Grid, by_delay: np.ndarray, p_charge: np.ndarray) -> np.ndarray:
+    """(years, forces): the true charge probability of the investigations closed in each year,
+    that is, each recording cohort's probability weighted by how many of the year's closures it
+    supplied. This, not one cohort's probability, is what a closed-basis rate estimates."""
+    nq, nf, _, nd = by_delay.shape
+    closures = by_delay.sum(axis=2)  # (recorded quarter, force, delay)
+    weight = np.zeros((grid.ny, nq, nf))  # closed in year, from recorded quarter
+    for d in range(nd):
+        for q in range(nq - d):
+            weight[(q + d) // 4, q] += closures[q, :, d]
+    p_q = np.repeat(p_charge, 4, axis=0)  # each recorded quarter's cohort probability
+    total = weight.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, (weight * p_q[None, :, :]).sum(axis=1) / total, np.nan)
+
+
 def _truth(
     cfg: dict,
     grid: _Grid,
@@ -511,6 +527,7 @@ def _truth(
 ) -> dict:
     """truth.json: every true parameter, per force and national."""
     dose_c = dose - dose.mean()
+    closed_p = _closed_charge_probability(grid, sims["stalking"][1], charging.probability["stalking"])
     extreme = {forces.resolve(n).name for n in cfg["stalking"]["extreme_forces"]}
     yidx = {y: i for i, y in enumerate(grid.all_years)}
     return {
@@ -539,6 +556,11 @@ def _truth(
                 "reclassified_share": round(float(rec.reclassified[j]), 6),
                 "charge_probability": {
                     y: round(float(charging.probability["stalking"][yidx[y], j]), 6) for y in grid.out_years
+                },
+                "charge_probability_closed": {
+                    y: round(float(closed_p[yidx[y], j]), 6)
+                    for y in grid.out_years
+                    if np.isfinite(closed_p[yidx[y], j])
                 },
             }
             for j, f in enumerate(grid.forces)
