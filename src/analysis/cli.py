@@ -168,7 +168,14 @@ def _cmd_validate_methods(args: argparse.Namespace) -> int:
     tables, records = [], []
     for name in names:
         table, recs = validate_methods(
-            args.reps, args.config, args.seed, jobs=args.jobs, progress=sys.stderr.isatty(), scenario=name
+            args.reps,
+            args.config,
+            args.seed,
+            jobs=args.jobs,
+            progress=sys.stderr.isatty(),
+            scenario=name,
+            executor=args.executor,
+            scheduler=args.scheduler,
         )
         print(f"scenario {name}:\n{summary_text(table)}\n")
         tables.append(table)
@@ -378,6 +385,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="a named scenario that breaks one of the generator's assumptions (repeatable, or "
         f"'all'; default: baseline; --config overrides any of its values): {', '.join(scenarios.names())}",
+    )
+    s.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="where replicates run: a local process pool, or dask.distributed (default: local)",
+    )
+    s.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --executor dask: a running cluster (default: a LocalCluster)",
     )
     s.set_defaults(func=_cmd_validate_methods)
     for command in sub.choices.values():

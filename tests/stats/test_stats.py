@@ -455,3 +455,13 @@ def test_validation_rows_carry_monte_carlo_errors_and_a_verdict():
     assert "size above 5% beyond Monte Carlo error" in row["verdict"]
     assert "bias distinguishable from 0" in row["verdict"]
     assert "(MCSE)" in method_study.summary_text(method_study.summarise(rec))
+
+
+@pytest.mark.slow
+def test_method_study_on_a_dask_local_cluster_matches_the_process_pool():
+    from analysis.stats.method_study import validate_methods
+
+    local, _ = validate_methods(2, seed=900, jobs=2, scenario="slow_charges")
+    dask, _ = validate_methods(2, seed=900, jobs=2, scenario="slow_charges", executor="dask")
+    pd.testing.assert_frame_equal(local, dask)
+    assert (dask["scenario"] == "slow_charges").all()

@@ -273,24 +273,14 @@ def _executor_map(
     """Yield JobResults as jobs finish, on a local process pool or a dask cluster."""
     args = (str(root), str(stage), timeout)
     if executor == "dask":
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import as_completed
 
-        cluster = None
-        if scheduler:
-            client = Client(scheduler)
-        else:
-            cluster = LocalCluster(
-                n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None
-            )
-            client = Client(cluster)
-        try:
+        from analysis.runs.cluster import dask_client
+
+        with dask_client(jobs, scheduler) as client:
             futures = [client.submit(execute, j, *args, pure=False) for j in work]
             for fut in as_completed(futures):
                 yield fut.result()
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
         return
     if jobs <= 1:
         from analysis.runs import kernel

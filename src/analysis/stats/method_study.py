@@ -14,6 +14,7 @@ config overrides), runs every estimator, and compares it with the generator's tr
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -290,6 +291,8 @@ def validate_methods(
     jobs: int | None = None,
     progress: bool = False,
     scenario: str = "baseline",
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the simulation study under one named scenario (its settings, then `config`, then
     `overrides`); return (validation table, per-replicate records), both with the scenario."""
@@ -298,7 +301,9 @@ def validate_methods(
     tasks = [(r, dict(base, seed=seed + r), config, scenario) for r in range(reps)]
     jobs = jobs or min(os.cpu_count() or 1, reps)
     results: list[dict] = []
-    if jobs <= 1:
+    if executor == "dask":
+        results = _collect(_dask_map(tasks, jobs, scheduler), reps, progress)
+    elif jobs <= 1:
         _limit_threads()
         iterator = map(one_replicate, tasks)
         results = _collect(iterator, reps, progress)
@@ -311,6 +316,18 @@ def validate_methods(
     table = summarise(records)
     table.insert(0, "scenario", scenario)
     return table, records
+
+
+def _dask_map(tasks: list, jobs: int, scheduler: str | None) -> Iterator[list[dict]]:
+    """The replicates on a dask cluster, yielded in task order (the records then do not depend
+    on which worker finished first)."""
+    from analysis.runs.cluster import dask_client
+
+    with dask_client(jobs, scheduler) as client:
+        client.run(_limit_threads)
+        futures = client.map(one_replicate, tasks, pure=False)
+        for fut in futures:
+            yield fut.result()
 
 
 def _collect(iterator, reps: int, progress: bool) -> list[dict]:
