@@ -63,6 +63,8 @@ def test_recording_change_and_model_gap_in_plain_words():
     gap = verdicts.model_gap(0.015, 0.017)
     assert "0.2 percentage points below what the national model predicts" in gap
     assert "above" in verdicts.model_gap(0.05, 0.03)
+    few = verdicts.model_gap(0.085, 0.069, closed_per_year=13)
+    assert "too few investigations closed since April 2020 (about 13 a year)" in few and "%" not in few
 
 
 def _units(direction_tau2, level_tau2, direction_exact, level_exact) -> pd.Series:
@@ -382,6 +384,10 @@ def test_force_report_reads_what_analyse_wrote_and_refits_nothing(analysed, monk
     assert json.loads((folder / "alt.json").read_text())["funnel.png"] == shown.alt
     small = sections.force_verdict(analysed, "London, City of", year).markdown
     assert "(too few to give a percentage)" in small
+    assert "too few investigations closed since April 2020" in small
+    # British Transport Police: no PFA recorded counts and no dose; the verdict still reads
+    btp = sections.force_verdict(analysed, "British Transport Police", year).markdown
+    assert "- Charged or summonsed: " in btp and "- April 2020: " in btp
     sections.comparison_summary(
         analysed, sections.funnel_for(analysed, year), sections.shrinkage_for(analysed, year)
     )
