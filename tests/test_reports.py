@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from analysis.reports import display, plots, sections, site, verdicts
+from analysis.reports.headlines import sentence
 from analysis.stats import funnel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +39,21 @@ def test_small_denominators_get_counts_and_no_percentage():
         pd.Series({"charged_closed": 1, "outcomes_closed": 13}), pd.Series({"charge_rate_closed": 0.05})
     )
     assert "1 of 13 closed" in text and "7.7%" not in text
+    row = {
+        "offence_code": "8Q",
+        "financial_year": "2024/25",
+        "force": "London, City of",
+        "offences_recorded": 12,
+        "outcomes_closed": 13,
+        "evidential_difficulties_closed": 11,
+        "evidential_difficulties_rate_closed": 11 / 13,
+        "charged_closed": 1,
+        "charge_rate_closed": 1 / 13,
+    }
+    assert sentence(pd.Series(row), False) == (
+        "In 2024/25 London, City of recorded 12 stalking offences; of the 13 investigations closed "
+        "that year, 11 ended for evidential difficulties and 1 in a charge or summons."
+    )
 
 
 def test_rank_sentence_says_which_way_ranks_run_or_that_it_cannot_rank():
