@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from analysis.reports import display, plots, sections, site, verdicts
+from analysis.reports.headlines import sentence
 from analysis.stats import funnel
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +39,21 @@ def test_small_denominators_get_counts_and_no_percentage():
         pd.Series({"charged_closed": 1, "outcomes_closed": 13}), pd.Series({"charge_rate_closed": 0.05})
     )
     assert "1 of 13 closed" in text and "7.7%" not in text
+    row = {
+        "offence_code": "8Q",
+        "financial_year": "2024/25",
+        "force": "London, City of",
+        "offences_recorded": 12,
+        "outcomes_closed": 13,
+        "evidential_difficulties_closed": 11,
+        "evidential_difficulties_rate_closed": 11 / 13,
+        "charged_closed": 1,
+        "charge_rate_closed": 1 / 13,
+    }
+    assert sentence(pd.Series(row), False) == (
+        "In 2024/25 London, City of recorded 12 stalking offences; of the 13 investigations closed "
+        "that year, 11 ended for evidential difficulties and 1 in a charge or summons."
+    )
 
 
 def test_rank_sentence_says_which_way_ranks_run_or_that_it_cannot_rank():
@@ -63,6 +79,8 @@ def test_recording_change_and_model_gap_in_plain_words():
     gap = verdicts.model_gap(0.015, 0.017)
     assert "0.2 percentage points below what the national model predicts" in gap
     assert "above" in verdicts.model_gap(0.05, 0.03)
+    few = verdicts.model_gap(0.085, 0.069, closed_per_year=13)
+    assert "too few investigations closed since April 2020 (about 13 a year)" in few and "%" not in few
 
 
 def _units(direction_tau2, level_tau2, direction_exact, level_exact) -> pd.Series:
@@ -382,6 +400,10 @@ def test_force_report_reads_what_analyse_wrote_and_refits_nothing(analysed, monk
     assert json.loads((folder / "alt.json").read_text())["funnel.png"] == shown.alt
     small = sections.force_verdict(analysed, "London, City of", year).markdown
     assert "(too few to give a percentage)" in small
+    assert "too few investigations closed since April 2020" in small
+    # British Transport Police: no PFA recorded counts and no dose; the verdict still reads
+    btp = sections.force_verdict(analysed, "British Transport Police", year).markdown
+    assert "- Charged or summonsed: " in btp and "- April 2020: " in btp
     sections.comparison_summary(
         analysed, sections.funnel_for(analysed, year), sections.shrinkage_for(analysed, year)
     )

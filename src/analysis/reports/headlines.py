@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.domain import forces, periods
+from analysis.reports.verdicts import SMALL_N
 from analysis.stats.measures import NATIONAL
 
 OFFENCE_NOUNS = {"8Q": "stalking offences", "8L": "harassment offences"}
@@ -20,18 +21,23 @@ def _n(x) -> str:
 
 def sentence(row: pd.Series, synthetic: bool) -> str:
     """'In 2020/21 Northamptonshire recorded N stalking offences; of the M investigations closed
-    that year, X% ended for evidential difficulties and Y% in a charge or summons.'"""
+    that year, X% ended for evidential difficulties and Y% in a charge or summons.' (counts
+    instead of percentages below SMALL_N closed investigations)."""
     noun = OFFENCE_NOUNS.get(row["offence_code"], f"offences (code {row['offence_code']})")
     recorded = (
         row["offences_recorded"]
         if pd.notna(row.get("offences_recorded"))
         else row["offences_recorded_outcomes_file"]
     )
+    closed = row["outcomes_closed"]
+    if pd.notna(closed) and closed < SMALL_N:  # counts, not percentages (see verdicts.SMALL_N)
+        evid, charged = _n(row["evidential_difficulties_closed"]), _n(row["charged_closed"])
+    else:
+        evid, charged = _pct(row["evidential_difficulties_rate_closed"]), _pct(row["charge_rate_closed"])
     text = (
         f"In {row['financial_year']} {row['force']} recorded {_n(recorded)} {noun}; "
-        f"of the {_n(row['outcomes_closed'])} investigations closed that year, "
-        f"{_pct(row['evidential_difficulties_rate_closed'])} ended for evidential difficulties "
-        f"and {_pct(row['charge_rate_closed'])} in a charge or summons."
+        f"of the {_n(closed)} investigations closed that year, {evid} ended for evidential "
+        f"difficulties and {charged} in a charge or summons."
     )
     if not row.get("complete_year", True):
         text += f" (Outcomes for only {int(row['quarters_with_outcomes'])} of 4 quarters were published.)"

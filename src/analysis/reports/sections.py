@@ -183,8 +183,15 @@ def national_sentences(ctx: Context) -> list[str]:
 
 
 def _recorded(rows: pd.DataFrame, year: str) -> float:
+    """Offences recorded in a year: the PFA table's count, else the outcomes file's (as in the
+    headline sentence); NaN when neither is published (e.g. British Transport Police)."""
     r = rows[rows["financial_year"] == year]
-    return float(r["offences_recorded"].iloc[0]) if len(r) else float("nan")
+    if r.empty:
+        return float("nan")
+    for col in ("offences_recorded", "offences_recorded_outcomes_file"):
+        if col in r.columns and pd.notna(r[col].iloc[0]):
+            return float(r[col].iloc[0])
+    return float("nan")
 
 
 def national_summary(ctx: Context, year: str | None = None) -> Prose:
@@ -443,7 +450,14 @@ def force_verdict(ctx: Context, force: str, year: str) -> Prose:
     res = ctx.table("link_force_residuals.csv")
     res = res[res["force"] == force]
     if len(res):
-        lines.append(verdicts.model_gap(res["observed_rate_post"].iloc[0], res["fitted_rate_post"].iloc[0]))
+        post = rows[rows["financial_year"].map(periods.fy_start) >= periods.fy_start(after)]
+        lines.append(
+            verdicts.model_gap(
+                res["observed_rate_post"].iloc[0],
+                res["fitted_rate_post"].iloc[0],
+                post["outcomes_closed"].mean(),
+            )
+        )
     return Prose(f"## {force}, {year}\n\n{bullets(lines)}")
 
 

@@ -127,11 +127,17 @@ def recording_change(before: float, after: float, year_before: str, year_after: 
     )
 
 
-def model_gap(observed: float, fitted: float) -> str:
+def model_gap(observed: float, fitted: float, closed_per_year: float = float("inf")) -> str:
     """How far a force's post-April-2020 charge rate sits from the national model's prediction
-    for a force with its rise in recording, in percentage points."""
+    for a force with its rise in recording, in percentage points (not given when the force
+    closed fewer than SMALL_N investigations a year on average since then)."""
     if any(pd.isna(v) for v in (observed, fitted)):
         return "Against the national model: no charge rates after April 2020 for this force."
+    if closed_per_year < SMALL_N:
+        return (
+            f"Against the national model: too few investigations closed since April 2020 (about "
+            f"{round(closed_per_year):,} a year) to compare its charge rate with the model's prediction."
+        )
     gap = 100 * (observed - fitted)
     if math.isclose(round(gap, 1), 0.0, abs_tol=1e-9):
         where = "what the national model predicts"
