@@ -54,7 +54,10 @@ def small_site(tmp_path_factory, demo_store):
     cwd = os.getcwd()
     os.chdir(proj)
     try:
-        assert main(["run", "--forces", "Northamptonshire", "Dyfed-Powys", "--jobs", "2"]) == 0
+        assert (
+            main(["run", "--source", "demo", "--forces", "Northamptonshire", "Dyfed-Powys", "--jobs", "2"])
+            == 0
+        )
     finally:
         os.chdir(cwd)
     return proj / "outputs" / "demo"
@@ -267,6 +270,8 @@ def test_dask_executor_on_a_local_cluster(small_site, monkeypatch):
         main(
             [
                 "run",
+                "--source",
+                "demo",
                 "--forces",
                 "Dyfed-Powys",
                 "--executor",
