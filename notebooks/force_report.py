@@ -75,8 +75,9 @@ funnel_figure
 # %% [markdown]
 # ## Shrunken rate and rank interval
 #
-# Small forces' rates bounce around by chance; the empirical-Bayes rate pulls each towards the
-# overall rate by as much as its uncertainty warrants. The rank interval says how far the data
+# Small forces' rates bounce around by chance; the shrunken rate (a hierarchical model of all
+# forces) pulls each towards the overall rate by as much as its uncertainty warrants, allowing
+# for how uncertain the spread between forces is itself. The rank interval says how far the data
 # can place the force among all forces. There is no league table: ranks this uncertain should
 # not be quoted alone.
 

@@ -319,7 +319,7 @@ def change_funnel_plot(
 def caterpillar_plot(
     result, synthetic: bool = False, unit: str = "force", highlight: str | None = None
 ) -> plt.Figure:
-    """Raw rates with Wilson intervals beside empirical-Bayes rates with posterior intervals,
+    """Raw rates with Wilson intervals beside shrunken rates with posterior intervals,
     forces ordered by shrunken rate, with rank intervals in the labels."""
     style()
     u = result.units.iloc[::-1].reset_index(drop=True)
@@ -343,7 +343,7 @@ def caterpillar_plot(
         ms=4,
         color=PALETTE["blue"],
         lw=1.5,
-        label="shrunken (empirical Bayes 95%)",
+        label="shrunken (hierarchical model, 95%)",
     )
     ax.axvline(
         result.summary["pooled_rate"], color=PALETTE["green"], lw=1, label="overall (random-effects mean)"

@@ -128,7 +128,7 @@ def change_funnel_for(ctx: Context) -> funnel.FunnelResult:
 
 
 def shrinkage_for(ctx: Context, year: str) -> shrinkage.ShrinkageResult:
-    """Empirical-Bayes charge rates and rank intervals in one year, as analyse wrote them."""
+    """Shrunken charge rates and rank intervals in one year, as analyse wrote them."""
     t = ctx.table("shrinkage.csv")
     t = t[t["financial_year"] == year].reset_index(drop=True)
     if t.empty:

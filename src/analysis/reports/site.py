@@ -36,7 +36,7 @@ TABLE_DESCRIPTIONS = {
     "national_year.csv": "England and Wales by year: the same counts and rates as force_year.csv.",
     "headlines.csv": "The headline year: each force's sentence and the numbers in it.",
     "funnel_summary.csv": "One line per funnel: overdispersion (phi, tau²) and how many forces each method flags.",
-    "shrinkage.csv": "Every year: raw and shrunken (empirical-Bayes) charge rates with rank intervals per force.",
+    "shrinkage.csv": "Every year: raw and shrunken (hierarchical model) charge rates with rank intervals per force.",
     "link_models.csv": "Every estimator of the link between the rise in recording and charge rates.",
     "link_model.json": "The primary link estimate, its sentence and caveats.",
     "event_study.csv": "Dose-by-year coefficients of the link model, relative to 2019/20.",
