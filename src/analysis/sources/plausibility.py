@@ -66,7 +66,10 @@ def _max_of_others(cells: pd.DataFrame, group: list[str], unit: str) -> pd.Serie
 
 def outliers(outcomes: pd.DataFrame, recorded: pd.DataFrame) -> pd.DataFrame:
     """The cells far outside both their force's other years and the other forces' values."""
-    cells = _long(outcomes, recorded)
+    return _outliers(_long(outcomes, recorded))
+
+
+def _outliers(cells: pd.DataFrame) -> pd.DataFrame:
     if cells.empty:
         return cells
     history = _max_of_others(cells, ["force", "offence_code", "outcome_type", "column"], "financial_year")
@@ -82,7 +85,10 @@ def outliers(outcomes: pd.DataFrame, recorded: pd.DataFrame) -> pd.DataFrame:
 
 def negative_totals(outcomes: pd.DataFrame, recorded: pd.DataFrame) -> pd.DataFrame:
     """Force-year-offence totals below zero, per count column."""
-    cells = _long(outcomes, recorded)
+    return _negative_totals(_long(outcomes, recorded))
+
+
+def _negative_totals(cells: pd.DataFrame) -> pd.DataFrame:
     totals = cells.groupby(["force", "financial_year", "offence_code", "column"], observed=True)[
         "value"
     ].sum()
@@ -115,7 +121,8 @@ def _where(row: pd.Series) -> str:
 def check(outcomes: pd.DataFrame, recorded: pd.DataFrame, accept_outliers: bool = False) -> dict:
     """Raise InputError on a negative total, or on outliers unless accepted; return the record
     for quality.json (the accepted outliers, each with where it is and its value)."""
-    neg = negative_totals(outcomes, recorded)
+    cells = _long(outcomes, recorded)  # every count cell, built once for all the checks
+    neg = _negative_totals(cells)
     if len(neg):
         r = neg.iloc[0]
         raise InputError(
@@ -123,7 +130,7 @@ def check(outcomes: pd.DataFrame, recorded: pd.DataFrame, accept_outliers: bool 
             f"counts add up to {int(r['value']):,}, below zero ({len(neg)} such total(s) in all). A "
             "negative total cannot be published data: check the file for a damaged cell."
         )
-    found = outliers(outcomes, recorded)
+    found = _outliers(cells)
     records = [
         {
             "where": _where(r),
@@ -134,7 +141,6 @@ def check(outcomes: pd.DataFrame, recorded: pd.DataFrame, accept_outliers: bool 
         for _, r in found.iterrows()
     ]
     if records and not accept_outliers:
-        cells = _long(outcomes, recorded)
         r = found.iloc[0]
         raise InputError(
             f"{_where(r)}: {int(r['value']):,} is far outside this force's own history (the same "
