@@ -13,6 +13,7 @@ flag gets the Home Office figures (or an error saying how to ingest them), never
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,9 @@ PROCESSED = Path("data/processed")
 OUTPUTS = Path("outputs")
 NOTEBOOKS = Path("notebooks")
 METHOD_STUDY = OUTPUTS / "validation"
+# Set by `run` for its notebooks' kernels: the output folder they read tables from (`run --out`).
+# An environment variable, not a notebook parameter, so no local path reaches a report.
+OUTPUTS_ENV = "STALKING_OUTCOMES_OUT"
 
 SOURCE_HELP = (
     f"'homeoffice' ({RAW}), 'demo' ({DEMO}) or a folder of published files; the store is "
@@ -107,7 +111,8 @@ def project_root() -> Path:
 def source_paths(source: str) -> tuple[Path, Path]:
     """(store folder, outputs folder) for a notebook's source: relative paths when run from the
     project folder (as the runner does), else anchored at the project folder, so a notebook
-    executed from notebooks/reference/ (nbval) finds the data too."""
+    executed from notebooks/reference/ (nbval) finds the data too. Under `run`, the outputs
+    folder is the run's (OUTPUTS_ENV)."""
     base = Path(".") if (NOTEBOOKS.is_dir() or not (project_dir() / NOTEBOOKS).is_dir()) else project_dir()
-    where = for_source(source, base=base)
+    where = for_source(source, base=base, out=os.environ.get(OUTPUTS_ENV) or None)
     return where.store, where.outputs

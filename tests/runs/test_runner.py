@@ -3,6 +3,7 @@ site; and (slow) whole runs, with a deliberately broken force."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from pathlib import Path
@@ -76,6 +77,45 @@ def test_plan_and_run_keys(tmp_path):
     assert k1 != runner.run_key(jobs[5], ROOT, "code2", "lock", {"a": "1"})
 
 
+def _figure_output(name: str | None, alt: str, png: bytes) -> dict:
+    meta = {"alt": alt} | ({"figure_name": name} if name else {})
+    data = {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": alt}
+    return nbformat.v4.new_output("display_data", data=data, metadata={"image/png": meta})
+
+
+def test_named_figures_are_saved_and_replace_the_old_ones(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        _figure_output("trends", "Trend lines", b"\x89PNG trends"),
+        _figure_output(None, "Not saved", b"\x89PNG other"),
+    ]
+    nb.cells = [cell, nbformat.v4.new_code_cell("y", outputs=[_figure_output("funnel", "F", b"\x89PNG f")])]
+    stage, out = tmp_path / "stage", tmp_path / "out"
+    assert runner.save_figures(nb, stage / "forces" / "kent") == ["funnel.png", "trends.png"]
+    old = out / "forces" / "kent"
+    old.mkdir(parents=True)
+    (old / "ranks.png").write_bytes(b"a figure this report no longer shows")
+    runner._install_figures(stage / "forces" / "kent", old)
+    assert sorted(p.name for p in old.iterdir()) == ["alt.json", "funnel.png", "trends.png"]
+    assert (old / "trends.png").read_bytes() == b"\x89PNG trends"
+    assert json.loads((old / "alt.json").read_text()) == {"funnel.png": "F", "trends.png": "Trend lines"}
+    hashes = runner.file_hashes(out, "forces/kent")
+    assert sorted(hashes) == ["/alt.json", "/funnel.png", "/trends.png"]
+    # a report with no named figures leaves no folder behind
+    runner._install_figures(tmp_path / "none", old)
+    assert not old.exists()
+
+
+def test_notebooks_under_run_read_the_runs_output_folder(tmp_path, monkeypatch):
+    from analysis import paths
+
+    monkeypatch.delenv(paths.OUTPUTS_ENV, raising=False)
+    assert paths.source_paths("demo")[1].parts[-2:] == ("outputs", "demo")
+    monkeypatch.setenv(paths.OUTPUTS_ENV, str(tmp_path / "elsewhere"))
+    assert paths.source_paths("demo")[1] == tmp_path / "elsewhere"
+
+
 def test_output_lock_refuses_a_second_run(tmp_path):
     with (
         lock.output_lock(tmp_path),
@@ -117,10 +157,17 @@ def test_run_with_a_broken_force_finishes_the_others(tmp_path, demo_store, monke
     assert (out / "forces" / "cumbria.html").exists() and (out / "forces" / "cumbria.nocode.html").exists()
     assert not (out / "forces" / "kent.html").exists()
     assert (out / "failed" / "kent.ipynb").exists()
+    # the run saves each report's named figures, the images the report shows, with alt text
+    figures = out / "forces" / "cumbria"
+    alts = json.loads((figures / "alt.json").read_text())
+    assert sorted(alts) == ["dose_response.png", "funnel.png", "ranks.png", "trends.png"]
+    assert all(alts.values()) and all((figures / n).read_bytes()[:4] == b"\x89PNG" for n in alts)
+    assert not (out / "forces" / "kent").exists()
     manifest = json.loads((out / "manifest.json").read_text())
     kent = manifest["notebooks"]["forces/kent"]
     assert kent["status"] == "failed" and "deliberately broken" in kent["error"] and kent["cell"] is not None
     assert manifest["notebooks"]["forces/cumbria"]["status"] == "ok"
+    assert "/funnel.png" in manifest["notebooks"]["forces/cumbria"]["files"]
     assert manifest["synthetic"] is True and manifest["packages"]["pandas"]
     index = (out / "index.html").read_text()
     assert "GENERATED DEMO DATA" in index and "forces/cumbria.html" in index

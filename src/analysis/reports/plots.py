@@ -53,10 +53,8 @@ FLAG_COLOURS = {
     ("low", "inner"): PALETTE["sky"],
 }
 DEMO_LABEL = "GENERATED DEMO DATA – not real figures"
-# Byte-reproducible files: no software version, no date, a fixed SVG id salt.
+# Byte-reproducible PNGs: no software version (matplotlib writes no date into a PNG).
 PNG_METADATA = {"Software": None}
-SVG_METADATA = {"Creator": None, "Date": None}
-matplotlib.rcParams["svg.hashsalt"] = "stalking-outcomes"
 
 
 def flag_colour(direction: str, level: float, levels: list[float]) -> str:
@@ -74,10 +72,12 @@ def percent_axis(axis) -> None:
 @dataclass
 class Shown:
     """A figure as a notebook shows it: PNG with its alt text (the text/plain output, so nbval
-    compares the alt text while ignoring the image)."""
+    compares the alt text while ignoring the image). A `name` marks a figure that `run` also
+    saves as a file, `<report>/<name>.png` (analysis.runs.runner.save_figures)."""
 
     fig: plt.Figure
     alt: str
+    name: str | None = None
 
     def png(self) -> bytes:
         buf = io.BytesIO()
@@ -86,13 +86,20 @@ class Shown:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         data = {"image/png": base64.b64encode(self.png()).decode("ascii"), "text/plain": self.alt}
-        return data, {"image/png": {"alt": self.alt}}
+        meta: dict[str, str] = {"alt": self.alt}
+        if self.name:
+            meta[FIGURE_NAME] = self.name
+        return data, {"image/png": meta}
 
 
-def show(fig: plt.Figure, alt: str) -> Shown:
-    """A figure for a notebook cell, with alt text; closed in pyplot so it is shown once."""
+FIGURE_NAME = "figure_name"  # the PNG output's metadata key naming a figure to save as a file
+
+
+def show(fig: plt.Figure, alt: str, name: str | None = None) -> Shown:
+    """A figure for a notebook cell, with alt text (and a file name if `run` should save it);
+    closed in pyplot so it is shown once."""
     plt.close(fig)
-    return Shown(fig, alt)
+    return Shown(fig, alt, name)
 
 
 def style() -> None:
@@ -146,9 +153,8 @@ def _err(centre, low, high) -> list[np.ndarray]:
     return [np.clip(c - lo, 0, None), np.clip(hi - c, 0, None)]
 
 
-def save(fig: plt.Figure, path: Path | str, svg: bool = False) -> Path:
-    """Save a PNG (and an SVG beside it if asked) with no version or date metadata (same inputs,
-    same bytes), and close it."""
+def save(fig: plt.Figure, path: Path | str) -> Path:
+    """Save a PNG with no version or date metadata (same inputs, same bytes), and close it."""
     from analysis.sources.store import atomic_write
 
     path = Path(path)
@@ -156,11 +162,6 @@ def save(fig: plt.Figure, path: Path | str, svg: bool = False) -> Path:
     atomic_write(
         path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata=PNG_METADATA)
     )
-    if svg:
-        atomic_write(
-            path.with_suffix(".svg"),
-            lambda tmp: fig.savefig(tmp, format="svg", bbox_inches="tight", metadata=SVG_METADATA),
-        )
     plt.close(fig)
     return path
 
@@ -174,8 +175,9 @@ def _label_points(
     """Label points without overlaps: try four offsets around each point and skip a label that
     fits nowhere (the tables list every force). `first` (the highlighted force) is placed
     first, larger and bold."""
-    fig = ax.figure
-    fig.canvas.draw()  # transforms are final only after a draw
+    fig = ax.get_figure(root=True)
+    assert isinstance(fig, plt.Figure)
+    fig.draw_without_rendering()  # transforms are final only after a draw (layout, no pixels)
     taken: list[tuple[float, float, float, float]] = []
     scale = fig.dpi / 72
     ordered = [(p, True) for p in ([first] if first else [])] + [

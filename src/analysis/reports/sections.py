@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.domain import forces, periods, taxonomy
+from analysis.domain import periods, taxonomy
 from analysis.errors import InputError
 from analysis.paths import source_paths
 from analysis.reports import plots, verdicts
@@ -461,18 +461,10 @@ def force_verdict(ctx: Context, force: str, year: str) -> Prose:
     return Prose(f"## {force}, {year}\n\n{bullets(lines)}")
 
 
-def _force_figure(ctx: Context, force: str, name: str, fig, alt: str) -> plots.Shown:
-    """Save a force report's figure as PNG and SVG under forces/<slug>/ (alt text in alt.json
-    beside them), and return it for the notebook to show."""
-    folder = ctx.outputs_dir / "forces" / forces.resolve(force).slug
-    plots.save(fig, folder / f"{name}.png", svg=True)
-    alt_path = folder / "alt.json"
-    alts = json.loads(alt_path.read_text(encoding="utf-8")) if alt_path.exists() else {}
-    alts[f"{name}.png"] = alt
-    alt_path.write_text(
-        json.dumps(alts, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    return plots.show(fig, alt)
+def _force_figure(name: str, fig, alt: str) -> plots.Shown:
+    """A force report's figure, shown inline and named, so that `run` also saves it as
+    forces/<slug>/<name>.png with its alt text (analysis.runs.runner.save_figures)."""
+    return plots.show(fig, alt, name=name)
 
 
 def force_numbers(ctx: Context, force: str, year: str) -> Table:
@@ -520,7 +512,7 @@ def force_trend_figure(ctx: Context, force: str) -> plots.Shown:
     fig = plots.trend_plot(
         ctx.national, rows, synthetic=ctx.synthetic, title=f"{force} against England and Wales (closed basis)"
     )
-    return _force_figure(ctx, force, "trends", fig, alt)
+    return _force_figure("trends", fig, alt)
 
 
 def force_funnel_position(ctx: Context, force: str, year: str) -> tuple[Table, plots.Shown]:
@@ -542,7 +534,7 @@ def force_funnel_position(ctx: Context, force: str, year: str) -> tuple[Table, p
         if len(row)
         else f"{force} is not in it."
     )
-    return people_table(out), _force_figure(ctx, force, "funnel", fig, alt)
+    return people_table(out), _force_figure("funnel", fig, alt)
 
 
 def force_rank(ctx: Context, force: str, year: str) -> tuple[Prose, Table, plots.Shown]:
@@ -552,7 +544,7 @@ def force_rank(ctx: Context, force: str, year: str) -> tuple[Prose, Table, plots
     row = shr.units[shr.units["force"] == force]
     table = people_table(row[SHRINKAGE_COLUMNS])
     fig, alt = _caterpillar(ctx, shr, year, highlight=force)
-    return Prose(_rankability(shr)), table, _force_figure(ctx, force, "ranks", fig, alt)
+    return Prose(_rankability(shr)), table, _force_figure("ranks", fig, alt)
 
 
 def force_link(ctx: Context, force: str) -> tuple[Table, plots.Shown]:
@@ -579,7 +571,7 @@ def force_link(ctx: Context, force: str) -> tuple[Table, plots.Shown]:
         ]
     ]
     fig, alt = _dose_response(ctx, highlight=force)
-    return people_table(out), _force_figure(ctx, force, "dose_response", fig, alt)
+    return people_table(out), _force_figure("dose_response", fig, alt)
 
 
 # --- the method study --------------------------------------------------------------------------

@@ -16,12 +16,15 @@ papermill engine ("warm") registered here.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 
 from jupyter_core.utils import run_sync
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
+
+from analysis import paths
 
 ENGINE = "warm"
 STARTUP_TIMEOUT = 60
@@ -31,15 +34,18 @@ _LOCAL = threading.local()  # one kernel per thread: a dask worker may run tasks
 class WarmKernel:
     """A started kernel, its client, and what it was started for."""
 
-    def __init__(self, kernel_name: str, cwd: str, code: str) -> None:
+    def __init__(self, kernel_name: str, cwd: str, code: str, outputs: str = "") -> None:
         # nbclient drives kernels through the asyncio clients: a blocking client would stall its
         # event loop (and with it the per-cell timeout)
         from jupyter_client.manager import AsyncKernelManager
 
-        self.ident = (kernel_name, cwd, code)
+        self.ident = (kernel_name, cwd, code, outputs)
         self.km = AsyncKernelManager(kernel_name=kernel_name)
         # the kernel's own start-up warnings are not the reader's business
-        run_sync(self.km.start_kernel)(cwd=cwd, extra_arguments=["--IPKernelApp.log_level=ERROR"])
+        env = {k: v for k, v in os.environ.items() if k != paths.OUTPUTS_ENV}
+        if outputs:
+            env[paths.OUTPUTS_ENV] = outputs  # the run's output folder, where its tables are
+        run_sync(self.km.start_kernel)(cwd=cwd, env=env, extra_arguments=["--IPKernelApp.log_level=ERROR"])
         self.kc = self.km.client()
         self.kc.start_channels()
         try:
@@ -73,10 +79,11 @@ class WarmKernel:
                 run_sync(self.km.shutdown_kernel)(now=True)
 
 
-def acquire(kernel_name: str, cwd: str, code: str) -> WarmKernel:
-    """This thread's kernel for (kernel, folder, code), reset; started or replaced if needed."""
+def acquire(kernel_name: str, cwd: str, code: str, outputs: str = "") -> WarmKernel:
+    """This thread's kernel for (kernel, folder, code, output folder), reset; started or replaced
+    if needed."""
     warm = getattr(_LOCAL, "warm", None)
-    if warm is not None and (warm.ident != (kernel_name, cwd, code) or not warm.alive()):
+    if warm is not None and (warm.ident != (kernel_name, cwd, code, outputs) or not warm.alive()):
         discard()
         warm = None
     if warm is not None:
@@ -85,7 +92,7 @@ def acquire(kernel_name: str, cwd: str, code: str) -> WarmKernel:
             return warm
         except Exception:  # a kernel that cannot reset is replaced, not trusted
             discard()
-    _LOCAL.warm = WarmKernel(kernel_name, cwd, code)
+    _LOCAL.warm = WarmKernel(kernel_name, cwd, code, outputs)
     return _LOCAL.warm
 
 

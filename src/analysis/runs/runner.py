@@ -153,7 +153,7 @@ def execute(job: Job, root: str, staging: str, timeout: int, retries: int = 2) -
     while True:
         attempt += 1
         try:
-            warm = kernel.acquire(KERNEL, str(root_p), code_hash())
+            warm = kernel.acquire(KERNEL, str(root_p), code_hash(), str(stage.parent.resolve()))
             pm.execute_notebook(
                 str(root_p / NOTEBOOKS / f"{job.template}.ipynb"),
                 str(out_nb),
@@ -197,6 +197,7 @@ def execute(job: Job, root: str, staging: str, timeout: int, retries: int = 2) -
     nb = nbformat.read(out_nb, as_version=4)
     _strip_volatile(nb)
     nbformat.write(nb, out_nb)
+    save_figures(nb, stage / job.name)
     from analysis.reports.site import page_title
 
     page = {"metadata": {"name": page_title(job.template, job.parameters)}}
@@ -250,8 +251,36 @@ def _strip_volatile(nb) -> None:
             cell["id"] = "injected-parameters"  # papermill gives it a random id
 
 
+def save_figures(nb, folder: Path) -> list[str]:
+    """Save the named figures a notebook shows (plots.Shown with a name) as `folder/<name>.png`,
+    the very image the report shows, with their alt text in `folder/alt.json`; return the file
+    names. The run saves them, not the notebook, so they go through staging to `run --out`."""
+    import base64
+
+    from analysis.reports.plots import FIGURE_NAME
+
+    alts = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            meta = output.get("metadata", {}).get("image/png", {})
+            if FIGURE_NAME in meta and "image/png" in output.get("data", {}):
+                name = f"{meta[FIGURE_NAME]}.png"
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_bytes(base64.b64decode(output["data"]["image/png"]))
+                alts[name] = meta.get("alt", "")
+    if alts:
+        (folder / FIGURE_ALTS).write_text(
+            json.dumps(alts, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    return sorted(alts)
+
+
+FIGURE_ALTS = "alt.json"
+
+
 def _install(result: JobResult, stage: Path, out: Path) -> None:
-    """Move a finished job's files into place (each rename atomic); failed ones go to failed/."""
+    """Move a finished job's files into place (each rename atomic), its figure folder replacing
+    the old one file by file; failed ones go to failed/."""
     src = stage / f"{result.name}.ipynb"
     if result.status == "ok":
         for suffix in (".ipynb", ".html", ".nocode.html"):
@@ -259,12 +288,28 @@ def _install(result: JobResult, stage: Path, out: Path) -> None:
             dest = out / f"{result.name}{suffix}"
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(s, dest)
+        _install_figures(stage / result.name, out / result.name)
         stale = out / "failed" / f"{Path(result.name).name}.ipynb"
         stale.unlink(missing_ok=True)
     elif src.exists():
         dest = out / "failed" / f"{Path(result.name).name}.ipynb"
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(src, dest)
+
+
+def _install_figures(staged: Path, dest: Path) -> None:
+    """Move a report's staged figures into `dest`, removing figures it no longer shows."""
+    new = {p.name for p in staged.glob("*") if p.is_file()}
+    if new:
+        dest.mkdir(parents=True, exist_ok=True)
+    for name in sorted(new):
+        os.replace(staged / name, dest / name)
+    if dest.is_dir():
+        for p in sorted(dest.glob("*")):
+            if p.is_file() and p.name not in new:
+                p.unlink()
+        if not any(dest.iterdir()):
+            dest.rmdir()
 
 
 def _executor_map(
@@ -520,12 +565,17 @@ REPORT_SUFFIXES = (".ipynb", ".html", ".nocode.html")
 
 
 def file_hashes(out: Path, name: str) -> dict[str, str]:
-    """sha256 of a notebook's installed files, by suffix ({} for a missing file)."""
+    """sha256 of a notebook's installed files: its reports by suffix ({} for a missing file),
+    and its saved figures as "/<file>" (under the folder `<name>/`)."""
     found = {}
     for suffix in REPORT_SUFFIXES:
         path = out / f"{name}{suffix}"
         if path.is_file():
             found[suffix] = _sha(path.read_bytes())
+    folder = out / name
+    for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+        if path.is_file():
+            found[f"/{path.name}"] = _sha(path.read_bytes())
     return found
 
 
@@ -582,12 +632,17 @@ def kept_from(previous: dict, planned: list[Job], out: Path, full: bool) -> list
 
 
 def prune_reports(out: Path, names: set[str]) -> None:
-    """Remove report files in forces/ and national/ that belong to no notebook of this run."""
+    """Remove report files and figure folders in forces/ and national/ that belong to no
+    notebook of this run."""
     for folder in ("forces", "national"):
         for p in sorted((out / folder).glob("*")):
             stem = p.name.split(".", 1)[0]
-            if p.is_file() and p.suffix in (".ipynb", ".html") and f"{folder}/{stem}" not in names:
+            if f"{folder}/{stem}" in names:
+                continue
+            if p.is_file() and p.suffix in (".ipynb", ".html"):
                 p.unlink()
+            elif p.is_dir():
+                shutil.rmtree(p)
 
 
 def execute_all(
