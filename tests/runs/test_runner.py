@@ -314,6 +314,19 @@ def test_run_finds_the_store_that_ingest_wrote_for_a_folder_source(tmp_path, mon
     injected = next(c for c in report.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert 'source = "mydata"' in injected.source
     assert str(tmp_path) not in (out / "forces" / "kent.ipynb").read_text()
+    assert (out / "forces" / "kent" / "trends.png").exists()
+
+    # `run --out`: the notebooks read that folder's tables (the default one is gone), and the
+    # figures go there too
+    shutil.rmtree(out)
+    published = tmp_path / "published"
+    code = main(["run", "--source", str(folder), "--forces", "Kent", "--jobs", "2", "--out", str(published)])
+    assert code == 0, capsys.readouterr().err
+    assert (published / "tables" / "link_model.json").exists() and (
+        published / "forces" / "kent.html"
+    ).exists()
+    assert (published / "forces" / "kent" / "funnel.png").exists() and not out.exists()
+    assert str(tmp_path) not in (published / "forces" / "kent.ipynb").read_text()
 
 
 def _parameters_cell(template: str) -> dict:

@@ -134,11 +134,14 @@ def _is_kernel_start_failure(exc: BaseException) -> bool:
     )
 
 
-def execute(job: Job, root: str, staging: str, timeout: int, retries: int = 2) -> JobResult:
+def execute(
+    job: Job, root: str, staging: str, timeout: int, outputs: str = "", retries: int = 2
+) -> JobResult:
     """Execute one notebook into `staging`, export HTML, and return what happened.
 
     Runs in a worker process (or on a dask worker), in that process's warm kernel (see
-    analysis.kernel). Retries only when the kernel fails to start.
+    analysis.kernel). The notebook reads its tables from `outputs` (the run's output folder;
+    empty: the source's default). Retries only when the kernel fails to start.
     """
     import nbformat
     import papermill as pm
@@ -153,7 +156,7 @@ def execute(job: Job, root: str, staging: str, timeout: int, retries: int = 2) -
     while True:
         attempt += 1
         try:
-            warm = kernel.acquire(KERNEL, str(root_p), code_hash(), str(stage.parent.resolve()))
+            warm = kernel.acquire(KERNEL, str(root_p), code_hash(), outputs)
             pm.execute_notebook(
                 str(root_p / NOTEBOOKS / f"{job.template}.ipynb"),
                 str(out_nb),
@@ -316,7 +319,7 @@ def _executor_map(
     executor: str, jobs: int, scheduler: str | None, work: list[Job], root: Path, stage: Path, timeout: int
 ):
     """Yield JobResults as jobs finish, on a local process pool or a dask cluster."""
-    args = (str(root), str(stage), timeout)
+    args = (str(root), str(stage), timeout, str(stage.parent.resolve()))  # stage is <out>/.staging
     if executor == "dask":
         from distributed import as_completed
 
