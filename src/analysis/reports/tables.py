@@ -13,7 +13,7 @@ from analysis.stats.measures import force_year, national_year
 
 
 def write_tables(
-    source: str = "demo",
+    source: str = paths.DEFAULT_SOURCE,
     store: Path | None = None,
     out: Path | None = None,
     offence: str = taxonomy.STALKING,
