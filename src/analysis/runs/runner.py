@@ -157,7 +157,7 @@ def execute(
         attempt += 1
         try:
             warm = kernel.acquire(KERNEL, str(root_p), code_hash(), outputs)
-            pm.execute_notebook(
+            nb = pm.execute_notebook(
                 str(root_p / NOTEBOOKS / f"{job.template}.ipynb"),
                 str(out_nb),
                 parameters=job.parameters,
@@ -168,6 +168,9 @@ def execute(
                 progress_bar=False,
                 log_output=False,
                 report_mode=False,
+                # written once when done (and on an error), not before and after every cell:
+                # rewriting a notebook full of figures 60 times cost more than some reports
+                request_save_on_cell_execute=False,
             )
             break
         except pm.PapermillExecutionError as exc:
@@ -197,7 +200,6 @@ def execute(
                 attempt,
                 job.parameters,
             )
-    nb = nbformat.read(out_nb, as_version=4)
     _strip_volatile(nb)
     nbformat.write(nb, out_nb)
     save_figures(nb, stage / job.name)
