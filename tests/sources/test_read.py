@@ -18,7 +18,7 @@ from analysis.sources.homeoffice import (
     read_outcomes,
     read_recorded,
 )
-from analysis.sources.sheets import sheets_in_order
+from analysis.sources.sheets import ENGINES, sheets_in_order
 
 # "inline" is an .xlsx with inline strings (as streaming writers make) instead of Excel's table
 FORMATS = [".xlsx", "inline", ".ods", ".csv"]
@@ -160,10 +160,11 @@ def test_header_below_title_rows_keeps_sheet_row_numbers(tmp_path):
         ({"closed": 2.5}, "not a whole number"),
     ],
 )
-def test_bad_cells_name_file_sheet_row_and_column(tmp_path, bad, expect):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_bad_cells_name_file_sheet_row_and_column(tmp_path, bad, expect, engine):
     path = write_outcomes(tmp_path / "o-mar2021.xlsx", [record(), record(**{"otype": 2, **bad})])
     with pytest.raises(InputError) as exc:
-        read_outcomes(path)
+        read_outcomes(path, engine=engine)
     msg = str(exc.value)
     assert expect in msg
     assert "o-mar2021.xlsx" in msg and "row 3" in msg
@@ -251,7 +252,8 @@ def test_selected_and_row_by_row_reading_agree(tmp_path, offences):
     assert got[".xlsx"][1]["rows_read"] == 8  # every row with an offence code, kept or not
 
 
-def test_leading_blank_rows_keep_sheet_row_numbers(tmp_path):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_leading_blank_rows_keep_sheet_row_numbers(tmp_path, engine):
     lay = OutcomesLayout("Outcomes open data 2020_21")
     from analysis.demo.publish import outcome_rows
 
@@ -259,7 +261,52 @@ def test_leading_blank_rows_keep_sheet_row_numbers(tmp_path):
     path = tmp_path / "o-mar2021.xlsx"
     write_workbook(path, [Sheet(lay.sheet_name, rows)])
     with pytest.raises(InputError, match=r"row 5.*lots"):
-        read_outcomes(path)
+        read_outcomes(path, engine=engine)
+
+
+def _read_both(path, offences):
+    """The frame and report of a workbook read by each engine."""
+    return [read_outcomes(path, offences=offences, engine=e) for e in ENGINES]
+
+
+@pytest.mark.parametrize("offences", [("8Q", "8L"), None])
+def test_engines_agree_on_demo_workbooks(demo, offences):
+    """The row-by-row reader (python-calamine) and the whole-sheet Arrow reader (fastexcel) give
+    the same table and report for the demo's .xlsx and .ods workbooks."""
+    folder, _ = demo
+    for name in (
+        "synthetic-prc-outcomes-open-data-mar2016-tables-311225.ods",
+        "synthetic-prc-outcomes-open-data-mar2021-tables-311225.xlsx",
+    ):
+        (a, ra), (b, rb) = _read_both(folder / name, offences)
+        assert len(a) > 1000
+        pd.testing.assert_frame_equal(a, b)
+        assert ra.as_dict() == rb.as_dict()
+
+
+@pytest.mark.parametrize("fmt", [".xlsx", ".ods"])
+def test_engines_agree_on_numbers_where_text_is_expected(tmp_path, fmt):
+    """calamine gives every number as a float and booleans as bool, the Arrow reader gives their
+    text: codes, flags, descriptions and counts written as numbers read alike either way."""
+    lay = OutcomesLayout("Outcomes open data 2020_21")
+    from analysis.demo.publish import outcome_rows
+
+    recs = [
+        record(code=46, otype=1, recorded=3.0, closed="3.0", offence_description=12),
+        record(code="46", otype=2.0, recorded="1,204", closed=-2, outcome_group=2.5),
+        record(code="8Q", quarter=2.0, recorded=7, closed="N/A", offence_code_expired=True),
+    ]
+    rows = [["title"], [], *outcome_rows(recs, lay)]
+    rows[4][7], rows[5][7] = 0, True  # the expired flag as a number and as a boolean
+    path = tmp_path / f"o-mar2021{fmt}"
+    write_workbook(path, [Sheet(lay.sheet_name, rows)])
+    (a, ra), (b, rb) = _read_both(path, None)
+    pd.testing.assert_frame_equal(a, b)
+    assert ra.as_dict() == rb.as_dict()
+    assert a.offence_code.tolist() == ["46", "46", "8Q"]
+    assert a.offence_code_expired.tolist() == [False, False, True]
+    assert a.offence_description.tolist()[0] == "12" and a.outcome_group.tolist()[1] == "2.5"
+    assert a.recorded_basis.tolist() == [3, 1204, 7] and ra.markers == {"N/A": 1}
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,7 @@ KEY_PACKAGES = (
     "seaborn",
     "papermill",
     "nbconvert",
+    "python-calamine",
     "fastexcel",
     "pyarrow",
     "pandera",

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError, where
-from analysis.sources.sheets import Workbook, open_workbook, sheets_in_order, table_rows
+from analysis.sources.sheets import DEFAULT_ENGINE, Workbook, open_workbook, sheets_in_order, table_rows
 from analysis.sources.store import (
     OUTCOME_COLUMNS,
     OUTCOME_KEY,
@@ -390,6 +390,17 @@ def _wanted(offences: Iterable[str] | None) -> frozenset[str] | None:
     return None if offences is None else frozenset(taxonomy.normalise_offence_code(o) for o in offences)
 
 
+def _as_shown(value: object) -> object:
+    """A cell as its text reads: python-calamine gives every number as a float and a boolean as
+    bool, where the Arrow reader gives the cell's text, "3" and "true" (as a CSV does), so rows
+    read either way parse, and fail, alike."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class _Row(NamedTuple):
     """One data row of a sheet, padded to the header's width, with its offence code parsed."""
 
@@ -450,23 +461,31 @@ class _SheetParser:
         when the caller has counted them)."""
         i_code = header.columns["offence_code"]
         width = max(header.columns.values()) + 1
+        codes, wanted, rows_read = self._codes, self.wanted, 0
         for n, cells in rows:
-            # the hot loop when rows come one by one: most are other offences, dropped on their code
-            code = self.code(cells[i_code] if i_code < len(cells) else "")
-            if count and code:
-                self.report.rows_read += 1
-            if self.wanted is not None and code not in self.wanted:
+            # The hot loop (every row of a full-size workbook, about 725,000): most rows are other
+            # offences, dropped on their code, so it does as little as it can before that test.
+            raw = cells[i_code] if i_code < len(cells) else ""
+            code = codes.get(raw)
+            if code is None:
+                code = self.code(raw)
+            if code:
+                rows_read += 1
+            if wanted is not None and code not in wanted:
                 continue
             if not any(str(v).strip() for v in cells):
                 continue
+            cells = [_as_shown(v) for v in cells]
             if len(cells) < width:
-                cells = list(cells) + [""] * (width - len(cells))
+                cells += [""] * (width - len(cells))
             rec = self.record(self, _Row(cells, header, n, code, sheet, where(self.path.name, sheet, n)))
             if rec is None:
                 continue
             for k in self.columns:
                 self.out[k].append(rec[k])
             self.row_numbers.append(n)
+        if count:
+            self.report.rows_read += rows_read
 
     def negative(self, row: _Row, basis: str, count: int | None, **cell: object) -> None:
         """Report a negative count (a published correction: kept, and listed)."""
@@ -555,16 +574,20 @@ def _recorded_record(p: _SheetParser, row: _Row) -> dict | None:
 
 
 def read_outcomes(
-    path: Path | str, offences: Iterable[str] | None = taxonomy.DEFAULT_OFFENCES, sha256: str | None = None
+    path: Path | str,
+    offences: Iterable[str] | None = taxonomy.DEFAULT_OFFENCES,
+    sha256: str | None = None,
+    engine: str = DEFAULT_ENGINE,
 ) -> tuple[pd.DataFrame, FileReport]:
     """Read one outcomes open data workbook (.xlsx, .ods or .csv).
 
     Only rows whose offence code is in `offences` (None: all) are kept. Counts that are markers
     become missing (<NA>); negative counts are kept. Returns the tidy outcomes table (without
-    provenance columns) and the file's report.
+    provenance columns) and the file's report. `engine` is how a workbook is read (see
+    `sheets.ENGINES`); both give the same table and report.
     """
     path = Path(path)
-    book = open_workbook(path)
+    book = open_workbook(path, engine)
     report = FileReport(file=path.name, sha256=sha256 or sha256_of(path), kind="outcomes")
     sheet, header, rows = _data_sheet(book, f"file {path.name}")
     report.sheets.append(sheet)

@@ -1,12 +1,21 @@
 """Access to the published spreadsheets (.xlsx, .ods, .csv), one sheet at a time, row by row or
 as a table.
 
-Workbooks are read with calamine through fastexcel, which loads a sheet straight into an Arrow
-table (every cell as text), so a reader can pick the rows it wants with vectorised filters before
-any row becomes Python objects. The PFA recorded-crime ODS expands to hundreds of MB of XML, which
-calamine would parse whole (every sheet at open), so ODS files read a sheet after another in one
-pass (`sheets_in_order`, used for the PFA table) are streamed from their content.xml instead, one
-row at a time.
+Workbooks are read with calamine, in one of two ways (`ENGINES`):
+- "arrow" (the default): fastexcel loads a whole sheet straight into an Arrow table (every cell
+  as text), so a reader picks the rows it wants with vectorised filters before any row becomes
+  Python objects;
+- "rows": python-calamine gives the sheet's rows one by one and the reader keeps the ones it
+  wants as they come, building no table.
+Both give the same rows. On the full-size benchmark workbook (`benchmarks/ingest.py`, about
+725,000 rows with shared strings) "arrow" took 4.9-6.3 CPU-seconds to keep the stalking rows and
+"rows" 7.6-9.9: the parse of the sheet into calamine's cells, which both pay, took python-calamine
+0.9.1 about 7 CPU-seconds and fastexcel 0.21's eager load about 3.5, and the rest of either is
+small. The benchmark times both engines, so the default can follow the measurements.
+
+The PFA recorded-crime ODS expands to hundreds of MB of XML, which calamine would parse whole
+(every sheet at open), so ODS files read a sheet after another in one pass (`sheets_in_order`,
+used for the PFA table) are streamed from their content.xml instead, one row at a time.
 """
 
 from __future__ import annotations
@@ -18,15 +27,19 @@ from collections.abc import Iterator
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 from xml.etree import ElementTree as ET
 
 import fastexcel
 import pyarrow as pa
+import python_calamine
 
 from analysis.errors import InputError
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".csv")
+# How a workbook is read (see the module's docstring); the first is the default.
+ENGINES = ("arrow", "rows")
+DEFAULT_ENGINE = ENGINES[0]
 
 _T = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 _O = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
@@ -140,8 +153,40 @@ def _corrupt(path: Path, exc: Exception) -> InputError:
     )
 
 
-class CalamineBook:
-    """An .xlsx/.xls/.ods workbook read through calamine (fastexcel), one sheet at a time.
+class RowBook:
+    """An .xlsx/.xls/.ods workbook read through python-calamine, row by row (engine "rows").
+
+    Rows come as calamine gives them: text as str, every number as float (3.0), empty cells as
+    "". Row i (from 1) is sheet row i, leading empty rows included. calamine parses a sheet
+    whole into its own cells when the sheet is first asked for; those are freed once its rows
+    have been read (or the iterator dropped), so one sheet at a time is held.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self._book = python_calamine.CalamineWorkbook.from_path(str(path))
+            self.sheet_names = list(self._book.sheet_names)
+        except Exception as exc:  # calamine raises several types for damaged files
+            raise _corrupt(path, exc) from exc
+
+    def rows(self, sheet: str) -> Iterator[list[object]]:
+        try:
+            parsed = self._book.get_sheet_by_name(sheet)
+        except Exception as exc:
+            raise _corrupt(self.path, exc) from exc
+        # iter_rows starts at the sheet's first row, not its first non-empty one, so row
+        # numbers in messages are the sheet's (tests/sources/test_read.py checks this)
+        # the rows are lists of cell values; typed more narrowly than the protocol's list[object]
+        yield from cast(Iterator[list[object]], parsed.iter_rows())
+
+    def table(self, sheet: str) -> None:
+        return None
+
+
+class ArrowBook:
+    """An .xlsx/.xls/.ods workbook read through calamine (fastexcel), a whole sheet at a time
+    (engine "arrow").
 
     A sheet is parsed into an Arrow table of text: numbers as written ("3", "2.5"), empty cells
     as null. Row i of the table is sheet row i + 1, leading empty rows included. The last sheet
@@ -161,9 +206,12 @@ class CalamineBook:
         if self._last is None or self._last[0] != sheet:
             self._last = None  # free the previous sheet before parsing the next
             try:
-                # skip_rows=0 keeps leading empty rows, so table rows are sheet rows
-                loaded = self._reader.load_sheet_by_name(sheet, header_row=None, skip_rows=0, dtypes="string")
-                self._last = sheet, pa.Table.from_batches([loaded.to_arrow()])
+                # skip_rows=0 keeps leading empty rows, so table rows are sheet rows; eager
+                # loading goes straight to Arrow, faster and smaller than the lazy to_arrow()
+                loaded = self._reader.load_sheet(
+                    sheet, header_row=None, skip_rows=0, dtypes="string", eager=True
+                )
+                self._last = sheet, pa.Table.from_batches([loaded])
             except Exception as exc:
                 raise _corrupt(self.path, exc) from exc
         return self._last[1]
@@ -265,14 +313,16 @@ def _ods_row(elem: ET.Element) -> list[object]:
     return row
 
 
-def open_workbook(path: Path) -> Workbook:
-    """Open a spreadsheet for reading a sheet at a time; InputError names the file if it cannot
-    be read."""
+def open_workbook(path: Path, engine: str = DEFAULT_ENGINE) -> Workbook:
+    """Open a spreadsheet for reading a sheet at a time, with one of `ENGINES` (CSV files are
+    read as text whatever the engine); InputError names the file if it cannot be read."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
     path = Path(path)
     _check_file(path)
     if path.suffix.lower() == ".csv":
         return CsvBook(path)
-    return CalamineBook(path)
+    return ArrowBook(path) if engine == "arrow" else RowBook(path)
 
 
 def sheets_in_order(path: Path) -> Iterator[tuple[str, Iterator[list[object]]]]:
