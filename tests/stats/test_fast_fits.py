@@ -48,7 +48,7 @@ def test_design_matches_get_dummies(panel):
     assert np.array_equal(X, np.column_stack([np.ones(len(panel)), fe.to_numpy(), terms["dose_x_post"]]))
 
 
-def test_warm_started_fit_matches_a_cold_statsmodels_fit(panel):
+def test_fit_glm_matches_a_cold_statsmodels_fit(panel):
     for d, terms, success, total in _cases(panel):
         X, _ = glm.design(d, terms)
         cold = glm.binomial_glm(d, X, success, total).fit()
@@ -137,3 +137,50 @@ def test_simulated_tables_are_unchanged(scenario):
     data = generator.simulate(generator.load_config(scenario=scenario))
     got = tuple(int(pd.util.hash_pandas_object(t, index=True).sum()) for t in (data.outcomes, data.recorded))
     assert got == TABLE_HASHES[scenario]
+
+
+def test_cluster_fit_matches_statsmodels_cluster_robust_fit(panel):
+    """The lean fit's coefficients, CR1 errors, covariance, fitted values and Pearson statistic
+    equal statsmodels' GLM fit with cov_type="cluster"; other attributes come from statsmodels."""
+    years = sorted(y for y in panel["financial_year"].unique() if y != "2019/20")
+    event = {
+        f"dose_x_{y}": panel["dose_c"].to_numpy() * (panel["financial_year"] == y).to_numpy() for y in years
+    }
+    for terms in (link._dose_x_post(panel), event):
+        X, _ = glm.design(panel, terms)
+        lean = glm.ClusterFit(panel, X)
+        groups = pd.factorize(panel["force"])[0]
+        full = glm.binomial_glm(panel, X).fit(cov_type="cluster", cov_kwds={"groups": groups})
+        for name in ("params", "bse", "fittedvalues"):
+            np.testing.assert_allclose(getattr(lean, name), getattr(full, name), rtol=RTOL)
+        np.testing.assert_allclose(lean.cov_params(), full.cov_params(), rtol=RTOL, atol=1e-14)
+        assert lean.pearson_chi2 == pytest.approx(full.pearson_chi2, rel=RTOL)
+        assert lean.df_resid == full.df_resid
+        assert lean.aic == pytest.approx(full.aic, rel=RTOL)  # served by statsmodels
+
+
+def test_simulating_only_some_offences_gives_the_same_rows():
+    cfg = generator.load_config(scenario="missing_years")
+    full, cut = generator.simulate(cfg), generator.simulate(cfg, offences=("8Q", "8L"))
+    for a, b in ((full.outcomes, cut.outcomes), (full.recorded, cut.recorded)):
+        pd.testing.assert_frame_equal(a[a["offence_code"].isin(["8Q", "8L"])].reset_index(drop=True), b)
+    assert full.truth == cut.truth
+
+
+def test_cluster_fit_errors_stay_finite_when_a_force_never_charges(panel):
+    """A force with no charges at all has no finite intercept; the other coefficients and their
+    CR1 errors are then those of the fit without that force (its rows carry no information)."""
+    d = panel.copy()
+    gone = d["force"].unique()[5]
+    d.loc[d["force"] == gone, "charged"] = 0
+    X, names = glm.design(d, link._dose_x_post(d))
+    fit = glm.ClusterFit(d, X)
+    rest = d[d["force"] != gone]
+    Xr, names_r = glm.design(rest, link._dose_x_post(rest))
+    ref = glm.ClusterFit(rest, Xr)
+    k, kr = names.index("dose_x_post"), names_r.index("dose_x_post")
+    assert fit.params[k] == pytest.approx(ref.params[kr], rel=1e-6)
+    # CR1's small-sample factor counts the force and its rows; the rest is the same
+    G, N, K = 43, len(d), X.shape[1]
+    factor = (G / (G - 1) * (N - 1) / (N - K)) / ((G - 1) / (G - 2) * (len(rest) - 1) / (len(rest) - K + 1))
+    assert fit.bse[k] == pytest.approx(ref.bse[kr] * np.sqrt(factor), rel=1e-6)

@@ -203,8 +203,11 @@ class _Charging:
 # The draws below happen in a fixed order (recording effects, volumes, charge effects and noise,
 # outcome mixes, outcomes and delays, then the publication quirks): changing it changes every
 # generated file, the references and truth.json.
-def simulate(cfg: dict) -> SyntheticData:
-    """Simulate the published tables from the config's true parameters (no files written)."""
+def simulate(cfg: dict, offences: tuple[str, ...] | None = None) -> SyntheticData:
+    """Simulate the published tables from the config's true parameters (no files written).
+
+    `offences` keeps only those offence codes' rows in the tables (the same rows as cutting
+    the whole tables down, for less work: the method study uses it); the truth is unchanged."""
     rng = np.random.default_rng(cfg["seed"])
     all_years = _years(cfg["pfa_first_year"], cfg["last_year"])
     grid = _Grid(
@@ -229,7 +232,7 @@ def simulate(cfg: dict) -> SyntheticData:
         )
         for s in SERIES
     }
-    outcomes, recorded = _publish(cfg, sims, grid.all_years, grid.out_years, rng)
+    outcomes, recorded = _publish(cfg, sims, grid.all_years, grid.out_years, rng, offences)
     outcomes = _drop_force_years(outcomes, scenario.missing)
     truth = _truth(cfg, grid, recording, expected, expected_dose, dose, charging, sims)
     truth["scenario"] = scenario.record(grid)
@@ -654,7 +657,12 @@ def _gmp_gap(cells: dict[str, np.ndarray], all_years: list[str]) -> np.ndarray:
 
 
 def _publish(
-    cfg: dict, sims: dict, all_years: list[str], out_years: list[str], rng: np.random.Generator
+    cfg: dict,
+    sims: dict,
+    all_years: list[str],
+    out_years: list[str],
+    rng: np.random.Generator,
+    offences: tuple[str, ...] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Turn simulated outcomes into the published tables (both bases, with the quirks).
 
@@ -680,8 +688,12 @@ def _publish(
     if q["not_provided_blocks"]:
         picked = np.sort(rng.choice(len(candidates), q["not_provided_blocks"], replace=False))
         mark = np.isin(cells["block"], candidates[picked])
-    out = _outcomes_frame(cfg, cells, closed, mark, all_years)
-    return out, _recorded_frame(cfg, sims, all_years)
+    # only now, after every draw over all the cells, the offences asked for
+    series = [i for i, s in enumerate(SERIES) if offences is None or cfg[s]["code"] in offences]
+    wanted = np.isin(cells["series"], series)
+    cells = {k: v[wanted] for k, v in cells.items()}
+    out = _outcomes_frame(cfg, cells, closed[wanted], mark[wanted], all_years)
+    return out, _recorded_frame(cfg, sims, all_years, series)
 
 
 def _text_column(values: list[str], codes: np.ndarray) -> pd.Series:
@@ -745,7 +757,7 @@ def _outcomes_frame(
     )
 
 
-def _recorded_frame(cfg: dict, sims: dict, all_years: list[str]) -> pd.DataFrame:
+def _recorded_frame(cfg: dict, sims: dict, all_years: list[str], series: list[int]) -> pd.DataFrame:
     """PFA recorded offences: every offence's count per force and quarter, all years from
     pfa_first_year (stalking from 2014/15; BTP only up to 2014/15; the Greater Manchester gap)."""
     reg = forces.registry()
@@ -754,8 +766,8 @@ def _recorded_frame(cfg: dict, sims: dict, all_years: list[str]) -> pd.DataFrame
     offences = [cfg[s]["code"] for s in SERIES]
     start = np.array([periods.fy_start(y) for y in all_years])
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("series", "quarter", "force", "offences")}
-    for si, s in enumerate(SERIES):
-        n_rec = sims[s][0]
+    for si in series:
+        n_rec = sims[SERIES[si]][0]
         nq = n_rec.shape[0]
         qi = np.repeat(np.arange(nq), nf)
         keep = np.ones(len(qi), dtype=bool) if offences[si] != "8Q" else start[qi // 4] >= 2014

@@ -66,7 +66,7 @@ def one_replicate(args: tuple[int, dict, Path | None, str]) -> list[dict]:
     """Simulate one dataset and return one record per estimator and parameter."""
     rep, overrides, config, scenario = args
     cfg = generator.load_config(config, overrides, scenario)
-    data = generator.simulate(cfg)
+    data = generator.simulate(cfg, offences=STUDY_OFFENCES)
     outcomes, recorded = _estimator_tables(data)
     average = data.truth["scenario"]["average_link_slope"]
     slope = float(cfg["link_slope"]) if average is None else float(average)  # each estimator's target
@@ -105,6 +105,8 @@ def _estimator_tables(data: generator.SyntheticData) -> tuple[pd.DataFrame, pd.D
     changes no estimate (a test checks)."""
     keep_o = data.outcomes["offence_code"].isin(STUDY_OFFENCES).to_numpy()
     keep_r = data.recorded["offence_code"].isin(STUDY_OFFENCES).to_numpy()
+    if keep_o.all() and keep_r.all():  # simulated with only these offences: no rows to drop
+        return data.outcomes[list(STUDY_COLUMNS)], data.recorded
     outcomes = data.outcomes.loc[keep_o, list(STUDY_COLUMNS)].reset_index(drop=True)
     return outcomes, data.recorded[keep_r].reset_index(drop=True)
 
