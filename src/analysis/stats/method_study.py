@@ -361,6 +361,15 @@ def validate_methods(
     return table, records
 
 
+def run_scenarios(
+    names: list[str], reps: int, seed: int = 1000, overrides: dict | None = None, jobs: int | None = None
+) -> pd.DataFrame:
+    """The validation tables of several scenarios, one after another, in one table (the
+    scenario in its first column)."""
+    tables = [validate_methods(reps, seed=seed, overrides=overrides, jobs=jobs, scenario=n)[0] for n in names]
+    return pd.concat(tables, ignore_index=True)
+
+
 def _dask_map(tasks: list, jobs: int, scheduler: str | None) -> Iterator[list[dict]]:
     """The replicates on a dask cluster, yielded in task order (the records then do not depend
     on which worker finished first)."""
