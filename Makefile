@@ -17,7 +17,7 @@ help:
 	@echo "make references regenerate the executed reference notebooks checked by nbval"
 	@echo "make test-all  run every test, slow ones included"
 	@echo "make bench     run the benchmarks in benchmarks/"
-	@echo "make validate  the simulation study, every scenario (500 replicates each) into outputs/validation/"
+	@echo "make validate  the simulation study, every scenario at 500 replicates (true slope -0.4 and 0), tables into docs/validation/"
 	@echo "make lock      re-resolve requirements.lock from pyproject.toml"
 
 $(STAMP): requirements.lock pyproject.toml
@@ -75,9 +75,17 @@ test-all: demo-tables
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/validate.py
 
+# Every scenario at 500 replicates, at the default true slope (power) and at a true slope of 0
+# (size); the tables and the command that made them are copied into docs/validation/.
 validate: $(STAMP)
 	$(BIN)/stalking-outcomes validate-methods --scenario all --reps 500 --out outputs/validation
+	$(BIN)/stalking-outcomes validate-methods --scenario all --reps 500 --config docs/validation/null.toml --out outputs/validation-null
+	cp outputs/validation/validation.csv docs/validation/validation.csv
+	cp outputs/validation/validation_command.txt docs/validation/validation_command.txt
+	cp outputs/validation-null/validation.csv docs/validation/validation_null.csv
+	cp outputs/validation-null/validation_command.txt docs/validation/validation_null_command.txt
 
 lock:
 	rm -rf .lock-venv

@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import shlex
 import sys
 from pathlib import Path
 
-from analysis import paths
+from analysis import __version__, paths
 from analysis.demo import scenarios
 from analysis.domain import forces, taxonomy
 from analysis.errors import InputError, WorkFailed
@@ -183,6 +184,13 @@ def _cmd_validate_methods(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(pd.concat(tables, ignore_index=True), args.out / "validation.csv")
     write_csv(pd.concat(records, ignore_index=True), args.out / "validation_replicates.csv")
+    # the command that made the tables, beside them (docs/validation/ keeps it with the copies)
+    (args.out / "validation_command.txt").write_text(
+        f"stalking-outcomes {shlex.join(sys.argv[1:])}\n"
+        f"stalking-outcomes {__version__}; seeds {args.seed}-{args.seed + args.reps - 1}; "
+        f"scenarios: {', '.join(names)}\n",
+        encoding="utf-8",
+    )
     print(
         f"wrote {args.out / 'validation.csv'} (GENERATED DATA, {args.reps} replicates, "
         f"scenarios: {', '.join(names)})"

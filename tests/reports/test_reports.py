@@ -275,8 +275,6 @@ def _executed_notebooks() -> list[Path]:
 
 def test_every_template_has_figure_cells():
     for py in sorted((ROOT / "notebooks").glob("*.py")):
-        if py.stem == "method_validation":
-            continue  # tables only
         assert 'tags=["figure"]' in py.read_text(encoding="utf-8"), py.name
 
 
@@ -299,8 +297,7 @@ def assert_figures_shown(path: Path) -> None:
             pngs = [o for o in outputs if "image/png" in o.get("data", {})]
             assert pngs, f"{path.name}: figure cell without an image: {cell.source!r}"
             assert all(len(o["metadata"]["image/png"]["alt"]) > 20 for o in pngs)
-    if path.stem != "method_validation":
-        assert figure_cells > 0, path.name
+    assert figure_cells > 0, path.name
 
 
 @pytest.mark.parametrize("path", _executed_notebooks(), ids=lambda p: p.name)

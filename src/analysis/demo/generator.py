@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy.optimize import brentq
 from scipy.special import expit
 
@@ -202,8 +203,11 @@ class _Charging:
 # The draws below happen in a fixed order (recording effects, volumes, charge effects and noise,
 # outcome mixes, outcomes and delays, then the publication quirks): changing it changes every
 # generated file, the references and truth.json.
-def simulate(cfg: dict) -> SyntheticData:
-    """Simulate the published tables from the config's true parameters (no files written)."""
+def simulate(cfg: dict, offences: tuple[str, ...] | None = None) -> SyntheticData:
+    """Simulate the published tables from the config's true parameters (no files written).
+
+    `offences` keeps only those offence codes' rows in the tables (the same rows as cutting
+    the whole tables down, for less work: the method study uses it); the truth is unchanged."""
     rng = np.random.default_rng(cfg["seed"])
     all_years = _years(cfg["pfa_first_year"], cfg["last_year"])
     grid = _Grid(
@@ -228,7 +232,7 @@ def simulate(cfg: dict) -> SyntheticData:
         )
         for s in SERIES
     }
-    outcomes, recorded = _publish(cfg, sims, grid.all_years, grid.out_years, rng)
+    outcomes, recorded = _publish(cfg, sims, grid.all_years, grid.out_years, rng, offences)
     outcomes = _drop_force_years(outcomes, scenario.missing)
     truth = _truth(cfg, grid, recording, expected, expected_dose, dose, charging, sims)
     truth["scenario"] = scenario.record(grid)
@@ -316,7 +320,9 @@ def _drop_force_years(out: pd.DataFrame, missing: list[tuple[str, str]]) -> pd.D
     """Whole force-years of outcomes published as "data not provided"."""
     if not missing:
         return out
-    hit = pd.Series(list(zip(out["force"], out["financial_year"]))).isin(set(missing)).to_numpy()
+    hit = np.zeros(len(out), dtype=bool)
+    for force, year in missing:
+        hit |= ((out["force"] == force) & (out["financial_year"] == year)).to_numpy()
     out = out.copy()
     out.loc[hit, ["recorded_basis", "closed_basis"]] = pd.NA
     out.loc[hit, "not_provided"] = True
@@ -583,115 +589,214 @@ def _truth(
     }
 
 
-def _publish(
-    cfg: dict, sims: dict, all_years: list[str], out_years: list[str], rng: np.random.Generator
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Turn simulated outcomes into the published tables (both bases, with the quirks)."""
-    reg = forces.registry()
+def _published_types(year: str) -> list[int]:
+    """The outcome types a year's outcomes file lists (type 19 was withdrawn after 2017/18)."""
+    start = periods.fy_start(year)
+    return [
+        o.code
+        for o in taxonomy.OUTCOME_TYPES
+        if periods.fy_start(o.first_year) <= start and (o.code != 19 or start <= 2017)
+    ]
+
+
+def _basis_counts(by_delay: np.ndarray, n_rec: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """(closed, recorded basis) per quarter, force and type from outcomes by delay: outcomes
+    assigned in the quarter whenever recorded, and outcomes so far (by the year's snapshot, `lag`
+    quarters after its end) of the offences recorded in the quarter, the rest type 0."""
+    nq, nf, nt, nd = by_delay.shape
+    closed = np.zeros((nq, nf, nt), dtype=np.int64)
+    for d in range(nd):
+        closed[d:] += by_delay[: nq - d, :, :, d]
+    recorded_basis = np.zeros((nq, nf, nt), dtype=np.int64)
+    for qi in range(nq):
+        snapshot = (qi // 4) * 4 + 3 + lag
+        recorded_basis[qi] = by_delay[qi, :, :, : max(0, min(nd, snapshot - qi + 1))].sum(axis=-1)
+    recorded_basis[:, :, 0] = n_rec - recorded_basis[:, :, 1:].sum(axis=-1)
+    return closed, recorded_basis
+
+
+def _outcome_cells(
+    cfg: dict, sims: dict, all_years: list[str], out_years: list[str]
+) -> dict[str, np.ndarray]:
+    """Every outcomes cell the files publish, as columns of arrays in publication order (series,
+    quarter, force, outcome type); `block` numbers each series-quarter-force block."""
+    nf = len(forces.registry())
     lag = int(cfg["snapshot_lag_quarters"])
-    first_q = all_years.index(out_years[0]) * 4
-    frames = []
-    for s in SERIES:
-        code = cfg[s]["code"]
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("series", "year", "quarter", "force", "type")}
+    parts |= {"recorded_basis": [], "closed_basis": [], "block": []}
+    blocks = 0
+    for si, s in enumerate(SERIES):
         n_rec, by_delay = sims[s]
-        nq, nf, nt, nd = by_delay.shape
-        # closed[q] = outcomes assigned in q, whenever recorded
-        closed = np.zeros((nq, nf, nt), dtype=np.int64)
-        for d in range(nd):
-            closed[d:] += by_delay[: nq - d, :, :, d]
-        recorded_basis = np.zeros((nq, nf, nt), dtype=np.int64)
-        for qi in range(nq):
-            snapshot = (qi // 4) * 4 + 3 + lag
-            recorded_basis[qi] = by_delay[qi, :, :, : max(0, min(nd, snapshot - qi + 1))].sum(axis=-1)
-        recorded_basis[:, :, 0] = n_rec - recorded_basis[:, :, 1:].sum(axis=-1)
-        for qi in range(first_q, nq):
-            y = all_years[qi // 4]
-            if code == "8Q" and periods.fy_start(y) < 2014:
+        closed, recorded_basis = _basis_counts(by_delay, n_rec, lag)
+        for y in out_years:
+            if cfg[s]["code"] == "8Q" and periods.fy_start(y) < 2014:
                 continue
-            types = [
-                o.code
-                for o in taxonomy.OUTCOME_TYPES
-                if periods.fy_start(o.first_year) <= periods.fy_start(y)
-                and (o.code != 19 or periods.fy_start(y) <= 2017)
-            ]
-            grid = pd.DataFrame(
-                {
-                    "financial_year": y,
-                    "quarter": qi % 4 + 1,
-                    "force": np.repeat([f.name for f in reg], len(types)),
-                    "force_code": np.repeat([f.code for f in reg], len(types)),
-                    "offence_code": code,
-                    "outcome_type": np.tile(types, nf),
-                    "recorded_basis": recorded_basis[qi][:, types].ravel(),
-                    "closed_basis": closed[qi][:, types].ravel(),
-                }
-            )
-            frames.append(grid)
-    out = pd.concat(frames, ignore_index=True)
-    out["closed_basis"] = out["closed_basis"].astype("Int64")
-    out["recorded_basis"] = out["recorded_basis"].astype("Int64")
-    out.loc[out["outcome_type"] == 0, "closed_basis"] = pd.NA
+            types = _published_types(y)
+            q0, nt = all_years.index(y) * 4, len(types)
+            size = 4 * nf * nt
+            parts["series"].append(np.full(size, si))
+            parts["year"].append(np.full(size, all_years.index(y)))
+            parts["quarter"].append(np.repeat(np.arange(1, 5), nf * nt))
+            parts["force"].append(np.tile(np.repeat(np.arange(nf), nt), 4))
+            parts["type"].append(np.tile(types, 4 * nf))
+            parts["recorded_basis"].append(recorded_basis[q0 : q0 + 4][:, :, types].ravel())
+            parts["closed_basis"].append(closed[q0 : q0 + 4][:, :, types].ravel())
+            parts["block"].append(blocks + np.repeat(np.arange(4 * nf), nt))
+            blocks += 4 * nf
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def _gmp_gap(cells: dict[str, np.ndarray], all_years: list[str]) -> np.ndarray:
+    """Rows in the Greater Manchester gap (quarters not published)."""
+    gmp = [f.name for f in forces.registry()].index(GMP)
+    return (
+        (cells["force"] == gmp)
+        & (cells["year"] == all_years.index(GMP_GAP[0]))
+        & np.isin(cells["quarter"], GMP_GAP[1])
+    )
+
+
+def _publish(
+    cfg: dict,
+    sims: dict,
+    all_years: list[str],
+    out_years: list[str],
+    rng: np.random.Generator,
+    offences: tuple[str, ...] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Turn simulated outcomes into the published tables (both bases, with the quirks).
+
+    The cells are built as arrays and the tables once at the end; the random quirks draw on the
+    cells in publication order (series, quarter, force, type), as the files were once built."""
+    reg = forces.registry()
     q = cfg["quirks"]
+    cells = _outcome_cells(cfg, sims, all_years, out_years)
     if q["gmp_gap"] and GMP_GAP[0] in out_years:
-        gap = (out["force"] == GMP) & (out["financial_year"] == GMP_GAP[0]) & out["quarter"].isin(GMP_GAP[1])
-        out = out[~gap].reset_index(drop=True)
+        keep = ~_gmp_gap(cells, all_years)
+        cells = {k: v[keep] for k, v in cells.items()}
+    closed = cells["closed_basis"].copy()
     # Negative corrections: small negative counts in cells that were zero, on the closed basis.
-    zero = out.index[(out["closed_basis"] == 0) & (out["outcome_type"] > 1)]
+    zero = np.flatnonzero((closed == 0) & (cells["type"] > 1))
     if len(zero) and q["negative_cells"]:
         pick = rng.choice(zero, size=min(q["negative_cells"], len(zero)), replace=False)
-        out.loc[np.sort(pick), "closed_basis"] = -rng.integers(1, 3, size=len(pick))
+        closed[np.sort(pick)] = -rng.integers(1, 3, size=len(pick))
     # Whole force-quarter-offence blocks published as "data not provided".
-    blocks = out[["financial_year", "quarter", "force", "offence_code"]].drop_duplicates()
-    blocks = blocks[blocks["force"] != forces.BTP]
-    out["not_provided"] = False
+    btp = [f.name for f in reg].index(forces.BTP)
+    first = np.flatnonzero(np.diff(cells["block"], prepend=-1) != 0)  # each block's first row
+    candidates = cells["block"][first][cells["force"][first] != btp]
+    mark = np.zeros(len(closed), dtype=bool)
     if q["not_provided_blocks"]:
-        chosen = blocks.iloc[np.sort(rng.choice(len(blocks), q["not_provided_blocks"], replace=False))]
-        mark = (
-            out.merge(chosen.assign(_hit=True), how="left", on=list(chosen.columns))["_hit"]
-            .fillna(False)
-            .to_numpy(bool)
-        )
-        out.loc[mark, ["recorded_basis", "closed_basis"]] = pd.NA
-        out.loc[mark, "not_provided"] = True
-    out["offence_description"] = out["offence_code"].map(lambda c: taxonomy.OFFENCE_BY_CODE[c].description)
-    out["offence_code_expired"] = False
-    out["outcome_group"] = out["outcome_type"].map(lambda t: taxonomy.BY_CODE[t].group)
-    out = out.sort_values(
-        ["financial_year", "quarter", "force", "offence_code", "outcome_type"], kind="stable"
-    ).reset_index(drop=True)
+        picked = np.sort(rng.choice(len(candidates), q["not_provided_blocks"], replace=False))
+        mark = np.isin(cells["block"], candidates[picked])
+    # only now, after every draw over all the cells, the offences asked for
+    series = [i for i, s in enumerate(SERIES) if offences is None or cfg[s]["code"] in offences]
+    wanted = np.isin(cells["series"], series)
+    cells = {k: v[wanted] for k, v in cells.items()}
+    out = _outcomes_frame(cfg, cells, closed[wanted], mark[wanted], all_years)
+    return out, _recorded_frame(cfg, sims, all_years, series)
 
-    # PFA recorded offences: every offence's count, all years from pfa_first_year.
-    rec_frames = []
-    for s in SERIES:
-        code = cfg[s]["code"]
-        n_rec = sims[s][0]
-        for qi in range(n_rec.shape[0]):
-            y = all_years[qi // 4]
-            if code == "8Q" and periods.fy_start(y) < 2014:
-                continue
-            rec_frames.append(
-                pd.DataFrame(
-                    {
-                        "financial_year": y,
-                        "quarter": qi % 4 + 1,
-                        "force": [f.name for f in reg],
-                        "force_code": [f.code for f in reg],
-                        "offence_code": code,
-                        "offences": n_rec[qi],
-                    }
-                )
-            )
-    rec = pd.concat(rec_frames, ignore_index=True)
-    rec["offences"] = rec["offences"].astype("Int64")
-    # BTP appears in the PFA tables only up to 2014/15.
-    rec = rec[(rec["force"] != forces.BTP) | (rec["financial_year"].map(periods.fy_start) <= 2014)]
-    if q["gmp_gap"]:
-        gap = (rec["force"] == GMP) & (rec["financial_year"] == GMP_GAP[0]) & rec["quarter"].isin(GMP_GAP[1])
-        rec = rec[~gap]
-    rec = rec.sort_values(["financial_year", "quarter", "force", "offence_code"], kind="stable").reset_index(
-        drop=True
+
+def _text_column(values: list[str], codes: np.ndarray) -> pd.Series:
+    """A text column from a list of values and each row's index into it (taken in Arrow, the
+    text columns' storage, which is ten times faster than from Python strings)."""
+    return pd.Series(pd.array(pa.array(values, type=pa.large_string()).take(pa.array(codes)), dtype="str"))
+
+
+def _sort_order(*keys: np.ndarray) -> np.ndarray:
+    """Row order sorted by the keys, first key first (ties keep their order)."""
+    return np.lexsort(keys[::-1])
+
+
+def _rank(values: list[str]) -> np.ndarray:
+    """Each value's position in sorted order (to sort text columns by integer codes)."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.arange(len(values))
+    return rank
+
+
+def _outcomes_frame(
+    cfg: dict, cells: dict[str, np.ndarray], closed: np.ndarray, mark: np.ndarray, all_years: list[str]
+) -> pd.DataFrame:
+    """The tidy outcomes table, sorted by year, quarter, force, offence and type."""
+    reg = forces.registry()
+    names, codes = [f.name for f in reg], [f.code for f in reg]
+    offences = [cfg[s]["code"] for s in SERIES]
+    order = _sort_order(
+        cells["year"],
+        cells["quarter"],
+        _rank(names)[cells["force"]],
+        _rank(offences)[cells["series"]],
+        cells["type"],
     )
-    return out, rec
+    c = {k: v[order] for k, v in cells.items()}
+    closed, mark = closed[order], mark[order]
+    type_group = {o.code: o.group for o in taxonomy.OUTCOME_TYPES}
+    groups = [type_group.get(t, "") for t in range(N_TYPES)]
+    recorded_basis = pd.array(c["recorded_basis"], dtype="Int64")
+    recorded_basis[mark] = pd.NA
+    closed_basis = pd.array(closed, dtype="Int64")
+    closed_basis[mark | (c["type"] == 0)] = pd.NA
+    return pd.DataFrame(
+        {
+            "financial_year": _text_column(all_years, c["year"]),
+            "quarter": c["quarter"].astype(np.int64),
+            "force": _text_column(names, c["force"]),
+            "force_code": _text_column(codes, c["force"]),
+            "offence_code": _text_column(offences, c["series"]),
+            "outcome_type": c["type"].astype(np.int64),
+            "recorded_basis": recorded_basis,
+            "closed_basis": closed_basis,
+            "not_provided": mark,
+            "offence_description": _text_column(
+                [taxonomy.OFFENCE_BY_CODE[o].description for o in offences], c["series"]
+            ),
+            "offence_code_expired": np.zeros(len(closed), dtype=bool),
+            "outcome_group": _text_column(groups, c["type"]),
+        }
+    )
+
+
+def _recorded_frame(cfg: dict, sims: dict, all_years: list[str], series: list[int]) -> pd.DataFrame:
+    """PFA recorded offences: every offence's count per force and quarter, all years from
+    pfa_first_year (stalking from 2014/15; BTP only up to 2014/15; the Greater Manchester gap)."""
+    reg = forces.registry()
+    names, codes = [f.name for f in reg], [f.code for f in reg]
+    nf = len(reg)
+    offences = [cfg[s]["code"] for s in SERIES]
+    start = np.array([periods.fy_start(y) for y in all_years])
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("series", "quarter", "force", "offences")}
+    for si in series:
+        n_rec = sims[SERIES[si]][0]
+        nq = n_rec.shape[0]
+        qi = np.repeat(np.arange(nq), nf)
+        keep = np.ones(len(qi), dtype=bool) if offences[si] != "8Q" else start[qi // 4] >= 2014
+        parts["series"].append(np.full(keep.sum(), si))
+        parts["quarter"].append(qi[keep])
+        parts["force"].append(np.tile(np.arange(nf), nq)[keep])
+        parts["offences"].append(n_rec.ravel()[keep])
+    c = {k: np.concatenate(v) for k, v in parts.items()}
+    year = c["quarter"] // 4
+    keep = (c["force"] != names.index(forces.BTP)) | (start[year] <= 2014)
+    if cfg["quirks"]["gmp_gap"]:
+        keep &= ~(
+            (c["force"] == names.index(GMP))
+            & (np.asarray(all_years, dtype=object)[year] == GMP_GAP[0])
+            & np.isin(c["quarter"] % 4 + 1, GMP_GAP[1])
+        )
+    c = {k: v[keep] for k, v in c.items()}
+    order = _sort_order(c["quarter"], _rank(names)[c["force"]], _rank(offences)[c["series"]])
+    c = {k: v[order] for k, v in c.items()}
+    return pd.DataFrame(
+        {
+            "financial_year": _text_column(all_years, c["quarter"] // 4),
+            "quarter": (c["quarter"] % 4 + 1).astype(np.int64),
+            "force": _text_column(names, c["force"]),
+            "force_code": _text_column(codes, c["force"]),
+            "offence_code": _text_column(offences, c["series"]),
+            "offences": pd.array(c["offences"], dtype="Int64"),
+        }
+    )
 
 
 # --- the published layout, year by year --------------------------------------------------------

@@ -6,6 +6,7 @@ A financial year runs April to March and is written "2020/21"; quarter 1 is Apri
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _FY = re.compile(r"^\s*(?:fy\s*)?(\d{4})\s*[/\-_–]\s*(\d{2}|\d{4})\s*$", re.IGNORECASE)
 _Q = re.compile(r"^\s*(?:q|quarter|qtr)?\s*([1-4])\s*$", re.IGNORECASE)
@@ -16,6 +17,7 @@ def fy_label(start_year: int) -> str:
     return f"{start_year}/{(start_year + 1) % 100:02d}"
 
 
+@lru_cache(maxsize=1024)  # called per row by pandas .map over year columns
 def fy_start(label: str) -> int:
     """The calendar year a financial year label starts in ('2020/21' -> 2020)."""
     return int(normalise_year(label)[:4])

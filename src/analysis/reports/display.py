@@ -89,6 +89,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "coverage_mcse": ("Coverage: Monte Carlo SE", "pct"),
     "rejection_rate_mcse": ("Rejected: Monte Carlo SE", "pct"),
     "verdict": ("Against the targets", "text"),
+    "scenario": ("Scenario", "text"),
+    "judgement": ("Holds up?", "text"),
     "date": ("Date", "text"),
     "change": ("Change", "text"),
     "what it means": ("What it means", "text"),

@@ -553,3 +553,34 @@ def decomposition_plot(decomp, synthetic: bool = False, top: int = 12) -> plt.Fi
     a2.legend(fontsize=8)
     mark_demo(fig, synthetic)
     return fig
+
+
+def validation_plot(judged: pd.DataFrame, synthetic: bool = True) -> plt.Figure:
+    """Bias and 95% interval coverage of each interval estimator under each scenario, with
+    bars of ±1.96 Monte Carlo SEs (`judged`: analysis.reports.validation_text.judgements)."""
+    style()
+    scenarios = list(dict.fromkeys(judged["scenario"]))
+    estimators = list(dict.fromkeys(judged["estimator"]))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 1.2 + 0.55 * len(scenarios)), sharey=True)
+    step = 0.8 / max(len(estimators), 1)
+    for i, (est, colour) in enumerate(zip(estimators, SERIES * 3)):
+        e = judged[judged["estimator"] == est].set_index("scenario").reindex(scenarios)
+        y = np.arange(len(scenarios)) + (i - (len(estimators) - 1) / 2) * step
+        for ax, col in ((a1, "bias"), (a2, "coverage")):
+            ax.errorbar(
+                e[col], y, xerr=1.96 * e[f"{col}_mcse"], fmt="o", color=colour, capsize=2, ms=4, label=est
+            )
+    a1.axvline(0, color=PALETTE["black"], lw=0.8)
+    a2.axvline(0.95, color=PALETTE["black"], lw=0.8, ls="--")
+    a1.set_yticks(np.arange(len(scenarios)), scenarios)
+    a1.invert_yaxis()
+    a1.set_xlabel("bias (estimate minus truth)")
+    a2.set_xlabel("95% interval coverage (dashed: 95%)")
+    a2.xaxis.set_major_formatter(PercentFormatter(1.0))
+    a2.set_xlim(-0.02, 1.02)  # a coverage's error bar may reach past 0% or 100%
+    a1.set_title("Bias by scenario")
+    a2.set_title("Coverage by scenario")
+    a2.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="estimator", title_fontsize=7)
+    fig.tight_layout()
+    mark_demo(fig, synthetic)
+    return fig

@@ -579,12 +579,14 @@ def force_link(ctx: Context, force: str) -> tuple[Table, plots.Shown]:
 
 def validation_summary(table: pd.DataFrame, reps: int, link_slope: float) -> Prose:
     """The method notebook's opening: a banner (all its data are generated) and the primary
-    estimator's bias and coverage."""
+    estimator's bias and coverage, each with its Monte Carlo standard error."""
     p = table[table["estimator"] == "primary"].iloc[0]
+    where = f" under the {p['scenario']} scenario" if "scenario" in p else ""
     lines = [
-        f"Primary estimator of link_slope (true value {link_slope:g}): mean estimate "
-        f"{p['mean_estimate']:.3f}, bias {p['bias']:+.3f}, 95% interval coverage "
-        f"{verdicts.pct(p['coverage'])} over {reps} replicates.",
+        f"Primary estimator of link_slope (true value {p['truth']:g}){where}: mean estimate "
+        f"{p['mean_estimate']:.3f}, bias {p['bias']:+.3f} (Monte Carlo SE {p['bias_mcse']:.3f}), "
+        f"95% interval coverage {verdicts.pct(p['coverage'])} (Monte Carlo SE "
+        f"{100 * p['coverage_mcse']:.1f} points) over {reps} replicates.",
     ]
     banner = (
         f'<div class="demo-banner"><strong>GENERATED DATA: {reps} simulated data sets with known '
@@ -597,4 +599,5 @@ def validation_table(table: pd.DataFrame) -> Table:
     """The method study's results, one row per estimator and quantity."""
     from analysis.stats.method_study import COLUMNS
 
-    return people_table(table[[c for c in COLUMNS if c != "data_source"]])
+    first = ["scenario"] if "scenario" in table else []
+    return people_table(table[[*first, *(c for c in COLUMNS if c != "data_source")]])

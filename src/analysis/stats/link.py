@@ -56,23 +56,7 @@ def permutation_p(
 ) -> tuple[float, float]:
     """Randomisation p-value: the primary slope against slopes with doses shuffled between
     forces. Returns (p-value, observed slope)."""
-    forces_ = d["force"].unique()
-    dose = d.groupby("force")["dose_c"].first().reindex(forces_).to_numpy()
-    rng = np.random.default_rng(seed)
-
-    y, n = d[success].to_numpy(float), d[total].to_numpy(float)
-    X0, _ = glm.design(d, {"dose_x_post": np.zeros(len(d))})
-    start = glm.irls(X0[:, :-1], y, n)
-
-    def slope(dmap: dict) -> float:
-        X = X0.copy()
-        X[:, -1] = d["force"].map(dmap).to_numpy() * d["post"].to_numpy()
-        return float(glm.irls(X, y, n, np.append(start, 0.0))[-1])
-
-    obs = slope(dict(zip(forces_, dose)))
-    perm = [slope(dict(zip(forces_, rng.permutation(dose)))) for _ in range(reps)]
-    p = (1 + np.sum(np.abs(perm) >= abs(obs))) / (reps + 1)
-    return float(p), obs
+    return glm.permutation_p(d, "dose_c", "post", reps, seed, success, total)
 
 
 @dataclass(frozen=True)
