@@ -126,6 +126,7 @@ def _write_analysis(
     put(lk.event_study, "event_study.csv")
     put(lk.panel, "link_panel.csv")
     put(lk.force_residuals, "link_force_residuals.csv")
+    put(lk.influence, "link_influence.csv")
     write_json(link_text.described(lk, syn), tables / "link_model.json")
     written.append(tables / "link_model.json")
 
@@ -174,6 +175,10 @@ def _national_figures(
         "event_study.png": (
             plots.event_study_plot(lk.event_study, synthetic=syn),
             verdicts.alt_event_study(lk.event_study, link.PRE),
+        ),
+        "link_influence.png": (
+            plots.influence_plot(lk.influence, lk.primary["estimate"], synthetic=syn),
+            verdicts.alt_influence(lk.influence, lk.primary["estimate"]),
         ),
         "decomposition.png": (
             plots.decomposition_plot(dec, synthetic=syn),
