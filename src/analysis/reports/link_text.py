@@ -71,7 +71,7 @@ def negative_control_sentence(models: pd.DataFrame) -> str:
     m = models.set_index("estimator")
     nc = m.loc["negative_control"] if "negative_control" in m.index else None
     if nc is None or pd.isna(nc["estimate"]):
-        return "No negative control: " + (str(nc["note"]) if nc is not None else "no comparison offence.")
+        return "No negative control: " + (f"{nc['note']}." if nc is not None else "no comparison offence.")
     text = (
         f"Negative control: the same model on a comparison offence's charges, with stalking's dose, "
         f"gives {nc['estimate']:.3f} (95% CI {nc['ci_low']:.3f} to {nc['ci_high']:.3f}), where no link "

@@ -332,6 +332,33 @@ def primary_sample(d: pd.DataFrame) -> pd.DataFrame:
     return PRIMARY.sample(d)
 
 
+def cv3_row(
+    estimator: str,
+    specification: str,
+    est: float,
+    se: float,
+    n_forces: int,
+    n_obs: int | None,
+    level: float = 0.95,
+    note: str = "",
+) -> Estimate:
+    """A row with a CV3 standard error: t(G-1) interval and two-sided p-value."""
+    tq = stats.t.ppf(0.5 + level / 2, n_forces - 1)
+    p = float(2 * stats.t.sf(abs(est / se), n_forces - 1)) if se > 0 else float("nan")
+    return Estimate(
+        estimator,
+        specification,
+        est,
+        CV3.format(df=n_forces - 1),
+        est - tq * se,
+        est + tq * se,
+        p,
+        n_forces,
+        n_obs,
+        note,
+    )
+
+
 def cv3_estimate(
     estimator: str,
     specification: str,
@@ -353,21 +380,7 @@ def cv3_estimate(
     y, n = d[success].to_numpy(float), d[total].to_numpy(float)
     beta = glm.irls(X, y, n)
     se = glm.jackknife_se(d, X, k, beta, success, total)
-    g = d["force"].nunique()
-    est = float(beta[k])
-    tq = stats.t.ppf(0.5 + level / 2, g - 1)
-    return Estimate(
-        estimator,
-        specification,
-        est,
-        CV3.format(df=g - 1),
-        est - tq * se,
-        est + tq * se,
-        float(2 * stats.t.sf(abs(est / se), g - 1)) if se > 0 else float("nan"),
-        g,
-        len(d),
-        note,
-    )
+    return cv3_row(estimator, specification, float(beta[k]), se, d["force"].nunique(), len(d), level, note)
 
 
 def dose_x_post_estimate(
@@ -487,25 +500,20 @@ def dose_terciles(d: pd.DataFrame, level: float = 0.95) -> list[Estimate]:
     beta = glm.irls(X, dp[PRIMARY.success].to_numpy(float), dp[PRIMARY.total].to_numpy(float))
     ks = [names.index(t) for t in terms]
     cov = cv3_covariance(jackknife_coefficients(dp, X, ks, beta, PRIMARY.success, PRIMARY.total))
-    g = dp["force"].nunique()
-    tq = stats.t.ppf(0.5 + level / 2, g - 1)
     rows = []
     for i, label in enumerate(("middle", "top")):
-        est, se = float(beta[ks[i]]), float(np.sqrt(cov[i, i]))
         lo, hi = dose[third == i + 1].min(), dose[third == i + 1].max()
         rows.append(
-            Estimate(
+            cv3_row(
                 f"dose_tercile_{label}",
                 f"as primary with dose thirds: {label} third (dose {lo:.2f} to {hi:.2f}) x post against "
                 f"the bottom third (dose {dose[third == 0].min():.2f} to {dose[third == 0].max():.2f})",
-                est,
-                CV3.format(df=g - 1),
-                est - tq * se,
-                est + tq * se,
-                float(2 * stats.t.sf(abs(est / se), g - 1)),
-                g,
+                float(beta[ks[i]]),
+                float(np.sqrt(cov[i, i])),
+                dp["force"].nunique(),
                 len(dp),
-                note="log-odds difference from the bottom third, not a slope",
+                level,
+                "log-odds difference from the bottom third, not a slope",
             )
         )
     return rows
@@ -584,21 +592,16 @@ def triple_difference(other: pd.DataFrame, d: pd.DataFrame, code: str, level: fl
     groups = pd.factorize(both["force"])[0]
     est = wls(np.ones(len(both), bool))
     draws = np.array([[wls(groups != g)] for g in range(groups.max() + 1)])
-    se = float(np.sqrt(cv3_covariance(draws)[0, 0]))
-    g = len(draws)
-    tq = stats.t.ppf(0.5 + level / 2, g - 1)
-    return Estimate(
+    return cv3_row(
         "triple_difference",
         f"log odds ratio of charge, stalking over offence {code}, within force-year: force + year "
         "effects, dose x post-2020, inverse-variance weights",
         est,
-        CV3.format(df=g - 1),
-        est - tq * se,
-        est + tq * se,
-        float(2 * stats.t.sf(abs(est / se), g - 1)),
-        g,
+        float(np.sqrt(cv3_covariance(draws)[0, 0])),
+        len(draws),
         len(both),
-        note="absorbs force-year shocks common to both offences",
+        level,
+        "absorbs force-year shocks common to both offences",
     )
 
 
@@ -741,20 +744,17 @@ def _event_study_estimates(es: EventStudy, level: float) -> list[Estimate]:
     test of its pre-period coefficients (the row's estimate is their mean)."""
     t = es.table[~es.table["reference"]].reset_index(drop=True)
     g = es.pre_test["df2"] + 1
-    tq = stats.t.ppf(0.5 + level / 2, g - 1)
     a = t["post"].to_numpy(float) / t["post"].sum()
-    est, se = float(a @ t["estimate"].to_numpy()), float(np.sqrt(a @ es.covariance @ a))
     rows = [
-        Estimate(
+        cv3_row(
             "event_study_mean_post",
             f"dose x year, reference {PRE}: mean of post-2020 coefficients",
-            est,
-            CV3.format(df=g - 1),
-            est - tq * se,
-            est + tq * se,
-            float(2 * stats.t.sf(abs(est / se), g - 1)),
-            n_forces=g,
-            note="see event_study.csv for each year",
+            float(a @ t["estimate"].to_numpy()),
+            float(np.sqrt(a @ es.covariance @ a)),
+            g,
+            None,
+            level,
+            "see event_study.csv for each year",
         )
     ]
     pre = t[~t["post"]]
