@@ -21,6 +21,16 @@ from analysis.stats.link_panel import link_panel
 from analysis.stats.method_study import summarise
 
 
+def pre_trend_test(d: pd.DataFrame) -> link.Estimate:
+    """The joint CV3 Wald test of the primary basis's pre-period event-study coefficients
+    (truth: no pre-trend; its rejection rate is the test's size, or its power under `pretrend`)."""
+    b = link.PRIMARY
+    es = link.event_study(b.sample(d), success=b.success, total=b.total)
+    return link.Estimate(
+        "pre_trend_test", es.pre_test["method"], float("nan"), "Wald", p_value=es.pre_test["p_value"]
+    )
+
+
 def replicate(rep: int, scenario: str, slope: float, seed: int, names: set[str] | None = None) -> list[dict]:
     """One generated dataset, every candidate's estimate against the scenario's truth."""
     cfg = generator.load_config(None, {"link_slope": slope, "seed": seed + rep}, scenario)
@@ -29,16 +39,17 @@ def replicate(rep: int, scenario: str, slope: float, seed: int, names: set[str] 
     truth = slope if average is None else float(average)
     d = link._usable(link_panel(data.outcomes, data.recorded))
     rows = []
-    for fn in link.COHORT_CANDIDATES:
+    for fn in (*link.COHORT_CANDIDATES, pre_trend_test):
         if names and fn.__name__ not in names:
             continue
         e = fn(d)
+        zero = fn is pre_trend_test
         rows.append(
             {
                 "rep": rep,
                 "estimator": e.estimator,
-                "parameter": "link_slope",
-                "truth": truth,
+                "parameter": "no pre-trend" if zero else "link_slope",
+                "truth": float("nan") if zero else truth,
                 "estimate": e.estimate,
                 "ci_low": e.ci_low,
                 "ci_high": e.ci_high,

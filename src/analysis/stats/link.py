@@ -40,9 +40,7 @@ PLACEBO_YEARS = ("2016/17", "2017/18", "2018/19")
 # 2021/22's closures are post-2020 cohorts, but a quarter are not): left out of the donut
 DONUT_YEARS = ("2020/21", "2021/22")
 CV3 = "cluster jackknife (CV3) SE, t({df}) interval"
-# the negative-control offence: one both the published files and the generator carry, whose
-# charging the April 2020 stalking rules cannot have touched (shoplifting)
-COMPARISON_OFFENCE = "46"
+COMPARISON_OFFENCE = taxonomy.COMPARISON_OFFENCE  # the negative control's default offence
 # link_models.csv's columns, in order
 MODEL_COLUMNS = (
     "estimator",
