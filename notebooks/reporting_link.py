@@ -10,8 +10,11 @@
 
 # %% [markdown]
 # The models are fitted once by `stalking-outcomes analyse`; this notebook reads their tables.
-# The dose is each force's log growth in recorded stalking from 2019/20 to 2020/21; the outcome
-# is the share of investigations closed in a year that were charged.
+# The dose is each force's log growth in recorded stalking from 2019/20 to 2020/21. The primary
+# outcome is on the recorded basis: of the outcomes assigned to offences recorded in a year (by
+# the time that year's table was published), the share charged, so that each year holds the
+# offences recorded in it. The closed-basis versions are sensitivity analyses (see the methods
+# page for why, from the simulation study).
 
 # %% tags=["parameters"]
 source = "demo"
@@ -28,11 +31,22 @@ ctx.banner()
 # %%
 sections.link_summary(ctx)
 
+# %%
+sections.link_size_and_shape(ctx)
+
 # %% [markdown]
 # ## Caveats (read these before quoting the result)
 
 # %%
 sections.link_caveats(ctx)
+
+# %% [markdown]
+# ## Negative control
+#
+# A comparison offence whose charging the stalking rules did not touch, with stalking's dose.
+
+# %%
+sections.link_negative_control(ctx)
 
 # %% [markdown]
 # ## Every estimator
@@ -43,9 +57,12 @@ sections.link_models_table(ctx)
 # %% [markdown]
 # ## Event study: dose by year, relative to 2019/20
 #
-# Before 2020 the coefficients should be near zero (no pre-trend); after, they show the
-# association year by year. The 2020/21 coefficient is diluted because investigations closed
-# that year include offences recorded before April 2020.
+# The primary model with one dose coefficient per year (recorded basis). Before 2020 the
+# coefficients should be near zero (no pre-trend); after, they show the association year by
+# year. Intervals use the leave-one-force-out jackknife (CV3).
+
+# %%
+sections.link_pre_trend(ctx)
 
 # %%
 es_table, es_figure = sections.event_study(ctx)
@@ -53,6 +70,21 @@ es_table
 
 # %% tags=["figure"]
 es_figure
+
+# %% [markdown]
+# ## Which forces move the estimate?
+#
+# The primary estimate with each force left out in turn, the forces that move it most first.
+
+# %%
+influence_text, influence_table, influence_figure = sections.link_influence(ctx)
+influence_text
+
+# %%
+influence_table
+
+# %% tags=["figure"]
+influence_figure
 
 # %% [markdown]
 # ## Dose and change in charge rate, force by force

@@ -267,3 +267,16 @@ def test_a_missing_default_store_says_how_to_get_either_source(tmp_path, monkeyp
     assert main(["tables"]) == 2
     err = capsys.readouterr().err
     assert "data/processed/homeoffice" in err and "--source demo" in err and "Traceback" not in err
+
+
+def test_analyse_takes_the_negative_control_offence(demo_store, tmp_path):
+    """--comparison names the negative-control offence: one in the store is fitted (8L here,
+    as the default store has 8Q and 8L), one not in it is named as missing."""
+    store, _ = demo_store
+    for code, fitted in (("8L", True), ("46", False)):
+        out = tmp_path / code
+        argv = ["analyse", "--store", str(store), "--out", str(out), "--no-figures", "--comparison", code]
+        assert main([*argv, "--bootstrap-reps", "9", "--permutations", "9"]) == 0
+        models = pd.read_csv(out / "tables" / "link_models.csv").set_index("estimator")
+        assert pd.notna(models.loc["negative_control", "estimate"]) == fitted
+        assert ("triple_difference" in models.index) == fitted

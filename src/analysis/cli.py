@@ -150,6 +150,7 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
             bootstrap_reps=args.bootstrap_reps,
             permutation_reps=args.permutations,
             figures=not args.no_figures,
+            comparison=args.comparison,
         )
     print(f"wrote {len(written)} files under {out}" + (" (GENERATED DEMO DATA)" if st.synthetic else ""))
     _adhoc_note(out)
@@ -345,6 +346,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--permutations", type=COUNT, default=199, help="permutation test replications (default: 199)"
     )
     s.add_argument("--no-figures", action="store_true", help="write tables only")
+    s.add_argument(
+        "--comparison",
+        default=taxonomy.COMPARISON_OFFENCE,
+        help=f"the link models' negative-control offence code (default: {taxonomy.COMPARISON_OFFENCE}); "
+        "it must have been ingested (ingest --offences)",
+    )
     s.set_defaults(func=_cmd_analyse)
 
     s = sub.add_parser(

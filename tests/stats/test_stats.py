@@ -359,11 +359,19 @@ def test_primary_estimate_on_the_default_demo(sim):
         "placebo_2017",
         "permutation",
         "combined_8Q_8L",
-        "recorded_basis",
+        "closed_basis_all_years",
+        "donut",
+        "cohort_share",
+        "cohort_mix",
+        "recorded_mature",
     ):
         assert name in m.index
     assert r.primary["parameter"] == "link_slope"
+    assert "recorded basis" in r.primary["specification"] and "CV3" in r.primary["inference"]
+    assert "recorded_basis" not in m.index  # the primary is the recorded basis: not repeated
+    assert (m["method"].str.contains("CV3|HC3|bootstrap|randomisation|Wald")).all()  # every row says which
     text = link_text.described(r, synthetic=True)
+    assert r.influence["force"].iloc[0] in text["influence_sentence"]
     assert "No force has zero dose" in text["caveats"][0] and r.dose.idxmax() in text["caveats"][0]
     assert f"{r.primary['estimate']:.3f}" in text["sentence"] and "GENERATED" in text["data_source"]
     es = r.event_study.set_index("financial_year")

@@ -133,6 +133,10 @@ OFFENCES: tuple[Offence, ...] = (
 )
 OFFENCE_BY_CODE: dict[str, Offence] = {o.code: o for o in OFFENCES}
 
+# The link models' negative-control offence: one both the published files and the generator
+# carry, whose charging the April 2020 stalking rules cannot have touched (shoplifting).
+COMPARISON_OFFENCE = "46"
+
 # Codes read by default: stalking, and harassment for the reclassification robustness view.
 DEFAULT_OFFENCES = ("8Q", "8L")
 

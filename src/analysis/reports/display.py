@@ -69,6 +69,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "component": ("Component", "text"),
     "share_of_change": ("Share of the change", "pct"),
     "dose": ("Dose (log growth in recording)", "num3"),
+    "estimate_without": ("Slope without this force", "num3"),
     "rise": ("Recorded stalking, 2020/21 over 2019/20", "ratio"),
     "observed_rate_post": ("Charged since April 2020 (mean of years)", "pct"),
     "fitted_rate_post": ("National model's prediction", "pct"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.stats.link import BREAK, PRE, LinkResult
+from analysis.stats.link import BREAK, DONUT_YEARS, PRE, LinkResult
 from analysis.stats.measures import data_source_label
 
 
@@ -15,12 +15,94 @@ def sentence(primary: dict) -> str:
     odds_per_doubling = float(np.exp(np.log(2) * primary["estimate"]))
     return (
         f"Across {primary['n_forces']} forces, a force whose recorded stalking grew by a factor of 2 "
-        f"more than another's across April 2020 had, from {BREAK}, charge odds "
+        f"more than another's across April 2020 had, for offences recorded from {BREAK}, charge odds "
         f"{odds_per_doubling:.2f} times the other's, relative to its own earlier years and the "
         f"national trend (slope {primary['estimate']:.3f} per unit log growth, "
         f"{100 * primary['level']:.0f}% CI {primary['ci_low']:.3f} to {primary['ci_high']:.3f}; "
         f"clustered p = {primary['p_value_cluster']:.3g}, wild bootstrap p = "
         f"{primary['p_value_wild_bootstrap']:.3g})."
+    )
+
+
+def marginal_effect_sentence(me: dict) -> str:
+    """The primary slope in percentage points: the average marginal effect per doubling."""
+    lo, hi = me["per_doubling_pp_ci"]
+    return (
+        f"In percentage points: at the fitted charge rates of the years from {BREAK} (mean "
+        f"{100 * me['mean_charge_rate_post']:.1f}%), a doubling of recorded stalking beyond another "
+        f"force's goes with a charge rate {abs(me['per_doubling_pp']):.2f} points "
+        f"{'lower' if me['per_doubling_pp'] < 0 else 'higher'} (average marginal effect, 95% CI "
+        f"{lo:+.2f} to {hi:+.2f} points)."
+    )
+
+
+def dose_shape_sentence(models: pd.DataFrame) -> str:
+    """The dose thirds against the bottom third, in words."""
+    m = models.set_index("estimator")
+    parts = [
+        f"the {label} third {m.loc[f'dose_tercile_{label}', 'estimate']:+.3f} (95% CI "
+        f"{m.loc[f'dose_tercile_{label}', 'ci_low']:+.3f} to {m.loc[f'dose_tercile_{label}', 'ci_high']:+.3f})"
+        for label in ("middle", "top")
+        if f"dose_tercile_{label}" in m.index
+    ]
+    if not parts:
+        return "No dose thirds were fitted."
+    return (
+        "Shape: against the forces in the bottom third of the dose, the change in charge log-odds "
+        f"from {BREAK} was, for {' and '.join(parts)}."
+    )
+
+
+def influence_sentence(influence: dict) -> str:
+    """The forces that move the primary estimate most when left out, and the estimate without
+    the force whose recorded stalking rose most."""
+    named = "; ".join(f"{r['force']} ({r['estimate_without']:.3f})" for r in influence["most_influential"])
+    low, high = influence["range_without_one_force"]
+    return (
+        f"Leaving out one force at a time, the slope ranges from {low:.3f} to {high:.3f}. The forces "
+        f"that move it most, with the slope without each: {named}. Without "
+        f"{influence['largest_dose_force']}, whose recorded stalking rose most, it is "
+        f"{influence['estimate_without_largest_dose_force']:.3f}."
+    )
+
+
+def negative_control_sentence(models: pd.DataFrame) -> str:
+    """The negative control and the triple difference, in words (or why they are missing)."""
+    m = models.set_index("estimator")
+    nc = m.loc["negative_control"] if "negative_control" in m.index else None
+    if nc is None or pd.isna(nc["estimate"]):
+        return "No negative control: " + (f"{nc['note']}." if nc is not None else "no comparison offence.")
+    text = (
+        f"Negative control: the same model on a comparison offence's charges, with stalking's dose, "
+        f"gives {nc['estimate']:.3f} (95% CI {nc['ci_low']:.3f} to {nc['ci_high']:.3f}), where no link "
+        "is expected; "
+        + (
+            "its interval excludes 0, a sign that charging changed with the dose beyond stalking."
+            if nc["ci_low"] > 0 or nc["ci_high"] < 0
+            else "its interval includes 0."
+        )
+    )
+    if "triple_difference" in m.index:
+        t = m.loc["triple_difference"]
+        text += (
+            f" Stalking against that offence within each force and year (a triple difference, which "
+            f"removes shocks common to both) gives {t['estimate']:.3f} (95% CI {t['ci_low']:.3f} to "
+            f"{t['ci_high']:.3f})."
+        )
+    return text
+
+
+def pre_trend_sentence(test: dict) -> str:
+    """The joint test of the event study's pre-period coefficients, in words."""
+    if not test["years"]:
+        return f"No years before {PRE} in the data: parallel pre-trends cannot be tested."
+    verdict = "reject" if test["p_value"] < 0.05 else "do not reject"
+    return (
+        f"Before {PRE}, the dose-by-year coefficients for {test['years'][0]} to {test['years'][-1]} "
+        f"are jointly tested against zero (parallel trends): F = {test['statistic']:.2f} on "
+        f"{test['df1']} and {test['df2']} degrees of freedom, p = {test['p_value']:.3g} (cluster "
+        f"jackknife covariance); at the 5% level we {verdict} parallel pre-trends. Not rejecting "
+        "them does not show they hold: the test has limited power with 43 forces."
     )
 
 
@@ -36,12 +118,17 @@ def caveats(primary: dict, dose: pd.Series) -> list[str]:
         "with larger rises to forces with smaller rises, not a rise to no rise.",
         "This is an association between forces, not a causal effect of the counting-rule change: "
         "forces that recorded more new stalking may differ in other ways that changed at the same time.",
-        "Charge rates are on the closed basis (investigations closed in the year): not censored, "
-        "but each year mixes offences recorded in different years, which slightly dilutes the "
-        "2020/21 contrast.",
-        f"{g} forces are {g} clusters: intervals use force-clustered errors "
-        "with t(G-1) critical values, and the wild cluster bootstrap p-value does not rely on "
-        "large-cluster asymptotics.",
+        "Charge rates are on the recorded basis: of the outcomes assigned by the time each year's "
+        "table was published to offences recorded in that year, the share charged. This times the "
+        "comparison by the year an offence was recorded, as the effect is; the outcomes of the "
+        "latest-recorded offences are incomplete, but alike in every year, since every year's table "
+        "is published the same time after its end. The closed basis (investigations closed in the "
+        f"year) mixes offences recorded in different years; fitted on it, with or without "
+        f"{' and '.join(DONUT_YEARS)}, the estimate is biased in the method study's scenarios "
+        "(docs/methods.md): those rows are sensitivity analyses.",
+        f"{g} forces are {g} clusters: intervals use the leave-one-force-out jackknife (CV3) "
+        "standard error with t(G-1) critical values, and the wild cluster bootstrap p-value does "
+        "not rely on large-cluster asymptotics.",
         "Much of the 2020/21 rise is reclassification from harassment; the 8Q + 8L specification "
         "checks the result on the two offences together.",
     ]
@@ -52,6 +139,11 @@ def described(result: LinkResult, synthetic: bool) -> dict:
     return {
         **result.primary,
         "sentence": sentence(result.primary),
+        "pre_trend_sentence": pre_trend_sentence(result.primary["pre_trend_test"]),
+        "influence_sentence": influence_sentence(result.primary["influence"]),
+        "negative_control_sentence": negative_control_sentence(result.models),
+        "marginal_effect_sentence": marginal_effect_sentence(result.primary["marginal_effect"]),
+        "dose_shape_sentence": dose_shape_sentence(result.models),
         "caveats": caveats(result.primary, result.dose),
         "data_source": data_source_label(synthetic),
     }

@@ -584,3 +584,23 @@ def validation_plot(judged: pd.DataFrame, synthetic: bool = True) -> plt.Figure:
     fig.tight_layout()
     mark_demo(fig, synthetic)
     return fig
+
+
+def influence_plot(
+    influence: pd.DataFrame, estimate: float, synthetic: bool = False, top: int = 15
+) -> plt.Figure:
+    """The primary estimate with each force left out (the forces that move it most), against the
+    estimate on every force (`influence` from link_influence.csv; the figure fits nothing)."""
+    style()
+    f = influence.head(top)[::-1]
+    y = np.arange(len(f))
+    fig, ax = plt.subplots(figsize=(7.5, 0.3 * len(f) + 1.8))
+    ax.scatter(f["estimate_without"], y, color=PALETTE["blue"], zorder=3)
+    ax.axvline(estimate, color=PALETTE["red"], lw=1.2, label=f"every force: {estimate:.3f}")
+    ax.axvline(0, color=PALETTE["black"], lw=0.8)
+    ax.set_yticks(y, f["force"], fontsize=8)
+    ax.set_xlabel("primary link slope with the force left out (log-odds per unit log growth)")
+    ax.set_title(f"Leave-one-force-out: the {len(f)} forces that move the estimate most")
+    ax.legend(fontsize=8)
+    mark_demo(fig, synthetic)
+    return fig

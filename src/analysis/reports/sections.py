@@ -342,6 +342,32 @@ def link_caveats(ctx: Context) -> Prose:
     return Prose(bullets(ctx.link_primary()["caveats"]))
 
 
+def link_size_and_shape(ctx: Context) -> Prose:
+    """The primary estimate in percentage points, and the dose thirds."""
+    p = ctx.link_primary()
+    return Prose(f"{p['marginal_effect_sentence']}\n\n{p['dose_shape_sentence']}")
+
+
+def link_negative_control(ctx: Context) -> Prose:
+    """The negative control and the triple difference, in words."""
+    return Prose(ctx.link_primary()["negative_control_sentence"])
+
+
+def link_pre_trend(ctx: Context) -> Prose:
+    """The joint pre-trend test of the primary model's event study, in words."""
+    return Prose(ctx.link_primary()["pre_trend_sentence"])
+
+
+def link_influence(ctx: Context) -> tuple[Prose, Table, plots.Shown]:
+    """Leave-one-force-out: the sentence, the table (most influential first) and the figure."""
+    primary = ctx.link_primary()
+    inf = ctx.table("link_influence.csv")
+    fig = plots.influence_plot(inf, primary["estimate"], synthetic=ctx.synthetic)
+    alt = verdicts.alt_influence(inf, primary["estimate"])
+    table = people_table(inf[["force", "dose", "estimate_without", "change"]], kinds={"change": "num3"})
+    return Prose(primary["influence_sentence"]), table, plots.show(fig, alt)
+
+
 def link_models_table(ctx: Context) -> Table:
     """Every link estimator."""
     return people_table(

@@ -41,6 +41,7 @@ TABLE_DESCRIPTIONS = {
     "link_model.json": "The primary link estimate, its sentence and caveats.",
     "event_study.csv": "Dose-by-year coefficients of the link model, relative to 2019/20.",
     "link_panel.csv": "The force-year panel the link models are fitted to (charged, closed, dose).",
+    "link_influence.csv": "The primary link estimate with each force left out, most influential first.",
     "link_force_residuals.csv": "Per force: dose, and observed against predicted charge rates since April 2020.",
     "decomposition.csv": "The national change in charge rate split into mix of forces and rates within forces.",
     "decomposition_forces.csv": "Each force's contribution to the national change (within and between).",

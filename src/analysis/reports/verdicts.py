@@ -240,3 +240,13 @@ def alt_decomposition(summary: pd.DataFrame) -> str:
         f"{summary['year_to'].iloc[0]} into mix of forces and rates within forces{change}, and the "
         "forces contributing most."
     )
+
+
+def alt_influence(influence: pd.DataFrame, estimate: float, top: int = 15) -> str:
+    """Alt text of the leave-one-force-out figure."""
+    first = influence.iloc[0]
+    return (
+        f"Chart of the primary link slope with each of the {min(top, len(influence))} most influential forces "
+        f"left out, against {estimate:.3f} on every force; leaving out {first['force']} moves it most, "
+        f"to {first['estimate_without']:.3f}."
+    )

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
-from scipy.special import logit
+from scipy.special import expit, logit
 
 from analysis.domain import periods, taxonomy
 from analysis.errors import InputError
@@ -36,6 +36,11 @@ from analysis.stats import glm
 from analysis.stats.link_panel import BREAK, PRE, link_panel
 
 PLACEBO_YEARS = ("2016/17", "2017/18", "2018/19")
+# closed years whose closures mix recording cohorts from before and after April 2020 (most of
+# 2021/22's closures are post-2020 cohorts, but a quarter are not): left out of the donut
+DONUT_YEARS = ("2020/21", "2021/22")
+CV3 = "cluster jackknife (CV3) SE, t({df}) interval"
+COMPARISON_OFFENCE = taxonomy.COMPARISON_OFFENCE  # the negative control's default offence
 # link_models.csv's columns, in order
 MODEL_COLUMNS = (
     "estimator",
@@ -115,6 +120,7 @@ class LinkResult:
     panel: pd.DataFrame
     force_residuals: pd.DataFrame
     dose: pd.Series  # the dose of each force in the primary fit
+    influence: pd.DataFrame  # the primary estimate with each force left out
 
 
 def first_difference(
@@ -151,7 +157,7 @@ def first_difference(
         f"change in pooled logit charge rate {'-'.join(pre_years)} to {'-'.join(post_years)} on "
         "dose, inverse-variance weights",
         est,
-        "HC3 SE",
+        "HC3 SE (the CV3 jackknife's analogue with one observation per force), t(G-2) interval",
         ci_low=est - tq * se,
         ci_high=est + tq * se,
         p_value=float(2 * stats.t.sf(abs(est / se), len(both) - 2)),
@@ -160,14 +166,69 @@ def first_difference(
     )
 
 
-def event_study(d: pd.DataFrame, reference: str = PRE, level: float = 0.95) -> pd.DataFrame:
-    """Dose x year coefficients (reference year omitted), force and year effects, clustered."""
+def jackknife_coefficients(
+    d: pd.DataFrame,
+    X: np.ndarray,
+    ks: list[int],
+    start: np.ndarray,
+    success: str = "charged",
+    total: str = "closed",
+) -> np.ndarray:
+    """Leave-one-force-out refits: the coefficients `ks` with each force left out, (G, len(ks))."""
+    groups = pd.factorize(d["force"])[0]
+    y, n = d[success].to_numpy(float), d[total].to_numpy(float)
+    out = np.empty((int(groups.max()) + 1, len(ks)))
+    for g in range(len(out)):
+        keep = groups != g
+        cols = np.flatnonzero(np.abs(X[keep]).sum(axis=0) > 0)  # the left-out force's dummy is all zero
+        b = glm.irls(X[keep][:, cols], y[keep], n[keep], start[cols])
+        out[g] = [b[int(np.flatnonzero(cols == k)[0])] for k in ks]
+    return out
+
+
+def cv3_covariance(draws: np.ndarray) -> np.ndarray:
+    """The cluster jackknife (CV3) covariance from leave-one-cluster-out draws: (G-1)/G sum of
+    outer products of the deviations from their mean."""
+    g = len(draws)
+    dev = draws - draws.mean(axis=0)
+    return (g - 1) / g * dev.T @ dev
+
+
+def joint_wald(est: np.ndarray, cov: np.ndarray, n_clusters: int) -> tuple[float, float, int]:
+    """Joint test that every coefficient is 0: Wald F = b' V^-1 b / k against F(k, G-1)
+    (the small-cluster reference distribution). Returns (F, p-value, k)."""
+    k = len(est)
+    f = float(est @ np.linalg.solve(cov, est)) / k
+    return f, float(stats.f.sf(f, k, n_clusters - 1)), k
+
+
+@dataclass
+class EventStudy:
+    """Dose x year coefficients (CV3 intervals) and the joint test of the pre-period ones."""
+
+    table: pd.DataFrame
+    pre_test: dict
+    covariance: np.ndarray  # CV3, over the non-reference years in table order
+
+
+def event_study(
+    d: pd.DataFrame,
+    reference: str = PRE,
+    level: float = 0.95,
+    success: str = "charged",
+    total: str = "closed",
+) -> EventStudy:
+    """Dose x year coefficients (reference year omitted), force and year effects, with
+    cluster jackknife (CV3) intervals and a joint CV3 Wald test of the years before `reference`."""
     years = sorted(y for y in d["financial_year"].unique() if y != reference)
     terms = {f"dose_x_{y}": d["dose_c"].to_numpy() * (d["financial_year"] == y).to_numpy() for y in years}
-    fit = glm.fit_glm(d, terms, f"dose_x_{years[0]}", level, jackknife=False)
-    res = fit.result
-    g = fit.n_clusters
+    X, names = glm.design(d, terms)
+    beta = glm.irls(X, d[success].to_numpy(float), d[total].to_numpy(float))
+    ks = [names.index(f"dose_x_{y}") for y in years]
+    cov = cv3_covariance(jackknife_coefficients(d, X, ks, beta, success, total))
+    g = d["force"].nunique()
     tq = stats.t.ppf(0.5 + level / 2, g - 1)
+    est, se = beta[ks], np.sqrt(np.diag(cov))
     rows = [
         {
             "financial_year": reference,
@@ -178,22 +239,371 @@ def event_study(d: pd.DataFrame, reference: str = PRE, level: float = 0.95) -> p
             "reference": True,
         }
     ]
-    for y in years:
-        k = fit.names.index(f"dose_x_{y}")
-        est, se = float(res.params[k]), float(res.bse[k])
+    for y, e, s in zip(years, est, se):
         rows.append(
             {
                 "financial_year": y,
-                "estimate": est,
-                "ci_low": est - tq * se,
-                "ci_high": est + tq * se,
-                "p_value": float(2 * stats.t.sf(abs(est / se), g - 1)),
+                "estimate": float(e),
+                "ci_low": float(e - tq * s),
+                "ci_high": float(e + tq * s),
+                "p_value": float(2 * stats.t.sf(abs(e / s), g - 1)),
                 "reference": False,
             }
         )
     out = pd.DataFrame(rows).sort_values("financial_year").reset_index(drop=True)
     out["post"] = out["financial_year"].map(periods.fy_start) >= periods.fy_start(BREAK)
-    return out
+    out["method"] = CV3.format(df=g - 1)
+    pre = [i for i, y in enumerate(years) if periods.fy_start(y) < periods.fy_start(reference)]
+    test = {"years": [years[i] for i in pre], "statistic": np.nan, "p_value": np.nan, "df1": 0, "df2": g - 1}
+    if pre:
+        f, p, k = joint_wald(est[pre], cov[np.ix_(pre, pre)], g)
+        test.update(statistic=f, p_value=p, df1=k)
+    test["method"] = f"joint Wald F test of the pre-{reference} coefficients, CV3 covariance, F(k, {g - 1})"
+    return EventStudy(out, test, cov)
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Which force-years and counts an estimator of the dose x post model uses."""
+
+    name: str
+    specification: str
+    success: str
+    total: str
+    drop_years: tuple[str, ...] = ()
+    complete_years_only: bool = False
+
+    def sample(self, d: pd.DataFrame) -> pd.DataFrame:
+        """The usable force-years on this basis."""
+        s, n = d[self.success], d[self.total]
+        keep = (
+            ~d["financial_year"].isin(self.drop_years) & s.notna() & n.notna() & (n > 0) & (s >= 0) & (s <= n)
+        )
+        if self.complete_years_only:
+            # a year missing quarters holds other quarterly cohorts, followed for other lengths of
+            # time, than the force's complete years: its censoring differs, so it is left out
+            keep &= d["complete_year"]
+        return d[keep]
+
+
+DONUT = Basis(
+    "donut",
+    f"binomial GLM, force + year effects, dose x post-2020, closed basis without {', '.join(DONUT_YEARS)} "
+    "(closures mixing recording cohorts)",
+    "charged",
+    "closed",
+    DONUT_YEARS,
+)
+RECORDED = Basis(
+    "recorded_basis",
+    "binomial GLM, force + year effects, dose x post-2020, recorded basis (charged of outcomes assigned "
+    "by the year's snapshot, timed by the year recorded)",
+    "charged_recorded",
+    "assigned_recorded",
+    complete_years_only=True,
+)
+_PRIMARY_FUNCTION = {"donut": "donut", "recorded_basis": "recorded_all"}  # its sensitivity row, not repeated
+# Chosen by the method study's scenarios (docs/methods.md): the recorded basis is timed by the
+# year an offence was recorded, as the effect is, and its censoring is alike in every year.
+PRIMARY = RECORDED
+PRIMARY_SPECIFICATION = PRIMARY.specification
+
+
+def primary_sample(d: pd.DataFrame) -> pd.DataFrame:
+    """The primary estimator's force-years."""
+    return PRIMARY.sample(d)
+
+
+def cv3_row(
+    estimator: str,
+    specification: str,
+    est: float,
+    se: float,
+    n_forces: int,
+    n_obs: int | None,
+    level: float = 0.95,
+    note: str = "",
+) -> Estimate:
+    """A row with a CV3 standard error: t(G-1) interval and two-sided p-value."""
+    tq = stats.t.ppf(0.5 + level / 2, n_forces - 1)
+    p = float(2 * stats.t.sf(abs(est / se), n_forces - 1)) if se > 0 else float("nan")
+    return Estimate(
+        estimator,
+        specification,
+        est,
+        CV3.format(df=n_forces - 1),
+        est - tq * se,
+        est + tq * se,
+        p,
+        n_forces,
+        n_obs,
+        note,
+    )
+
+
+def cv3_estimate(
+    estimator: str,
+    specification: str,
+    d: pd.DataFrame,
+    X: np.ndarray,
+    k: int,
+    level: float = 0.95,
+    success: str = "charged",
+    total: str = "closed",
+    note: str = "",
+) -> Estimate:
+    """Coefficient k of a binomial GLM on design X (lean IRLS fit), with the leave-one-force-out
+    jackknife (CV3) SE and a t(G-1) interval: the inference every cohort-timed estimator uses."""
+    if d.empty or not np.any(X[:, k]) or np.all(X[:, k] == X[0, k]):
+        # e.g. a donut on a panel that ends before its post years: nothing to compare
+        return Estimate(
+            estimator, specification, float("nan"), "not fitted", note="no variation in the exposure"
+        )
+    y, n = d[success].to_numpy(float), d[total].to_numpy(float)
+    beta = glm.irls(X, y, n)
+    se = glm.jackknife_se(d, X, k, beta, success, total)
+    return cv3_row(estimator, specification, float(beta[k]), se, d["force"].nunique(), len(d), level, note)
+
+
+def dose_x_post_estimate(
+    estimator: str,
+    specification: str,
+    d: pd.DataFrame,
+    level: float = 0.95,
+    success: str = "charged",
+    total: str = "closed",
+    note: str = "",
+) -> Estimate:
+    """The dose x post slope of a binomial GLM with force and year effects on `d`, with CV3."""
+    X, names = glm.design(d, _dose_x_post(d))
+    return cv3_estimate(
+        estimator, specification, d, X, names.index("dose_x_post"), level, success, total, note
+    )
+
+
+def donut(d: pd.DataFrame, level: float = 0.95, years: tuple[str, ...] = DONUT_YEARS) -> Estimate:
+    """The closed-basis model without the closed years whose closures mix pre- and post-2020
+    recording cohorts: before-years against the years when nearly all closures are of
+    offences recorded from April 2020."""
+    return dose_x_post_estimate(
+        "donut",
+        f"binomial GLM, force + year effects, dose x post-2020, closed basis without {', '.join(years)}",
+        d[~d["financial_year"].isin(years)],
+        level,
+    )
+
+
+def cohort_share(d: pd.DataFrame, level: float = 0.95) -> Estimate:
+    """Closed basis, every year, with the exposure the estimated share of the year's closures
+    that come from offences recorded from April 2020 (times the dose)."""
+    term = {"dose_x_cohort_share": d["dose_c"].to_numpy() * d["post_cohort_share"].to_numpy()}
+    X, names = glm.design(d, term)
+    return cv3_estimate(
+        "cohort_share",
+        "binomial GLM, force + closing-year effects, dose x estimated post-2020 cohort share of closures",
+        d,
+        X,
+        names.index("dose_x_cohort_share"),
+        level,
+    )
+
+
+def cohort_mix(d: pd.DataFrame, level: float = 0.95) -> Estimate:
+    """As cohort_share, with the year effects also following the recording cohort: each
+    force-year's effect is the mix of recording-year effects in its closures (estimated shares),
+    so a national fall by cohort does not load onto forces that close more new cases."""
+    shares = [c for c in d.columns if c.startswith("closed_from_") and d[c].abs().sum() > 0]
+    fe = pd.get_dummies(d["force"], drop_first=True, dtype=float)
+    exposure = d["dose_c"].to_numpy() * d["post_cohort_share"].to_numpy()
+    X = np.column_stack([np.ones(len(d)), fe.to_numpy(), d[shares[1:]].to_numpy(float), exposure])
+    return cv3_estimate(
+        "cohort_mix",
+        "binomial GLM, force effects + recording-year effects mixed by each year's estimated cohort "
+        "shares, dose x post-2020 cohort share",
+        d,
+        X,
+        X.shape[1] - 1,
+        level,
+    )
+
+
+MATURE = Basis(
+    "recorded_mature",
+    "as primary on the recorded basis, mature quarterly cohorts only (charged of outcomes assigned)",
+    "charged_recorded_mature",
+    "assigned_recorded_mature",
+    complete_years_only=True,
+)
+
+
+def on_basis(basis: Basis, d: pd.DataFrame, level: float = 0.95, note: str = "") -> Estimate:
+    """The dose x post model on `basis`'s force-years and counts, with CV3."""
+    return dose_x_post_estimate(
+        basis.name, basis.specification, basis.sample(d), level, basis.success, basis.total, note
+    )
+
+
+def recorded_mature(d: pd.DataFrame, level: float = 0.95) -> Estimate:
+    """Recorded basis (timed by the year recorded), mature quarterly cohorts only: charged of
+    outcomes assigned so far, over the quarterly cohorts followed longest (link_panel.MATURE_FOLLOW_UP)."""
+    return on_basis(
+        MATURE, d, level, "quarters 1-2 of each year: followed 3 or more quarters at the snapshot"
+    )
+
+
+def recorded_all(d: pd.DataFrame, level: float = 0.95) -> Estimate:
+    """Recorded basis, every quarterly cohort (censored alike in every year)."""
+    return on_basis(RECORDED, d, level, "censored alike in every year: recent quarters' outcomes incomplete")
+
+
+def closed_all_years(d: pd.DataFrame, level: float = 0.95) -> Estimate:
+    """The former primary: closed basis, every year, post timed by the closing year."""
+    return dose_x_post_estimate(
+        "closed_basis_all_years",
+        "binomial GLM, force + year effects, dose x post-2020 by closing year, closed basis",
+        d,
+        level,
+    )
+
+
+COHORT_CANDIDATES = (closed_all_years, donut, cohort_share, cohort_mix, recorded_all, recorded_mature)
+
+
+def dose_terciles(d: pd.DataFrame, level: float = 0.95) -> list[Estimate]:
+    """The dose-response shape: forces in the middle and top thirds of the dose against the
+    bottom third (the comparison), each x post, on the primary's basis, with CV3 intervals."""
+    dp = PRIMARY.sample(d)
+    dose = dp.groupby("force")["dose"].first()
+    third = pd.qcut(dose.rank(method="first"), 3, labels=False)
+    group = dp["force"].map(third).to_numpy()
+    post = dp["post"].to_numpy()
+    terms = {"middle_x_post": (group == 1) * post * 1.0, "top_x_post": (group == 2) * post * 1.0}
+    X, names = glm.design(dp, terms)
+    beta = glm.irls(X, dp[PRIMARY.success].to_numpy(float), dp[PRIMARY.total].to_numpy(float))
+    ks = [names.index(t) for t in terms]
+    cov = cv3_covariance(jackknife_coefficients(dp, X, ks, beta, PRIMARY.success, PRIMARY.total))
+    rows = []
+    for i, label in enumerate(("middle", "top")):
+        lo, hi = dose[third == i + 1].min(), dose[third == i + 1].max()
+        rows.append(
+            cv3_row(
+                f"dose_tercile_{label}",
+                f"as primary with dose thirds: {label} third (dose {lo:.2f} to {hi:.2f}) x post against "
+                f"the bottom third (dose {dose[third == 0].min():.2f} to {dose[third == 0].max():.2f})",
+                float(beta[ks[i]]),
+                float(np.sqrt(cov[i, i])),
+                dp["force"].nunique(),
+                len(dp),
+                level,
+                "log-odds difference from the bottom third, not a slope",
+            )
+        )
+    return rows
+
+
+def average_marginal_effect(fit: glm.Fit, dp: pd.DataFrame) -> dict:
+    """The primary slope as an average marginal effect in percentage points: the change in the
+    charge probability per unit of dose, averaged over the post-2020 force-years (weighted by
+    their outcomes) at the fitted probabilities, and per doubling of recorded stalking. The
+    interval scales the CV3 interval by the same factor (the fitted probabilities held fixed)."""
+    mu = fit.result.fittedvalues if np.ndim(fit.result.fittedvalues) == 1 else fit.result.fittedvalues[:, 0]
+    post = dp["post"].to_numpy() == 1
+    w = dp[PRIMARY.total].to_numpy(float)[post]
+    factor = float(np.average(mu[post] * (1 - mu[post]), weights=w))
+    per_unit = [100 * factor * v for v in (fit.estimate, fit.ci_low, fit.ci_high)]
+    return {
+        "per_unit_dose_pp": per_unit[0],
+        "per_unit_dose_pp_ci": per_unit[1:],
+        "per_doubling_pp": per_unit[0] * np.log(2),
+        "per_doubling_pp_ci": [v * np.log(2) for v in per_unit[1:]],
+        "mean_charge_rate_post": float(np.average(mu[post], weights=w)),
+    }
+
+
+def _with_stalking_dose(other: pd.DataFrame, d: pd.DataFrame) -> pd.DataFrame:
+    """Another offence's panel with stalking's dose (the exposure is stalking's rise in recording)."""
+    dose = d.groupby("force")[["dose", "dose_c"]].first()
+    o = other.drop(columns=["dose", "dose_c"]).merge(dose, left_on="force", right_index=True)
+    return o[o["usable"]]
+
+
+def negative_control(other: pd.DataFrame, d: pd.DataFrame, code: str, level: float = 0.95) -> Estimate:
+    """The primary model on a comparison offence's charge rate, with stalking's dose: a slope
+    where no link is expected (a force-wide shock to charging correlated with the dose shows here)."""
+    return dose_x_post_estimate(
+        "negative_control",
+        f"as primary on offence {code}'s charges, with stalking's dose (no link expected)",
+        PRIMARY.sample(_with_stalking_dose(other, d)),
+        level,
+        PRIMARY.success,
+        PRIMARY.total,
+        note="true value 0 if charging changed with the dose only for stalking",
+    )
+
+
+def _empirical_logit(x: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """log((x + 1/2) / (n - x + 1/2)) and its variance (Haldane-Anscombe)."""
+    return np.log((x + 0.5) / (n - x + 0.5)), 1 / (x + 0.5) + 1 / (n - x + 0.5)
+
+
+def triple_difference(other: pd.DataFrame, d: pd.DataFrame, code: str, level: float = 0.95) -> Estimate:
+    """Stalking against the comparison offence within force-year: the log odds ratio of charge
+    (stalking over the comparison, primary basis) regressed on force and year effects and
+    dose x post, inverse-variance weights; force-year shocks common to both offences cancel.
+    CV3 (leave-one-force-out) SE with t(G-1)."""
+    s, n = PRIMARY.success, PRIMARY.total
+    a = PRIMARY.sample(d)
+    b = PRIMARY.sample(_with_stalking_dose(other, d))
+    both = a.merge(
+        b[["force", "financial_year", s, n]], on=["force", "financial_year"], suffixes=("", "_other")
+    )
+    la, va = _empirical_logit(both[s], both[n])
+    lb, vb = _empirical_logit(both[f"{s}_other"], both[f"{n}_other"])
+    y, w = (la - lb).to_numpy(), 1 / (va + vb).to_numpy()
+    X, names = glm.design(both, _dose_x_post(both))
+    k = names.index("dose_x_post")
+
+    def wls(rows: np.ndarray) -> float:
+        Xr = X[rows]
+        cols = np.flatnonzero(np.abs(Xr).sum(axis=0) > 0)
+        xw = Xr[:, cols].T * w[rows]
+        return float(
+            np.linalg.lstsq(xw @ Xr[:, cols], xw @ y[rows], rcond=None)[0][int(np.flatnonzero(cols == k)[0])]
+        )
+
+    groups = pd.factorize(both["force"])[0]
+    est = wls(np.ones(len(both), bool))
+    draws = np.array([[wls(groups != g)] for g in range(groups.max() + 1)])
+    return cv3_row(
+        "triple_difference",
+        f"log odds ratio of charge, stalking over offence {code}, within force-year: force + year "
+        "effects, dose x post-2020, inverse-variance weights",
+        est,
+        float(np.sqrt(cv3_covariance(draws)[0, 0])),
+        len(draws),
+        len(both),
+        level,
+        "absorbs force-year shocks common to both offences",
+    )
+
+
+def comparison_estimates(
+    outcomes: pd.DataFrame, recorded: pd.DataFrame, d: pd.DataFrame, code: str, level: float = 0.95
+) -> list[Estimate]:
+    """The negative control and the triple difference on offence `code`, or one row saying the
+    offence is not in the store."""
+    if code not in set(outcomes["offence_code"]):
+        return [
+            Estimate(
+                "negative_control",
+                f"offence {code} is not in the store",
+                float("nan"),
+                "not fitted",
+                note=f"ingest with --offences 8Q,8L,{code} to fit the negative control and triple difference",
+            )
+        ]
+    other = link_panel(outcomes, recorded, (code,))
+    return [negative_control(other, d, code, level), triple_difference(other, d, code, level)]
 
 
 def _usable(panel: pd.DataFrame) -> pd.DataFrame:
@@ -213,23 +623,77 @@ def run_link(
     permutation_reps: int = 199,
     seed: int = 1,
     include_secondary: bool = True,
+    comparison: str = COMPARISON_OFFENCE,
 ) -> LinkResult:
-    """Fit every link estimator; return the models table, the primary estimate and the panel."""
+    """Fit every link estimator; return the models table, the primary estimate and the panel.
+    `comparison` is the negative-control offence's code."""
     panel = link_panel(outcomes, recorded, (taxonomy.STALKING,))
     d = _usable(panel)
-    prim = glm.fit_glm(d, _dose_x_post(d), "dose_x_post", level)
-    wild_p = glm.wild_score_bootstrap(d, _dose_x_post(d), "dose_x_post", bootstrap_reps, seed)
-    es = event_study(d, level=level)
+    dp = primary_sample(d)
+    basis = (PRIMARY.success, PRIMARY.total)
+    prim, influence = _fit_primary(dp, level)
+    wild_p = glm.wild_score_bootstrap(dp, _dose_x_post(dp), "dose_x_post", bootstrap_reps, seed, *basis)
+    es = event_study(PRIMARY.sample(d), level=level, success=PRIMARY.success, total=PRIMARY.total)
     rows = [
         *_primary_estimates(prim, wild_p, bootstrap_reps),
-        *_event_study_estimates(es, prim),
+        *_event_study_estimates(es, level),
     ]
     if include_secondary:
         rows += _secondary_estimates(outcomes, recorded, d, prim, level, permutation_reps, seed)
+        rows += comparison_estimates(outcomes, recorded, d, comparison, level)
+        rows += dose_terciles(d, level)
     models = pd.DataFrame([r.row() for r in rows])
     dose = d.groupby("force")["dose"].first()
     primary = _primary_summary(prim, wild_p, panel, dose, level)
-    return LinkResult(models, primary, es, panel, _force_residuals(d, prim), dose)
+    primary["pre_trend_test"] = es.pre_test
+    primary["influence"] = influence_summary(influence, prim.estimate)
+    primary["marginal_effect"] = average_marginal_effect(prim, dp)
+    residuals = _force_residuals(d)
+    return LinkResult(models, primary, es.table, panel, residuals, dose, influence)
+
+
+def _fit_primary(dp: pd.DataFrame, level: float) -> tuple[glm.Fit, pd.DataFrame]:
+    """The primary fit (statsmodels, for CR1 and the dispersion) with its CV3 interval from the
+    leave-one-force-out refits, which also give the influence table: each force's estimate
+    without it, and the change."""
+    fit = glm.fit_glm(
+        dp, _dose_x_post(dp), "dose_x_post", level, PRIMARY.success, PRIMARY.total, jackknife=False
+    )
+    assert fit.X is not None
+    k = fit.names.index("dose_x_post")
+    draws = jackknife_coefficients(
+        dp, fit.X, [k], np.asarray(fit.result.params), PRIMARY.success, PRIMARY.total
+    )
+    se = float(np.sqrt(cv3_covariance(draws)[0, 0]))
+    g = fit.n_clusters
+    tq = stats.t.ppf(0.5 + level / 2, g - 1)
+    fit = replace(
+        fit,
+        se=se,
+        ci_low=fit.estimate - tq * se,
+        ci_high=fit.estimate + tq * se,
+        p_value=float(2 * stats.t.sf(abs(fit.estimate / se), g - 1)),
+    )
+    influence = pd.DataFrame({"force": pd.unique(dp["force"]), "estimate_without": draws[:, 0]})
+    influence["change"] = influence["estimate_without"] - fit.estimate
+    influence["dose"] = influence["force"].map(dp.groupby("force")["dose"].first())
+    order = influence["change"].abs().sort_values(ascending=False, kind="stable").index
+    return fit, influence.loc[order].reset_index(drop=True)
+
+
+def influence_summary(influence: pd.DataFrame, estimate: float, top: int = 3) -> dict:
+    """The forces that move the primary estimate most when left out, and the estimate without
+    the force with the largest dose."""
+    biggest = influence.loc[influence["dose"].idxmax()]
+    return {
+        "most_influential": influence.head(top)[["force", "estimate_without", "change"]].to_dict("records"),
+        "largest_dose_force": biggest["force"],
+        "estimate_without_largest_dose_force": float(biggest["estimate_without"]),
+        "range_without_one_force": [
+            float(influence["estimate_without"].min()),
+            float(influence["estimate_without"].max()),
+        ],
+    }
 
 
 def _dose_x_post(d: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -242,46 +706,50 @@ def _primary_estimates(prim: glm.Fit, wild_p: float, bootstrap_reps: int) -> lis
     return [
         Estimate.from_fit(
             "primary",
-            "binomial GLM, force + year effects, dose x post-2020, closed basis",
+            PRIMARY_SPECIFICATION,
             prim,
-            f"cluster jackknife (CV3) SE, t({prim.n_clusters - 1}) interval",
+            CV3.format(df=prim.n_clusters - 1),
             note=f"CR1 cluster-robust SE {prim.se_cr1:.3f}; Pearson dispersion {prim.dispersion:.2f}",
         ),
         Estimate.other_p_value(
             "primary_wild_bootstrap",
             "as primary",
             prim,
-            f"wild cluster score bootstrap (Rademacher, {bootstrap_reps} reps)",
+            f"wild cluster score bootstrap (Rademacher, {bootstrap_reps} reps), p-value only",
             wild_p,
         ),
     ]
 
 
-def _event_study_estimates(es: pd.DataFrame, prim: glm.Fit) -> list[Estimate]:
-    """The event study's mean post-break coefficient, and its mean pre-trend if it has one."""
-    post_es = es[es["post"] & ~es["reference"]]
+def _event_study_estimates(es: EventStudy, level: float) -> list[Estimate]:
+    """The event study's mean post-break coefficient (CV3 interval), and the joint CV3 Wald
+    test of its pre-period coefficients (the row's estimate is their mean)."""
+    t = es.table[~es.table["reference"]].reset_index(drop=True)
+    g = es.pre_test["df2"] + 1
+    a = t["post"].to_numpy(float) / t["post"].sum()
     rows = [
-        Estimate(
+        cv3_row(
             "event_study_mean_post",
-            "dose x year, reference 2019/20: mean of post-2020 coefficients",
-            float(post_es["estimate"].mean()),
-            "force-clustered SE per year",
-            n_forces=prim.n_clusters,
-            n_obs=prim.n_obs,
-            note="see event_study.csv for each year",
+            f"dose x year, reference {PRE}: mean of post-2020 coefficients",
+            float(a @ t["estimate"].to_numpy()),
+            float(np.sqrt(a @ es.covariance @ a)),
+            g,
+            None,
+            level,
+            "see event_study.csv for each year",
         )
     ]
-    pre_es = es[~es["post"] & ~es["reference"]]
-    if len(pre_es):
+    pre = t[~t["post"]]
+    if len(pre):
         rows.append(
             Estimate(
                 "event_study_pre_trend",
-                "dose x year before 2019/20: mean coefficient",
-                float(pre_es["estimate"].mean()),
-                "force-clustered SE per year",
-                n_forces=prim.n_clusters,
-                n_obs=prim.n_obs,
-                note="should be near 0",
+                f"dose x year before {PRE}: mean coefficient; p-value of the joint test that all are 0",
+                float(pre["estimate"].mean()),
+                es.pre_test["method"],
+                p_value=es.pre_test["p_value"],
+                n_forces=g,
+                note=f"F = {es.pre_test['statistic']:.2f} on {es.pre_test['df1']} and {es.pre_test['df2']} df",
             )
         )
     return rows
@@ -308,7 +776,7 @@ def _placebo_estimates(d: pd.DataFrame, level: float) -> list[Estimate]:
                 f"placebo_{py[:4]}",
                 f"placebo break at {py}, years before {BREAK} only",
                 f,
-                "force-clustered SE",
+                CV3.format(df=f.n_clusters - 1),
                 note="true value 0 if no pre-trend",
             )
         )
@@ -325,62 +793,45 @@ def _secondary_estimates(
     seed: int,
 ) -> list[Estimate]:
     """The robustness checks: first differences, placebo breaks, the permutation test, stalking
-    plus harassment together, and the recorded basis."""
+    plus harassment together, and the other ways of timing the exposure (closed basis in every
+    year, estimated cohort shares, the recorded basis)."""
     rows = [first_difference(d, level=level), *_placebo_estimates(d, level)]
     if permutation_reps:
-        perm_p, _ = permutation_p(d, permutation_reps, seed + 1)
+        perm_p, _ = permutation_p(
+            primary_sample(d), permutation_reps, seed + 1, PRIMARY.success, PRIMARY.total
+        )
         rows.append(
             Estimate.other_p_value(
                 "permutation",
                 "as primary, doses shuffled between forces",
                 prim,
-                f"randomisation test ({permutation_reps} permutations)",
+                f"randomisation test ({permutation_reps} permutations), p-value only",
                 perm_p,
             )
         )
-    both = _usable(link_panel(outcomes, recorded, (taxonomy.STALKING, taxonomy.HARASSMENT)))
-    if len(both):
-        fb = glm.fit_glm(both, _dose_x_post(both), "dose_x_post", level)
-        rows.append(
-            Estimate.from_fit(
-                "combined_8Q_8L",
-                "as primary on stalking + harassment, dose from 8Q + 8L",
-                fb,
-                "force-clustered SE",
-                note="robustness to reclassification",
-            )
-        )
-    rec = d.dropna(subset=["assigned_recorded", "charged_recorded"])
-    rec = rec[
-        (rec["assigned_recorded"] > 0)
-        & (rec["charged_recorded"] >= 0)
-        & (rec["charged_recorded"] <= rec["assigned_recorded"])
-    ]
-    fr = glm.fit_glm(
-        rec,
-        _dose_x_post(rec),
-        "dose_x_post",
-        level,
-        success="charged_recorded",
-        total="assigned_recorded",
-    )
+    both = primary_sample(_usable(link_panel(outcomes, recorded, (taxonomy.STALKING, taxonomy.HARASSMENT))))
     rows.append(
-        Estimate.from_fit(
-            "recorded_basis",
-            "as primary on the recorded basis (charged of outcomes assigned so far)",
-            fr,
-            "force-clustered SE",
-            note="censored: recent quarters' outcomes incomplete",
+        dose_x_post_estimate(
+            "combined_8Q_8L",
+            "as primary on stalking + harassment, dose from 8Q + 8L",
+            both,
+            level,
+            PRIMARY.success,
+            PRIMARY.total,
+            note="robustness to reclassification",
         )
     )
+    others = (closed_all_years, donut, cohort_share, cohort_mix, recorded_all, recorded_mature)
+    rows += [e for e in (fn(d, level) for fn in others if fn.__name__ != _PRIMARY_FUNCTION[PRIMARY.name])]
     return rows
 
 
-def _force_residuals(d: pd.DataFrame, fit: glm.Fit) -> pd.DataFrame:
-    """Per force: dose and the mean Pearson residual in post-2020 years from the primary fit."""
-    res = fit.result
-    mu = res.fittedvalues if np.ndim(res.fittedvalues) == 1 else res.fittedvalues[:, 0]
+def _force_residuals(d: pd.DataFrame) -> pd.DataFrame:
+    """Per force: dose and the mean Pearson residual in post-2020 years from the closed-basis
+    model on every year (the force report compares its closed-basis charge rate with it)."""
+    X, _ = glm.design(d, _dose_x_post(d))
     n = d["closed"].to_numpy(float)
+    mu = expit(X @ glm.irls(X, d["charged"].to_numpy(float), n))
     pearson = (d["charged"].to_numpy(float) - n * mu) / np.sqrt(n * mu * (1 - mu))
     t = d.assign(pearson=pearson, fitted_rate=mu)
     post = (
@@ -415,6 +866,8 @@ def _primary_summary(fit: glm.Fit, wild_p: float, panel: pd.DataFrame, dose: pd.
             "change in the charge log-odds per unit of the force's log growth in recorded "
             f"stalking from {PRE} to {BREAK} (dose centred), from {BREAK} on"
         ),
+        "specification": PRIMARY_SPECIFICATION,
+        "inference": CV3.format(df=fit.n_clusters - 1),
         "dose_source": panel.attrs.get("dose_source", ""),
         "dose_min": float(dose.min()),
         "dose_max": float(dose.max()),

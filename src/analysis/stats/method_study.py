@@ -76,6 +76,11 @@ def one_replicate(args: tuple[int, dict, Path | None, str]) -> list[dict]:
         name = row["estimator"]
         if name.startswith("placebo") or name == "event_study_pre_trend":
             truth, parameter = 0.0, "zero (no effect before 2020)"
+        elif name == "negative_control":
+            truth, parameter = 0.0, "zero (no link for the comparison offence)"
+        elif name.startswith("dose_tercile"):
+            # a log-odds difference between dose thirds: link_slope times their dose gap, not set here
+            truth, parameter = np.nan, "dose third against the bottom third (no true value)"
         elif name == "combined_8Q_8L":
             # a different estimand: the dose is the growth of 8Q + 8L, which the generator does not set
             truth, parameter = np.nan, "slope on the 8Q + 8L dose (no true value)"

@@ -1,0 +1,51 @@
+"""The link's words: each sentence says what its numbers say."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.reports import link_text
+
+
+def test_pre_trend_sentence_follows_the_p_value():
+    test = {"years": ["2014/15", "2018/19"], "statistic": 3.1, "p_value": 0.012, "df1": 5, "df2": 42}
+    assert "we reject parallel" in link_text.pre_trend_sentence(test)
+    assert "do not reject" in link_text.pre_trend_sentence(test | {"p_value": 0.4})
+    assert "F = 3.10 on 5 and 42" in link_text.pre_trend_sentence(test)
+    assert "cannot be tested" in link_text.pre_trend_sentence(test | {"years": []})
+
+
+def test_influence_sentence_names_the_forces_and_the_largest_dose():
+    inf = {
+        "most_influential": [{"force": "Kent", "estimate_without": -0.5, "change": -0.1}],
+        "largest_dose_force": "Greater Manchester",
+        "estimate_without_largest_dose_force": -0.35,
+        "range_without_one_force": [-0.5, -0.3],
+    }
+    text = link_text.influence_sentence(inf)
+    assert "Kent (-0.500)" in text and "Without Greater Manchester" in text and "-0.350" in text
+
+
+def test_negative_control_sentence():
+    models = pd.DataFrame(
+        {
+            "estimator": ["negative_control", "triple_difference"],
+            "estimate": [0.2, -0.4],
+            "ci_low": [0.05, -0.6],
+            "ci_high": [0.35, -0.2],
+            "note": ["", ""],
+        }
+    )
+    text = link_text.negative_control_sentence(models)
+    assert "excludes 0" in text and "triple difference" in text and "-0.400" in text
+    missing = pd.DataFrame(
+        {
+            "estimator": ["negative_control"],
+            "estimate": [np.nan],
+            "ci_low": [np.nan],
+            "ci_high": [np.nan],
+            "note": ["ingest with --offences 8Q,8L,46"],
+        }
+    )
+    assert link_text.negative_control_sentence(missing).startswith("No negative control: ingest")

@@ -1,0 +1,194 @@
+"""The cohort-timed link estimators, the delay distribution and cohort shares behind them, and
+the event study's CV3 joint pre-trend test: each checked on data built to have a known answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+from analysis.demo import generator
+from analysis.domain import periods
+from analysis.stats import link
+from analysis.stats.link_panel import cohort_weights, delay_distribution, link_panel
+
+YEARS = [periods.fy_label(y) for y in range(2014, 2025)]
+
+
+def _panel(
+    slope: float, pre_trend: float = 0.0, n: float = 1e6, forces: int = 30, seed: int = 3
+) -> pd.DataFrame:
+    """A force-year panel with expected counts (no noise unless n is small): charge log-odds =
+    force + year + slope x centred dose x post-2020 + pre_trend x centred dose x (years before 2019/20)."""
+    rng = np.random.default_rng(seed)
+    dose = rng.normal(1.0, 0.3, forces)
+    dose_c = dose - dose.mean()
+    alpha = rng.normal(-2, 0.3, forces)
+    rows = []
+    for i in range(forces):
+        for j, y in enumerate(YEARS):
+            post = int(periods.fy_start(y) >= 2020)
+            eta = alpha[i] - 0.1 * j + slope * dose_c[i] * post + pre_trend * dose_c[i] * min(j - 5, 0)
+            closed = n
+            rows.append(
+                {
+                    "force": f"F{i:02d}",
+                    "financial_year": y,
+                    "closed": closed,
+                    "charged": closed * expit(eta),
+                    "dose": dose[i],
+                    "dose_c": dose_c[i],
+                    "post": post,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("slope", [0.0, -0.4])
+def test_donut_recovers_a_known_slope(slope):
+    est = link.donut(_panel(slope))
+    assert est.estimate == pytest.approx(slope, abs=1e-6)
+    assert est.method.startswith("cluster jackknife (CV3)")
+
+
+def test_joint_pre_trend_test_rejects_a_planted_pre_trend_and_not_its_absence():
+    planted = link.event_study(_panel(0.0, pre_trend=0.15, n=2000, seed=4))
+    clean = link.event_study(_panel(0.0, pre_trend=0.0, n=2000, seed=4))
+    assert planted.pre_test["p_value"] < 0.01
+    assert clean.pre_test["p_value"] > planted.pre_test["p_value"]
+    assert planted.pre_test["df1"] == 5 and planted.pre_test["df2"] == 29
+    assert (planted.table["method"].str.contains("CV3")).all()
+
+
+def test_event_study_intervals_come_from_the_cv3_covariance():
+    es = link.event_study(_panel(-0.4, n=500, seed=5))
+    t = es.table[~es.table["reference"]].reset_index(drop=True)
+    half = (t["ci_high"] - t["estimate"]).to_numpy()
+    assert half / np.sqrt(np.diag(es.covariance)) == pytest.approx(np.full(len(t), 2.045), abs=0.01)  # t(29)
+
+
+def test_delay_distribution_from_not_yet_assigned_shares():
+    # a cohort followed for m quarters has F(m) assigned; quarter k of a year is followed 4 - k + 1
+    true = np.array([0.4, 0.25, 0.15, 0.1, 0.06, 0.04])
+    cdf = np.cumsum(true)
+    q = pd.DataFrame(
+        {
+            "quarter": [1, 2, 3, 4],
+            "offences": [1000.0] * 4,
+            "not_yet_assigned": [1000 * (1 - cdf[4 - k + 1]) for k in (1, 2, 3, 4)],
+        }
+    )
+    g = delay_distribution(q, lag=1, horizon=12)
+    assert g.sum() == pytest.approx(1.0)
+    assert np.cumsum(g)[1:5] == pytest.approx(cdf[1:5])
+
+
+def test_cohort_weights_of_steady_volumes():
+    # equal volumes every quarter, everything closed 4 quarters after recording: each closing
+    # year's closures all come from the year before
+    vol = pd.DataFrame(
+        [
+            {"force": "A", "financial_year": y, "quarter": q, "offences": 100.0}
+            for y in YEARS
+            for q in (1, 2, 3, 4)
+        ]
+    )
+    delays = np.zeros(8)
+    delays[4] = 1.0
+    w = cohort_weights(vol, delays, YEARS[1:]).set_index("financial_year")
+    assert w.loc["2020/21", "2019/20"] == pytest.approx(1.0)
+    assert w.loc["2020/21", "2020/21"] == pytest.approx(0.0)
+
+
+def test_panel_carries_cohort_shares_and_mature_counts():
+    sim = generator.simulate(generator.load_config())
+    p = link_panel(sim.outcomes, sim.recorded)
+    by_year = p.groupby("financial_year")["post_cohort_share"].mean()
+    assert by_year["2019/20"] == 0 and 0.6 < by_year["2020/21"] < 0.95 and by_year["2023/24"] > 0.98
+    share_cols = [c for c in p.columns if c.startswith("closed_from_")]
+    assert np.allclose(p[share_cols].sum(axis=1), 1)
+    assert (p["charged_recorded_mature"] <= p["charged_recorded"]).all()
+    assert (p["recorded_quarters_mature"] <= 4).all()
+
+
+def test_leave_one_force_out_table_matches_a_refit_without_the_force():
+    d = _panel(-0.4, n=800, seed=6)
+    d = d.assign(
+        complete_year=True,
+        charged=np.round(d["charged"]),
+        charged_recorded=np.round(d["charged"]),
+        assigned_recorded=d["closed"],
+    )
+    dp = link.primary_sample(d)
+    fit, influence = link._fit_primary(dp, 0.95)
+    first = influence.iloc[0]
+    rest = dp[dp["force"] != first["force"]]
+    again = link._fit_primary(rest, 0.95)[0]
+    assert first["estimate_without"] == pytest.approx(again.estimate, abs=1e-6)
+    assert (influence["change"].abs().diff().dropna() <= 1e-12).all()  # most influential first
+    summary = link.influence_summary(influence, fit.estimate)
+    assert summary["most_influential"][0]["force"] == first["force"]
+    assert summary["largest_dose_force"] == dp.loc[dp["dose"].idxmax(), "force"]
+
+
+def _on_both_bases(p: pd.DataFrame) -> pd.DataFrame:
+    return p.assign(
+        charged_recorded=p["charged"], assigned_recorded=p["closed"], usable=True, complete_year=True
+    )
+
+
+def test_negative_control_sees_a_shared_shock_and_the_triple_difference_removes_it():
+    # a force-wide charging shock proportional to the dose after 2020 hits both offences; stalking
+    # has no link of its own: the primary-basis slope and the negative control both show the
+    # shock, the triple difference does not
+    shock = -0.3
+    stalking = _on_both_bases(_panel(shock, seed=7))
+    other = _on_both_bases(_panel(shock, seed=7))
+    other["charged"] = other["closed"] * expit(
+        np.log(other["charged"] / (other["closed"] - other["charged"])) + 0.5
+    )
+    other["charged_recorded"] = other["charged"]
+    nc = link.negative_control(other, stalking, "46")
+    ddd = link.triple_difference(other, stalking, "46")
+    assert nc.estimate == pytest.approx(shock, abs=1e-4)
+    assert ddd.estimate == pytest.approx(0.0, abs=1e-3)
+    assert "CV3" in nc.method and "CV3" in ddd.method
+
+
+def test_comparison_offence_missing_from_the_store_says_so():
+    sim = generator.simulate(generator.load_config())
+    outcomes = sim.outcomes[sim.outcomes["offence_code"] != "46"]
+    d = link._usable(link_panel(sim.outcomes, sim.recorded))
+    (row,) = link.comparison_estimates(outcomes, sim.recorded, d, "46")
+    assert row.estimator == "negative_control" and np.isnan(row.estimate) and "--offences" in row.note
+    rows = link.comparison_estimates(sim.outcomes, sim.recorded, d, "46")
+    assert [r.estimator for r in rows] == ["negative_control", "triple_difference"]
+    # the generator's shoplifting has no link: the control's interval is about 0
+    assert rows[0].ci_low < 0 < rows[0].ci_high
+
+
+def test_dose_thirds_recover_a_step_in_the_top_third():
+    d = _on_both_bases(_panel(0.0, n=1e6, forces=30, seed=8))
+    top = d.groupby("force")["dose"].first().rank(method="first") > 20
+    step = d["force"].map(top).to_numpy() * d["post"].to_numpy() * -0.5
+    eta = np.log(d["charged"] / (d["closed"] - d["charged"])) + step
+    d["charged"] = d["charged_recorded"] = d["closed"] * expit(eta)
+    d["complete_year"] = True
+    middle, high = link.dose_terciles(d)
+    assert middle.estimator == "dose_tercile_middle" and middle.estimate == pytest.approx(0, abs=1e-4)
+    assert high.estimate == pytest.approx(-0.5, abs=1e-4) and "bottom third" in high.specification
+
+
+def test_average_marginal_effect_is_the_slope_times_the_mean_derivative():
+    sim = generator.simulate(generator.load_config())
+    r = link.run_link(
+        sim.outcomes, sim.recorded, bootstrap_reps=19, permutation_reps=0, include_secondary=False
+    )
+    me = r.primary["marginal_effect"]
+    rate = me["mean_charge_rate_post"]
+    # mu(1 - mu) averaged is below rate(1 - rate): the derivative is concave
+    assert 0 < me["per_unit_dose_pp"] / (100 * r.primary["estimate"]) <= rate * (1 - rate)
+    assert me["per_doubling_pp"] == pytest.approx(np.log(2) * me["per_unit_dose_pp"])
+    lo, hi = me["per_doubling_pp_ci"]
+    assert lo < me["per_doubling_pp"] < hi
