@@ -46,9 +46,10 @@ COLUMNS = [
     "rejection_rate_mcse",
     "verdict",
 ]
-# what the estimators read of the outcomes table: stalking, and harassment for the combined
-# model; the columns every outcomes table must have (the readers' required columns)
-STUDY_OFFENCES = ("8Q", "8L")
+# what the estimators read of the outcomes table: stalking, harassment for the combined model,
+# and the comparison offence for the negative control and the triple difference; the columns
+# every outcomes table must have (the readers' required columns)
+STUDY_OFFENCES = ("8Q", "8L", taxonomy.COMPARISON_OFFENCE)
 STUDY_COLUMNS = OUTCOME_REQUIRED
 NOMINAL_COVERAGE = 0.95
 NOMINAL_SIZE = 0.05
