@@ -23,7 +23,7 @@ year = ""
 from analysis.reports import sections
 from analysis.runs import params
 
-p = params.validate("force_comparison", dict(source=source, offence=offence, year=year))
+p = params.check("force_comparison", dict(source=source, offence=offence, year=year))
 ctx = sections.context(p["source"], p["offence"])
 year = ctx.year(p["year"])
 result = sections.funnel_for(ctx, year)

@@ -24,7 +24,7 @@ basis = "closed"
 from analysis.reports import sections
 from analysis.runs import params
 
-p = params.validate("force_report", dict(force=force, offence=offence, source=source, year=year, basis=basis))
+p = params.check("force_report", dict(force=force, offence=offence, source=source, year=year, basis=basis))
 ctx = sections.context(p["source"], p["offence"])
 year = ctx.year(p["year"])
 ctx.banner()

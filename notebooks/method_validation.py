@@ -28,7 +28,7 @@ from analysis.reports import plots, sections, validation_text
 from analysis.runs import params
 
 given = dict(reps=reps, seed=seed, link_slope=link_slope, scenarios=scenarios, results=results)
-p = params.validate("method_validation", given)
+p = params.check("method_validation", given)
 table = validation_text.study(p["results"], p["reps"], p["seed"], p["link_slope"], p["scenarios"])
 validation_text.opening(table)
 

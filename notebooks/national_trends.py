@@ -20,7 +20,7 @@ offence = "8Q"
 from analysis.reports import sections
 from analysis.runs import params
 
-p = params.validate("national_trends", dict(source=source, offence=offence))
+p = params.check("national_trends", dict(source=source, offence=offence))
 ctx = sections.context(p["source"], p["offence"])
 ctx.banner()
 

@@ -24,7 +24,7 @@ offence = "8Q"
 from analysis.reports import sections
 from analysis.runs import params
 
-p = params.validate("reporting_link", dict(source=source, offence=offence))
+p = params.check("reporting_link", dict(source=source, offence=offence))
 ctx = sections.context(p["source"], p["offence"])
 ctx.banner()
 

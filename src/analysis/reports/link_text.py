@@ -102,7 +102,10 @@ def pre_trend_sentence(test: dict) -> str:
         f"are jointly tested against zero (parallel trends): F = {test['statistic']:.2f} on "
         f"{test['df1']} and {test['df2']} degrees of freedom, p = {test['p_value']:.3g} (cluster "
         f"jackknife covariance); at the 5% level we {verdict} parallel pre-trends. Not rejecting "
-        "them does not show they hold: the test has limited power with 43 forces."
+        "them does not show they hold: the test has limited power with 43 forces. Nor does "
+        "rejecting them show a pre-trend: in the method study this test rejected too often when "
+        "trends were parallel (its size is above 5%; see the methods page), so read it as a "
+        "screen, not a verdict."
     )
 
 

@@ -109,8 +109,3 @@ def check(template: str, values: dict) -> dict:
             raise ParameterError(f"{template}: parameter 'reps' must be at least 1.")
         out[p.name] = v
     return out
-
-
-# The notebook templates' name for `check` ("validate" is kept for them; "validation" otherwise
-# means the method study).
-validate = check
