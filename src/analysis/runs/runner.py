@@ -260,6 +260,9 @@ def _strip_volatile(nb) -> None:
             cell["id"] = "injected-parameters"  # papermill gives it a random id
 
 
+FIGURE_ALTS = "alt.json"  # beside a report's saved figures: their alt text by file name
+
+
 def save_figures(nb, folder: Path) -> list[str]:
     """Save the named figures a notebook shows (plots.Shown with a name) as `folder/<name>.png`,
     the very image the report shows, with their alt text in `folder/alt.json`; return the file
@@ -282,9 +285,6 @@ def save_figures(nb, folder: Path) -> list[str]:
             json.dumps(alts, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
         )
     return sorted(alts)
-
-
-FIGURE_ALTS = "alt.json"
 
 
 def _install(result: JobResult, stage: Path, out: Path) -> None:
