@@ -11,6 +11,8 @@ from analysis.errors import InputError
 
 BREAK = taxonomy.RECLASSIFICATION_BREAK.first_year  # "2020/21"
 PRE = "2019/20"
+YEAR_KEY = ["force", "financial_year"]
+QUARTER_KEY = [*YEAR_KEY, "quarter"]
 
 
 def _rule_period(year: str) -> str:
@@ -20,6 +22,53 @@ def _rule_period(year: str) -> str:
         if periods.fy_start(year) >= periods.fy_start(b.first_year):
             label = f"from {b.first_year}: {b.label}"
     return label
+
+
+def _quarter_sums(o: pd.DataFrame) -> pd.DataFrame:
+    """Per force, year and quarter, one grouping of the outcome rows for everything the panel
+    needs: closed-basis charged and closed, recorded-basis charged, assigned and all offences
+    (each missing when no row of it has a count), any closed-basis count, and the recorded-basis
+    counts of `quarterly_recorded_basis` (types outside a group count 0). The panel is rebuilt
+    for every offence and replicate in the method study, where separate groupings were most of
+    its cost."""
+    t, c, r = o["outcome_type"], o["closed_basis"], o["recorded_basis"]
+    charged, closed = t.isin(taxonomy.CHARGED), t.isin(taxonomy.CLOSED)
+    frame = pd.DataFrame(
+        {
+            **{k: o[k] for k in QUARTER_KEY},
+            "charged": c.where(charged),
+            "closed": c.where(closed),
+            "charged_recorded": r.where(charged),
+            "assigned_recorded": r.where(closed),
+            "offences_recorded_basis": r,
+            "any_closed_basis": c,
+            "q_not_yet_assigned": r.where(t.isin(taxonomy.NOT_YET_ASSIGNED), 0),
+            "q_charged": r.where(charged, 0),
+            "q_assigned": r.where(closed, 0),
+        }
+    )
+    return frame.groupby(QUARTER_KEY).sum(min_count=1)
+
+
+def _year_counts(by_quarter: pd.DataFrame) -> pd.DataFrame:
+    """Per force-year from `_quarter_sums`: charged and closed on the closed basis, charged,
+    assigned and all offences on the recorded basis, and the quarters with closed-basis counts."""
+    cols = ["charged", "closed", "charged_recorded", "assigned_recorded", "offences_recorded_basis"]
+    g = by_quarter[cols].groupby(level=YEAR_KEY).sum(min_count=1)
+    # 8Q and 8L rows for one force-quarter come from one file, so a quarter with any count has all
+    g["quarters"] = by_quarter["any_closed_basis"].notna().groupby(level=YEAR_KEY).sum().astype(int)
+    return g.reset_index()
+
+
+def _quarterly_from_sums(by_quarter: pd.DataFrame) -> pd.DataFrame:
+    """`quarterly_recorded_basis`'s table from `_quarter_sums`."""
+    names = {
+        "offences_recorded_basis": "offences",
+        "q_not_yet_assigned": "not_yet_assigned",
+        "q_charged": "charged",
+        "q_assigned": "assigned",
+    }
+    return by_quarter[list(names)].rename(columns=names).reset_index()
 
 
 def link_panel(
@@ -43,23 +92,8 @@ def link_panel(
     if o.empty:
         raise InputError(f"link: no outcomes for {', '.join(codes)} in the store.")
     key = ["force", "financial_year"]
-    closed_types = o["outcome_type"].isin(taxonomy.CLOSED)
-    g = pd.DataFrame(
-        {
-            "charged": o[o["outcome_type"].isin(taxonomy.CHARGED)]
-            .groupby(key)["closed_basis"]
-            .sum(min_count=1),
-            "closed": o[closed_types].groupby(key)["closed_basis"].sum(min_count=1),
-            "charged_recorded": o[o["outcome_type"].isin(taxonomy.CHARGED)]
-            .groupby(key)["recorded_basis"]
-            .sum(min_count=1),
-            "assigned_recorded": o[closed_types].groupby(key)["recorded_basis"].sum(min_count=1),
-            "offences_recorded_basis": o.groupby(key)["recorded_basis"].sum(min_count=1),
-            "quarters": o.dropna(subset=["closed_basis"]).groupby(key)["quarter"].nunique(),
-        }
-    ).reset_index()
-    # 8Q and 8L rows for one force-quarter come from one file: need every offence present
-    g["quarters"] = g["quarters"].fillna(0).astype(int)
+    by_quarter = _quarter_sums(o)
+    g = _year_counts(by_quarter)
     rec = recorded[recorded["offence_code"].isin(codes) & recorded["force"].isin(terr)]
     source = "PFA recorded offences"
     if rec.empty or not {pre, post} <= set(rec["financial_year"]):
@@ -85,7 +119,7 @@ def link_panel(
     g["counting_rule_period"] = g["financial_year"].map(_rule_period)
     last = max(g["financial_year"])
     g["not_yet_assigned_share"] = 1 - g["assigned_recorded"] / g["offences_recorded_basis"]
-    quarterly = quarterly_recorded_basis(o)
+    quarterly = _quarterly_from_sums(by_quarter)
     g = g.merge(_mature_counts(quarterly), on=key, how="left")
     mature_cols = ["charged_recorded_mature", "assigned_recorded_mature", "recorded_quarters_mature"]
     g[mature_cols] = g[mature_cols].fillna(0).astype(int)
@@ -101,7 +135,7 @@ def link_panel(
     # a force-year with no recorded volumes to spread (none in the years before it) closes its own year's cases
     share_cols = list(weights.columns[2:])
     unknown = g[share_cols].isna().all(axis=1)
-    for c in share_cols:
+    for c in share_cols if unknown.any() else []:
         g.loc[unknown, c] = (g.loc[unknown, "financial_year"] == c.removeprefix("closed_from_")).astype(float)
     g[share_cols] = g[share_cols].fillna(0.0)
     g["post_cohort_share"] = g[[f"closed_from_{c}" for c in from_post]].sum(axis=1)
@@ -133,30 +167,17 @@ def _mature_counts(q: pd.DataFrame, lag: int = SNAPSHOT_LAG) -> pd.DataFrame:
     """Per force-year: charged and assigned on the recorded basis summed over its mature
     quarterly cohorts only (followed MATURE_FOLLOW_UP quarters or more), and how many there were."""
     mature = q[(q["offences"] > 0) & (4 - q["quarter"] + lag >= MATURE_FOLLOW_UP)]
-    out = mature.groupby(["force", "financial_year"]).agg(
-        charged_recorded_mature=("charged", "sum"),
-        assigned_recorded_mature=("assigned", "sum"),
-        recorded_quarters_mature=("quarter", "nunique"),
-    )
+    grouped = mature.groupby(YEAR_KEY)
+    out = grouped[["charged", "assigned"]].sum()
+    out.columns = ["charged_recorded_mature", "assigned_recorded_mature"]
+    out["recorded_quarters_mature"] = grouped.size()  # one row per force-quarter
     return out.reset_index()
 
 
 def quarterly_recorded_basis(o: pd.DataFrame) -> pd.DataFrame:
     """Per force, year and quarter on the recorded basis: offences (all types, 0 included),
     not yet assigned (type 0), charged (type 1) and assigned (types 1-22)."""
-    key = ["force", "financial_year", "quarter"]
-    t = o["outcome_type"]
-    v = o["recorded_basis"]
-    frame = pd.DataFrame(
-        {
-            **{k: o[k] for k in key},
-            "offences": v,
-            "not_yet_assigned": v.where(t.isin(taxonomy.NOT_YET_ASSIGNED), 0),
-            "charged": v.where(t.isin(taxonomy.CHARGED), 0),
-            "assigned": v.where(t.isin(taxonomy.CLOSED), 0),
-        }
-    )
-    return frame.groupby(key, as_index=False).sum(min_count=1)
+    return _quarterly_from_sums(_quarter_sums(o))
 
 
 def delay_distribution(q: pd.DataFrame, lag: int = SNAPSHOT_LAG, horizon: int = DELAY_HORIZON) -> np.ndarray:
@@ -204,25 +225,30 @@ def cohort_weights(volumes: pd.DataFrame, delays: np.ndarray, years: list[str]) 
     span = periods.fy_start(all_years[-1]) - first + 1
     labels = [periods.fy_label(first + i) for i in range(span)]
     nq = span * 4
-    qi = (volumes["financial_year"].map(periods.fy_start) - first) * 4 + volumes["quarter"] - 1
-    v = volumes.assign(qi=qi.astype(int))
-    rows = []
-    for f, g in v.groupby("force", sort=True):
-        vol = np.full(nq, np.nan)
-        vol[g["qi"].to_numpy()] = g["offences"].to_numpy(float)
-        by_year = vol.reshape(span, 4)
-        fill = np.nanmean(np.where(np.isnan(by_year).all(axis=1, keepdims=True), 0.0, by_year), axis=1)
-        vol = np.where(np.isnan(by_year), fill[:, None], by_year).ravel()
-        # flow[c, Q]: closures in quarter Q from recording quarter c
-        flow = np.zeros((nq, nq))
-        for d, p in enumerate(delays[:nq]):  # a short panel sees only the first delays
-            idx = np.arange(nq - d)
-            flow[idx, idx + d] = vol[: nq - d] * p
-        by_cohort_year = flow.reshape(span, 4, span, 4).sum(axis=(1, 3))  # (recording year, closing year)
-        total = by_cohort_year.sum(axis=0)
-        for j, y in enumerate(labels):
-            if y in years and total[j] > 0:
-                rows.append(
-                    {"force": f, "financial_year": y, **dict(zip(labels, by_cohort_year[:, j] / total[j]))}
-                )
-    return pd.DataFrame(rows)
+    year_index = {y: periods.fy_start(y) - first for y in set(volumes["financial_year"])}
+    qi = (volumes["financial_year"].map(year_index) * 4 + volumes["quarter"] - 1).to_numpy(int)
+    fi, names = pd.factorize(volumes["force"], sort=True)
+    vol = np.full((len(names), nq), np.nan)
+    vol[fi, qi] = volumes["offences"].to_numpy(float)
+    by_year = vol.reshape(len(names), span, 4)
+    empty = np.isnan(by_year).all(axis=2, keepdims=True)
+    fill = np.nanmean(np.where(empty, 0.0, by_year), axis=2, keepdims=True)
+    vol = np.where(np.isnan(by_year), fill, by_year).reshape(len(names), nq)
+    # spread[c, Q]: the share of recording quarter c's offences closed in quarter Q (a short
+    # panel sees only the first delays)
+    spread = np.zeros((nq, nq))
+    for d, p in enumerate(delays[:nq]):
+        idx = np.arange(nq - d)
+        spread[idx, idx + d] = p
+    flow = vol[:, :, None] * spread[None]  # (force, recording quarter, closing quarter)
+    by_cohort_year = flow.reshape(len(names), span, 4, span, 4).sum(
+        axis=(2, 4)
+    )  # (force, recording year, closing year)
+    total = by_cohort_year.sum(axis=1)  # (force, closing year)
+    keep = (total > 0) & np.isin(labels, list(years))[None, :]
+    f_idx, y_idx = np.nonzero(keep)  # force-major, years in order: the rows' order
+    shares = by_cohort_year[f_idx, :, y_idx] / total[f_idx, y_idx][:, None]
+    out = pd.DataFrame(shares, columns=labels)
+    out.insert(0, "financial_year", np.asarray(labels, dtype=object)[y_idx])
+    out.insert(0, "force", np.asarray(names, dtype=object)[f_idx])
+    return out
