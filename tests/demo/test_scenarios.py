@@ -123,10 +123,23 @@ def test_heterogeneous_records_its_average_slope_as_the_truth(sims):
     assert np.allclose(diff["2021/22"], extra, atol=1e-4) and np.allclose(diff["2019/20"], 0, atol=1e-4)
 
 
-def test_dose_error_adds_noise_the_dose_does_not_see(sims):
+def test_dose_error_adds_noise_the_dose_does_not_see_and_a_case_mix_route(sims):
     truth = sims["dose_error"].truth
+    sc = truth["config"]["scenario"]
     extra = pd.Series({f: e["link_effect_beyond_slope"] for f, e in truth["scenario"]["forces"].items()})
     assert truth["scenario"]["average_link_slope"] is None  # the truth stays link_slope
-    # link_slope x (true - measured change): sd about 0.4 x 0.15
-    assert 0.03 < extra.std() < 0.09
+    # the case-mix route: reclassified cases' own charge log-odds times each force's
+    # reclassified share of its post-2020 stalking (its share of the rise, 1 - exp(-dose))
+    f = truth["forces"]
+    share = pd.Series(
+        {n: v["reclassified_share"] * (1 - np.exp(-max(v["expected_dose"], 0))) for n, v in f.items()}
+    )
+    case_mix = sc["reclassified_charge_logodds"] * share
+    assert sc["reclassified_charge_logodds"] < 0 and case_mix.std() > 0.01
+    # what is left is link_slope x (true - measured change): sd about 0.4 x 0.15, unrelated to the share
+    error = extra - case_mix
+    assert 0.03 < error.std() < 0.09
+    # reclassification rises with the dose, so the case-mix route leans the way the link does
+    dose = pd.Series({n: v["dose"] for n, v in f.items()})
+    assert np.corrcoef(dose, case_mix)[0, 1] < -0.3
     assert sims["baseline"].truth["scenario"]["average_link_slope"] is None

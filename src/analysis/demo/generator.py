@@ -220,7 +220,7 @@ def simulate(cfg: dict, offences: tuple[str, ...] | None = None) -> SyntheticDat
     expected, expected_dose = _expected_volumes(cfg, grid, recording)
     volumes = _recorded_volumes(cfg, rng, grid, expected)
     dose = _dose(volumes, grid)
-    scenario = _scenario_effects(cfg, grid, dose - dose.mean())
+    scenario = _scenario_effects(cfg, grid, dose - dose.mean(), _reclassified_share(recording, expected_dose))
     charging = _charge_probabilities(cfg, rng, grid, expected, dose - dose.mean(), scenario)
     mixes = _outcome_mixes(cfg, rng, grid.nf)
     sims = {
@@ -267,9 +267,16 @@ class _Scenario:
         }
 
 
-def _scenario_effects(cfg: dict, grid: _Grid, dose_c: np.ndarray) -> _Scenario:
+def _reclassified_share(rec: _Recording, expected_dose: np.ndarray) -> np.ndarray:
+    """Per force, the expected share of its post-2020 stalking that is reclassified harassment:
+    its reclassified share of the rise, the rise being 1 - exp(-dose) of the post-2020 volume."""
+    return rec.reclassified * (1 - np.exp(-np.clip(expected_dose, 0, None)))
+
+
+def _scenario_effects(cfg: dict, grid: _Grid, dose_c: np.ndarray, reclassified: np.ndarray) -> _Scenario:
     """Draw a scenario's effects from a random stream of its own (the baseline's draws, and so
-    its data, are the same whatever the scenario settings)."""
+    its data, are the same whatever the scenario settings). `reclassified` is each force's
+    share of post-2020 stalking that is reclassified harassment (the case-mix route)."""
     sc = cfg["scenario"]
     rng = np.random.default_rng([int(cfg["seed"]), 2020])
     nf = grid.nf
@@ -282,7 +289,7 @@ def _scenario_effects(cfg: dict, grid: _Grid, dose_c: np.ndarray) -> _Scenario:
     candidates = [(f.name, y) for f in grid.forces if f.name not in (forces.BTP, GMP) for y in grid.out_years]
     picks = rng.choice(len(candidates), size=int(sc["missing_force_years"]), replace=False)
     missing = sorted(candidates[i] for i in picks)
-    link, average = _link_beyond_slope(cfg, rng, dose_c)
+    link, average = _link_beyond_slope(cfg, rng, dose_c, reclassified)
     return _Scenario(
         charge_delay=np.asarray(delay, dtype=float),
         trend=trend,
@@ -294,15 +301,19 @@ def _scenario_effects(cfg: dict, grid: _Grid, dose_c: np.ndarray) -> _Scenario:
 
 
 def _link_beyond_slope(
-    cfg: dict, rng: np.random.Generator, dose_c: np.ndarray
+    cfg: dict, rng: np.random.Generator, dose_c: np.ndarray, reclassified: np.ndarray
 ) -> tuple[np.ndarray, float | None]:
     """The post-2020 charge effect a scenario adds to link_slope x dose, and the average slope
     the truth then has (None when it stays link_slope):
     - heterogeneous: each force its own slope (sd `slope_sd`) and a quadratic term; the truth
       is the least-squares slope of the whole effect on the dose across forces;
     - dose_error: the effect follows the true change in recording, of which the published dose
-      is a noisy measure: link_slope x (true - measured) is added; the truth stays link_slope
-      per unit of the true change."""
+      is a noisy measure: link_slope x (true - measured) is added; and reclassified cases have
+      their own charge log-odds (`reclassified_charge_logodds` relative to other stalking), so
+      a force's post-2020 charge log-odds also moves by that times its reclassified share (the
+      mixture, to first order): a route from the rise to the charge rate through case mix, not
+      through the rise's pressure on investigators. The truth stays link_slope per unit of the
+      true change, so an estimator that reads the case-mix route as the link is biased."""
     sc, slope = cfg["scenario"], float(cfg["link_slope"])
     extra = np.zeros_like(dose_c)
     if sc["slope_sd"] or sc["slope_curvature"]:
@@ -310,6 +321,8 @@ def _link_beyond_slope(
         extra += sc["slope_curvature"] * (dose_c**2 - np.mean(dose_c**2))
     if sc["dose_error_sd"]:
         extra += slope * rng.normal(0, sc["dose_error_sd"], len(dose_c))
+    if sc["reclassified_charge_logodds"]:
+        extra += sc["reclassified_charge_logodds"] * reclassified
     if not (sc["slope_sd"] or sc["slope_curvature"]):
         return extra, None
     effect = slope * dose_c + extra

@@ -215,6 +215,45 @@ def jackknife_se_refit(
     return float(np.sqrt((G - 1) / G * np.sum((draws - draws.mean()) ** 2)))
 
 
+def fe_wls_jackknife(
+    groups: np.ndarray, X: np.ndarray, y: np.ndarray, w: np.ndarray, k: int
+) -> tuple[float, np.ndarray]:
+    """Weighted least squares on a `design` matrix (cluster intercepts first): coefficient k,
+    and its refits without each cluster in turn, (G,).
+
+    The cluster intercepts are absorbed by weighted within-cluster demeaning, which leaving a
+    cluster out does not change for the others; each refit then subtracts the left-out
+    cluster's cross-products from the totals. Columns left with no weight (a year only the
+    left-out cluster had) are dropped as least squares would."""
+    G = int(groups.max()) + 1
+    Z = X[:, G:]
+    sw = np.bincount(groups, w, G)
+    Zd = Z - _cluster_sums(Z * w[:, None], groups, G)[groups] / sw[groups, None]
+    yd = y - np.bincount(groups, w * y, G)[groups] / sw[groups]
+    zw = Zd * w[:, None]
+    A_g = np.einsum("ip,iq->ipq", zw, Zd)
+    per_A = np.zeros((G, *A_g.shape[1:]))
+    np.add.at(per_A, groups, A_g)
+    per_c = _cluster_sums(zw * yd[:, None], groups, G)
+    present = _cluster_sums((np.abs(Z) > 0).astype(float), groups, G)
+    A, c = per_A.sum(axis=0), per_c.sum(axis=0)
+    kz = k - G
+
+    def solve(A_: np.ndarray, c_: np.ndarray, cols: np.ndarray) -> float:
+        b = np.linalg.lstsq(A_[np.ix_(cols, cols)], c_[cols], rcond=None)[0]
+        return float(b[int(np.flatnonzero(cols == kz)[0])])
+
+    every = np.arange(Z.shape[1])
+    est = solve(A, c, every)
+    draws = np.array(
+        [
+            solve(A - per_A[g], c - per_c[g], np.flatnonzero(present.sum(axis=0) - present[g] > 0))
+            for g in range(G)
+        ]
+    )
+    return est, draws
+
+
 def fe_start(d: pd.DataFrame, X: np.ndarray, success: str = "charged", total: str = "closed") -> np.ndarray:
     """The maximum-likelihood coefficients of a `design` matrix, by `fe_logit` (the force
     intercepts absorbed), mapped back to the design's intercept and force dummies."""

@@ -219,7 +219,7 @@ def event_study(
     years = sorted(y for y in d["financial_year"].unique() if y != reference)
     terms = {f"dose_x_{y}": d["dose_c"].to_numpy() * (d["financial_year"] == y).to_numpy() for y in years}
     X, names = glm.design(d, terms)
-    beta = glm.irls(X, d[success].to_numpy(float), d[total].to_numpy(float))
+    beta = glm.fe_start(d, X, success, total)
     ks = [names.index(f"dose_x_{y}") for y in years]
     cov = cv3_covariance(jackknife_coefficients(d, X, ks, beta, success, total))
     g = d["force"].nunique()
@@ -348,15 +348,14 @@ def cv3_estimate(
     total: str = "closed",
     note: str = "",
 ) -> Estimate:
-    """Coefficient k of a binomial GLM on design X (lean IRLS fit), with the leave-one-force-out
+    """Coefficient k of a binomial GLM on design X (exact fit, force intercepts absorbed), with the leave-one-force-out
     jackknife (CV3) SE and a t(G-1) interval: the inference every cohort-timed estimator uses."""
     if d.empty or not np.any(X[:, k]) or np.all(X[:, k] == X[0, k]):
         # e.g. a donut on a panel that ends before its post years: nothing to compare
         return Estimate(
             estimator, specification, float("nan"), "not fitted", note="no variation in the exposure"
         )
-    y, n = d[success].to_numpy(float), d[total].to_numpy(float)
-    beta = glm.irls(X, y, n)
+    beta = glm.fe_start(d, X, success, total)
     se = glm.jackknife_se(d, X, k, beta, success, total)
     return cv3_row(estimator, specification, float(beta[k]), se, d["force"].nunique(), len(d), level, note)
 
@@ -475,7 +474,7 @@ def dose_terciles(d: pd.DataFrame, level: float = 0.95) -> list[Estimate]:
     post = dp["post"].to_numpy()
     terms = {"middle_x_post": (group == 1) * post * 1.0, "top_x_post": (group == 2) * post * 1.0}
     X, names = glm.design(dp, terms)
-    beta = glm.irls(X, dp[PRIMARY.success].to_numpy(float), dp[PRIMARY.total].to_numpy(float))
+    beta = glm.fe_start(dp, X, PRIMARY.success, PRIMARY.total)
     ks = [names.index(t) for t in terms]
     cov = cv3_covariance(jackknife_coefficients(dp, X, ks, beta, PRIMARY.success, PRIMARY.total))
     rows = []
@@ -557,25 +556,14 @@ def triple_difference(other: pd.DataFrame, d: pd.DataFrame, code: str, level: fl
     lb, vb = _empirical_logit(both[f"{s}_other"], both[f"{n}_other"])
     y, w = (la - lb).to_numpy(), 1 / (va + vb).to_numpy()
     X, names = glm.design(both, _dose_x_post(both))
-    k = names.index("dose_x_post")
-
-    def wls(rows: np.ndarray) -> float:
-        Xr = X[rows]
-        cols = np.flatnonzero(np.abs(Xr).sum(axis=0) > 0)
-        xw = Xr[:, cols].T * w[rows]
-        return float(
-            np.linalg.lstsq(xw @ Xr[:, cols], xw @ y[rows], rcond=None)[0][int(np.flatnonzero(cols == k)[0])]
-        )
-
     groups = pd.factorize(both["force"])[0]
-    est = wls(np.ones(len(both), bool))
-    draws = np.array([[wls(groups != g)] for g in range(groups.max() + 1)])
+    est, draws = glm.fe_wls_jackknife(groups, X, y, w, names.index("dose_x_post"))
     return cv3_row(
         "triple_difference",
         f"log odds ratio of charge, stalking over offence {code}, within force-year: force + year "
         "effects, dose x post-2020, inverse-variance weights",
         est,
-        float(np.sqrt(cv3_covariance(draws)[0, 0])),
+        float(np.sqrt(cv3_covariance(draws[:, None])[0, 0])),
         len(draws),
         len(both),
         level,
@@ -827,7 +815,7 @@ def _force_residuals(d: pd.DataFrame) -> pd.DataFrame:
     model on every year (the force report compares its closed-basis charge rate with it)."""
     X, _ = glm.design(d, _dose_x_post(d))
     n = d["closed"].to_numpy(float)
-    mu = expit(X @ glm.irls(X, d["charged"].to_numpy(float), n))
+    mu = expit(X @ glm.fe_start(d, X))
     pearson = (d["charged"].to_numpy(float) - n * mu) / np.sqrt(n * mu * (1 - mu))
     t = d.assign(pearson=pearson, fitted_rate=mu)
     post = (

@@ -31,23 +31,60 @@ def _quarter_sums(o: pd.DataFrame) -> pd.DataFrame:
     counts of `quarterly_recorded_basis` (types outside a group count 0). The panel is rebuilt
     for every offence and replicate in the method study, where separate groupings were most of
     its cost."""
-    t, c, r = o["outcome_type"], o["closed_basis"], o["recorded_basis"]
-    charged, closed = t.isin(taxonomy.CHARGED), t.isin(taxonomy.CLOSED)
-    frame = pd.DataFrame(
-        {
-            **{k: o[k] for k in QUARTER_KEY},
-            "charged": c.where(charged),
-            "closed": c.where(closed),
-            "charged_recorded": r.where(charged),
-            "assigned_recorded": r.where(closed),
-            "offences_recorded_basis": r,
-            "any_closed_basis": c,
-            "q_not_yet_assigned": r.where(t.isin(taxonomy.NOT_YET_ASSIGNED), 0),
-            "q_charged": r.where(charged, 0),
-            "q_assigned": r.where(closed, 0),
-        }
+    t = o["outcome_type"].to_numpy()
+    # (np.isin needs sequences: the taxonomy's groups are sets)
+    charged, closed, nya = (
+        np.isin(t, list(group)) for group in (taxonomy.CHARGED, taxonomy.CLOSED, taxonomy.NOT_YET_ASSIGNED)
     )
-    return frame.groupby(QUARTER_KEY).sum(min_count=1)
+    c, r = (_values_and_mask(o[col]) for col in ("closed_basis", "recorded_basis"))
+    fi, force_names = pd.factorize(o["force"], sort=True)
+    yi, year_names = pd.factorize(o["financial_year"], sort=True)
+    qi = o["quarter"].to_numpy(int) - 1
+    cell = (fi * len(year_names) + yi) * 4 + qi  # the grouping's sorted order
+    size = len(force_names) * len(year_names) * 4
+    present = np.bincount(cell, minlength=size) > 0
+
+    def total(
+        values: np.ndarray, known: np.ndarray, rows: np.ndarray | None = None
+    ) -> pd.arrays.IntegerArray:
+        # sum(min_count=1): missing where no row of the group has a count
+        use = known if rows is None else known & rows
+        sums = np.bincount(cell, np.where(use, values, 0.0), size)[present]
+        counts = np.bincount(cell, use, size)[present]
+        return pd.arrays.IntegerArray(sums.astype(np.int64), counts == 0)
+
+    def zero_outside(values: np.ndarray, known: np.ndarray, rows: np.ndarray) -> pd.arrays.IntegerArray:
+        # types outside `rows` count 0, so only a group whose own rows are all missing is missing
+        return total(np.where(rows, values, 0.0), known | ~rows)
+
+    every = np.ones(len(t), bool)
+    columns = {
+        "charged": total(*c, charged),
+        "closed": total(*c, closed),
+        "charged_recorded": total(*r, charged),
+        "assigned_recorded": total(*r, closed),
+        "offences_recorded_basis": total(*r, every),
+        "any_closed_basis": total(*c, every),
+        "q_not_yet_assigned": zero_outside(*r, nya),
+        "q_charged": zero_outside(*r, charged),
+        "q_assigned": zero_outside(*r, closed),
+    }
+    where = np.flatnonzero(present)
+    index = pd.MultiIndex.from_arrays(
+        [
+            force_names[where // (len(year_names) * 4)],
+            year_names[where // 4 % len(year_names)],
+            where % 4 + 1,
+        ],
+        names=QUARTER_KEY,
+    )
+    return pd.DataFrame(columns, index=index)
+
+
+def _values_and_mask(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A count column as floats (exact below 2^53, far above any plausible count) and where it is known."""
+    known = col.notna().to_numpy()
+    return col.to_numpy(float, na_value=0.0), known
 
 
 def _year_counts(by_quarter: pd.DataFrame) -> pd.DataFrame:
