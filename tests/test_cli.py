@@ -270,10 +270,10 @@ def test_a_missing_default_store_says_how_to_get_either_source(tmp_path, monkeyp
 
 
 def test_analyse_takes_the_negative_control_offence(demo_store, tmp_path):
-    """--comparison names the negative-control offence: one in the store is fitted (8L here,
-    as the default store has 8Q and 8L), one not in it is named as missing."""
+    """--comparison names the negative-control offence: one in the store is fitted (46, the
+    default, and 8L, both in the default store), one not in it is named as missing."""
     store, _ = demo_store
-    for code, fitted in (("8L", True), ("46", False)):
+    for code, fitted in (("46", True), ("8L", True), ("8U", False)):
         out = tmp_path / code
         argv = ["analyse", "--store", str(store), "--out", str(out), "--no-figures", "--comparison", code]
         assert main([*argv, "--bootstrap-reps", "9", "--permutations", "9"]) == 0

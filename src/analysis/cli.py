@@ -298,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--offences",
         default=",".join(taxonomy.DEFAULT_OFFENCES),
-        help="comma-separated offence codes to keep, or 'all' (default: 8Q,8L)",
+        help=f"comma-separated offence codes to keep, or 'all' (default: {','.join(taxonomy.DEFAULT_OFFENCES)})",
     )
     s.add_argument(
         "--accept-outliers",

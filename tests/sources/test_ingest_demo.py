@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analysis.demo import generator
-from analysis.domain import forces
+from analysis.domain import forces, taxonomy
 from analysis.errors import InputError
 from analysis.sources import ingest, store
 
@@ -37,9 +37,9 @@ def test_ingest_reproduces_the_true_published_tables_exactly(demo, demo_store):
     _, data = demo
     path, _quality = demo_store
     st = store.load_store(path)
-    truth = data.outcomes[data.outcomes.offence_code.isin(["8Q", "8L"])]
+    truth = data.outcomes[data.outcomes.offence_code.isin(taxonomy.DEFAULT_OFFENCES)]
     _same(st.outcomes.drop(columns=["source_file", "source_sha256"]), truth[st.outcomes.columns[:-2]], KEY)
-    truth_rec = data.recorded[data.recorded.offence_code.isin(["8Q", "8L"])]
+    truth_rec = data.recorded[data.recorded.offence_code.isin(taxonomy.DEFAULT_OFFENCES)]
     _same(
         st.recorded.drop(columns=["source_file", "source_sha256"]),
         truth_rec,
@@ -65,7 +65,9 @@ def test_quality_report_sees_the_quirks(demo_store, demo):
     } in v["gaps"]
     assert v["markers"]["N/A - data not provided"] > 0 and v["markers"]["N/A"] > 0
     negatives_in_truth = int(
-        (data.outcomes.loc[data.outcomes.offence_code.isin(["8Q", "8L"]), "closed_basis"] < 0).sum()
+        (
+            data.outcomes.loc[data.outcomes.offence_code.isin(taxonomy.DEFAULT_OFFENCES), "closed_basis"] < 0
+        ).sum()
     )
     assert len(v["negative_counts"]) == negatives_in_truth > 0
     # recorded basis (all types incl. 0) equals the PFA count wherever both exist

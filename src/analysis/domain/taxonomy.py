@@ -6,6 +6,7 @@ carries its own group label the reader keeps the file's.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -137,8 +138,18 @@ OFFENCE_BY_CODE: dict[str, Offence] = {o.code: o for o in OFFENCES}
 # carry, whose charging the April 2020 stalking rules cannot have touched (shoplifting).
 COMPARISON_OFFENCE = "46"
 
-# Codes read by default: stalking, and harassment for the reclassification robustness view.
-DEFAULT_OFFENCES = ("8Q", "8L")
+# Codes read by default: stalking, harassment for the reclassification robustness view, and the
+# comparison offence for the link models' negative control and triple difference.
+DEFAULT_OFFENCES = ("8Q", "8L", COMPARISON_OFFENCE)
+SHOWN_SUBGROUP = "Stalking and harassment"
+
+
+def shown_offences(codes: Iterable[str]) -> list[str]:
+    """The offences the reports chart among `codes` (sorted): those of the stalking and
+    harassment subgroup. The comparison offence is read for the negative control, not shown."""
+    return sorted(
+        c for c in set(codes) if c in OFFENCE_BY_CODE and OFFENCE_BY_CODE[c].subgroup == SHOWN_SUBGROUP
+    )
 
 
 def normalise_offence_code(value: object) -> str:

@@ -165,7 +165,7 @@ def _national_figures(
     syn = st.synthetic
     slope = first_difference_slope(lk.models)
     vols = {}
-    for code in sorted(set(st.outcomes["offence_code"])):
+    for code in taxonomy.shown_offences(st.outcomes["offence_code"].unique()):
         p = force_year(st.outcomes, st.recorded, code, synthetic=syn)
         vols[code] = national_year(p, synthetic=syn)
     years = sorted(panel["financial_year"].unique())

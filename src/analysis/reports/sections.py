@@ -213,9 +213,9 @@ def national_summary(ctx: Context, year: str | None = None) -> Prose:
 
 
 def volumes_figure(ctx: Context) -> plots.Shown:
-    """Recorded offences per year for every offence in the store."""
+    """Recorded offences per year for the stalking and harassment offences in the store."""
     vols = {}
-    for code in sorted(set(ctx.store.outcomes["offence_code"])):
+    for code in taxonomy.shown_offences(ctx.store.outcomes["offence_code"].unique()):
         p = force_year(ctx.store.outcomes, ctx.store.recorded, code, synthetic=ctx.synthetic)
         vols[code] = national_year(p, synthetic=ctx.synthetic)
     alt = verdicts.alt_volumes(list(vols), ctx.years)
