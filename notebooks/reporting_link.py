@@ -64,6 +64,14 @@ sections.link_models_table(ctx)
 # %%
 sections.link_pre_trend(ctx)
 
+# %% [markdown]
+# How large would a violation of parallel trends have to be to overturn the result? Rambachan
+# and Roth's relative-magnitudes bounds allow the post-2020 changes in the trend gap to be up to
+# Mbar times the largest pre-2020 one (see the methods page).
+
+# %%
+sections.link_pre_trend_sensitivity(ctx)
+
 # %%
 es_table, es_figure = sections.event_study(ctx)
 es_table

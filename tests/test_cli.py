@@ -135,6 +135,10 @@ def test_analyse_writes_every_national_table(demo_store, tmp_path, capsys):
     )
     primary = json.loads((tables / "link_model.json").read_text())
     assert primary["parameter"] == "link_slope" and "GENERATED DEMO DATA" in primary["data_source"]
+    assert (
+        primary["pre_trend_sensitivity"]["mbar"] == 1
+        and "Rambachan" in primary["pre_trend_sensitivity_sentence"]
+    )
     assert primary["estimate"] == pytest.approx(models.set_index("estimator").loc["primary", "estimate"])
     for csv in tables.glob("*.csv"):
         assert pd.read_csv(csv)["data_source"].str.contains("GENERATED DEMO DATA").all(), csv.name

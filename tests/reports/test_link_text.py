@@ -49,3 +49,39 @@ def test_negative_control_sentence():
         }
     )
     assert link_text.negative_control_sentence(missing).startswith("No negative control: ingest")
+
+
+def _sensitivity(**changes) -> dict:
+    base = {
+        "computed": True,
+        "mbar": 1.0,
+        "level": 0.95,
+        "estimate": -0.43,
+        "ci_low": -2.065,
+        "ci_high": 1.24,
+        "excludes_zero": False,
+        "breakdown_mbar": 0.2265625,
+        "breakdown_searched_up_to": 64.0,
+        "largest_pre_change": 0.186,
+        "largest_pre_change_years": ["2018/19", "2019/20"],
+    }
+    return base | changes
+
+
+def test_pre_trend_sensitivity_sentence_says_how_far_a_violation_must_go():
+    text = link_text.pre_trend_sensitivity_sentence(_sensitivity())
+    assert "-2.065 to 1.240, which includes 0" in text and "0.186" in text and "2018/19 to 2019/20" in text
+    assert "only up to Mbar = 0.23" in text and "more than 0.23 times the largest" in text
+    assert "coefficient is below 0" in text
+    robust = link_text.pre_trend_sensitivity_sentence(
+        _sensitivity(ci_high=-0.1, excludes_zero=True, breakdown_mbar=None)
+    )
+    assert "which excludes 0" in robust and "every Mbar up to 64" in robust
+    nothing = link_text.pre_trend_sensitivity_sentence(_sensitivity(estimate=0.1, breakdown_mbar=0.0))
+    assert "exactly parallel" in nothing and "no conclusion" in nothing
+
+
+def test_pre_trend_sensitivity_sentence_when_not_computed():
+    reason = "the event study has no years before 2019/20 or none from 2020/21 on"
+    assert reason in link_text.pre_trend_sensitivity_sentence({"computed": False, "reason": reason})
+    assert "full set of estimators" in link_text.pre_trend_sensitivity_sentence(None)

@@ -62,6 +62,20 @@ def test_joint_pre_trend_test_rejects_a_planted_pre_trend_and_not_its_absence():
     assert (planted.table["method"].str.contains("CV3")).all()
 
 
+def test_pre_trend_sensitivity_breaks_down_sooner_with_a_planted_pre_trend():
+    # a planted pre-trend moves the dose-by-year coefficient 0.15 a year up to 2019/20; continued
+    # after it at that pace (Mbar = 1) it could explain the mean post-2020 coefficient (-0.4) away
+    planted = link.pre_trend_sensitivity(link.event_study(_panel(-0.4, pre_trend=0.15, n=20000, seed=4)))
+    clean = link.pre_trend_sensitivity(link.event_study(_panel(-0.4, n=20000, seed=4)))
+    assert clean["computed"] and clean["n_pre"] == 5 and clean["n_post"] == 5
+    assert clean["post_years"][0] == "2020/21" and clean["pre_years"][-1] == "2018/19"
+    assert clean["excludes_zero"] and clean["ci_low"] < clean["estimate"] < clean["ci_high"] < 0
+    assert not planted["excludes_zero"] and planted["breakdown_mbar"] < 1 < clean["breakdown_mbar"]
+    assert planted["largest_pre_change"] == pytest.approx(0.15, abs=0.05)
+    first, last = planted["largest_pre_change_years"]  # two consecutive years up to 2019/20
+    assert periods.fy_start(last) == periods.fy_start(first) + 1 and last <= "2019/20"
+
+
 def test_event_study_intervals_come_from_the_cv3_covariance():
     es = link.event_study(_panel(-0.4, n=500, seed=5))
     t = es.table[~es.table["reference"]].reset_index(drop=True)
@@ -186,6 +200,7 @@ def test_average_marginal_effect_is_the_slope_times_the_mean_derivative():
     r = link.run_link(
         sim.outcomes, sim.recorded, bootstrap_reps=19, permutation_reps=0, include_secondary=False
     )
+    assert "pre_trend_sensitivity" not in r.primary  # the fast path skips it
     me = r.primary["marginal_effect"]
     rate = me["mean_charge_rate_post"]
     # mu(1 - mu) averaged is below rate(1 - rate): the derivative is concave

@@ -376,6 +376,10 @@ def test_primary_estimate_on_the_default_demo(sim):
     assert f"{r.primary['estimate']:.3f}" in text["sentence"] and "GENERATED" in text["data_source"]
     es = r.event_study.set_index("financial_year")
     assert es.loc["2019/20", "estimate"] == 0 and es.loc["2019/20", "reference"]
+    sens = r.primary["pre_trend_sensitivity"]
+    assert sens["estimate"] == pytest.approx(m.loc["event_study_mean_post", "estimate"])
+    assert sens["ci_low"] < sens["estimate"] < sens["ci_high"] and sens["mbar"] == 1.0
+    assert f"{sens['ci_low']:.3f} to {sens['ci_high']:.3f}" in text["pre_trend_sensitivity_sentence"]
 
 
 def test_simulation_with_known_truth_small():

@@ -109,6 +109,44 @@ def pre_trend_sentence(test: dict) -> str:
     )
 
 
+def pre_trend_sensitivity_sentence(sens: dict | None) -> str:
+    """How far a violation of parallel trends would have to go, relative to the largest
+    pre-period one, before the event study's mean post-break coefficient loses its sign
+    (Rambachan-Roth, relative magnitudes)."""
+    if not sens or not sens.get("computed"):
+        why = sens["reason"] if sens else "it is computed only with the full set of estimators"
+        return f"No Rambachan-Roth sensitivity analysis: {why}."
+    first, last = sens["largest_pre_change_years"]
+    level = f"{100 * sens['level']:.0f}%"
+    text = (
+        "Sensitivity to a violation of parallel trends (Rambachan and Roth 2023, relative "
+        "magnitudes): allow the gap in trends between forces with larger and smaller rises to "
+        f"change from one year to the next after {PRE} by up to Mbar times its largest "
+        f"year-to-year change up to {PRE} (estimated at {sens['largest_pre_change']:.3f} log-odds "
+        f"per unit of dose, from {first} to {last}). At Mbar = {sens['mbar']:g} the mean "
+        f"dose-by-year coefficient from {BREAK} on ({sens['estimate']:.3f}) has a {level} robust "
+        f"interval of {sens['ci_low']:.3f} to {sens['ci_high']:.3f}, which "
+        f"{'excludes' if sens['excludes_zero'] else 'includes'} 0. "
+    )
+    bd = sens["breakdown_mbar"]
+    side = "below" if sens["estimate"] < 0 else "above"
+    if bd is None:
+        return text + (
+            f"Its robust interval excludes 0 for every Mbar up to {sens['breakdown_searched_up_to']:g}: "
+            "no violation of this kind within that range overturns its sign."
+        )
+    if bd == 0:
+        return text + (
+            f"Even with trends exactly parallel after {PRE} (Mbar = 0) the robust interval includes 0, "
+            "so there is no conclusion about the sign for a violation to overturn."
+        )
+    return text + (
+        f"Its robust interval excludes 0 only up to Mbar = {bd:.2f} (the breakdown value): a "
+        f"violation of parallel trends after {PRE} more than {bd:.2f} times the largest one before "
+        f"would be enough to overturn the conclusion that the coefficient is {side} 0."
+    )
+
+
 def caveats(primary: dict, dose: pd.Series) -> list[str]:
     """What the estimate is not, for a reader: no zero dose, association, basis, clusters,
     reclassification. `dose` is each force's dose in the primary fit."""
@@ -143,6 +181,9 @@ def described(result: LinkResult, synthetic: bool) -> dict:
         **result.primary,
         "sentence": sentence(result.primary),
         "pre_trend_sentence": pre_trend_sentence(result.primary["pre_trend_test"]),
+        "pre_trend_sensitivity_sentence": pre_trend_sensitivity_sentence(
+            result.primary.get("pre_trend_sensitivity")
+        ),
         "influence_sentence": influence_sentence(result.primary["influence"]),
         "negative_control_sentence": negative_control_sentence(result.models),
         "marginal_effect_sentence": marginal_effect_sentence(result.primary["marginal_effect"]),

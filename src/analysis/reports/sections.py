@@ -358,6 +358,12 @@ def link_pre_trend(ctx: Context) -> Prose:
     return Prose(ctx.link_primary()["pre_trend_sentence"])
 
 
+def link_pre_trend_sensitivity(ctx: Context) -> Prose:
+    """How far a violation of parallel trends would have to go to overturn the event study's
+    result (Rambachan-Roth), in words."""
+    return Prose(ctx.link_primary()["pre_trend_sensitivity_sentence"])
+
+
 def link_influence(ctx: Context) -> tuple[Prose, Table, plots.Shown]:
     """Leave-one-force-out: the sentence, the table (most influential first) and the figure."""
     primary = ctx.link_primary()

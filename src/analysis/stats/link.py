@@ -32,7 +32,7 @@ from scipy.special import expit, logit
 
 from analysis.domain import periods, taxonomy
 from analysis.errors import InputError
-from analysis.stats import glm
+from analysis.stats import glm, sensitivity
 from analysis.stats.link_panel import BREAK, PRE, link_panel
 
 PLACEBO_YEARS = ("2016/17", "2017/18", "2018/19")
@@ -256,6 +256,40 @@ def event_study(
         test.update(statistic=f, p_value=p, df1=k)
     test["method"] = f"joint Wald F test of the pre-{reference} coefficients, CV3 covariance, F(k, {g - 1})"
     return EventStudy(out, test, cov)
+
+
+def pre_trend_sensitivity(es: EventStudy, mbar: float = 1.0, level: float = 0.95) -> dict:
+    """Rambachan-Roth sensitivity of the event study's mean post-break coefficient (the
+    `event_study_mean_post` row) to violations of parallel trends, under relative magnitudes:
+    the robust interval at `mbar` and the breakdown Mbar for excluding 0
+    (analysis.stats.sensitivity), with the years behind them."""
+    t = es.table[~es.table["reference"]].reset_index(drop=True)
+    post = t["post"].to_numpy(bool)
+    n_pre = int((~post).sum())
+    if n_pre == 0 or not post.any() or not post[n_pre:].all():
+        return {
+            "computed": False,
+            "reason": f"the event study has no years before {PRE} or none from {BREAK} on",
+        }
+    if not (np.isfinite(es.covariance).all() and np.isfinite(t["estimate"]).all()):
+        return {"computed": False, "reason": "the event study's coefficients or covariance are not finite"}
+    years = t["financial_year"].tolist()
+    n_post = len(years) - n_pre
+    out = sensitivity.summary(
+        t["estimate"].to_numpy(), es.covariance, n_pre, np.full(n_post, 1 / n_post), mbar, level
+    )
+    # the pre-period changes, the last into the reference year (whose coefficient is 0)
+    ladder = [*years[:n_pre], es.table.loc[es.table["reference"], "financial_year"].iloc[0]]
+    changes = np.diff([*t["estimate"].to_numpy()[:n_pre], 0.0])
+    j = int(np.abs(changes).argmax())
+    return {
+        "computed": True,
+        "parameter": f"mean of the dose x year coefficients from {BREAK} on (event_study_mean_post)",
+        "pre_years": years[:n_pre],
+        "post_years": years[n_pre:],
+        "largest_pre_change_years": [ladder[j], ladder[j + 1]],
+        **out,
+    }
 
 
 @dataclass(frozen=True)
@@ -630,6 +664,8 @@ def run_link(
     dose = d.groupby("force")["dose"].first()
     primary = _primary_summary(prim, wild_p, panel, dose, level)
     primary["pre_trend_test"] = es.pre_test
+    if include_secondary:  # the method study's fast path (include_secondary=False) skips it
+        primary["pre_trend_sensitivity"] = pre_trend_sensitivity(es, level=level)
     primary["influence"] = influence_summary(influence, prim.estimate)
     primary["marginal_effect"] = average_marginal_effect(prim, dp)
     residuals = _force_residuals(d)
