@@ -299,6 +299,9 @@ def test_dose_spline_rows_tables_and_figure_from_run_link():
     assert thirds["log_odds"].iloc[2] == pytest.approx(
         r.models.set_index("estimator").loc["dose_tercile_top", "estimate"]
     )
+    top = thirds.iloc[2]  # the same forces as the tercile row's
+    spec = r.models.set_index("estimator").loc["dose_tercile_top", "specification"]
+    assert f"dose {top['dose_low']:.2f} to {top['dose_high']:.2f}" in spec
     assert r.primary["dose_spline"]["nonlinearity_test"]["p_value"] == pytest.approx(row["p_value"])
     from analysis.reports import plots
 

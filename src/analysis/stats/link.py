@@ -529,6 +529,11 @@ def spline_basis(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
     return cols / (t[-1] - t[0]) ** 2
 
 
+# the columns the spline reads: the panel is wide, and selecting the primary sample's rows from
+# these alone is several times cheaper
+_SPLINE_COLUMNS = ["force", "financial_year", "dose", "post", "complete_year", PRIMARY.success, PRIMARY.total]
+
+
 @dataclass
 class DoseSpline:
     """The dose-response as a spline: link_models.csv's row, the curve on a dose grid, and the
@@ -568,9 +573,7 @@ def dose_spline(
     Only differences between doses are identified (the force effects absorb any constant), so
     the curve is 0 at the mean dose by construction. One fit and one batch of leave-one-force-out
     refits (`glm.jackknife_draws`)."""
-    # only the columns the model reads: the panel is wide, and selecting its rows is then cheap
-    used = ["force", "financial_year", "dose", "post", "complete_year", PRIMARY.success, PRIMARY.total]
-    dp = PRIMARY.sample(d[used])
+    dp = PRIMARY.sample(d[_SPLINE_COLUMNS])
     dose = dp.groupby("force")["dose"].first()
     t = np.quantile(dose.to_numpy(), knot_quantiles)
     reference = float(dose.mean())
@@ -671,26 +674,28 @@ def _nonlinearity_row(
     return row, test
 
 
-def dose_thirds_table(d: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
+def dose_thirds_table(dose: pd.Series, models: pd.DataFrame) -> pd.DataFrame:
     """The dose thirds of link_models.csv as a table: each third's forces, dose range and median,
-    and its log-odds difference from the bottom third (0 for the bottom third itself)."""
-    dose = PRIMARY.sample(d).groupby("force")["dose"].first()
-    third = dose_thirds(dose)
-    m = models.set_index("estimator")
+    and its log-odds difference from the bottom third (0 for the bottom third itself). `dose`:
+    each force's dose in the primary fit, by force."""
+    dose = dose.sort_index()  # in dose_terciles' order, which breaks ties
+    third, values = dose_thirds(dose).to_numpy(), dose.to_numpy()
+    # plain arrays: run_link builds this table in every replicate of the method study
+    found = dict(zip(models["estimator"], models[["estimate", "ci_low", "ci_high"]].to_numpy(float)))
     rows = []
     for i, label in enumerate(("bottom", "middle", "top")):
-        dd = dose[third == i]
-        r = m.loc[f"dose_tercile_{label}"] if label != "bottom" else None
+        v = values[third == i]
+        est, lo, hi = found.get(f"dose_tercile_{label}", (0.0, 0.0, 0.0))
         rows.append(
             {
                 "third": label,
-                "n_forces": len(dd),
-                "dose_low": float(dd.min()),
-                "dose_median": float(dd.median()),
-                "dose_high": float(dd.max()),
-                "log_odds": 0.0 if r is None else float(r["estimate"]),
-                "ci_low": 0.0 if r is None else float(r["ci_low"]),
-                "ci_high": 0.0 if r is None else float(r["ci_high"]),
+                "n_forces": len(v),
+                "dose_low": float(v.min()),
+                "dose_median": float(np.median(v)),
+                "dose_high": float(v.max()),
+                "log_odds": float(est),
+                "ci_low": float(lo),
+                "ci_high": float(hi),
             }
         )
     return pd.DataFrame(rows)
@@ -850,7 +855,8 @@ def run_link(
     result = LinkResult(models, primary, es.table, panel, residuals, dose, influence)
     if spline is not None:
         primary["dose_spline"] = spline.summary
-        result.dose_spline, result.dose_thirds = spline.curve, dose_thirds_table(d, models)
+        forces = influence.set_index("force")["dose"]  # the primary fit's forces and doses
+        result.dose_spline, result.dose_thirds = spline.curve, dose_thirds_table(forces, models)
     return result
 
 
