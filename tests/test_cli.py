@@ -125,6 +125,8 @@ def test_analyse_writes_every_national_table(demo_store, tmp_path, capsys):
         "link_models.csv",
         "link_model.json",
         "event_study.csv",
+        "link_dose_spline.csv",
+        "link_dose_thirds.csv",
         "decomposition.csv",
         "decomposition_forces.csv",
     ):

@@ -85,3 +85,28 @@ def test_pre_trend_sensitivity_sentence_when_not_computed():
     reason = "the event study has no years before 2019/20 or none from 2020/21 on"
     assert reason in link_text.pre_trend_sensitivity_sentence({"computed": False, "reason": reason})
     assert "full set of estimators" in link_text.pre_trend_sensitivity_sentence(None)
+
+
+def test_spline_sentence_quotes_the_outer_knots_and_the_test():
+    at = {"log_odds": -0.08, "ci_low": -0.19, "ci_high": 0.04, "pp": -0.39, "pp_low": -0.92, "pp_high": 0.19}
+    spline = {
+        "knot_quantiles": [0.1, 0.5, 0.9],
+        "knots": [float(np.log(g)) for g in (2.0, 2.98, 4.06)],
+        "reference_dose": 1.04,
+        "base_rate": 0.0559,
+        "nonlinearity_test": {"statistic": 0.56, "p_value": 0.46, "df1": 1, "df2": 42},
+        "at": {
+            "lowest dose": at | {"growth": 1.43},
+            "10% knot": at | {"growth": 2.0, "log_odds": 0.137},
+            "50% knot": at | {"growth": 2.98},
+            "90% knot": at | {"growth": 4.06},
+        },
+    }
+    text = link_text.spline_sentence(spline)
+    assert "10%, 50% and 90% quantiles" in text and "x2.00, x2.98 and x4.06" in text
+    assert "90% knot (x4.06) -0.080 (95% CI -0.190 to +0.040), -0.39 points" in text
+    assert "10% knot (x2.00) +0.137" in text and "5.6%" in text
+    assert "F = 0.56 on 1 and 42" in text and "does not reject a straight line" in text
+    bent = spline | {"nonlinearity_test": spline["nonlinearity_test"] | {"p_value": 0.01}}
+    assert "it rejects a straight line" in link_text.spline_sentence(bent)
+    assert "No dose-response spline" in link_text.spline_sentence(None)

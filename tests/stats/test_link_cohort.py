@@ -236,3 +236,89 @@ def test_panel_counts_equal_plain_groupings_with_gaps():
         pd.testing.assert_series_equal(got, want, check_names=False)
     assert pd.isna(p.loc[("Kent", "2016/17"), "charged"])
     assert (p["quarters"] < 4).any()
+
+
+def _with_dose_effect(d: pd.DataFrame, effect) -> pd.DataFrame:
+    """`d` with `effect(dose)` added to the charge log-odds from 2020 on (both bases, exact counts)."""
+    d = d.copy()
+    eta = np.log(d["charged"] / (d["closed"] - d["charged"])) + d["post"] * effect(d["dose"].to_numpy())
+    if d["closed"].iloc[0] >= 1e5:  # expected counts: noiseless
+        d["charged"] = d["closed"] * expit(eta)
+    else:
+        d["charged"] = np.random.default_rng(11).binomial(d["closed"].astype(int), expit(eta)).astype(float)
+    d["charged_recorded"] = d["charged"]
+    return d
+
+
+def test_spline_basis_is_a_natural_cubic_spline():
+    knots = np.array([0.2, 0.5, 1.1, 1.4])
+    x = np.linspace(-1, 3, 4001)
+    s = link.spline_basis(x, knots)
+    assert s.shape == (len(x), 2)
+    second = np.diff(s, 2, axis=0)
+    outside = (x[1:-1] < knots[0]) | (x[1:-1] > knots[-1])
+    assert np.abs(second[outside]).max() < 1e-9  # linear beyond the outer knots
+    assert np.abs(second[~outside]).max() > 1e-7  # and not linear between them
+    assert np.abs(np.diff(s, 3, axis=0)).max() < 1e-6  # no jumps in the second derivative
+    assert np.all(s[x <= knots[0]] == 0)
+
+
+def test_dose_spline_recovers_a_planted_curve_on_a_noiseless_panel():
+    d = _on_both_bases(_panel(0.0, n=1e6, forces=30, seed=9))
+    dose = d.groupby("force")["dose"].first()
+    knots = np.quantile(dose, link.SPLINE_KNOTS)
+    ref = dose.mean()
+
+    def curve(x):  # a bent dose-response in the spline's own space: slope -0.3, then flatter
+        return -0.3 * (x - ref) + 0.8 * (
+            link.spline_basis(x, knots)[:, 0] - link.spline_basis([ref], knots)[0, 0]
+        )
+
+    fit = link.dose_spline(_with_dose_effect(d, curve))
+    assert fit.curve["log_odds"].to_numpy() == pytest.approx(curve(fit.curve["dose"].to_numpy()), abs=1e-6)
+    assert fit.curve.loc[fit.curve["point"] == "mean dose", "log_odds"].item() == pytest.approx(0, abs=1e-9)
+    (row,) = fit.rows
+    lo, mid, hi = knots
+    bend = (curve(np.array([hi]))[0] - curve(np.array([mid]))[0]) / (hi - mid) - (
+        curve(np.array([mid]))[0] - curve(np.array([lo]))[0]
+    ) / (mid - lo)
+    assert row.estimator == "dose_spline_nonlinearity" and row.estimate == pytest.approx(bend, abs=1e-6)
+    # percentage points at the base rate, through the same logistic curve
+    base = fit.summary["base_rate"]
+    at = fit.summary["at"]["90% knot"]
+    assert at["pp"] == pytest.approx(100 * (expit(np.log(base / (1 - base)) + at["log_odds"]) - base))
+    assert at["pp_low"] <= at["pp"] <= at["pp_high"]
+
+
+def test_spline_test_rejects_a_bent_dose_response_and_not_a_straight_one():
+    d = _on_both_bases(_panel(0.0, n=2000, forces=40, seed=5))
+    ref = d.groupby("force")["dose"].first().mean()
+    straight = link.dose_spline(_with_dose_effect(d, lambda x: -0.4 * (x - ref)))
+    bent = link.dose_spline(_with_dose_effect(d, lambda x: 3.0 * (x - ref) ** 2))
+    assert straight.summary["nonlinearity_test"]["p_value"] > 0.05
+    assert bent.summary["nonlinearity_test"]["p_value"] < 0.01
+    assert bent.rows[0].estimate > 0  # bends upwards
+    assert straight.rows[0].ci_low < 0 < straight.rows[0].ci_high
+    assert "CV3" in bent.rows[0].method and "F(1, 39)" in bent.rows[0].method
+
+
+def test_dose_spline_rows_tables_and_figure_from_run_link():
+    sim = generator.simulate(generator.load_config())
+    r = link.run_link(sim.outcomes, sim.recorded, bootstrap_reps=19, permutation_reps=0)
+    row = r.models.set_index("estimator").loc["dose_spline_nonlinearity"]
+    assert 0 < row["p_value"] < 1 and row["ci_low"] < row["estimate"] < row["ci_high"]
+    curve, thirds = r.dose_spline, r.dose_thirds
+    assert {"10% knot", "50% knot", "90% knot", "mean dose"} <= set(curve["point"])
+    assert (curve["ci_low"] <= curve["log_odds"]).all() and (curve["log_odds"] <= curve["ci_high"]).all()
+    assert list(thirds["third"]) == ["bottom", "middle", "top"] and thirds["n_forces"].sum() == len(r.dose)
+    assert thirds["log_odds"].iloc[2] == pytest.approx(
+        r.models.set_index("estimator").loc["dose_tercile_top", "estimate"]
+    )
+    top = thirds.iloc[2]  # the same forces as the tercile row's
+    spec = r.models.set_index("estimator").loc["dose_tercile_top", "specification"]
+    assert f"dose {top['dose_low']:.2f} to {top['dose_high']:.2f}" in spec
+    assert r.primary["dose_spline"]["nonlinearity_test"]["p_value"] == pytest.approx(row["p_value"])
+    from analysis.reports import plots
+
+    fig = plots.dose_spline_plot(curve, thirds, synthetic=True)
+    assert plots.DEMO_LABEL in [t.get_text() for t in fig.texts]

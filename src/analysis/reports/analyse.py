@@ -134,6 +134,8 @@ def _write_analysis(
     put(lk.panel, "link_panel.csv")
     put(lk.force_residuals, "link_force_residuals.csv")
     put(lk.influence, "link_influence.csv")
+    put(lk.dose_spline, "link_dose_spline.csv")
+    put(lk.dose_thirds, "link_dose_thirds.csv")
     write_json(link_text.described(lk, syn), tables / "link_model.json")
     written.append(tables / "link_model.json")
 
@@ -186,6 +188,10 @@ def _national_figures(
         "link_influence.png": (
             plots.influence_plot(lk.influence, lk.primary["estimate"], synthetic=syn),
             verdicts.alt_influence(lk.influence, lk.primary["estimate"]),
+        ),
+        "link_dose_spline.png": (
+            plots.dose_spline_plot(lk.dose_spline, lk.dose_thirds, synthetic=syn),
+            verdicts.alt_dose_spline(lk.dose_spline, lk.primary["dose_spline"]),
         ),
         "decomposition.png": (
             plots.decomposition_plot(dec, synthetic=syn),

@@ -76,6 +76,11 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "gap_post": ("Observed minus predicted", "pp"),
     "pearson_residual_post": ("Mean Pearson residual", "num2"),
     "dose_rank": ("Rise in recording: rank (1 = largest)", "count"),
+    "point": ("Which dose", "text"),
+    "log_odds": ("Change in charge log-odds", "num3"),
+    "points": ("Change in the charge rate", "pp2"),
+    "points_low": ("Change: 95% interval from", "pp2"),
+    "points_high": ("Change: 95% interval to", "pp2"),
     "forces": ("Forces", "count"),
     "parameter": ("Quantity", "text"),
     "truth": ("True value", "num3"),
@@ -108,6 +113,7 @@ def _nan(f: Callable[[float], str]) -> Callable[[object], str]:
 _FORMATS: dict[str, Callable[[object], str]] = {
     "pct": _nan(lambda x: f"{100 * x:.1f}%"),
     "pp": _nan(lambda x: f"{100 * x:+.1f} pp"),
+    "pp2": _nan(lambda x: f"{100 * x:+.2f} pp"),  # effects of a fraction of a point
     "count": _nan(lambda x: f"{round(x):,}"),
     "p": _nan(lambda x: "< 0.001" if x < 0.001 else f"{x:.3f}"),
     "ratio": _nan(lambda x: f"×{x:.1f}"),

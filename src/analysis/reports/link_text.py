@@ -53,6 +53,41 @@ def dose_shape_sentence(models: pd.DataFrame) -> str:
     )
 
 
+def _listed(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def spline_sentence(spline: dict | None) -> str:
+    """The dose-response spline in words: the effect at the outer knots against the mean dose, in
+    log-odds and percentage points, and the test of a straight line."""
+    if not spline:
+        return "No dose-response spline was fitted."
+    quantiles = _listed([f"{100 * q:g}%" for q in spline["knot_quantiles"]])
+    growths = _listed([f"x{np.exp(k):.2f}" for k in spline["knots"]])
+    knots = [k for k in spline["at"] if k.endswith("knot")]
+
+    def at(point: str) -> str:
+        a = spline["at"][point]
+        return (
+            f"a force at the {point} (x{a['growth']:.2f}) {a['log_odds']:+.3f} (95% CI {a['ci_low']:+.3f} to "
+            f"{a['ci_high']:+.3f}), {a['pp']:+.2f} points ({a['pp_low']:+.2f} to {a['pp_high']:+.2f})"
+        )
+
+    test = spline["nonlinearity_test"]
+    verdict = "rejects" if test["p_value"] < 0.05 else "does not reject"
+    return (
+        f"Shape, as a natural cubic spline in the dose (knots at the {quantiles} quantiles of the forces' "
+        f"doses: growth {growths}): against a force at the mean dose (x{np.exp(spline['reference_dose']):.2f}), "
+        f"the change in charge log-odds from {BREAK} was, for {at(knots[-1])}, and for {at(knots[0])}; "
+        f"points are percentage points at the national charge rate of {100 * spline['base_rate']:.1f}% "
+        "(pointwise intervals). The joint test that the shape is a straight line on the log-odds scale, "
+        f"as the primary model assumes, gives F = {test['statistic']:.2f} on {test['df1']} and "
+        f"{test['df2']} degrees of freedom, p = {test['p_value']:.3g} (cluster jackknife covariance): at "
+        f"the 5% level it {verdict} a straight line."
+    )
+
+
 def influence_sentence(influence: dict) -> str:
     """The forces that move the primary estimate most when left out, and the estimate without
     the force whose recorded stalking rose most."""
@@ -188,6 +223,7 @@ def described(result: LinkResult, synthetic: bool) -> dict:
         "negative_control_sentence": negative_control_sentence(result.models),
         "marginal_effect_sentence": marginal_effect_sentence(result.primary["marginal_effect"]),
         "dose_shape_sentence": dose_shape_sentence(result.models),
+        "dose_spline_sentence": spline_sentence(result.primary.get("dose_spline")),
         "caveats": caveats(result.primary, result.dose),
         "data_source": data_source_label(synthetic),
     }

@@ -604,3 +604,75 @@ def influence_plot(
     ax.legend(fontsize=8)
     mark_demo(fig, synthetic)
     return fig
+
+
+def dose_spline_plot(
+    curve: pd.DataFrame, thirds: pd.DataFrame | None = None, synthetic: bool = False
+) -> plt.Figure:
+    """The dose-response shape: the spline's change in charge log-odds from 2020/21 against a
+    force at the mean dose, with its pointwise interval, the knots marked, and percentage points
+    at the national rate on the right-hand axis (`curve` from link_dose_spline.csv). The dose
+    thirds (`thirds` from link_dose_thirds.csv), differences from the bottom third, are drawn at
+    each third's median dose with the bottom third placed on the curve, as only differences
+    between doses are identified. The figure fits nothing."""
+    style()
+    fig, ax = plt.subplots(figsize=(8, 5))
+    ax.fill_between(
+        curve["dose"],
+        curve["ci_low"],
+        curve["ci_high"],
+        color=PALETTE["sky"],
+        alpha=0.35,
+        lw=0,
+        label="95% pointwise interval (CV3)",
+    )
+    ax.plot(curve["dose"], curve["log_odds"], color=PALETTE["blue"], lw=2, label="natural cubic spline")
+    ax.axhline(0, color=PALETTE["black"], lw=0.8)
+    for _, k in curve[curve["point"].str.endswith("knot")].iterrows():
+        ax.axvline(k["dose"], color=PALETTE["grey"], ls=":", lw=1)
+        ax.text(
+            k["dose"],
+            1.0,
+            k["point"],
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            color="#444444",
+        )
+    if thirds is not None and len(thirds):
+        shift = float(np.interp(thirds["dose_median"].iloc[0], curve["dose"], curve["log_odds"]))
+        level = thirds["log_odds"] + shift
+        ax.hlines(level, thirds["dose_low"], thirds["dose_high"], color=PALETTE["orange"], lw=3, alpha=0.5)
+        ax.errorbar(
+            thirds["dose_median"],
+            level,
+            yerr=_err(thirds["log_odds"], thirds["ci_low"], thirds["ci_high"]),
+            fmt="s",
+            color=PALETTE["orange"],
+            capsize=3,
+            label="dose thirds against the bottom third (band: the third's doses; bar: 95% CI)",
+        )
+    base = float(curve["base_rate"].iloc[0])
+    centre = np.log(base / (1 - base))
+
+    def to_pp(v):
+        return 100 * (1 / (1 + np.exp(-(centre + np.asarray(v, float)))) - base)
+
+    def from_pp(v):
+        p = np.clip(base + np.asarray(v, float) / 100, 1e-9, 1 - 1e-9)
+        return np.log(p / (1 - p)) - centre
+
+    right = ax.secondary_yaxis("right", functions=(to_pp, from_pp))
+    right.set_ylabel(f"percentage points, at the national rate of {100 * base:.1f}%")
+    ax.set_xlabel(
+        f"dose: log growth in recorded stalking, {taxonomy.RECLASSIFICATION_BREAK.first_year} vs previous year"
+    )
+    ax.set_ylabel(
+        f"change in charge log-odds from {taxonomy.RECLASSIFICATION_BREAK.first_year},\n"
+        "against a force at the mean dose"
+    )
+    ax.set_title("Shape of the dose-response (primary model with a spline in the dose)", pad=18)
+    ax.legend(fontsize=7, loc="lower left")
+    mark_demo(fig, synthetic)
+    return fig

@@ -16,7 +16,7 @@ import pandas as pd
 from analysis.domain import periods, taxonomy
 from analysis.errors import InputError
 from analysis.paths import source_paths
-from analysis.reports import plots, verdicts
+from analysis.reports import link_text, plots, verdicts
 from analysis.reports.display import Prose, Table, bullets, people_table
 from analysis.reports.headlines import OFFENCE_NOUNS, resolve_year, sentence
 from analysis.sources.store import load_store
@@ -372,6 +372,33 @@ def link_influence(ctx: Context) -> tuple[Prose, Table, plots.Shown]:
     alt = verdicts.alt_influence(inf, primary["estimate"])
     table = people_table(inf[["force", "dose", "estimate_without", "change"]], kinds={"change": "num3"})
     return Prose(primary["influence_sentence"]), table, plots.show(fig, alt)
+
+
+def link_dose_spline(ctx: Context) -> tuple[Prose, Table, plots.Shown]:
+    """The dose-response spline: the sentence, the curve at its named doses (the knots, the mean
+    and the extremes; every dose in link_dose_spline.csv) and the figure with the dose thirds."""
+    spline = ctx.link_primary().get("dose_spline")
+    if not spline:
+        raise InputError(
+            f"link_model.json has no dose spline: re-run 'stalking-outcomes analyse --source {ctx.source}'."
+        )
+    curve, thirds = ctx.table("link_dose_spline.csv"), ctx.table("link_dose_thirds.csv")
+    named = curve[curve["point"].notna() & (curve["point"] != "")]
+    shown = named.assign(
+        rise=named["growth"],
+        points=named["pp"] / 100,
+        points_low=named["pp_low"] / 100,
+        points_high=named["pp_high"] / 100,
+    )  # the table's "pp" format takes fractions; the CSV has points
+    table = people_table(
+        shown[
+            ["point", "dose", "rise", "log_odds", "ci_low", "ci_high", "points", "points_low", "points_high"]
+        ],
+        kinds={"ci_low": "num3", "ci_high": "num3"},
+    )
+    fig = plots.dose_spline_plot(curve, thirds, synthetic=ctx.synthetic)
+    text = link_text.spline_sentence(spline)
+    return Prose(text), table, plots.show(fig, verdicts.alt_dose_spline(curve, spline))
 
 
 def link_models_table(ctx: Context) -> Table:

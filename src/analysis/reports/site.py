@@ -42,6 +42,8 @@ TABLE_DESCRIPTIONS = {
     "event_study.csv": "Dose-by-year coefficients of the link model, relative to 2019/20.",
     "link_panel.csv": "The force-year panel the link models are fitted to (charged, closed, dose).",
     "link_influence.csv": "The primary link estimate with each force left out, most influential first.",
+    "link_dose_spline.csv": "The dose-response as a spline: charge log-odds and points against the mean dose.",
+    "link_dose_thirds.csv": "The dose thirds: each third's forces and doses, and its difference from the bottom third.",
     "link_force_residuals.csv": "Per force: dose, and observed against predicted charge rates since April 2020.",
     "decomposition.csv": "The national change in charge rate split into mix of forces and rates within forces.",
     "decomposition_forces.csv": "Each force's contribution to the national change (within and between).",

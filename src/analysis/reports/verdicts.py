@@ -221,6 +221,19 @@ def alt_dose_response(slope: float, highlight: str | None = None) -> str:
     )
 
 
+def alt_dose_spline(curve: pd.DataFrame, summary: dict) -> str:
+    """Alt text of the dose-response spline chart."""
+    lo, hi = summary["at"]["lowest dose"], summary["at"]["highest dose"]
+    test = summary["nonlinearity_test"]
+    return (
+        "Chart of the change in the log-odds of charge after April 2020 against a force at the mean "
+        f"dose, as a natural cubic spline in the dose over {len(curve)} doses with its 95% interval, "
+        "the knots and the dose thirds marked: at the lowest dose (recorded stalking "
+        f"x{lo['growth']:.2f}) {lo['log_odds']:+.3f}, at the highest (x{hi['growth']:.2f}) "
+        f"{hi['log_odds']:+.3f}; the test that the shape is a straight line gives p = {test['p_value']:.3g}."
+    )
+
+
 def alt_event_study(es: pd.DataFrame, reference: str) -> str:
     """Alt text of the event-study chart."""
     return (

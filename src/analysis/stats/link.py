@@ -22,7 +22,7 @@ analysis.stats.glm, and the words that go with the primary estimate in analysis.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -121,6 +121,9 @@ class LinkResult:
     force_residuals: pd.DataFrame
     dose: pd.Series  # the dose of each force in the primary fit
     influence: pd.DataFrame  # the primary estimate with each force left out
+    # the dose-response shape: the spline's curve and the dose thirds (empty without secondary rows)
+    dose_spline: pd.DataFrame = field(default_factory=pd.DataFrame)
+    dose_thirds: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def first_difference(
@@ -498,12 +501,17 @@ def closed_all_years(d: pd.DataFrame, level: float = 0.95) -> Estimate:
 COHORT_CANDIDATES = (closed_all_years, donut, cohort_share, cohort_mix, recorded_all, recorded_mature)
 
 
+def dose_thirds(dose: pd.Series) -> pd.Series:
+    """Each force's third of the dose (0 bottom, 1 middle, 2 top), ties broken by order."""
+    return pd.qcut(dose.rank(method="first"), 3, labels=False)
+
+
 def dose_terciles(d: pd.DataFrame, level: float = 0.95) -> list[Estimate]:
     """The dose-response shape: forces in the middle and top thirds of the dose against the
     bottom third (the comparison), each x post, on the primary's basis, with CV3 intervals."""
     dp = PRIMARY.sample(d)
     dose = dp.groupby("force")["dose"].first()
-    third = pd.qcut(dose.rank(method="first"), 3, labels=False)
+    third = dose_thirds(dose)
     group = dp["force"].map(third).to_numpy()
     post = dp["post"].to_numpy()
     terms = {"middle_x_post": (group == 1) * post * 1.0, "top_x_post": (group == 2) * post * 1.0}
@@ -528,6 +536,202 @@ def dose_terciles(d: pd.DataFrame, level: float = 0.95) -> list[Estimate]:
             )
         )
     return rows
+
+
+SPLINE_KNOTS = (0.1, 0.5, 0.9)  # quantiles of the forces' doses (Harrell's choice for 3 knots)
+SPLINE_GRID = 25  # evenly spaced doses on the curve table, besides the knots and the mean
+
+
+def spline_basis(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    """The non-linear columns of a natural (restricted) cubic spline in x with the given knots:
+    (len(x), len(knots) - 2). With x itself they span the cubic splines that are linear beyond
+    the outer knots (Harrell's truncated-power form, divided by the squared knot span so that
+    each column is on the scale of x)."""
+    t = np.sort(np.asarray(knots, float))
+    k = len(t)
+    if k < 3:
+        raise ValueError("spline_basis: a natural cubic spline needs at least 3 knots.")
+
+    def cube(v: np.ndarray) -> np.ndarray:
+        return np.clip(v, 0, None) ** 3
+
+    x = np.asarray(x, float)[:, None]
+    tj = t[None, : k - 2]
+    span = t[-1] - t[-2]
+    cols = cube(x - tj) - cube(x - t[-2]) * (t[-1] - tj) / span + cube(x - t[-1]) * (t[-2] - tj) / span
+    return cols / (t[-1] - t[0]) ** 2
+
+
+# the columns the spline reads: the panel is wide, and selecting the primary sample's rows from
+# these alone is several times cheaper
+_SPLINE_COLUMNS = ["force", "financial_year", "dose", "post", "complete_year", PRIMARY.success, PRIMARY.total]
+
+
+@dataclass
+class DoseSpline:
+    """The dose-response as a spline: link_models.csv's row, the curve on a dose grid, and the
+    numbers the sentence quotes."""
+
+    rows: list[Estimate]
+    curve: pd.DataFrame
+    summary: dict
+
+
+def _spline_gradient(x: np.ndarray, knots: np.ndarray, reference: float) -> np.ndarray:
+    """The spline's columns at doses x minus their values at the reference dose: the map from the
+    coefficients to the effect relative to the reference, (len(x), len(knots) - 1)."""
+    at = np.column_stack([x, spline_basis(x, knots)])
+    return at - np.append(reference, spline_basis(np.array([reference]), knots)[0])[None, :]
+
+
+def dose_spline(
+    d: pd.DataFrame,
+    level: float = 0.95,
+    knot_quantiles: tuple[float, ...] = SPLINE_KNOTS,
+    grid: int = SPLINE_GRID,
+) -> DoseSpline:
+    """The dose-response shape as a natural cubic spline in the dose, x post-2020, in the
+    primary model (force and year effects, primary basis), CV3 inference.
+
+    Knots at the 10%, 50% and 90% quantiles of the forces' doses (each force once;
+    `knot_quantiles` sets others): the linear dose and one non-linear term, each x post. Returns
+    - the row `dose_spline_nonlinearity`: the joint CV3 Wald test that the non-linear terms are
+      all 0, F(K - 2, G - 1) (a straight line on the log-odds scale, as the primary assumes);
+      its estimate is the change in slope from below the middle knot to above it (log-odds per
+      unit dose, 0 for a straight line) with a CV3 t(G - 1) interval;
+    - the curve: on a grid of doses (and at the knots and the mean dose), the change in charge
+      log-odds from 2020/21 relative to a force at the mean dose of the forces in the fit, its
+      CV3 pointwise interval, and the same in percentage points at the national base rate (the
+      pooled charge rate of the post-2020 force-years on the primary basis).
+    Only differences between doses are identified (the force effects absorb any constant), so
+    the curve is 0 at the mean dose by construction. One fit and one batch of leave-one-force-out
+    refits (`glm.jackknife_draws`)."""
+    dp = PRIMARY.sample(d[_SPLINE_COLUMNS])
+    dose = dp.groupby("force")["dose"].first()
+    t = np.quantile(dose.to_numpy(), knot_quantiles)
+    reference = float(dose.mean())
+    post = dp["post"].to_numpy(float)
+    cols = _spline_gradient(dp["dose"].to_numpy(float), t, reference) * post[:, None]
+    names = ["dose_x_post", *(f"spline{j + 1}_x_post" for j in range(len(t) - 2))]
+    X, all_names = glm.design(dp, dict(zip(names, cols.T)))
+    beta = glm.fe_start(dp, X, PRIMARY.success, PRIMARY.total)
+    ks = [all_names.index(name) for name in names]
+    b = beta[ks]
+    cov = cv3_covariance(jackknife_coefficients(dp, X, ks, beta, PRIMARY.success, PRIMARY.total))
+    g = dp["force"].nunique()
+    tq = stats.t.ppf(0.5 + level / 2, g - 1)
+    y, n = dp[PRIMARY.success].to_numpy(float), dp[PRIMARY.total].to_numpy(float)
+    base = float(y[post == 1].sum() / n[post == 1].sum())
+
+    points = {
+        "lowest dose": float(dose.min()),
+        **{f"{100 * q:g}% knot": float(v) for q, v in zip(knot_quantiles, t)},
+        "mean dose": reference,
+        "highest dose": float(dose.max()),
+    }
+    x = np.unique(np.concatenate([np.linspace(dose.min(), dose.max(), grid), list(points.values())]))
+    named = [next((p for p, v in points.items() if v == xi), "") for xi in x]
+    grad = _spline_gradient(x, t, reference)
+    effect = grad @ b
+    se = np.sqrt(np.einsum("ij,jk,ik->i", grad, cov, grad))
+
+    def points_pp(v: np.ndarray) -> np.ndarray:
+        return 100 * (expit(logit(base) + v) - base)
+
+    columns = {
+        "dose": x,
+        "growth": np.exp(x),
+        "log_odds": effect,
+        "ci_low": effect - tq * se,
+        "ci_high": effect + tq * se,
+        "pp": points_pp(effect),
+        "pp_low": points_pp(effect - tq * se),
+        "pp_high": points_pp(effect + tq * se),
+    }
+    curve = pd.DataFrame({"point": named, **columns, "base_rate": base, "reference_dose": reference})
+    row, test = _nonlinearity_row(b, cov, t, knot_quantiles, g, len(dp), level)
+    summary = {
+        "knots": [float(v) for v in t],
+        "knot_quantiles": list(knot_quantiles),
+        "reference_dose": reference,
+        "base_rate": base,
+        "nonlinearity_test": test,
+        # the curve at its named points (read from the arrays: pandas look-ups cost more than the fit)
+        "at": {
+            p: {c: float(v[named.index(p)]) for c, v in columns.items()} for p in points if p != "mean dose"
+        },
+    }
+    return DoseSpline([row], curve, summary)
+
+
+def _nonlinearity_row(
+    b: np.ndarray,
+    cov: np.ndarray,
+    knots: np.ndarray,
+    quantiles: tuple[float, ...],
+    g: int,
+    n_obs: int,
+    level: float,
+) -> tuple[Estimate, dict]:
+    """The joint CV3 Wald test that the spline's non-linear coefficients are 0, as a row whose
+    estimate is the change in slope across the middle knot (the curve's secant slope from the
+    middle to the top knot minus that from the bottom to the middle knot), with its CV3 interval."""
+    lo, mid, hi = knots[0], knots[len(knots) // 2], knots[-1]
+    at = _spline_gradient(np.array([lo, mid, hi]), knots, float(mid))
+    contrast = at[2] / (hi - mid) + at[0] / (mid - lo)  # slope above minus slope below the middle
+    est, se = float(contrast @ b), float(np.sqrt(contrast @ cov @ contrast))
+    try:
+        f, p, k = joint_wald(b[1:], cov[1:, 1:], g)
+    except np.linalg.LinAlgError:  # no variation between the leave-one-out fits: nothing to test
+        f, p, k = float("nan"), float("nan"), len(b) - 1
+    test = {"statistic": f, "p_value": p, "df1": k, "df2": g - 1}
+    tq = stats.t.ppf(0.5 + level / 2, g - 1)
+    at_doses = ", ".join(f"{v:.2f}" for v in knots)
+    at_quantiles = "/".join(f"{100 * q:g}%" for q in quantiles)
+    row = Estimate(
+        "dose_spline_nonlinearity",
+        f"as primary with a natural cubic spline in the dose x post-2020 (knots at doses {at_doses}: "
+        f"the {at_quantiles} quantiles of the forces' doses): change in slope across the middle knot; "
+        "p-value of the joint test that the non-linear terms are 0",
+        est,
+        f"joint Wald F test of the non-linear spline terms, CV3 covariance, F({k}, {g - 1}); "
+        f"interval: CV3 SE, t({g - 1})",
+        est - tq * se,
+        est + tq * se,
+        p,
+        g,
+        n_obs,
+        f"F = {f:.2f} on {k} and {g - 1} df; log-odds per unit dose, 0 for a straight line; "
+        "the curve is in link_dose_spline.csv",
+    )
+    return row, test
+
+
+def dose_thirds_table(dose: pd.Series, models: pd.DataFrame) -> pd.DataFrame:
+    """The dose thirds of link_models.csv as a table: each third's forces, dose range and median,
+    and its log-odds difference from the bottom third (0 for the bottom third itself). `dose`:
+    each force's dose in the primary fit, by force."""
+    dose = dose.sort_index()  # in dose_terciles' order, which breaks ties
+    third, values = dose_thirds(dose).to_numpy(), dose.to_numpy()
+    # plain arrays: run_link builds this table in every replicate of the method study
+    found = dict(zip(models["estimator"], models[["estimate", "ci_low", "ci_high"]].to_numpy(float)))
+    rows = []
+    for i, label in enumerate(("bottom", "middle", "top")):
+        v = values[third == i]
+        est, lo, hi = found.get(f"dose_tercile_{label}", (0.0, 0.0, 0.0))
+        rows.append(
+            {
+                "third": label,
+                "n_forces": len(v),
+                "dose_low": float(v.min()),
+                "dose_median": float(np.median(v)),
+                "dose_high": float(v.max()),
+                "log_odds": float(est),
+                "ci_low": float(lo),
+                "ci_high": float(hi),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def average_marginal_effect(fit: glm.Fit, dp: pd.DataFrame) -> dict:
@@ -656,10 +860,13 @@ def run_link(
         *_primary_estimates(prim, wild_p, bootstrap_reps),
         *_event_study_estimates(es, level),
     ]
+    spline = None
     if include_secondary:
         rows += _secondary_estimates(outcomes, recorded, d, prim, level, permutation_reps, seed)
         rows += comparison_estimates(outcomes, recorded, d, comparison, level)
         rows += dose_terciles(d, level)
+        spline = dose_spline(d, level)
+        rows += spline.rows
     models = pd.DataFrame([r.row() for r in rows])
     dose = d.groupby("force")["dose"].first()
     primary = _primary_summary(prim, wild_p, panel, dose, level)
@@ -669,7 +876,12 @@ def run_link(
     primary["influence"] = influence_summary(influence, prim.estimate)
     primary["marginal_effect"] = average_marginal_effect(prim, dp)
     residuals = _force_residuals(d)
-    return LinkResult(models, primary, es.table, panel, residuals, dose, influence)
+    result = LinkResult(models, primary, es.table, panel, residuals, dose, influence)
+    if spline is not None:
+        primary["dose_spline"] = spline.summary
+        forces = influence.set_index("force")["dose"]  # the primary fit's forces and doses
+        result.dose_spline, result.dose_thirds = spline.curve, dose_thirds_table(forces, models)
+    return result
 
 
 def _fit_primary(dp: pd.DataFrame, level: float) -> tuple[glm.Fit, pd.DataFrame]:

@@ -82,6 +82,11 @@ def one_replicate(args: tuple[int, dict, Path | None, str]) -> list[dict]:
         elif name.startswith("dose_tercile"):
             # a log-odds difference between dose thirds: link_slope times their dose gap, not set here
             truth, parameter = np.nan, "dose third against the bottom third (no true value)"
+        elif name == "dose_spline_nonlinearity":
+            # the generator's link is a straight line in the dose unless a scenario bends it
+            bent = bool(cfg["scenario"]["slope_curvature"])
+            truth = np.nan if bent else 0.0
+            parameter = "spline's change in slope" + (" (bent: no true value)" if bent else " (0: linear)")
         elif name == "combined_8Q_8L":
             # a different estimand: the dose is the growth of 8Q + 8L, which the generator does not set
             truth, parameter = np.nan, "slope on the 8Q + 8L dose (no true value)"
