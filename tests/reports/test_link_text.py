@@ -16,6 +16,15 @@ def test_pre_trend_sentence_follows_the_p_value():
     assert "cannot be tested" in link_text.pre_trend_sentence(test | {"years": []})
 
 
+def test_pre_trend_sentence_reads_the_wild_bootstrap_test_when_there_is_one():
+    test = {"years": ["2014/15", "2018/19"], "statistic": 3.1, "p_value": 0.01, "df1": 5, "df2": 42}
+    wild = test | {"wild_p_value": 0.31, "wild_reps": 999, "wild_statistic": 5.2}
+    text = link_text.pre_trend_sentence(wild)
+    assert "p = 0.31; at the 5% level we do not reject" in text and "999 sign flips" in text
+    assert "F = 3.10 on 5 and 42" in text and "the bootstrap test is the one to read" in text
+    assert "we reject parallel" in link_text.pre_trend_sentence(wild | {"wild_p_value": 0.002})
+
+
 def test_influence_sentence_names_the_forces_and_the_largest_dose():
     inf = {
         "most_influential": [{"force": "Kent", "estimate_without": -0.5, "change": -0.1}],

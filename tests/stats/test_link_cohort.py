@@ -322,3 +322,23 @@ def test_dose_spline_rows_tables_and_figure_from_run_link():
 
     fig = plots.dose_spline_plot(curve, thirds, synthetic=True)
     assert plots.DEMO_LABEL in [t.get_text() for t in fig.texts]
+
+
+def test_wild_bootstrap_pre_trend_test_rejects_a_planted_pre_trend_and_not_its_absence():
+    planted = link.event_study(_panel(0.0, pre_trend=0.15, n=2000, seed=4), bootstrap_reps=199, seed=2)
+    clean = link.event_study(_panel(0.0, pre_trend=0.0, n=2000, seed=4), bootstrap_reps=199, seed=2)
+    assert planted.pre_test["wild_p_value"] <= 0.01  # 1/200 is the smallest p-value 199 flips give
+    assert clean.pre_test["wild_p_value"] > 0.05
+    assert planted.pre_test["wild_reps"] == 199
+    # without bootstrap replicates the event study carries the CV3 test alone
+    assert "wild_p_value" not in link.event_study(_panel(0.0, n=2000, seed=4)).pre_test
+
+
+def test_wild_joint_score_test_of_one_coefficient_matches_the_single_coefficient_version():
+    # with one tested coefficient, S' V^-1 S is the square of the single-coefficient score t
+    d = _panel(-0.2, n=800, seed=7)
+    terms = {"dose_x_post": d["dose_c"].to_numpy() * d["post"].to_numpy()}
+    X, names = link.glm.design(d, terms)
+    _, p_joint = link.glm.wild_score_joint(d, X, [names.index("dose_x_post")], reps=999, seed=3)
+    p_single = link.glm.wild_score_bootstrap(d, terms, "dose_x_post", reps=999, seed=3)
+    assert p_joint == pytest.approx(p_single, abs=1e-12)

@@ -131,16 +131,31 @@ def pre_trend_sentence(test: dict) -> str:
     """The joint test of the event study's pre-period coefficients, in words."""
     if not test["years"]:
         return f"No years before {PRE} in the data: parallel pre-trends cannot be tested."
-    verdict = "reject" if test["p_value"] < 0.05 else "do not reject"
+    years = f"Before {PRE}, the dose-by-year coefficients for {test['years'][0]} to {test['years'][-1]}"
+    f_test = (
+        f"F = {test['statistic']:.2f} on {test['df1']} and {test['df2']} degrees of freedom, "
+        f"p = {test['p_value']:.3g} (cluster jackknife covariance)"
+    )
+    caveat = (
+        "Not rejecting parallel pre-trends does not show they hold: the test has limited power "
+        "with 43 forces."
+    )
+    if "wild_p_value" not in test:
+        verdict = "reject" if test["p_value"] < 0.05 else "do not reject"
+        return (
+            f"{years} are jointly tested against zero (parallel trends): {f_test}; at the 5% level "
+            f"we {verdict} parallel pre-trends. {caveat} Nor does rejecting them show a pre-trend: "
+            "in the method study this F test rejected too often when trends were parallel (see "
+            "the methods page), so read it as a screen, not a verdict."
+        )
+    verdict = "reject" if test["wild_p_value"] < 0.05 else "do not reject"
     return (
-        f"Before {PRE}, the dose-by-year coefficients for {test['years'][0]} to {test['years'][-1]} "
-        f"are jointly tested against zero (parallel trends): F = {test['statistic']:.2f} on "
-        f"{test['df1']} and {test['df2']} degrees of freedom, p = {test['p_value']:.3g} (cluster "
-        f"jackknife covariance); at the 5% level we {verdict} parallel pre-trends. Not rejecting "
-        "them does not show they hold: the test has limited power with 43 forces. Nor does "
-        "rejecting them show a pre-trend: in the method study this test rejected too often when "
-        "trends were parallel (its size is above 5%; see the methods page), so read it as a "
-        "screen, not a verdict."
+        f"{years} are jointly tested against zero (parallel trends) by a wild cluster bootstrap "
+        f"of their scores ({test['wild_reps']} sign flips of the forces): p = "
+        f"{test['wild_p_value']:.3g}; at the 5% level we {verdict} parallel pre-trends. {caveat} "
+        f"The F test on the jackknife covariance ({f_test}) rejected too often in the method "
+        "study when trends were parallel, so the bootstrap test is the one to read (the methods "
+        "page gives both tests' size and power)."
     )
 
 

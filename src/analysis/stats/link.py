@@ -216,9 +216,12 @@ def event_study(
     level: float = 0.95,
     success: str = "charged",
     total: str = "closed",
+    bootstrap_reps: int = 0,
+    seed: int = 1,
 ) -> EventStudy:
     """Dose x year coefficients (reference year omitted), force and year effects, with
-    cluster jackknife (CV3) intervals and a joint CV3 Wald test of the years before `reference`."""
+    cluster jackknife (CV3) intervals and a joint CV3 Wald test of the years before `reference`;
+    with `bootstrap_reps`, also the joint wild cluster score bootstrap test of them."""
     years = sorted(y for y in d["financial_year"].unique() if y != reference)
     terms = {f"dose_x_{y}": d["dose_c"].to_numpy() * (d["financial_year"] == y).to_numpy() for y in years}
     X, names = glm.design(d, terms)
@@ -257,7 +260,16 @@ def event_study(
     if pre:
         f, p, k = joint_wald(est[pre], cov[np.ix_(pre, pre)], g)
         test.update(statistic=f, p_value=p, df1=k)
+        if bootstrap_reps:
+            stat, p_wild = glm.wild_score_joint(
+                d, X, [ks[i] for i in pre], bootstrap_reps, seed, success, total
+            )
+            test.update(wild_statistic=stat, wild_p_value=p_wild, wild_reps=bootstrap_reps)
     test["method"] = f"joint Wald F test of the pre-{reference} coefficients, CV3 covariance, F(k, {g - 1})"
+    test["wild_method"] = (
+        f"joint wild cluster score bootstrap of the pre-{reference} coefficients (Rademacher, "
+        f"{bootstrap_reps} reps)"
+    )
     return EventStudy(out, test, cov)
 
 
@@ -855,7 +867,14 @@ def run_link(
     basis = (PRIMARY.success, PRIMARY.total)
     prim, influence = _fit_primary(dp, level)
     wild_p = glm.wild_score_bootstrap(dp, _dose_x_post(dp), "dose_x_post", bootstrap_reps, seed, *basis)
-    es = event_study(PRIMARY.sample(d), level=level, success=PRIMARY.success, total=PRIMARY.total)
+    es = event_study(
+        PRIMARY.sample(d),
+        level=level,
+        success=PRIMARY.success,
+        total=PRIMARY.total,
+        bootstrap_reps=bootstrap_reps,
+        seed=seed,
+    )
     rows = [
         *_primary_estimates(prim, wild_p, bootstrap_reps),
         *_event_study_estimates(es, level),
@@ -984,6 +1003,18 @@ def _event_study_estimates(es: EventStudy, level: float) -> list[Estimate]:
                 note=f"F = {es.pre_test['statistic']:.2f} on {es.pre_test['df1']} and {es.pre_test['df2']} df",
             )
         )
+        if "wild_p_value" in es.pre_test:
+            rows.append(
+                Estimate(
+                    "event_study_pre_trend_wild",
+                    "as event_study_pre_trend; p-value of the joint wild bootstrap test that all are 0",
+                    float(pre["estimate"].mean()),
+                    es.pre_test["wild_method"],
+                    p_value=es.pre_test["wild_p_value"],
+                    n_forces=g,
+                    note=f"score statistic {es.pre_test['wild_statistic']:.2f}",
+                )
+            )
     return rows
 
 
@@ -997,18 +1028,15 @@ def _placebo_estimates(d: pd.DataFrame, level: float) -> list[Estimate]:
         fake_post = (pre_only["financial_year"].map(periods.fy_start) >= periods.fy_start(py)).to_numpy()
         if fake_post.all() or not fake_post.any():
             continue
-        f = glm.fit_glm(
-            pre_only,
-            {"dose_x_fake_post": pre_only["dose_c"].to_numpy() * fake_post},
-            "dose_x_fake_post",
-            level,
-        )
+        X, names = glm.design(pre_only, {"dose_x_fake_post": pre_only["dose_c"].to_numpy() * fake_post})
         rows.append(
-            Estimate.from_fit(
+            cv3_estimate(
                 f"placebo_{py[:4]}",
                 f"placebo break at {py}, years before {BREAK} only",
-                f,
-                CV3.format(df=f.n_clusters - 1),
+                pre_only,
+                X,
+                names.index("dose_x_fake_post"),
+                level,
                 note="true value 0 if no pre-trend",
             )
         )

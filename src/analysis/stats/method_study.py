@@ -75,7 +75,7 @@ def one_replicate(args: tuple[int, dict, Path | None, str]) -> list[dict]:
     res = link.run_link(outcomes, recorded, bootstrap_reps=399, permutation_reps=99, seed=rep + 1)
     for row in res.models.to_dict("records"):
         name = row["estimator"]
-        if name.startswith("placebo") or name == "event_study_pre_trend":
+        if name.startswith("placebo") or name.startswith("event_study_pre_trend"):
             truth, parameter = 0.0, "zero (no effect before 2020)"
         elif name == "negative_control":
             truth, parameter = 0.0, "zero (no link for the comparison offence)"
