@@ -134,7 +134,7 @@ def pre_trend_sentence(test: dict) -> str:
     years = f"Before {PRE}, the dose-by-year coefficients for {test['years'][0]} to {test['years'][-1]}"
     f_test = (
         f"F = {test['statistic']:.2f} on {test['df1']} and {test['df2']} degrees of freedom, "
-        f"p = {test['p_value']:.3g} (cluster jackknife covariance)"
+        f"p = {test['p_value']:.3g}"
     )
     caveat = (
         "Not rejecting parallel pre-trends does not show they hold: the test has limited power "
@@ -143,7 +143,8 @@ def pre_trend_sentence(test: dict) -> str:
     if "wild_p_value" not in test:
         verdict = "reject" if test["p_value"] < 0.05 else "do not reject"
         return (
-            f"{years} are jointly tested against zero (parallel trends): {f_test}; at the 5% level "
+            f"{years} are jointly tested against zero (parallel trends): {f_test} (cluster "
+            f"jackknife covariance); at the 5% level "
             f"we {verdict} parallel pre-trends. {caveat} Nor does rejecting them show a pre-trend: "
             "in the method study this F test rejected too often when trends were parallel (see "
             "the methods page), so read it as a screen, not a verdict."
