@@ -307,7 +307,10 @@ def build_parser() -> argparse.ArgumentParser:
         "refusing them; they are listed in quality.json and on every page",
     )
     s.add_argument(
-        "--jobs", type=COUNT, help="files read at once, in separate processes (default: number of cores)"
+        "--jobs",
+        type=COUNT,
+        help="files read at once, in separate processes (default: number of cores); each holds one "
+        "whole sheet while it reads, up to about 0.8 GB for a full-size year (benchmarks/ingest.py)",
     )
     s.set_defaults(func=_cmd_ingest)
 
