@@ -12,8 +12,9 @@ method's peak memory is its own process's: the child's high-water RSS (VmHWM) as
 (wait4's ru_maxrss is not used: Linux carries the parent's RSS at the moment of the exec into
 the child's maximum, so a parent that had just generated the workbook would lend every method
 over 1 GB.) Then an ingest of four full-size years (generated once, cached) with --jobs 1 and
-with --jobs 2. With --repeats N every timing is the fastest of N runs (the peak memory is that
-run's); CPU seconds are printed too, as wall times on a shared machine are noisy. Ends with
+with --jobs 2, the two taken back to back in each repeat (alternating which goes first) and
+each pair's ratio printed. With --repeats N every timing is the fastest of N runs (the peak
+memory is that run's); CPU seconds are printed too, as wall times on a shared machine are noisy. Ends with
 lines to quote:
 
     read_engine: E             the default engine, whose numbers follow
@@ -178,6 +179,23 @@ def time_ingest(folder: Path, jobs: int) -> float:
         shutil.rmtree(store, ignore_errors=True)
 
 
+def interleaved_ingests(folder: Path, repeats: int) -> list[tuple[float, float]]:
+    """(serial, --jobs 2) seconds for each repeat, the two taken back to back.
+
+    Pairing them, and alternating which goes first, keeps the machine's drift in speed (about
+    15% between runs here) out of the ratio: timing every serial run before every parallel one
+    would charge a slow spell to one side only.
+    """
+    pairs = []
+    for i in range(repeats):
+        if i % 2:
+            two, one = time_ingest(folder, 2), time_ingest(folder, 1)
+        else:
+            one, two = time_ingest(folder, 1), time_ingest(folder, 2)
+        pairs.append((one, two))
+    return pairs
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows-scale", type=float, default=1.0, help="fraction of the 180 offence codes")
@@ -220,8 +238,11 @@ def main() -> None:
     lines.append(f"peak_gb: {ours['peak_rss_mb'] * 2**20 / 1e9:.2f}")  # decimal GB, as the target
     if not args.skip_four_years:
         folder = four_year_folder(cache, args.rows_scale)
-        serial = min(time_ingest(folder, 1) for _ in range(args.repeats))
-        parallel = min(time_ingest(folder, 2) for _ in range(args.repeats))
+        pairs = interleaved_ingests(folder, args.repeats)
+        for i, (one, two) in enumerate(pairs, 1):
+            print(f"ingest repeat {i}: serial {one:.1f} s, --jobs 2 {two:.1f} s, ratio {two / one:.2f}")
+        serial = min(one for one, _ in pairs)
+        parallel = min(two for _, two in pairs)
         lines += [
             f"ingest_serial_seconds: {serial:.1f}",
             f"ingest_jobs2_seconds: {parallel:.1f}",

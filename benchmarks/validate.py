@@ -115,7 +115,7 @@ def run(reps: int, scenario: str, first: int = 0) -> tuple[float, pd.DataFrame]:
     records: list[dict] = []
     start = cpu_seconds()
     for r in range(first, first + reps):
-        records += method_study.one_replicate((r, {"seed": 1000 + r}, None, scenario))
+        records += method_study.one_replicate((r, {"seed": 1000 + r}, None, scenario, "full"))
     return (cpu_seconds() - start) / reps, pd.DataFrame(records)
 
 
@@ -136,7 +136,7 @@ def main() -> None:
     ap.add_argument("--scenario", default="baseline")
     args = ap.parse_args()
     threadpool_limits(1)  # as the study's workers run
-    method_study.one_replicate((0, {"seed": 999}, None, args.scenario))  # imports and caches warm
+    method_study.one_replicate((0, {"seed": 999}, None, args.scenario, "full"))  # imports and caches warm
     ours, ours_records = run(args.reps, args.scenario)
     with plain_statsmodels(), warnings.catch_warnings():
         # cold statsmodels refits warn where a force never charges (no finite intercept)

@@ -17,6 +17,7 @@ from analysis import __version__, paths
 from analysis.demo import scenarios
 from analysis.domain import forces, taxonomy
 from analysis.errors import InputError, WorkFailed
+from analysis.stats import BATTERIES
 
 # Faults of the machine, not of the package: said plainly, naming the path, exit 2.
 _ENVIRONMENT_ERRORS = {
@@ -178,6 +179,7 @@ def _cmd_validate_methods(args: argparse.Namespace) -> int:
             scenario=name,
             executor=args.executor,
             scheduler=args.scheduler,
+            battery=args.battery,
         )
         print(f"scenario {name}:\n{summary_text(table)}\n")
         tables.append(table)
@@ -189,7 +191,7 @@ def _cmd_validate_methods(args: argparse.Namespace) -> int:
     (args.out / "validation_command.txt").write_text(
         f"stalking-outcomes {shlex.join(sys.argv[1:])}\n"
         f"stalking-outcomes {__version__}; seeds {args.seed}-{args.seed + args.reps - 1}; "
-        f"scenarios: {', '.join(names)}\n",
+        f"scenarios: {', '.join(names)}; battery: {args.battery}\n",
         encoding="utf-8",
     )
     print(
@@ -414,6 +416,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--scheduler",
         metavar="ADDRESS",
         help="with --executor dask: a running cluster (default: a LocalCluster)",
+    )
+    s.add_argument(
+        "--battery",
+        choices=BATTERIES,
+        default="full",
+        help="what each replicate runs: every estimator, funnel and shrinkage check, or the primary "
+        "link estimator alone (about a third of the cost, for the thousands of replicates that "
+        "settle its size and coverage) (default: full)",
     )
     s.set_defaults(func=_cmd_validate_methods)
     for command in sub.choices.values():

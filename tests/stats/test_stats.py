@@ -407,6 +407,20 @@ def test_simulation_with_known_truth_small():
     assert table["data_source"].str.contains("GENERATED DEMO DATA").all()
 
 
+def test_primary_battery_gives_the_full_batterys_primary_records():
+    """--battery primary fits the primary alone: its records are the full battery's primary
+    records for the same replicates, and nothing else."""
+    from analysis.stats import method_study
+
+    for rep, scenario in ((3, "backlog"), (4, "missing_years")):
+        task = (rep, {"seed": 2000 + rep, "link_slope": -0.4}, None, scenario)
+        full = [r for r in method_study.one_replicate((*task, "full")) if r["estimator"] == "primary"]
+        alone = method_study.one_replicate((*task, "primary"))
+        assert alone == full and len(alone) == 1
+    with pytest.raises(ValueError, match="battery"):
+        method_study.validate_methods(1, battery="primary only")
+
+
 @pytest.mark.slow
 def test_simulation_coverage_and_size(tmp_path):
     """40 replicates under link_slope = 0: the primary test's size and coverage are near 5%/95%."""

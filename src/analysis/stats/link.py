@@ -903,6 +903,14 @@ def run_link(
     return result
 
 
+def primary_only(outcomes: pd.DataFrame, recorded: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """The primary estimator's row of link_models.csv alone, as `run_link` fits it (the method
+    study's `--battery primary`, which settles its size and coverage in thousands of replicates)."""
+    d = _usable(link_panel(outcomes, recorded, (taxonomy.STALKING,)))
+    prim, _ = _fit_primary(primary_sample(d), level)
+    return pd.DataFrame([_primary_estimates(prim, np.nan, 0)[0].row()])
+
+
 def _fit_primary(dp: pd.DataFrame, level: float) -> tuple[glm.Fit, pd.DataFrame]:
     """The primary fit (statsmodels, for CR1 and the dispersion) with its CV3 interval from the
     leave-one-force-out refits, which also give the influence table: each force's estimate
