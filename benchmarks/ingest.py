@@ -25,6 +25,8 @@ lines to quote:
     ingest_serial_seconds: T1  four-year ingest of 8Q, --jobs 1
     ingest_jobs2_seconds: T2   the same with --jobs 2
     jobs_ratio: F              T2 / T1 (target <= 0.6)
+    concurrent_read_slowdown: C  median over repeats of (two 8Q reads at once: their mean time)
+                               / (one read alone); 1 if two readers do not slow each other
 
 Usage: python benchmarks/ingest.py [--rows-scale 1.0] [--inline-strings] [--repeats 1]
        [--skip-openpyxl] [--skip-four-years]
@@ -179,6 +181,26 @@ def time_ingest(folder: Path, jobs: int) -> float:
         shutil.rmtree(store, ignore_errors=True)
 
 
+def concurrent_slowdown(path: Path, mode: str, repeats: int) -> list[float]:
+    """Per repeat: the mean time of two reads run at once, over one read run alone (back to
+    back). On two idle cores with nothing shared this would be 1; above it, the two readers slow
+    each other (shared cache and memory bandwidth), which `--jobs 2` cannot avoid."""
+    argv = [sys.executable, __file__, "--child", mode, str(path)]
+    ratios = []
+    for _ in range(repeats):
+        alone = json.loads(_run_child(argv).strip().splitlines()[-1])["seconds"]
+        with tempfile.TemporaryFile() as a, tempfile.TemporaryFile() as b:
+            procs = [subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL) for out in (a, b)]
+            if any(p.wait() != 0 for p in procs):
+                raise SystemExit(f"{' '.join(argv[:4])} ... failed")
+            both = []
+            for out in (a, b):
+                out.seek(0)
+                both.append(json.loads(out.read().decode().strip().splitlines()[-1])["seconds"])
+        ratios.append(sum(both) / 2 / alone)
+    return ratios
+
+
 def interleaved_ingests(folder: Path, repeats: int) -> list[tuple[float, float]]:
     """(serial, --jobs 2) seconds for each repeat, the two taken back to back.
 
@@ -241,12 +263,15 @@ def main() -> None:
         pairs = interleaved_ingests(folder, args.repeats)
         for i, (one, two) in enumerate(pairs, 1):
             print(f"ingest repeat {i}: serial {one:.1f} s, --jobs 2 {two:.1f} s, ratio {two / one:.2f}")
+        slowdown = concurrent_slowdown(path, f"{DEFAULT_ENGINE}_8q", args.repeats)
+        print("two 8Q reads at once, each over one alone: " + ", ".join(f"{r:.2f}" for r in slowdown))
         serial = min(one for one, _ in pairs)
         parallel = min(two for _, two in pairs)
         lines += [
             f"ingest_serial_seconds: {serial:.1f}",
             f"ingest_jobs2_seconds: {parallel:.1f}",
             f"jobs_ratio: {parallel / serial:.2f}",
+            f"concurrent_read_slowdown: {float(np.median(slowdown)):.2f}",
         ]
     print("\n".join(lines))
 

@@ -10,6 +10,7 @@ from scipy.special import expit
 
 from analysis.demo import generator
 from analysis.domain import periods
+from analysis.errors import InputError
 from analysis.stats import link
 from analysis.stats.link_panel import cohort_weights, delay_distribution, link_panel
 
@@ -236,6 +237,45 @@ def test_panel_counts_equal_plain_groupings_with_gaps():
         pd.testing.assert_series_equal(got, want, check_names=False)
     assert pd.isna(p.loc[("Kent", "2016/17"), "charged"])
     assert (p["quarters"] < 4).any()
+
+
+def test_panel_dose_and_mature_counts_equal_plain_groupings():
+    # the dose from the PFA table's annualised quarters, and the mature cohorts' recorded-basis
+    # counts, against plain pandas groupings, with the Greater Manchester gap and missing years
+    sim = generator.simulate(generator.load_config(scenario="missing_years"))
+    o = sim.outcomes[sim.outcomes["offence_code"] == "8Q"]
+    p = link_panel(o, sim.recorded).set_index(["force", "financial_year"])
+    rec = sim.recorded[sim.recorded["offence_code"] == "8Q"].dropna(subset=["offences"])
+    annual = rec.groupby(["force", "financial_year"])["offences"].agg(["sum", "count"])
+    annual = annual["sum"] * 4 / annual["count"]
+    for force in ("Greater Manchester", "Kent"):
+        want = np.log(annual[(force, "2020/21")] / annual[(force, "2019/20")])
+        assert p.loc[(force, "2020/21"), "dose"] == pytest.approx(want, rel=1e-12)
+    early = o[o["quarter"] <= 2]  # quarters followed 3 or more quarters at the snapshot
+    by_q = early.groupby(["force", "financial_year", "quarter"])
+    offences = by_q["recorded_basis"].sum(min_count=1)
+    charged = (
+        early[early["outcome_type"] == 1]
+        .groupby(["force", "financial_year", "quarter"])["recorded_basis"]
+        .sum()
+    )
+    mature = charged[offences.reindex(charged.index) > 0].groupby(["force", "financial_year"]).sum()
+    got = p["charged_recorded_mature"]
+    pd.testing.assert_series_equal(
+        got.astype(float), mature.reindex(p.index).fillna(0).astype(float), check_names=False
+    )
+
+
+def test_combined_panel_without_a_pfa_table_takes_each_offences_recorded_basis():
+    # with no PFA table the dose comes from the outcomes files' recorded basis, each offence's
+    # quarter counted only when both have one (this once found no force with a dose at all)
+    sim = generator.simulate(generator.load_config())
+    p = link_panel(sim.outcomes, sim.recorded.iloc[:0], ("8Q", "8L"))
+    assert p.attrs["dose_source"] == "recorded-basis totals in the outcomes files"
+    assert p["force"].nunique() == 43 and np.isfinite(p["dose"]).all()
+    late = sim.outcomes[sim.outcomes["financial_year"].isin(["2021/22", "2022/23"])]
+    with pytest.raises(InputError, match="no force has offences recorded in both 2019/20 and 2020/21"):
+        link_panel(late, sim.recorded.iloc[:0])
 
 
 def _with_dose_effect(d: pd.DataFrame, effect) -> pd.DataFrame:

@@ -3,6 +3,8 @@ the counting-rule periods and censoring."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -14,6 +16,21 @@ PRE = "2019/20"
 YEAR_KEY = ["force", "financial_year"]
 QUARTER_KEY = [*YEAR_KEY, "quarter"]
 
+# --- timing by recording cohort --------------------------------------------------------------
+# A closed-basis year mixes the offences recorded in it with older ones still open. The helpers
+# at the end estimate, for each force and closing year, how its closures split between recording
+# years, from the quarterly recorded volumes and a delay distribution read off the recorded
+# basis's not-yet-assigned shares.
+
+MATURE_NYA = 0.2  # the recorded basis of a force-year is censored when more than this share is unassigned
+# A quarterly cohort is mature when followed at least this many quarters at the snapshot (quarters
+# 1 and 2 of a year with a one-quarter lag). Maturity is set by follow-up, never by the cohort's
+# own not-yet-assigned share: that share is higher where charges are slower, so selecting on it
+# would select on the outcome.
+MATURE_FOLLOW_UP = 3
+SNAPSHOT_LAG = 1  # quarters between a year's end and its recorded-basis snapshot (the generator's too)
+DELAY_HORIZON = 16  # quarters of delay modelled; the tail beyond is put in the last one
+
 
 def _rule_period(year: str) -> str:
     """The counting-rule period a financial year falls in (labels from the taxonomy)."""
@@ -24,13 +41,25 @@ def _rule_period(year: str) -> str:
     return label
 
 
-def _quarter_sums(o: pd.DataFrame) -> pd.DataFrame:
-    """Per force, year and quarter, one grouping of the outcome rows for everything the panel
-    needs: closed-basis charged and closed, recorded-basis charged, assigned and all offences
-    (each missing when no row of it has a count), any closed-basis count, and the recorded-basis
-    counts of `quarterly_recorded_basis` (types outside a group count 0). The panel is rebuilt
-    for every offence and replicate in the method study, where separate groupings were most of
-    its cost."""
+@dataclass(frozen=True)
+class _Cells:
+    """Sums over the outcome rows of each force, year and quarter (a dense cube, force-major):
+    for each quantity its sum and how many rows had a count, so that a sum over rows with no
+    count can be missing, as pandas' sum(min_count=1) has it."""
+
+    forces: pd.Index  # sorted names (the outcomes' text dtype)
+    years: pd.Index  # sorted labels
+    present: np.ndarray  # (F, Y, 4): the cell has rows
+    sums: dict[str, np.ndarray]  # (F, Y, 4) each
+    known: dict[str, np.ndarray]  # (F, Y, 4): rows with a count
+
+
+def _cells(o: pd.DataFrame) -> _Cells:
+    """One pass over the outcome rows for everything the panel needs: closed-basis charged and
+    closed, recorded-basis charged, assigned and all offences, any closed-basis count, and the
+    recorded-basis counts of `quarterly_recorded_basis` (types outside a group count 0, so those
+    are missing only where every row of the cell is). The panel is rebuilt for every offence
+    and replicate in the method study, where pandas groupings were most of its cost."""
     t = o["outcome_type"].to_numpy()
     # (np.isin needs sequences: the taxonomy's groups are sets)
     charged, closed, nya = (
@@ -39,46 +68,37 @@ def _quarter_sums(o: pd.DataFrame) -> pd.DataFrame:
     c, r = (_values_and_mask(o[col]) for col in ("closed_basis", "recorded_basis"))
     fi, force_names = pd.factorize(o["force"], sort=True)
     yi, year_names = pd.factorize(o["financial_year"], sort=True)
-    qi = o["quarter"].to_numpy(int) - 1
-    cell = (fi * len(year_names) + yi) * 4 + qi  # the grouping's sorted order
-    size = len(force_names) * len(year_names) * 4
-    present = np.bincount(cell, minlength=size) > 0
+    shape = (len(force_names), len(year_names), 4)
+    cell = (fi * shape[1] + yi) * 4 + o["quarter"].to_numpy(int) - 1
+    size = int(np.prod(shape))
 
-    def total(
-        values: np.ndarray, known: np.ndarray, rows: np.ndarray | None = None
-    ) -> pd.arrays.IntegerArray:
-        # sum(min_count=1): missing where no row of the group has a count
-        use = known if rows is None else known & rows
-        sums = np.bincount(cell, np.where(use, values, 0.0), size)[present]
-        counts = np.bincount(cell, use, size)[present]
-        return pd.arrays.IntegerArray(sums.astype(np.int64), counts == 0)
-
-    def zero_outside(values: np.ndarray, known: np.ndarray, rows: np.ndarray) -> pd.arrays.IntegerArray:
-        # types outside `rows` count 0, so only a group whose own rows are all missing is missing
-        return total(np.where(rows, values, 0.0), known | ~rows)
+    def add(values: np.ndarray) -> np.ndarray:
+        return np.bincount(cell, values, size).reshape(shape)
 
     every = np.ones(len(t), bool)
-    columns = {
-        "charged": total(*c, charged),
-        "closed": total(*c, closed),
-        "charged_recorded": total(*r, charged),
-        "assigned_recorded": total(*r, closed),
-        "offences_recorded_basis": total(*r, every),
-        "any_closed_basis": total(*c, every),
-        "q_not_yet_assigned": zero_outside(*r, nya),
-        "q_charged": zero_outside(*r, charged),
-        "q_assigned": zero_outside(*r, closed),
-    }
-    where = np.flatnonzero(present)
-    index = pd.MultiIndex.from_arrays(
-        [
-            force_names[where // (len(year_names) * 4)],
-            year_names[where // 4 % len(year_names)],
-            where % 4 + 1,
-        ],
-        names=QUARTER_KEY,
+    sums: dict[str, np.ndarray] = {}
+    known: dict[str, np.ndarray] = {}
+    for name, (values, has), rows, outside_zero in (
+        ("charged", c, charged, False),
+        ("closed", c, closed, False),
+        ("charged_recorded", r, charged, False),
+        ("assigned_recorded", r, closed, False),
+        ("offences_recorded_basis", r, every, False),
+        ("any_closed_basis", c, every, False),
+        ("q_not_yet_assigned", r, nya, True),
+        ("q_charged", r, charged, True),
+        ("q_assigned", r, closed, True),
+    ):
+        use = has & rows
+        sums[name] = add(np.where(use, values, 0.0))
+        known[name] = add((has | ~rows) if outside_zero else use) > 0
+    return _Cells(
+        force_names,
+        year_names,
+        add(every) > 0,
+        sums,
+        known,
     )
-    return pd.DataFrame(columns, index=index)
 
 
 def _values_and_mask(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -87,25 +107,51 @@ def _values_and_mask(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return col.to_numpy(float, na_value=0.0), known
 
 
-def _year_counts(by_quarter: pd.DataFrame) -> pd.DataFrame:
-    """Per force-year from `_quarter_sums`: charged and closed on the closed basis, charged,
-    assigned and all offences on the recorded basis, and the quarters with closed-basis counts."""
-    cols = ["charged", "closed", "charged_recorded", "assigned_recorded", "offences_recorded_basis"]
-    g = by_quarter[cols].groupby(level=YEAR_KEY).sum(min_count=1)
-    # 8Q and 8L rows for one force-quarter come from one file, so a quarter with any count has all
-    g["quarters"] = by_quarter["any_closed_basis"].notna().groupby(level=YEAR_KEY).sum().astype(int)
-    return g.reset_index()
+def _int_array(values: np.ndarray, missing: np.ndarray) -> pd.arrays.IntegerArray:
+    return pd.arrays.IntegerArray(values.astype(np.int64), missing)
 
 
-def _quarterly_from_sums(by_quarter: pd.DataFrame) -> pd.DataFrame:
-    """`quarterly_recorded_basis`'s table from `_quarter_sums`."""
+def _quarterly_from_cells(cells: _Cells) -> pd.DataFrame:
+    """`quarterly_recorded_basis`'s table: one row per force, year and quarter with rows."""
+    f, y, q = np.nonzero(cells.present)
     names = {
         "offences_recorded_basis": "offences",
         "q_not_yet_assigned": "not_yet_assigned",
         "q_charged": "charged",
         "q_assigned": "assigned",
     }
-    return by_quarter[list(names)].rename(columns=names).reset_index()
+    columns = {
+        "force": cells.forces[f].array,
+        "financial_year": cells.years[y].array,
+        "quarter": q + 1,
+        **{
+            new: _int_array(cells.sums[old][f, y, q], ~cells.known[old][f, y, q])
+            for old, new in names.items()
+        },
+    }
+    return pd.DataFrame(columns)
+
+
+def _annual_offences(
+    rec: pd.DataFrame, forces_: np.ndarray, years: np.ndarray, n_codes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Offences recorded per force and year, annualised (x 4 / quarters with data), from rows of
+    force, financial_year, quarter (offence_code) and offences: a quarter counts when every one
+    of the `n_codes` offences has a count in it. Returns (annual (F, Y), the quarters' sums
+    (F, Y, 4), missing where a quarter does not count)."""
+    fi = pd.Index(forces_).get_indexer(rec["force"])
+    yi = pd.Index(years).get_indexer(rec["financial_year"])
+    shape = (len(forces_), len(years), 4)
+    cell = (fi * shape[1] + yi) * 4 + rec["quarter"].to_numpy(int) - 1
+    values, has = _values_and_mask(rec["offences"])
+    size = int(np.prod(shape))
+    per_q = np.bincount(cell, np.where(has, values, 0.0), size).reshape(shape)
+    counted = np.bincount(cell, has, size).reshape(shape) >= n_codes  # sum(min_count=n_codes)
+    per_q = np.where(counted, per_q, np.nan)
+    quarters = counted.sum(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        annual = np.where(quarters > 0, np.nansum(per_q, axis=2) * 4 / quarters, np.nan)
+    return annual, per_q
 
 
 def link_panel(
@@ -124,97 +170,139 @@ def link_panel(
     inflating its dose.
     """
     codes = [taxonomy.normalise_offence_code(o) for o in offences]
-    terr = {f.name for f in forces.territorial()}
+    terr = sorted(f.name for f in forces.territorial())
     o = outcomes[outcomes["offence_code"].isin(codes) & outcomes["force"].isin(terr)]
     if o.empty:
         raise InputError(f"link: no outcomes for {', '.join(codes)} in the store.")
-    key = ["force", "financial_year"]
-    by_quarter = _quarter_sums(o)
-    g = _year_counts(by_quarter)
+    cells = _cells(o)
     rec = recorded[recorded["offence_code"].isin(codes) & recorded["force"].isin(terr)]
     source = "PFA recorded offences"
-    if rec.empty or not {pre, post} <= set(rec["financial_year"]):
+    rec_years = pd.unique(rec["financial_year"])
+    if rec.empty or not {pre, post} <= set(rec_years):
+        # the recorded basis of each offence (every outcome type) in each force-quarter
         rec = (
-            o.groupby(["force", "financial_year", "quarter"])["recorded_basis"]
+            o.groupby(["force", "financial_year", "quarter", "offence_code"])["recorded_basis"]
             .sum(min_count=1)
             .rename("offences")
             .reset_index()
         )
+        rec_years = pd.unique(rec["financial_year"])
         source = "recorded-basis totals in the outcomes files"
-    per_q = rec.groupby(["force", "financial_year", "quarter"])["offences"].sum(min_count=len(codes)).dropna()
-    annual = per_q.groupby(["force", "financial_year"]).agg(["sum", "count"])
-    annual = annual["sum"] * 4 / annual["count"]
-    dose = {}
-    for f in terr:
-        a, b = annual.get((f, pre)), annual.get((f, post))
-        if a is not None and b is not None and a > 0 and b > 0:
-            dose[f] = float(np.log(b / a))
-    g["dose"] = g["force"].map(dose)
-    g = g.dropna(subset=["dose"])
-    g["dose_c"] = g["dose"] - np.mean(list(dose.values()))
-    g["post"] = (g["financial_year"].map(periods.fy_start) >= periods.fy_start(post)).astype(int)
-    g["counting_rule_period"] = g["financial_year"].map(_rule_period)
-    last = max(g["financial_year"])
-    g["not_yet_assigned_share"] = 1 - g["assigned_recorded"] / g["offences_recorded_basis"]
-    quarterly = _quarterly_from_sums(by_quarter)
-    g = g.merge(_mature_counts(quarterly), on=key, how="left")
-    mature_cols = ["charged_recorded_mature", "assigned_recorded_mature", "recorded_quarters_mature"]
-    g[mature_cols] = g[mature_cols].fillna(0).astype(int)
-    g["recorded_basis_censored"] = (g["financial_year"] == last) | (g["not_yet_assigned_share"] > MATURE_NYA)
-    weights = cohort_weights(
-        per_q.rename("offences").reset_index(),
-        delay_distribution(quarterly),
-        sorted(set(g["financial_year"])),
+    rec_years = sorted(rec_years, key=periods.fy_start)
+    annual, per_q = _annual_offences(
+        rec, np.asarray(terr, dtype=object), np.asarray(rec_years, dtype=object), len(codes)
     )
-    from_post = [c for c in weights.columns[2:] if periods.fy_start(c) >= periods.fy_start(post)]
-    weights = weights.rename(columns={c: f"closed_from_{c}" for c in weights.columns[2:]})
-    g = g.merge(weights, on=key, how="left")
-    # a force-year with no recorded volumes to spread (none in the years before it) closes its own year's cases
-    share_cols = list(weights.columns[2:])
-    unknown = g[share_cols].isna().all(axis=1)
-    for c in share_cols if unknown.any() else []:
-        g.loc[unknown, c] = (g.loc[unknown, "financial_year"] == c.removeprefix("closed_from_")).astype(float)
-    g[share_cols] = g[share_cols].fillna(0.0)
-    g["post_cohort_share"] = g[[f"closed_from_{c}" for c in from_post]].sum(axis=1)
+    dose_terr = _dose(annual, rec_years, pre, post)
+    at = pd.Index(terr).get_indexer(cells.forces)  # the outcomes' forces are territorial
+    if not np.isfinite(dose_terr[at]).any():
+        raise InputError(
+            f"link: no force has offences recorded in both {pre} and {post} for {', '.join(codes)}; "
+            "the dose (the growth in recorded offences) cannot be computed."
+        )
+    g = _year_table(cells, dose_terr[at])
+    g["dose_c"] = g["dose"] - np.mean(dose_terr[np.isfinite(dose_terr)])
+    starts = {y: periods.fy_start(y) for y in cells.years}
+    g["post"] = (g["financial_year"].map(starts) >= periods.fy_start(post)).astype(int)
+    g["counting_rule_period"] = g["financial_year"].map({y: _rule_period(y) for y in cells.years})
+    last = cells.years[g["_y"].max()]  # labels sort as the years do
+    g["not_yet_assigned_share"] = 1 - g["assigned_recorded"] / g["offences_recorded_basis"]
+    rows = g["_f"].to_numpy(), g["_y"].to_numpy()
+    for name, values in _mature_counts(cells).items():
+        g[name] = values[rows]
+    g["recorded_basis_censored"] = (g["financial_year"] == last) | (g["not_yet_assigned_share"] > MATURE_NYA)
+    counted = [i for i in range(len(rec_years)) if not np.isnan(per_q[:, i]).all()]  # years with volumes
+    labels = _span([rec_years[i] for i in counted] + list(cells.years))
+    volumes = np.full((len(terr), len(labels), 4), np.nan)
+    volumes[:, [labels.index(rec_years[i]) for i in counted]] = per_q[:, counted]
+    shares = cohort_shares(volumes.reshape(len(terr), -1), _delays_from_cells(cells))
+    closing = np.array([labels.index(y) for y in cells.years])[rows[1]]
+    g = _with_cohort_shares(g, shares[at[rows[0]], closing], labels, closing, post)
     g["complete_year"] = g["quarters"] == 4
     g["usable"] = (g["closed"] > 0) & (g["charged"] >= 0) & (g["charged"] <= g["closed"])
     g["rate"] = g["charged"] / g["closed"]
+    g = g.drop(columns=["_f", "_y"])
     g.attrs["dose_source"] = source
     g.attrs["offences"] = codes
-    return g.sort_values(key).reset_index(drop=True)
+    return g
 
 
-# --- timing by recording cohort --------------------------------------------------------------
-# A closed-basis year mixes the offences recorded in it with older ones still open. The helpers
-# below estimate, for each force and closing year, how its closures split between recording
-# years, from the quarterly recorded volumes and a delay distribution read off the recorded
-# basis's not-yet-assigned shares.
-
-MATURE_NYA = 0.2  # the recorded basis of a force-year is censored when more than this share is unassigned
-# A quarterly cohort is mature when followed at least this many quarters at the snapshot (quarters
-# 1 and 2 of a year with a one-quarter lag). Maturity is set by follow-up, never by the cohort's
-# own not-yet-assigned share: that share is higher where charges are slower, so selecting on it
-# would select on the outcome.
-MATURE_FOLLOW_UP = 3
-SNAPSHOT_LAG = 1  # quarters between a year's end and its recorded-basis snapshot (the generator's too)
-DELAY_HORIZON = 16  # quarters of delay modelled; the tail beyond is put in the last one
+def _span(years: list[str]) -> list[str]:
+    """Every financial year from the earliest of `years` to the latest."""
+    first, last = min(map(periods.fy_start, years)), max(map(periods.fy_start, years))
+    return [periods.fy_label(first + i) for i in range(last - first + 1)]
 
 
-def _mature_counts(q: pd.DataFrame, lag: int = SNAPSHOT_LAG) -> pd.DataFrame:
-    """Per force-year: charged and assigned on the recorded basis summed over its mature
+def _dose(annual: np.ndarray, years: list[str], pre: str, post: str) -> np.ndarray:
+    """Each force's log growth in annualised offences from `pre` to `post` (F,), NaN where
+    either year has none."""
+    if pre not in years or post not in years:
+        return np.full(annual.shape[0], np.nan)
+    a, b = annual[:, years.index(pre)], annual[:, years.index(post)]
+    ok = (a > 0) & (b > 0)
+    return np.where(ok, np.log(np.where(ok, b, 1.0) / np.where(ok, a, 1.0)), np.nan)
+
+
+def _year_table(cells: _Cells, dose: np.ndarray) -> pd.DataFrame:
+    """One row per force-year with outcome rows and a dose, force-major, years in order: the
+    year's counts (missing where no row had one), the quarters with closed-basis counts and
+    the dose; `_f` and `_y` index the cube."""
+    has = cells.present.any(axis=2) & np.isfinite(dose)[:, None]
+    f, y = np.nonzero(has)
+    columns: dict[str, object] = {"force": cells.forces[f].array, "financial_year": cells.years[y].array}
+    for name in ("charged", "closed", "charged_recorded", "assigned_recorded", "offences_recorded_basis"):
+        known_year = np.asarray(cells.known[name].any(axis=2))
+        columns[name] = _int_array(cells.sums[name].sum(axis=2)[f, y], ~known_year[f, y])
+    # 8Q and 8L rows for one force-quarter come from one file, so a quarter with any count has all
+    columns["quarters"] = (cells.present & cells.known["any_closed_basis"]).sum(axis=2)[f, y].astype(np.int64)
+    columns["dose"] = dose[f]
+    columns["_f"], columns["_y"] = f, y
+    return pd.DataFrame(columns)
+
+
+def _mature_counts(cells: _Cells, lag: int = SNAPSHOT_LAG) -> dict[str, np.ndarray]:
+    """Per force-year (F, Y): charged and assigned on the recorded basis summed over its mature
     quarterly cohorts only (followed MATURE_FOLLOW_UP quarters or more), and how many there were."""
-    mature = q[(q["offences"] > 0) & (4 - q["quarter"] + lag >= MATURE_FOLLOW_UP)]
-    grouped = mature.groupby(YEAR_KEY)
-    out = grouped[["charged", "assigned"]].sum()
-    out.columns = ["charged_recorded_mature", "assigned_recorded_mature"]
-    out["recorded_quarters_mature"] = grouped.size()  # one row per force-quarter
-    return out.reset_index()
+    quarter = np.arange(1, 5)
+    offences = cells.sums["offences_recorded_basis"]
+    mature = (
+        cells.present
+        & cells.known["offences_recorded_basis"]
+        & (offences > 0)
+        & (4 - quarter + lag >= MATURE_FOLLOW_UP)
+    )
+    out = {}
+    for name, source in (
+        ("charged_recorded_mature", "q_charged"),
+        ("assigned_recorded_mature", "q_assigned"),
+    ):
+        out[name] = (
+            np.where(mature & cells.known[source], cells.sums[source], 0.0).sum(axis=2).astype(np.int64)
+        )
+    out["recorded_quarters_mature"] = mature.sum(axis=2).astype(np.int64)
+    return out
+
+
+def _with_cohort_shares(
+    g: pd.DataFrame, shares: np.ndarray, labels: list[str], closing: np.ndarray, post: str
+) -> pd.DataFrame:
+    """The panel with each row's estimated share of closures from each recording year
+    (closed_from_<year>; `shares` (rows, years), NaN where nothing was recorded to spread) and
+    from the years from `post` on (post_cohort_share)."""
+    unknown = np.isnan(shares).all(axis=1)
+    shares = np.nan_to_num(shares)
+    # a force-year with no recorded volumes to spread (none in the years before it) closes its own year's cases
+    shares[np.flatnonzero(unknown), closing[unknown]] = 1.0
+    after = np.array([periods.fy_start(y) >= periods.fy_start(post) for y in labels])
+    columns = {f"closed_from_{y}": shares[:, i] for i, y in enumerate(labels)}
+    columns["post_cohort_share"] = shares[:, after].sum(axis=1)
+    g = pd.concat([g, pd.DataFrame(columns, index=g.index)], axis=1)
+    return g
 
 
 def quarterly_recorded_basis(o: pd.DataFrame) -> pd.DataFrame:
     """Per force, year and quarter on the recorded basis: offences (all types, 0 included),
     not yet assigned (type 0), charged (type 1) and assigned (types 1-22)."""
-    return _quarterly_from_sums(_quarter_sums(o))
+    return _quarterly_from_cells(_cells(o))
 
 
 def delay_distribution(q: pd.DataFrame, lag: int = SNAPSHOT_LAG, horizon: int = DELAY_HORIZON) -> np.ndarray:
@@ -227,10 +315,27 @@ def delay_distribution(q: pd.DataFrame, lag: int = SNAPSHOT_LAG, horizon: int = 
     assumption the recorded basis cannot check.
     """
     q = q[(q["offences"] > 0) & q["not_yet_assigned"].notna()]
-    pooled = q.groupby("quarter")[["not_yet_assigned", "offences"]].sum()
-    follow = {
-        4 - k + lag: 1 - pooled.loc[k, "not_yet_assigned"] / pooled.loc[k, "offences"] for k in pooled.index
-    }
+    k = q["quarter"].to_numpy(int) - 1
+    nya = np.bincount(k, q["not_yet_assigned"].to_numpy(float), 4)
+    offences = np.bincount(k, q["offences"].to_numpy(float), 4)
+    return _delays_from_pooled(nya, offences, np.bincount(k, minlength=4) > 0, lag, horizon)
+
+
+def _delays_from_cells(cells: _Cells, lag: int = SNAPSHOT_LAG, horizon: int = DELAY_HORIZON) -> np.ndarray:
+    """`delay_distribution` of `quarterly_recorded_basis`'s table, from the cube."""
+    offences = cells.sums["offences_recorded_basis"]
+    use = cells.known["offences_recorded_basis"] & (offences > 0) & cells.known["q_not_yet_assigned"]
+    pooled_nya = np.where(use, cells.sums["q_not_yet_assigned"], 0.0).sum(axis=(0, 1))
+    pooled_offences = np.where(use, offences, 0.0).sum(axis=(0, 1))
+    return _delays_from_pooled(pooled_nya, pooled_offences, use.any(axis=(0, 1)), lag, horizon)
+
+
+def _delays_from_pooled(
+    nya: np.ndarray, offences: np.ndarray, seen: np.ndarray, lag: int, horizon: int
+) -> np.ndarray:
+    """`delay_distribution` from each quarter's pooled not-yet-assigned and offences (4,), for
+    the quarters `seen`."""
+    follow = {4 - k + lag: 1 - nya[k - 1] / offences[k - 1] for k in range(1, 5) if seen[k - 1]}
     ms = sorted(follow)
     if len(ms) < 2:
         raise InputError("link: the recorded basis needs at least two quarters to estimate the delays.")
@@ -252,40 +357,48 @@ def delay_distribution(q: pd.DataFrame, lag: int = SNAPSHOT_LAG, horizon: int = 
     return np.diff(np.concatenate([[0.0], cdf]))
 
 
-def cohort_weights(volumes: pd.DataFrame, delays: np.ndarray, years: list[str]) -> pd.DataFrame:
-    """Per force and closing year in `years`: the estimated share of its closures from each
-    recording year (columns), the recorded volume of each quarter spread over later quarters by
-    `delays`. `volumes` has force, financial_year, quarter, offences (missing quarters are
-    filled with the mean of the force's other quarters that year)."""
-    all_years = sorted(set(volumes["financial_year"]) | set(years), key=periods.fy_start)
-    first = periods.fy_start(all_years[0])
-    span = periods.fy_start(all_years[-1]) - first + 1
-    labels = [periods.fy_label(first + i) for i in range(span)]
-    nq = span * 4
-    year_index = {y: periods.fy_start(y) - first for y in set(volumes["financial_year"])}
-    qi = (volumes["financial_year"].map(year_index) * 4 + volumes["quarter"] - 1).to_numpy(int)
-    fi, names = pd.factorize(volumes["force"], sort=True)
-    vol = np.full((len(names), nq), np.nan)
-    vol[fi, qi] = volumes["offences"].to_numpy(float)
-    by_year = vol.reshape(len(names), span, 4)
+def cohort_shares(volumes: np.ndarray, delays: np.ndarray) -> np.ndarray:
+    """For each force (rows of `volumes`, offences recorded in each quarter of consecutive
+    years, NaN where unknown), the estimated share of each closing year's closures from each
+    recording year: (force, closing year, recording year), NaN where nothing closes that year.
+    Each quarter's volume is spread over later quarters by `delays`; a missing quarter is filled
+    with the mean of the force's other quarters that year (a year with none counts 0)."""
+    n_forces, nq = volumes.shape
+    span = nq // 4
+    by_year = volumes.reshape(n_forces, span, 4)
     empty = np.isnan(by_year).all(axis=2, keepdims=True)
     fill = np.nanmean(np.where(empty, 0.0, by_year), axis=2, keepdims=True)
-    vol = np.where(np.isnan(by_year), fill, by_year).reshape(len(names), nq)
+    vol = np.where(np.isnan(by_year), fill, by_year).reshape(n_forces, nq)
     # spread[c, Q]: the share of recording quarter c's offences closed in quarter Q (a short
     # panel sees only the first delays)
     spread = np.zeros((nq, nq))
     for d, p in enumerate(delays[:nq]):
         idx = np.arange(nq - d)
         spread[idx, idx + d] = p
-    flow = vol[:, :, None] * spread[None]  # (force, recording quarter, closing quarter)
-    by_cohort_year = flow.reshape(len(names), span, 4, span, 4).sum(
-        axis=(2, 4)
-    )  # (force, recording year, closing year)
+    # closures by (force, recording year, closing year): each recording quarter's volume times
+    # the share of it closed in each closing year
+    to_year = spread.reshape(span, 4, span, 4).sum(axis=3)  # (recording year, quarter, closing year)
+    by_cohort_year = np.einsum("frk,rkc->frc", vol.reshape(n_forces, span, 4), to_year)
     total = by_cohort_year.sum(axis=1)  # (force, closing year)
-    keep = (total > 0) & np.isin(labels, list(years))[None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = by_cohort_year.transpose(0, 2, 1) / np.where(total > 0, total, np.nan)[:, :, None]
+    return shares
+
+
+def cohort_weights(volumes: pd.DataFrame, delays: np.ndarray, years: list[str]) -> pd.DataFrame:
+    """Per force and closing year in `years`: the estimated share of its closures from each
+    recording year (columns), by `cohort_shares`. `volumes` has force, financial_year, quarter,
+    offences (missing quarters are filled with the mean of the force's other quarters that year)."""
+    labels = _span(list(volumes["financial_year"].unique()) + list(years))
+    names = sorted(volumes["force"].unique())
+    vol = np.full((len(names), len(labels), 4), np.nan)
+    fi = pd.Index(names).get_indexer(volumes["force"])
+    yi = pd.Index(labels).get_indexer(volumes["financial_year"])
+    vol[fi, yi, volumes["quarter"].to_numpy(int) - 1] = volumes["offences"].to_numpy(float)
+    shares = cohort_shares(vol.reshape(len(names), -1), delays)
+    keep = ~np.isnan(shares).all(axis=2) & np.isin(labels, list(years))[None, :]
     f_idx, y_idx = np.nonzero(keep)  # force-major, years in order: the rows' order
-    shares = by_cohort_year[f_idx, :, y_idx] / total[f_idx, y_idx][:, None]
-    out = pd.DataFrame(shares, columns=labels)
+    out = pd.DataFrame(shares[f_idx, y_idx], columns=labels)
     out.insert(0, "financial_year", np.asarray(labels, dtype=object)[y_idx])
     out.insert(0, "force", np.asarray(names, dtype=object)[f_idx])
     return out
