@@ -89,7 +89,7 @@ validate: $(STAMP)
 	cp outputs/validation-null/validation_command.txt docs/validation/validation_null_command.txt
 
 # The primary link estimator alone at 2,000 replicates in the four scenarios it must hold up
-# under (enough to tell its bias, size and coverage from their targets' boundaries), both slopes.
+# under, both slopes (500 replicates cannot tell its bias and coverage from their targets).
 PRIMARY_SCENARIOS = --scenario baseline --scenario slow_charges --scenario backlog --scenario missing_years
 validate-primary: $(STAMP)
 	$(BIN)/stalking-outcomes validate-methods $(PRIMARY_SCENARIOS) --battery primary --reps 2000 --out outputs/validation-primary

@@ -422,8 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=BATTERIES,
         default="full",
         help="what each replicate runs: every estimator, funnel and shrinkage check, or the primary "
-        "link estimator alone (about a third of the cost, for the thousands of replicates that "
-        "settle its size and coverage) (default: full)",
+        "link estimator alone (about a third of the cost, for the thousands of replicates its "
+        "targets need) (default: full)",
     )
     s.set_defaults(func=_cmd_validate_methods)
     for command in sub.choices.values():

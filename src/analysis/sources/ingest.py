@@ -23,9 +23,9 @@ from analysis.sources.store import (
     PROVENANCE_COLUMNS,
     RECORDED_COLUMNS,
     RECORDED_KEY,
-    schemas,
     sha256_of,
     tidy_frame,
+    warm_schemas,
     write_store,
 )
 
@@ -238,9 +238,9 @@ def _read_all(
             # largest first, so one big workbook does not start last and finish alone
             order = sorted(range(len(files)), key=lambda i: -files[i].path.stat().st_size)
             futures = {i: pool.submit(_read_one, files[i], offences) for i in order}
-            # the store's schemas (pandera's import, most of a second) are built while the
-            # workers read, instead of after them, when nothing else could run
-            schemas()
+            # the store's schemas (pandera's import and its first check, more than a second)
+            # are readied while the workers read, instead of after them, when nothing else could run
+            warm_schemas()
             for i in range(len(files)):
                 yield futures[i].result()
                 if bar is not None:

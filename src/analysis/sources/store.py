@@ -88,6 +88,15 @@ def schemas() -> dict:
     }
 
 
+def warm_schemas() -> None:
+    """Build the schemas and check an empty table against each: pandera registers its
+    validation backends on the first check, most of a second that `ingest --jobs` spends while
+    its workers read rather than after them."""
+    for name, columns in (("outcomes", OUTCOME_COLUMNS), ("recorded_offences", RECORDED_COLUMNS)):
+        cols = {**columns, **PROVENANCE_COLUMNS}
+        check_schema(tidy_frame({c: [] for c in cols}, cols), name)
+
+
 def check_schema(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """Check a tidy table against its schema; a failure is an InputError listing the first problems."""
     import pandera.errors

@@ -908,7 +908,7 @@ def run_link(
 
 def primary_only(outcomes: pd.DataFrame, recorded: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """The primary estimator's row of link_models.csv alone, as `run_link` fits it (the method
-    study's `--battery primary`, which settles its size and coverage in thousands of replicates)."""
+    study's `--battery primary`, for the thousands of replicates its targets need)."""
     d = _usable(link_panel(outcomes, recorded, (taxonomy.STALKING,)))
     prim, _ = _fit_primary(primary_sample(d), level)
     return pd.DataFrame([_primary_estimates(prim, np.nan, 0)[0].row()])
@@ -1031,31 +1031,36 @@ def _event_study_estimates(es: EventStudy, level: float) -> list[Estimate]:
 
 def _placebo_estimates(d: pd.DataFrame, level: float) -> list[Estimate]:
     """The dose x post model with a fake break in an earlier year, on the years before the real
-    one, on the primary's basis (on the closed basis, charges that take longer where recording
-    grew most would show as a pre-trend that is not there)."""
+    one: on the closed basis (placebo_<year>, the check on the closed-basis rows, whose timing
+    mixes recording cohorts: charges that take longer where recording grew most show there as
+    a pre-trend) and on the primary's basis (placebo_primary_<year>)."""
     rows = []
-    base = PRIMARY.sample(d)
-    for py in PLACEBO_YEARS:
-        pre_only = base[base["financial_year"].map(periods.fy_start) < periods.fy_start(BREAK)].copy()
-        if py not in set(pre_only["financial_year"]) or pre_only["financial_year"].nunique() < 2:
-            continue
-        fake_post = (pre_only["financial_year"].map(periods.fy_start) >= periods.fy_start(py)).to_numpy()
-        if fake_post.all() or not fake_post.any():
-            continue
-        X, names = glm.design(pre_only, {"dose_x_fake_post": pre_only["dose_c"].to_numpy() * fake_post})
-        rows.append(
-            cv3_estimate(
-                f"placebo_{py[:4]}",
-                f"placebo break at {py}, years before {BREAK} only, on the primary's basis",
-                pre_only,
-                X,
-                names.index("dose_x_fake_post"),
-                level,
-                PRIMARY.success,
-                PRIMARY.total,
-                note="true value 0 if no pre-trend",
+    for prefix, basis, success, total in (
+        ("placebo", "closed basis", "charged", "closed"),
+        ("placebo_primary", "the primary's basis", PRIMARY.success, PRIMARY.total),
+    ):
+        base = d if prefix == "placebo" else PRIMARY.sample(d)
+        for py in PLACEBO_YEARS:
+            pre_only = base[base["financial_year"].map(periods.fy_start) < periods.fy_start(BREAK)].copy()
+            if py not in set(pre_only["financial_year"]) or pre_only["financial_year"].nunique() < 2:
+                continue
+            fake_post = (pre_only["financial_year"].map(periods.fy_start) >= periods.fy_start(py)).to_numpy()
+            if fake_post.all() or not fake_post.any():
+                continue
+            X, names = glm.design(pre_only, {"dose_x_fake_post": pre_only["dose_c"].to_numpy() * fake_post})
+            rows.append(
+                cv3_estimate(
+                    f"{prefix}_{py[:4]}",
+                    f"placebo break at {py}, years before {BREAK} only, {basis}",
+                    pre_only,
+                    X,
+                    names.index("dose_x_fake_post"),
+                    level,
+                    success,
+                    total,
+                    note="true value 0 if no pre-trend",
+                )
             )
-        )
     return rows
 
 

@@ -136,8 +136,8 @@ def _annual_offences(
     rec: pd.DataFrame, forces_: np.ndarray, years: np.ndarray, n_codes: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Offences recorded per force and year, annualised (x 4 / quarters with data), from rows of
-    force, financial_year, quarter (offence_code) and offences: a quarter counts when every one
-    of the `n_codes` offences has a count in it. Returns (annual (F, Y), the quarters' sums
+    force, financial_year, quarter (offence_code) and offences: a quarter counts when at least
+    `n_codes` of its rows have a count (every offence, in a store, whose keys are unique). Returns (annual (F, Y), the quarters' sums
     (F, Y, 4), missing where a quarter does not count)."""
     fi = pd.Index(forces_).get_indexer(rec["force"])
     yi = pd.Index(years).get_indexer(rec["financial_year"])
@@ -211,7 +211,7 @@ def link_panel(
         g[name] = values[rows]
     g["recorded_basis_censored"] = (g["financial_year"] == last) | (g["not_yet_assigned_share"] > MATURE_NYA)
     counted = [i for i in range(len(rec_years)) if not np.isnan(per_q[:, i]).all()]  # years with volumes
-    labels = _span([rec_years[i] for i in counted] + list(cells.years))
+    labels = _span([rec_years[i] for i in counted] + list(cells.years[np.unique(rows[1])]))
     volumes = np.full((len(terr), len(labels), 4), np.nan)
     volumes[:, [labels.index(rec_years[i]) for i in counted]] = per_q[:, counted]
     shares = cohort_shares(volumes.reshape(len(terr), -1), _delays_from_cells(cells))

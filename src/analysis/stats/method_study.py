@@ -1,7 +1,8 @@
 """Validation against known truth: a simulation study on generated data.
 
 Each replicate simulates the published tables with the generator (seed + replicate, and any
-config overrides), runs every estimator, and compares it with the generator's truth:
+config overrides), runs every estimator (or, with the "primary" battery, the primary link
+estimator alone), and compares it with the generator's truth:
 - link estimators: bias, RMSE, 95% interval coverage of `link_slope`, and the rejection rate of
   the null at 5% (the false-positive rate when link_slope = 0, power otherwise); placebo
   breaks have a true value of 0;
