@@ -561,14 +561,18 @@ def validation_plot(judged: pd.DataFrame, synthetic: bool = True) -> plt.Figure:
     style()
     scenarios = list(dict.fromkeys(judged["scenario"]))
     estimators = list(dict.fromkeys(judged["estimator"]))
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 1.2 + 0.55 * len(scenarios)), sharey=True)
+    # room for every estimator's point in each scenario's band, and for the legend beside them
+    height = max(1.2 + 0.1 * len(estimators) * len(scenarios), 0.75 + 0.16 * len(estimators))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, height), sharey=True)
     step = 0.8 / max(len(estimators), 1)
-    for i, (est, colour) in enumerate(zip(estimators, SERIES * 3)):
+    for i, est in enumerate(estimators):
+        # colours repeat after len(SERIES) estimators; the marker tells those apart
+        colour, marker = SERIES[i % len(SERIES)], "os^Dv"[i // len(SERIES) % 5]
         e = judged[judged["estimator"] == est].set_index("scenario").reindex(scenarios)
         y = np.arange(len(scenarios)) + (i - (len(estimators) - 1) / 2) * step
         for ax, col in ((a1, "bias"), (a2, "coverage")):
             ax.errorbar(
-                e[col], y, xerr=1.96 * e[f"{col}_mcse"], fmt="o", color=colour, capsize=2, ms=4, label=est
+                e[col], y, xerr=1.96 * e[f"{col}_mcse"], fmt=marker, color=colour, capsize=2, ms=4, label=est
             )
     a1.axvline(0, color=PALETTE["black"], lw=0.8)
     a2.axvline(0.95, color=PALETTE["black"], lw=0.8, ls="--")
