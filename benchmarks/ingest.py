@@ -25,6 +25,8 @@ lines to quote:
     ingest_serial_seconds: T1  four-year ingest of 8Q, --jobs 1
     ingest_jobs2_seconds: T2   the same with --jobs 2
     jobs_ratio: F              T2 / T1 (target <= 0.6)
+    jobs_ratio_median_pair: P  the median of each repeat's back-to-back ratio (drift between
+                               repeats cancels within a pair)
     concurrent_read_slowdown: C  median over repeats of (two 8Q reads at once: their mean time)
                                / (one read alone); 1 if two readers do not slow each other
 
@@ -271,6 +273,7 @@ def main() -> None:
             f"ingest_serial_seconds: {serial:.1f}",
             f"ingest_jobs2_seconds: {parallel:.1f}",
             f"jobs_ratio: {parallel / serial:.2f}",
+            f"jobs_ratio_median_pair: {float(np.median([two / one for one, two in pairs])):.2f}",
             f"concurrent_read_slowdown: {float(np.median(slowdown)):.2f}",
         ]
     print("\n".join(lines))
