@@ -44,14 +44,14 @@ def _rule_period(year: str) -> str:
 @dataclass(frozen=True)
 class _Cells:
     """Sums over the outcome rows of each force, year and quarter (a dense cube, force-major):
-    for each quantity its sum and how many rows had a count, so that a sum over rows with no
+    for each quantity its sum and whether any row had a count, so that a sum over rows with no
     count can be missing, as pandas' sum(min_count=1) has it."""
 
     forces: pd.Index  # sorted names (the outcomes' text dtype)
     years: pd.Index  # sorted labels
     present: np.ndarray  # (F, Y, 4): the cell has rows
     sums: dict[str, np.ndarray]  # (F, Y, 4) each
-    known: dict[str, np.ndarray]  # (F, Y, 4): rows with a count
+    known: dict[str, np.ndarray]  # (F, Y, 4): some row has a count
 
 
 def _cells(o: pd.DataFrame) -> _Cells:
