@@ -268,6 +268,9 @@ def test_interrupted_run_leaves_earlier_outputs_intact(tmp_path, demo_store):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # Ctrl-C as from a terminal: a shell runs background jobs with SIGINT ignored, and a child
+        # inherits that, so the test would depend on how it was started
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 120
     while time.time() < deadline and not any((out / ".staging").glob("*/*.ipynb")):
