@@ -1035,16 +1035,18 @@ def _placebo_estimates(d: pd.DataFrame, level: float) -> list[Estimate]:
     mixes recording cohorts: charges that take longer where recording grew most show there as
     a pre-trend) and on the primary's basis (placebo_primary_<year>)."""
     rows = []
-    for prefix, basis, success, total in (
-        ("placebo", "closed basis", "charged", "closed"),
-        ("placebo_primary", "the primary's basis", PRIMARY.success, PRIMARY.total),
+    for prefix, basis, base, success, total in (
+        ("placebo", "closed basis", d, "charged", "closed"),
+        ("placebo_primary", "the primary's basis", PRIMARY.sample(d), PRIMARY.success, PRIMARY.total),
     ):
-        base = d if prefix == "placebo" else PRIMARY.sample(d)
+        start = base["financial_year"].map(periods.fy_start).to_numpy()
+        pre = start < periods.fy_start(BREAK)
+        pre_only, pre_start = base[pre].copy(), start[pre]
+        years = set(pre_only["financial_year"])
         for py in PLACEBO_YEARS:
-            pre_only = base[base["financial_year"].map(periods.fy_start) < periods.fy_start(BREAK)].copy()
-            if py not in set(pre_only["financial_year"]) or pre_only["financial_year"].nunique() < 2:
+            if py not in years or len(years) < 2:
                 continue
-            fake_post = (pre_only["financial_year"].map(periods.fy_start) >= periods.fy_start(py)).to_numpy()
+            fake_post = pre_start >= periods.fy_start(py)
             if fake_post.all() or not fake_post.any():
                 continue
             X, names = glm.design(pre_only, {"dose_x_fake_post": pre_only["dose_c"].to_numpy() * fake_post})
