@@ -4,6 +4,7 @@ the docs is typed).
 
     .venv/bin/python tools/validation_table.py docs/validation/validation_null.csv \
         --estimator primary --estimator donut --scenario baseline --scenario slow_charges
+    .venv/bin/python tools/validation_table.py docs/validation/validation.csv --misses
 """
 
 from __future__ import annotations
@@ -32,29 +33,92 @@ def _bounds(r) -> str:
     return f" {bias} | {cover} |"
 
 
+# the verdict's words for a target missed beyond Monte Carlo error (method_study.verdict)
+MISSED = ("bias distinguishable from 0", "beyond Monte Carlo error")
+
+
+def misses(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose verdict says a target (bias 0, coverage 95%, size 5%) is missed. A mean
+    squared error is left out: it has no target of its own (its "bias" is the MSE itself; the
+    study compares shrunken with raw rates by their ratio)."""
+    verdict = table["verdict"].fillna("")
+    missed = verdict.apply(lambda v: any(m in v for m in MISSED))
+    return table[missed & ~table["parameter"].str.startswith("MSE of")]
+
+
+def _missed_cell(r) -> str:
+    """What a row misses, each with its Monte Carlo error: b(ias), c(overage), s(ize)."""
+    parts = []
+    if "bias distinguishable" in r.verdict:
+        parts.append(f"b {_with_mcse(r.bias, r.bias_mcse)}")
+    if any(f"coverage {side} 95% beyond" in r.verdict for side in ("below", "above")):
+        parts.append(f"c {_with_mcse(r.coverage, r.coverage_mcse, True)}")
+    if any(f"size {side} 5% beyond" in r.verdict for side in ("below", "above")):
+        parts.append(f"s {_with_mcse(r.rejection_rate, r.rejection_rate_mcse, True)}")
+    return "; ".join(parts)
+
+
+def wide(table: pd.DataFrame) -> str:
+    """The missed targets as one Markdown row per estimator and parameter, one column per
+    scenario: b = bias, c = coverage, s = size (rejection rate at a true 0), each with its Monte
+    Carlo error; blank where that scenario meets every target."""
+    rows = misses(table)
+    scenarios = sorted(table["scenario"].unique())
+    cells = rows.assign(cell=[_missed_cell(r) for r in rows.itertuples()])
+    lookup = {(r.estimator, r.parameter, r.scenario): r.cell for r in cells.itertuples()}
+    missed = set(zip(cells["estimator"], cells["parameter"]))
+    # in the study's own row order
+    keys = [
+        k
+        for k in dict.fromkeys(zip(table["estimator"], table["parameter"], table["truth"]))
+        if k[:2] in missed
+    ]
+    lines = [
+        "| estimator | parameter | truth | " + " | ".join(scenarios) + " |",
+        "|---|---|---|" + "---|" * len(scenarios),
+    ]
+    for est, par, truth in keys:
+        got = [lookup.get((est, par, sc), "") for sc in scenarios]
+        lines.append(f"| {est} | {par} | {truth:g} | " + " | ".join(got) + " |")
+    return "\n".join(lines)
+
+
 def markdown(
-    table: pd.DataFrame, estimators: list[str], scenarios: list[str] | None, bounds: bool = False
+    table: pd.DataFrame,
+    estimators: list[str] | None,
+    scenarios: list[str] | None,
+    bounds: bool = False,
+    parameter: bool = False,
 ) -> str:
-    """The chosen rows in the order asked for (scenario, then estimator), as a Markdown table;
-    with `bounds`, two more columns: the bias's Monte Carlo interval and the coverage's lower
-    bound."""
-    rows = table[table["estimator"].isin(estimators)]
+    """The chosen rows (every estimator's if `estimators` is None) in the order asked for
+    (scenario, then estimator), as a Markdown table; with `bounds`, two more columns: the bias's
+    Monte Carlo interval and the coverage's lower bound; with `parameter`, the parameter scored
+    and the verdict (for estimators with several rows, such as the funnels)."""
+    rows = table if estimators is None else table[table["estimator"].isin(estimators)]
     if scenarios:
         rows = rows[rows["scenario"].isin(scenarios)]
-    order = {e: i for i, e in enumerate(estimators)}
-    rows = rows.assign(_o=rows["estimator"].map(order)).sort_values(["scenario", "_o"], kind="stable")
-    head = "| scenario | estimator | truth | bias (MCSE) | coverage (MCSE) | rejection (MCSE) | reps |"
-    rule = "|---|---|---|---|---|---|---|"
+    if estimators is not None:
+        order = {e: i for i, e in enumerate(estimators)}
+        rows = rows.assign(_o=rows["estimator"].map(order)).sort_values(["scenario", "_o"], kind="stable")
+    head = "| scenario | estimator |" + (" parameter |" if parameter else "")
+    head += " truth | bias (MCSE) | coverage (MCSE) | rejection (MCSE) | reps |"
+    rule = "|---|---|" + ("---|" if parameter else "") + "---|---|---|---|---|"
     if bounds:
         head += " bias ± 1.96 MCSE | coverage − 1.96 MCSE |"
         rule += "---|---|"
+    if parameter:
+        head += " verdict |"
+        rule += "---|"
     lines = [head, rule]
     for r in rows.itertuples():
         lines.append(
-            f"| {r.scenario} | {r.estimator} | {r.truth:g} | {_with_mcse(r.bias, r.bias_mcse)} | "
+            f"| {r.scenario} | {r.estimator} |"
+            + (f" {r.parameter} |" if parameter else "")
+            + f" {r.truth:g} | {_with_mcse(r.bias, r.bias_mcse)} | "
             f"{_with_mcse(r.coverage, r.coverage_mcse, True)} | "
             f"{_with_mcse(r.rejection_rate, r.rejection_rate_mcse, True)} | {r.reps} |"
             + (_bounds(r) if bounds else "")
+            + (f" {r.verdict} |" if parameter else "")
         )
     return "\n".join(lines)
 
@@ -62,15 +126,33 @@ def markdown(
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("table", help="a validation.csv written by validate-methods")
-    p.add_argument("--estimator", action="append", required=True, help="repeatable; the rows' order")
+    p.add_argument("--estimator", action="append", help="repeatable; the rows' order (default: every one)")
     p.add_argument("--scenario", action="append", help="repeatable (default: every scenario)")
     p.add_argument(
         "--bounds",
         action="store_true",
         help="add the bias's Monte Carlo 95%% interval and the coverage's lower bound",
     )
+    p.add_argument(
+        "--misses",
+        action="store_true",
+        help="only the rows that miss a target beyond Monte Carlo error, with their parameter and verdict",
+    )
+    p.add_argument(
+        "--wide",
+        action="store_true",
+        help="with --misses: one row per estimator and parameter, one column per scenario",
+    )
     a = p.parse_args()
-    print(markdown(pd.read_csv(a.table), a.estimator, a.scenario, a.bounds))
+    if not a.estimator and not a.misses:
+        p.error("name at least one --estimator, or ask for --misses")
+    table = pd.read_csv(a.table)
+    if a.misses and a.wide:
+        print(wide(table))
+        return
+    if a.misses:
+        table = misses(table)
+    print(markdown(table, a.estimator, a.scenario, a.bounds, parameter=a.misses))
 
 
 if __name__ == "__main__":

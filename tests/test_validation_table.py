@@ -1,0 +1,88 @@
+"""tools/validation_table.py: the developer tool that prints the study's rows for the docs."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.stats.method_study import COLUMNS, verdict
+
+TOOL = Path(__file__).resolve().parents[1] / "tools" / "validation_table.py"
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("validation_table", TOOL)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _row(scenario: str, estimator: str, parameter: str, truth: float, **measures: float) -> dict:
+    row = dict.fromkeys(COLUMNS, float("nan"))
+    row.update(scenario=scenario, estimator=estimator, parameter=parameter, truth=truth, reps=500)
+    row.update(measures)
+    row["verdict"] = verdict(row)
+    return row
+
+
+def _table() -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            # power of 97.8% at a true -0.4 is not a size; coverage 93% is a miss
+            _row(
+                "a",
+                "est",
+                "link_slope",
+                -0.4,
+                bias=0.001,
+                bias_mcse=0.003,
+                coverage=0.93,
+                coverage_mcse=0.011,
+                rejection_rate=0.978,
+                rejection_rate_mcse=0.007,
+            ),
+            _row(
+                "b",
+                "est",
+                "link_slope",
+                -0.4,
+                bias=0.001,
+                bias_mcse=0.003,
+                coverage=0.95,
+                coverage_mcse=0.01,
+                rejection_rate=0.98,
+                rejection_rate_mcse=0.007,
+            ),
+            # a size of 8% at a true 0 is a miss
+            _row(
+                "a",
+                "null",
+                "zero",
+                0.0,
+                bias=0.0,
+                bias_mcse=0.003,
+                coverage=0.94,
+                coverage_mcse=0.011,
+                rejection_rate=0.08,
+                rejection_rate_mcse=0.012,
+            ),
+            # an MSE has no target: never listed
+            _row("a", "raw", "MSE of force charge rates", 0.0, bias=1e-4, bias_mcse=1e-6),
+        ]
+    )
+
+
+def test_misses_lists_the_rows_that_miss_a_target_and_no_mse():
+    got = _tool().misses(_table())
+    assert list(zip(got["scenario"], got["estimator"])) == [("a", "est"), ("a", "null")]
+
+
+def test_wide_names_what_each_scenario_misses_and_power_is_not_a_size():
+    lines = _tool().wide(_table()).splitlines()
+    assert lines[0] == "| estimator | parameter | truth | a | b |"
+    assert lines[2] == "| est | link_slope | -0.4 | c 93.0% (1.1) |  |"
+    assert lines[3] == "| null | zero | 0 | s 8.0% (1.2) |  |"
+    assert len(lines) == 4
