@@ -32,7 +32,7 @@ lines to quote:
 
 Usage: python benchmarks/ingest.py [--rows-scale 1.0] [--inline-strings] [--repeats 1]
        [--skip-openpyxl] [--skip-four-years]
-The first run generates five workbooks (about 3 minutes each on a quiet 2-core machine); later
+The first run generates five workbooks (one to three minutes each on a 2-core machine); later
 runs reuse them.
 """
 
