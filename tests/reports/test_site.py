@@ -98,7 +98,9 @@ class Browser:
         port = port_file.read_text().split()[0]
         with urlopen(f"http://127.0.0.1:{port}/json", timeout=10) as resp:
             page = next(t for t in json.load(resp) if t["type"] == "page")
-        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60)
+        # no Origin header: chromium (111 and later) refuses a DevTools connection whose Origin
+        # it was not told to allow (--remote-allow-origins), and allows one with none
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)
         self.next_id = 0
         self.events: list[dict] = []
         self.send("Page.enable")
