@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -86,3 +88,38 @@ def test_wide_names_what_each_scenario_misses_and_power_is_not_a_size():
     assert lines[2] == "| est | link_slope | -0.4 | c 93.0% (1.1) |  |"
     assert lines[3] == "| null | zero | 0 | s 8.0% (1.2) |  |"
     assert len(lines) == 4
+
+
+def test_wide_keeps_one_row_per_estimator_and_names_a_scenarios_own_truth():
+    table = pd.DataFrame(
+        [
+            _row(
+                "a", "est", "link_slope", -0.4, bias=0.02, bias_mcse=0.003, coverage=0.95, coverage_mcse=0.01
+            ),
+            _row(
+                "b",
+                "est",
+                "link_slope",
+                -0.38,
+                bias=-0.03,
+                bias_mcse=0.006,
+                coverage=0.95,
+                coverage_mcse=0.01,
+            ),
+            _row(
+                "c", "est", "link_slope", -0.4, bias=0.0, bias_mcse=0.003, coverage=0.95, coverage_mcse=0.01
+            ),
+            _row("a", "curve", "no true value", float("nan"), rejection_rate=0.4, rejection_rate_mcse=0.02),
+        ]
+    )
+    lines = _tool().wide(table).splitlines()
+    assert lines[2:] == [  # one row for est; the curve has no true value, so no target to miss
+        "| est | link_slope | -0.4 | b +0.0200 (0.0030) | truth -0.38: b -0.0300 (0.0060) |  |"
+    ]
+
+
+def test_wide_without_misses_is_refused(tmp_path):
+    path = tmp_path / "validation.csv"
+    _table().to_csv(path, index=False)
+    run = subprocess.run([sys.executable, str(TOOL), str(path), "--wide"], capture_output=True, text=True)
+    assert run.returncode == 2 and "--wide shows the missed targets" in run.stderr

@@ -47,7 +47,8 @@ def misses(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _missed_cell(r) -> str:
-    """What a row misses, each with its Monte Carlo error: b(ias), c(overage), s(ize)."""
+    """What a row misses, each with its Monte Carlo error: b = mean estimate minus truth,
+    c = coverage, s = size."""
     parts = []
     if "bias distinguishable" in r.verdict:
         parts.append(f"b {_with_mcse(r.bias, r.bias_mcse)}")
@@ -60,26 +61,28 @@ def _missed_cell(r) -> str:
 
 def wide(table: pd.DataFrame) -> str:
     """The missed targets as one Markdown row per estimator and parameter, one column per
-    scenario: b = bias, c = coverage, s = size (rejection rate at a true 0), each with its Monte
-    Carlo error; blank where that scenario meets every target."""
-    rows = misses(table)
+    scenario: b = mean estimate minus truth, c = coverage, s = size (rejection rate at a true
+    0), each with its Monte Carlo error; blank where that scenario meets every target. The truth
+    column is the one most scenarios share; a cell whose scenario has another names it."""
     scenarios = sorted(table["scenario"].unique())
-    cells = rows.assign(cell=[_missed_cell(r) for r in rows.itertuples()])
-    lookup = {(r.estimator, r.parameter, r.scenario): r.cell for r in cells.itertuples()}
-    missed = set(zip(cells["estimator"], cells["parameter"]))
-    # in the study's own row order
-    keys = [
-        k
-        for k in dict.fromkeys(zip(table["estimator"], table["parameter"], table["truth"]))
-        if k[:2] in missed
-    ]
+    rows = misses(table)
+    cells = {(r.estimator, r.parameter, r.scenario): _missed_cell(r) for r in rows.itertuples()}
+    truths = {(r.estimator, r.parameter, r.scenario): r.truth for r in table.itertuples()}
+    missed = set(zip(rows["estimator"], rows["parameter"]))
+    keys = [k for k in dict.fromkeys(zip(table["estimator"], table["parameter"])) if k in missed]
     lines = [
         "| estimator | parameter | truth | " + " | ".join(scenarios) + " |",
         "|---|---|---|" + "---|" * len(scenarios),
     ]
-    for est, par, truth in keys:
-        got = [lookup.get((est, par, sc), "") for sc in scenarios]
-        lines.append(f"| {est} | {par} | {truth:g} | " + " | ".join(got) + " |")
+    for est, par in keys:
+        shared = pd.Series([truths[(est, par, sc)] for sc in scenarios if (est, par, sc) in truths]).mode()
+        common = float(shared.iloc[0]) if len(shared) else float("nan")
+        got = []
+        for sc in scenarios:
+            cell, truth = cells.get((est, par, sc), ""), truths.get((est, par, sc), common)
+            own = cell and not (truth == common or (pd.isna(truth) and pd.isna(common)))
+            got.append(f"truth {truth:.4g}: {cell}" if own else cell)
+        lines.append(f"| {est} | {par} | {common:g} | " + " | ".join(got) + " |")
     return "\n".join(lines)
 
 
@@ -144,10 +147,16 @@ def main() -> None:
         help="with --misses: one row per estimator and parameter, one column per scenario",
     )
     a = p.parse_args()
+    if a.wide and not a.misses:
+        p.error("--wide shows the missed targets: use it with --misses")
     if not a.estimator and not a.misses:
         p.error("name at least one --estimator, or ask for --misses")
     table = pd.read_csv(a.table)
     if a.misses and a.wide:
+        if a.estimator:
+            table = table[table["estimator"].isin(a.estimator)]
+        if a.scenario:
+            table = table[table["scenario"].isin(a.scenario)]
         print(wide(table))
         return
     if a.misses:
