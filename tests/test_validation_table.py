@@ -61,7 +61,7 @@ def _table() -> pd.DataFrame:
             # a size of 8% at a true 0 is a miss
             _row(
                 "a",
-                "null",
+                "ctrl",
                 "zero",
                 0.0,
                 bias=0.0,
@@ -79,14 +79,14 @@ def _table() -> pd.DataFrame:
 
 def test_misses_lists_the_rows_that_miss_a_target_and_no_mse():
     got = _tool().misses(_table())
-    assert list(zip(got["scenario"], got["estimator"])) == [("a", "est"), ("a", "null")]
+    assert list(zip(got["scenario"], got["estimator"])) == [("a", "est"), ("a", "ctrl")]
 
 
 def test_wide_names_what_each_scenario_misses_and_power_is_not_a_size():
     lines = _tool().wide(_table()).splitlines()
     assert lines[0] == "| estimator | parameter | truth | a | b |"
     assert lines[2] == "| est | link_slope | -0.4 | c 93.0% (1.1) |  |"
-    assert lines[3] == "| null | zero | 0 | s 8.0% (1.2) |  |"
+    assert lines[3] == "| ctrl | zero | 0 | s 8.0% (1.2) |  |"
     assert len(lines) == 4
 
 
@@ -123,3 +123,18 @@ def test_wide_without_misses_is_refused(tmp_path):
     _table().to_csv(path, index=False)
     run = subprocess.run([sys.executable, str(TOOL), str(path), "--wide"], capture_output=True, text=True)
     assert run.returncode == 2 and "--wide shows the missed targets" in run.stderr
+
+
+def test_wide_applies_the_filters_and_refuses_an_empty_selection(tmp_path):
+    path = tmp_path / "validation.csv"
+    _table().to_csv(path, index=False)
+    cmd = [sys.executable, str(TOOL), str(path), "--misses", "--wide"]
+    run = subprocess.run([*cmd, "--scenario", "a", "--estimator", "ctrl"], capture_output=True, text=True)
+    assert run.returncode == 0
+    assert run.stdout.splitlines() == [
+        "| estimator | parameter | truth | a |",
+        "|---|---|---|---|",
+        "| ctrl | zero | 0 | s 8.0% (1.2) |",
+    ]
+    run = subprocess.run([*cmd, "--estimator", "nothing"], capture_output=True, text=True)
+    assert run.returncode == 2 and "no rows of" in run.stderr

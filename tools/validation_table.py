@@ -10,6 +10,7 @@ the docs is typed).
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 
 import pandas as pd
 
@@ -75,8 +76,9 @@ def wide(table: pd.DataFrame) -> str:
         "|---|---|---|" + "---|" * len(scenarios),
     ]
     for est, par in keys:
-        shared = pd.Series([truths[(est, par, sc)] for sc in scenarios if (est, par, sc) in truths]).mode()
-        common = float(shared.iloc[0]) if len(shared) else float("nan")
+        # the truth most scenarios share; on a tie, the one first met in the table's own order
+        seen = [r.truth for r in table.itertuples() if (r.estimator, r.parameter) == (est, par)]
+        common = float(Counter(seen).most_common(1)[0][0])
         got = []
         for sc in scenarios:
             cell, truth = cells.get((est, par, sc), ""), truths.get((est, par, sc), common)
@@ -152,11 +154,13 @@ def main() -> None:
     if not a.estimator and not a.misses:
         p.error("name at least one --estimator, or ask for --misses")
     table = pd.read_csv(a.table)
+    if a.estimator:
+        table = table[table["estimator"].isin(a.estimator)]
+    if a.scenario:
+        table = table[table["scenario"].isin(a.scenario)]
+    if table.empty:
+        p.error(f"no rows of {a.table} match the --estimator and --scenario given")
     if a.misses and a.wide:
-        if a.estimator:
-            table = table[table["estimator"].isin(a.estimator)]
-        if a.scenario:
-            table = table[table["scenario"].isin(a.scenario)]
         print(wide(table))
         return
     if a.misses:
