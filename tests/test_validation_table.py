@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis.stats.method_study import COLUMNS, verdict
@@ -30,47 +31,39 @@ def _row(scenario: str, estimator: str, parameter: str, truth: float, **measures
     return row
 
 
+def _scored(
+    scenario: str,
+    estimator: str,
+    truth: float,
+    coverage: float,
+    rejection: float = float("nan"),
+    bias: float = 0.001,
+    bias_mcse: float = 0.003,
+    parameter: str = "link_slope",
+) -> dict:
+    """A row of an interval estimator over 500 replicates, its rates' Monte Carlo errors binomial."""
+    return _row(
+        scenario,
+        estimator,
+        parameter,
+        truth,
+        bias=bias,
+        bias_mcse=bias_mcse,
+        coverage=coverage,
+        coverage_mcse=np.sqrt(coverage * (1 - coverage) / 500),
+        rejection_rate=rejection,
+        rejection_rate_mcse=np.sqrt(rejection * (1 - rejection) / 500),
+    )
+
+
 def _table() -> pd.DataFrame:
     return pd.DataFrame(
         [
             # power of 97.8% at a true -0.4 is not a size; coverage 93% is a miss
-            _row(
-                "a",
-                "est",
-                "link_slope",
-                -0.4,
-                bias=0.001,
-                bias_mcse=0.003,
-                coverage=0.93,
-                coverage_mcse=0.011,
-                rejection_rate=0.978,
-                rejection_rate_mcse=0.007,
-            ),
-            _row(
-                "b",
-                "est",
-                "link_slope",
-                -0.4,
-                bias=0.001,
-                bias_mcse=0.003,
-                coverage=0.95,
-                coverage_mcse=0.01,
-                rejection_rate=0.98,
-                rejection_rate_mcse=0.007,
-            ),
+            _scored("a", "est", -0.4, coverage=0.93, rejection=0.978),
+            _scored("b", "est", -0.4, coverage=0.95, rejection=0.98),
             # a size of 8% at a true 0 is a miss
-            _row(
-                "a",
-                "ctrl",
-                "zero",
-                0.0,
-                bias=0.0,
-                bias_mcse=0.003,
-                coverage=0.94,
-                coverage_mcse=0.011,
-                rejection_rate=0.08,
-                rejection_rate_mcse=0.012,
-            ),
+            _scored("a", "ctrl", 0.0, coverage=0.94, rejection=0.08, bias=0.0, parameter="zero"),
             # an MSE has no target: never listed
             _row("a", "raw", "MSE of force charge rates", 0.0, bias=1e-4, bias_mcse=1e-6),
         ]
@@ -93,22 +86,9 @@ def test_wide_names_what_each_scenario_misses_and_power_is_not_a_size():
 def test_wide_keeps_one_row_per_estimator_and_names_a_scenarios_own_truth():
     table = pd.DataFrame(
         [
-            _row(
-                "a", "est", "link_slope", -0.4, bias=0.02, bias_mcse=0.003, coverage=0.95, coverage_mcse=0.01
-            ),
-            _row(
-                "b",
-                "est",
-                "link_slope",
-                -0.38,
-                bias=-0.03,
-                bias_mcse=0.006,
-                coverage=0.95,
-                coverage_mcse=0.01,
-            ),
-            _row(
-                "c", "est", "link_slope", -0.4, bias=0.0, bias_mcse=0.003, coverage=0.95, coverage_mcse=0.01
-            ),
+            _scored("a", "est", -0.4, coverage=0.95, bias=0.02),
+            _scored("b", "est", -0.38, coverage=0.95, bias=-0.03, bias_mcse=0.006),
+            _scored("c", "est", -0.4, coverage=0.95, bias=0.0),
             _row("a", "curve", "no true value", float("nan"), rejection_rate=0.4, rejection_rate_mcse=0.02),
         ]
     )
