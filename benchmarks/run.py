@@ -50,6 +50,7 @@ def ours(proj: Path, jobs: int) -> float:
 def baseline(proj: Path) -> float:
     import papermill as pm
 
+    from analysis import outputs
     from analysis.runs import runner
 
     start = time.perf_counter()
@@ -80,7 +81,7 @@ def baseline(proj: Path) -> float:
     try:
         # the very jobs `run` plans (same notebooks, same parameters), one at a time
         for job in runner.plan("demo", None, "8Q"):
-            dest = out / f"{job.name}.ipynb"
+            dest = out / outputs.report_files(job.name)[outputs.REPORT_NOTEBOOK]
             dest.parent.mkdir(parents=True, exist_ok=True)
             pm.execute_notebook(
                 f"notebooks/{job.template}.ipynb",

@@ -13,7 +13,7 @@
 # breaks one of the generator's assumptions, and every estimator is scored against the truth,
 # each figure with its Monte Carlo error. With `results` empty this notebook runs a small study
 # of `reps` replicates per scenario; the full study is `make validate` (500 replicates per
-# scenario), whose tables are in `docs/validation/` — set `results` to its `validation.csv` to
+# scenario), whose tables are in `docs/validation/` — set `results` to its table to
 # show them here. All data here are GENERATED.
 
 # %% tags=["parameters"]

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from analysis import paths
+from analysis import outputs, paths
 from analysis.runs import kernel, params, runner
 
 REFERENCE_FORCE = "Northamptonshire"
@@ -35,9 +35,9 @@ def regenerate(folder: Path = FOLDER, timeout: int = 600) -> list[Path]:
                 res = runner.execute(job, str(root), stage, timeout)
                 if res.status != "ok":
                     raise SystemExit(f"{job.name} failed: {res.error} (cell {res.cell})")
-                name = Path(job.name).name + ".ipynb"
-                shutil.copy(Path(stage) / f"{job.name}.ipynb", folder / name)
-                written.append(folder / name)
+                staged = Path(stage) / outputs.report_files(job.name)[outputs.REPORT_NOTEBOOK]
+                shutil.copy(staged, folder / staged.name)
+                written.append(folder / staged.name)
         finally:
             kernel.discard()
     return written

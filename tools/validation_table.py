@@ -1,4 +1,4 @@
-"""Print rows of a method-study table (`validate-methods`' validation.csv) as Markdown, each
+"""Print rows of a method-study table (`validate-methods` writes it) as Markdown, each
 figure with its Monte Carlo standard error, for docs/methods.md (developer tool; no number in
 the docs is typed).
 
@@ -130,7 +130,7 @@ def markdown(
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("table", help="a validation.csv written by validate-methods")
+    p.add_argument("table", help="a method-study table written by validate-methods")
     p.add_argument("--estimator", action="append", help="repeatable; the rows' order (default: every one)")
     p.add_argument("--scenario", action="append", help="repeatable (default: every scenario)")
     p.add_argument(

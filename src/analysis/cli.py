@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from analysis import __version__, paths
+from analysis import outputs as output_catalogue
 from analysis.demo import scenarios
 from analysis.domain import forces, taxonomy
 from analysis.errors import InputError, WorkFailed
@@ -106,7 +107,7 @@ def _adhoc_lock(outputs: Path, command: str):
 
 
 def _adhoc_note(outputs: Path) -> None:
-    if (outputs / "manifest.json").exists():
+    if output_catalogue.MANIFEST.path(outputs).exists():
         print(
             f"note: the reports in {outputs} were made from the tables the last run published; "
             "the next 'stalking-outcomes run' will rebuild the national tables and every report."
@@ -161,7 +162,6 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
 def _cmd_validate_methods(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from analysis.sources.store import write_csv
     from analysis.stats.method_study import summary_text, validate_methods
 
     chosen = args.scenario or ["baseline"]
@@ -185,19 +185,16 @@ def _cmd_validate_methods(args: argparse.Namespace) -> int:
         tables.append(table)
         records.append(recs)
     args.out.mkdir(parents=True, exist_ok=True)
-    write_csv(pd.concat(tables, ignore_index=True), args.out / "validation.csv")
-    write_csv(pd.concat(records, ignore_index=True), args.out / "validation_replicates.csv")
+    table = output_catalogue.VALIDATION.save(args.out, pd.concat(tables, ignore_index=True))
+    output_catalogue.VALIDATION_REPLICATES.save(args.out, pd.concat(records, ignore_index=True))
     # the command that made the tables, beside them (docs/validation/ keeps it with the copies)
-    (args.out / "validation_command.txt").write_text(
+    output_catalogue.VALIDATION_COMMAND.save(
+        args.out,
         f"stalking-outcomes {shlex.join(sys.argv[1:])}\n"
         f"stalking-outcomes {__version__}; seeds {args.seed}-{args.seed + args.reps - 1}; "
         f"scenarios: {', '.join(names)}; battery: {args.battery}\n",
-        encoding="utf-8",
     )
-    print(
-        f"wrote {args.out / 'validation.csv'} (GENERATED DATA, {args.reps} replicates, "
-        f"scenarios: {', '.join(names)})"
-    )
+    print(f"wrote {table} (GENERATED DATA, {args.reps} replicates, scenarios: {', '.join(names)})")
     return 0
 
 
@@ -218,7 +215,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         progress=sys.stderr.isatty(),
     )
     print(manifest.summary_text(record))
-    print(f"Site: {paths.for_source(args.source, out=args.out).outputs / 'index.html'}")
+    print(f"Site: {output_catalogue.INDEX.path(paths.for_source(args.source, out=args.out).outputs)}")
     return 0
 
 
@@ -317,7 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_ingest)
 
     s = sub.add_parser(
-        "tables", help="write force_year.csv, national_year.csv and headlines.csv", epilog=EPILOG
+        "tables",
+        help="write the force-year, England and Wales and headline tables (the first three in tables/)",
+        epilog=EPILOG,
     )
     s.add_argument("--source", default=paths.DEFAULT_SOURCE, help=paths.SOURCE_HELP)
     s.add_argument("--store", type=Path, help=f"store folder (default: {paths.PROCESSED}/<name>)")

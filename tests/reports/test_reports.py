@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import outputs
 from analysis.reports import display, plots, sections, site, verdicts
 from analysis.reports.headlines import sentence
 from analysis.stats import funnel
@@ -315,25 +316,10 @@ def test_page_titles_name_the_report():
     assert site.page_title("national_trends", {}).startswith("Stalking in England and Wales")
 
 
-def test_every_table_has_a_description():
-    names = [
-        "force_year.csv",
-        "funnel_2020-21.csv",
-        "funnel_limits_2020-21.csv",
-        "funnel_change_2019-20_2020-21.csv",
-        "funnel_change_2019-20_2020-21_limits.csv",
-        "shrinkage.csv",
-    ]
-    descriptions = [site.describe_table(n) for n in names]
-    assert "2020/21" in descriptions[1] and "limits" in descriptions[2]
-    assert len(set(descriptions)) == len(descriptions)
-    for name in site.TABLE_DESCRIPTIONS:
-        assert site.describe_table(name) == site.TABLE_DESCRIPTIONS[name]
-
-
 def test_html_pages_use_the_package_template(tmp_path):
     """The nbconvert template: title, heading, back links, viewport, parameters cell once,
     figure alt text."""
+    from analysis.runs import runner
     from analysis.runs.runner import _html_exporter
 
     nb = nbformat.v4.new_notebook()
@@ -346,7 +332,8 @@ def test_html_pages_use_the_package_template(tmp_path):
     )
     nb.cells = [params, injected, fig_cell]
     title = site.page_title("force_report", {"force": "Cumbria"})
-    body, _ = _html_exporter(True).from_notebook_node(nb, resources={"metadata": {"name": title}})
+    job = runner.Job("forces/cumbria", "force_report", {"force": "Cumbria"})
+    body, _ = _html_exporter(True).from_notebook_node(nb, resources=runner.page_resources(job))
     assert f"<title>{title}</title>" in body and f"<h1>{title}</h1>" in body
     assert 'href="../index.html"' in body and 'href="../methods.html"' in body
     assert 'name="viewport"' in body
@@ -406,7 +393,7 @@ def test_force_report_reads_what_analyse_wrote_and_refits_nothing(analysed, monk
     )
     sections.national_summary(analysed)
     # the figure draws the slope the table holds
-    models = analysed.table("link_models.csv")
+    models = analysed.table(outputs.LINK_MODELS)
     slope = models.set_index("estimator").loc["first_difference", "estimate"]
     assert f"slope {slope:.3f}" in sections.dose_response_figure(analysed).alt
 

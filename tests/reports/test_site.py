@@ -212,6 +212,15 @@ def test_every_link_on_the_index_resolves(small_site):
 
 
 @pytest.mark.slow
+def test_every_file_of_a_run_is_in_the_output_catalogue(small_site):
+    from analysis import outputs
+
+    files = [p.relative_to(small_site).as_posix() for p in sorted(small_site.rglob("*")) if p.is_file()]
+    assert len(files) > 40
+    assert [f for f in files if outputs.describe(f) is None] == []
+
+
+@pytest.mark.slow
 def test_a_reader_finds_a_force_in_the_browser(small_site, browser, tmp_path):
     """From the file system, as a reader opens it: search, images, back link, phone width."""
     index = (small_site / "index.html").as_uri()

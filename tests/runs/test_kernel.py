@@ -38,20 +38,20 @@ def test_reused_kernel_is_reset_to_a_fresh_state(tmp_path):
     proj = _probe_project(tmp_path)
     stage = tmp_path / "stage"
     try:
-        first = runner.execute(runner.Job("a/probe", "probe", {}), str(proj), str(stage), 120)
+        first = runner.execute(runner.Job("national/probe_a", "probe", {}), str(proj), str(stage), 120)
         warm = kernel._LOCAL.warm
-        second = runner.execute(runner.Job("b/probe", "probe", {}), str(proj), str(stage), 120)
-        third = runner.execute(runner.Job("c/filters", "filters", {}), str(proj), str(stage), 120)
-        fourth = runner.execute(runner.Job("d/probe", "probe", {}), str(proj), str(stage), 120)
+        second = runner.execute(runner.Job("national/probe_b", "probe", {}), str(proj), str(stage), 120)
+        third = runner.execute(runner.Job("national/filters", "filters", {}), str(proj), str(stage), 120)
+        fourth = runner.execute(runner.Job("national/probe_d", "probe", {}), str(proj), str(stage), 120)
         assert kernel._LOCAL.warm is warm, "the kernel was not reused"
     finally:
         kernel.discard()
     assert [r.status for r in (first, second, third, fourth)] == ["ok"] * 4, (second.error, fourth.error)
-    a, b = (nbformat.read(stage / f"{n}/probe.ipynb", as_version=4) for n in "ab")
+    a, b = (nbformat.read(stage / f"national/probe_{n}.ipynb", as_version=4) for n in "ab")
     assert "probe warning" in "".join(o.get("text", "") for o in b.cells[0].outputs)
     assert [c.execution_count for c in b.cells] == [1, 2, 3, 4]
-    assert (stage / "d/probe.ipynb").read_bytes() == (stage / "a/probe.ipynb").read_bytes()
-    assert (stage / "a/probe.ipynb").read_bytes() == (stage / "b/probe.ipynb").read_bytes()
+    assert (stage / "national/probe_d.ipynb").read_bytes() == (stage / "national/probe_a.ipynb").read_bytes()
+    assert (stage / "national/probe_a.ipynb").read_bytes() == (stage / "national/probe_b.ipynb").read_bytes()
     assert nbformat.writes(a) == nbformat.writes(b)
 
 
@@ -66,10 +66,10 @@ def test_a_failed_notebook_retires_its_kernel(tmp_path):
     proj = _probe_project(tmp_path)
     _variant(proj, "broken", 1, "raise RuntimeError('deliberately broken')")
     try:
-        bad = runner.execute(runner.Job("x/broken", "broken", {}), str(proj), str(tmp_path / "s"), 120)
+        bad = runner.execute(runner.Job("national/broken", "broken", {}), str(proj), str(tmp_path / "s"), 120)
         assert bad.status == "failed" and "deliberately broken" in bad.error and bad.cell == 2
         assert getattr(kernel._LOCAL, "warm", None) is None
-        good = runner.execute(runner.Job("x/probe", "probe", {}), str(proj), str(tmp_path / "s"), 120)
+        good = runner.execute(runner.Job("national/probe", "probe", {}), str(proj), str(tmp_path / "s"), 120)
         assert good.status == "ok", good.error
     finally:
         kernel.discard()
@@ -79,7 +79,7 @@ def test_a_cell_past_the_timeout_fails_the_notebook_and_retires_its_kernel(tmp_p
     proj = _probe_project(tmp_path)
     _variant(proj, "slow", 0, "import time\ntime.sleep(60)")
     try:
-        res = runner.execute(runner.Job("x/slow", "slow", {}), str(proj), str(tmp_path / "s"), 2)
+        res = runner.execute(runner.Job("national/slow", "slow", {}), str(proj), str(tmp_path / "s"), 2)
         assert res.status == "failed" and "timed out" in res.error.lower() and res.seconds < 30
         assert getattr(kernel._LOCAL, "warm", None) is None
     finally:

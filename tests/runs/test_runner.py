@@ -92,7 +92,7 @@ def test_named_figures_are_saved_and_replace_the_old_ones(tmp_path):
     ]
     nb.cells = [cell, nbformat.v4.new_code_cell("y", outputs=[_figure_output("funnel", "F", b"\x89PNG f")])]
     stage, out = tmp_path / "stage", tmp_path / "out"
-    assert runner.save_figures(nb, stage / "forces" / "kent") == ["funnel.png", "trends.png"]
+    assert runner.save_figures(nb, stage, "forces/kent") == ["funnel.png", "trends.png"]
     old = out / "forces" / "kent"
     old.mkdir(parents=True)
     (old / "ranks.png").write_bytes(b"a figure this report no longer shows")

@@ -4,15 +4,15 @@ the decomposition, and their figures, written as the tables the notebooks and fo
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.domain import periods, taxonomy
+from analysis import outputs as o
+from analysis.domain import taxonomy
 from analysis.reports import link_text, plots, verdicts
 from analysis.reports.headlines import resolve_year
-from analysis.sources.store import Store, write_csv, write_json
+from analysis.sources.store import Store
 from analysis.stats import decompose, funnel, link, shrinkage
 from analysis.stats.measures import closed_in_year, data_source_label, force_year, national_year
 
@@ -24,7 +24,7 @@ def _label(frame: pd.DataFrame, synthetic: bool) -> pd.DataFrame:
 
 
 def _funnel_summary(f: funnel.FunnelResult) -> dict:
-    """A funnel's summary as one row of funnel_summary.csv."""
+    """A funnel's summary as one row of the funnel summary table."""
     s = {k: v for k, v in f.summary.items() if k not in ("excluded", "levels", "levels_adjusted")}
     s["excluded"] = "; ".join(f.summary["excluded"])
     s["sensitivity"] = f.sensitivity()
@@ -32,7 +32,7 @@ def _funnel_summary(f: funnel.FunnelResult) -> dict:
 
 
 def first_difference_slope(models: pd.DataFrame) -> float:
-    """The first-difference estimate in link_models.csv: the slope the dose-response figure draws."""
+    """The first-difference estimate in the link models table: the slope the dose-response figure draws."""
     return float(models.loc[models["estimator"] == "first_difference", "estimate"].iloc[0])
 
 
@@ -67,13 +67,10 @@ def _write_analysis(
     comparison: str = taxonomy.COMPARISON_OFFENCE,
 ) -> list[Path]:
     syn = st.synthetic
-    tables, figs = Path(out) / "tables", Path(out) / "figures"
     written: list[Path] = []
 
-    def put(frame: pd.DataFrame, name: str) -> None:
-        path = tables / name
-        write_csv(_label(frame, syn), path)
-        written.append(path)
+    def put(frame: pd.DataFrame, output: o.Output, **fields: str) -> None:
+        written.append(output.save(out, _label(frame, syn), **fields))
 
     panel = force_year(st.outcomes, st.recorded, offence, synthetic=syn)
     nat = national_year(panel, synthetic=syn)
@@ -91,8 +88,8 @@ def _write_analysis(
         f = funnel.funnel(rows, label=fy)
         units = f.units.copy()
         units.insert(0, "financial_year", fy)
-        put(units, f"funnel_{periods.fy_slug(fy)}.csv")
-        put(f.limits, f"funnel_limits_{periods.fy_slug(fy)}.csv")
+        put(units, o.FUNNEL, year=fy)
+        put(f.limits, o.FUNNEL_LIMITS, year=fy)
         summaries.append(_funnel_summary(f))
         sh = shrinkage.shrink(rows)
         units = sh.units.copy()
@@ -103,24 +100,20 @@ def _write_analysis(
         if fy == y:
             shrunk_y = sh
         if fy == y and figures:
-            name = f"funnel_{periods.fy_slug(fy)}.png"
-            written.append(
-                plots.save(
-                    plots.funnel_plot(f, synthetic=syn, title=f"Stalking charge rates {fy}"), figs / name
-                )
-            )
-            funnel_alt[name] = verdicts.alt_funnel(f.units, f.summary["levels"], fy)
-    put(pd.concat(shrunk, ignore_index=True), "shrinkage.csv")
+            path = o.FUNNEL_FIGURE.path(out, year=fy)
+            fig = plots.funnel_plot(f, synthetic=syn, title=f"Stalking charge rates {fy}")
+            written.append(plots.save(fig, path))
+            funnel_alt[path.name] = verdicts.alt_funnel(f.units, f.summary["levels"], fy)
+    put(pd.concat(shrunk, ignore_index=True), o.SHRINKAGE)
 
     brk = taxonomy.RECLASSIFICATION_BREAK.first_year
     change = None
     if link.PRE in years and brk in years:
         change = funnel.change_funnel(panel, link.PRE, brk)
-        stem = f"funnel_change_{periods.fy_slug(link.PRE)}_{periods.fy_slug(brk)}"
-        put(change.units, f"{stem}.csv")
-        put(change.limits, f"{stem}_limits.csv")
+        put(change.units, o.FUNNEL_CHANGE, year_from=link.PRE, year_to=brk)
+        put(change.limits, o.FUNNEL_CHANGE_LIMITS, year_from=link.PRE, year_to=brk)
         summaries.append(_funnel_summary(change))
-    put(pd.DataFrame(summaries), "funnel_summary.csv")
+    put(pd.DataFrame(summaries), o.FUNNEL_SUMMARY)
 
     lk = link.run_link(
         st.outcomes,
@@ -129,15 +122,14 @@ def _write_analysis(
         permutation_reps=permutation_reps,
         comparison=taxonomy.normalise_offence_code(comparison),
     )
-    put(lk.models, "link_models.csv")
-    put(lk.event_study, "event_study.csv")
-    put(lk.panel, "link_panel.csv")
-    put(lk.force_residuals, "link_force_residuals.csv")
-    put(lk.influence, "link_influence.csv")
-    put(lk.dose_spline, "link_dose_spline.csv")
-    put(lk.dose_thirds, "link_dose_thirds.csv")
-    write_json(link_text.described(lk, syn), tables / "link_model.json")
-    written.append(tables / "link_model.json")
+    put(lk.models, o.LINK_MODELS)
+    put(lk.event_study, o.EVENT_STUDY)
+    put(lk.panel, o.LINK_PANEL)
+    put(lk.force_residuals, o.LINK_FORCE_RESIDUALS)
+    put(lk.influence, o.LINK_INFLUENCE)
+    put(lk.dose_spline, o.LINK_DOSE_SPLINE)
+    put(lk.dose_thirds, o.LINK_DOSE_THIRDS)
+    written.append(o.LINK_MODEL.save(out, link_text.described(lk, syn)))
 
     pairs = (
         [(link.PRE, brk), (years[0], years[-1])]
@@ -151,18 +143,18 @@ def _write_analysis(
         if offence == taxonomy.STALKING
         else None
     )
-    put(decs[0].forces.assign(year_from=pairs[0][0], year_to=pairs[0][1]), "decomposition_forces.csv")
-    put(pd.concat([d.summary for d in decs + ([mix] if mix else [])], ignore_index=True), "decomposition.csv")
+    put(decs[0].forces.assign(year_from=pairs[0][0], year_to=pairs[0][1]), o.DECOMPOSITION_FORCES)
+    put(pd.concat([d.summary for d in decs + ([mix] if mix else [])], ignore_index=True), o.DECOMPOSITION)
 
     if figures:
-        written += _national_figures(st, panel, nat, y, shrunk_y, lk, decs[0], change, figs, funnel_alt)
+        written += _national_figures(st, panel, nat, y, shrunk_y, lk, decs[0], change, Path(out), funnel_alt)
     return written
 
 
 def _national_figures(
-    st: Store, panel, nat, y: str, shrunk_y, lk, dec, change, figs: Path, alts: dict[str, str]
+    st: Store, panel, nat, y: str, shrunk_y, lk, dec, change, out: Path, alts: dict[str, str]
 ) -> list[Path]:
-    """The national figures, and figures/alt.json with the alt text of each (`alts` holds the
+    """The national figures, and their alt-text file (outputs.FIGURE_ALT) (`alts` holds the
     funnel's, drawn with the funnels)."""
     syn = st.synthetic
     slope = first_difference_slope(lk.models)
@@ -172,45 +164,42 @@ def _national_figures(
         vols[code] = national_year(p, synthetic=syn)
     years = sorted(panel["financial_year"].unique())
     made = {
-        "national_trends.png": (plots.trend_plot(nat, synthetic=syn), verdicts.alt_trend(nat)),
-        "caterpillar.png": (
+        "national_trends": (plots.trend_plot(nat, synthetic=syn), verdicts.alt_trend(nat)),
+        "caterpillar": (
             plots.caterpillar_plot(shrunk_y, synthetic=syn),
             verdicts.alt_caterpillar(shrunk_y.units, y, shrunk_y.summary["rankability"]),
         ),
-        "dose_response.png": (
+        "dose_response": (
             plots.dose_response_plot(lk.panel, slope, synthetic=syn),
             verdicts.alt_dose_response(slope),
         ),
-        "event_study.png": (
+        "event_study": (
             plots.event_study_plot(lk.event_study, synthetic=syn),
             verdicts.alt_event_study(lk.event_study, link.PRE),
         ),
-        "link_influence.png": (
+        "link_influence": (
             plots.influence_plot(lk.influence, lk.primary["estimate"], synthetic=syn),
             verdicts.alt_influence(lk.influence, lk.primary["estimate"]),
         ),
-        "link_dose_spline.png": (
+        "link_dose_spline": (
             plots.dose_spline_plot(lk.dose_spline, lk.dose_thirds, synthetic=syn),
             verdicts.alt_dose_spline(lk.dose_spline, lk.primary["dose_spline"]),
         ),
-        "decomposition.png": (
+        "decomposition": (
             plots.decomposition_plot(dec, synthetic=syn),
             verdicts.alt_decomposition(dec.summary),
         ),
-        "national_volumes.png": (
+        "national_volumes": (
             plots.volume_plot(vols, synthetic=syn),
             verdicts.alt_volumes(list(vols), years),
         ),
     }
     if change is not None:
-        made["funnel_change.png"] = (
+        made["funnel_change"] = (
             plots.change_funnel_plot(change, synthetic=syn),
             verdicts.alt_funnel(change.units, change.summary["levels"], change.summary["label"], change=True),
         )
-    written = [plots.save(fig, figs / name) for name, (fig, _) in made.items()]
-    alts = alts | {name: alt for name, (_, alt) in made.items()}
-    alt_path = figs / "alt.json"
-    alt_path.write_text(
-        json.dumps(alts, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    return [*written, alt_path]
+    paths = {name: o.NATIONAL_FIGURES[name].path(out) for name in made}
+    written = [plots.save(fig, paths[name]) for name, (fig, _) in made.items()]
+    alts = alts | {paths[name].name: alt for name, (_, alt) in made.items()}
+    return [*written, o.FIGURE_ALT.save(out, alts)]

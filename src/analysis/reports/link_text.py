@@ -1,5 +1,5 @@
 """The words that go with the primary link estimate: its sentence and its caveats, written into
-link_model.json beside the numbers (the notebooks print them)."""
+the link model table beside the numbers (the notebooks print them)."""
 
 from __future__ import annotations
 
@@ -227,7 +227,7 @@ def caveats(primary: dict, dose: pd.Series) -> list[str]:
 
 
 def described(result: LinkResult, synthetic: bool) -> dict:
-    """The primary estimate with its sentence, caveats and data-source label: link_model.json."""
+    """The primary estimate with its sentence, caveats and data-source label: the link model table."""
     return {
         **result.primary,
         "sentence": sentence(result.primary),

@@ -438,7 +438,7 @@ def dose_response_plot(
     highlight: str | None = None,
 ) -> plt.Figure:
     """Each force's change in logit charge rate (pre to post years) against its dose, with the
-    first-difference estimate's line (`slope` from link_models.csv; the figure fits nothing).
+    first-difference estimate's line (`slope` from the link models table; the figure fits nothing).
 
     The points and weights are the first-difference estimator's; its weighted least-squares
     line passes through the weighted mean point, so that point and the slope fix the line.
@@ -594,7 +594,7 @@ def influence_plot(
     influence: pd.DataFrame, estimate: float, synthetic: bool = False, top: int = 15
 ) -> plt.Figure:
     """The primary estimate with each force left out (the forces that move it most), against the
-    estimate on every force (`influence` from link_influence.csv; the figure fits nothing)."""
+    estimate on every force (`influence` from the influence table; the figure fits nothing)."""
     style()
     f = influence.head(top)[::-1]
     y = np.arange(len(f))
@@ -615,8 +615,8 @@ def dose_spline_plot(
 ) -> plt.Figure:
     """The dose-response shape: the spline's change in charge log-odds from 2020/21 against a
     force at the mean dose, with its pointwise interval, the knots marked, and percentage points
-    at the national rate on the right-hand axis (`curve` from link_dose_spline.csv). The dose
-    thirds (`thirds` from link_dose_thirds.csv), differences from the bottom third, are drawn at
+    at the national rate on the right-hand axis (`curve` from the dose-spline table). The dose
+    thirds (`thirds` from the dose-thirds table), differences from the bottom third, are drawn at
     each third's median dose with the bottom third placed on the curve, as only differences
     between doses are identified. The figure fits nothing."""
     style()

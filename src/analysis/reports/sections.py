@@ -5,14 +5,15 @@ never refitted here."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from analysis import outputs
 from analysis.domain import periods, taxonomy
 from analysis.errors import InputError
 from analysis.paths import source_paths
@@ -57,23 +58,19 @@ class Context:
         """The requested year, or the default; InputError naming the parameter if outside the data."""
         return resolve_year(self.panel, year, what="year")
 
-    def table(self, name: str) -> pd.DataFrame:
-        """A national table written by `stalking-outcomes analyse`."""
-        path = self.outputs_dir / "tables" / name
+    def table(self, output: outputs.Output, **fields: str) -> Any:
+        """A national table written by `stalking-outcomes analyse` (a catalogue entry)."""
+        path = output.path(self.outputs_dir, **fields)
         if not path.exists():
             raise InputError(
                 f"{path} is missing: run 'stalking-outcomes analyse --source {self.source}' "
                 "(or 'stalking-outcomes run') first."
             )
-        return pd.read_csv(path)
+        return output.load(self.outputs_dir, **fields)
 
     def link_primary(self) -> dict:
-        path = self.outputs_dir / "tables" / "link_model.json"
-        if not path.exists():
-            raise InputError(
-                f"{path} is missing: run 'stalking-outcomes analyse --source {self.source}' first."
-            )
-        return json.loads(path.read_text(encoding="utf-8"))
+        """The primary link estimate with its sentences (the link model table)."""
+        return self.table(outputs.LINK_MODEL)
 
     def banner(self) -> Prose:
         """What every notebook shows first, once: where the data come from (a banner for demo data)."""
@@ -98,10 +95,12 @@ def context(source: str, offence: str = taxonomy.STALKING) -> Context:
 
 
 def _summary_row(ctx: Context, label: str) -> dict:
-    summ = ctx.table("funnel_summary.csv")
+    summ = ctx.table(outputs.FUNNEL_SUMMARY)
     row = summ[summ["label"] == label]
     if row.empty:
-        raise InputError(f"funnel_summary.csv has no row for {label}: re-run 'stalking-outcomes analyse'.")
+        raise InputError(
+            f"{outputs.FUNNEL_SUMMARY.relpath()} has no row for {label}: re-run 'stalking-outcomes analyse'."
+        )
     return row.iloc[0].to_dict()
 
 
@@ -112,27 +111,32 @@ def _funnel_result(units: pd.DataFrame, limits: pd.DataFrame, summary: dict) -> 
 
 def funnel_for(ctx: Context, year: str) -> funnel.FunnelResult:
     """The funnel comparison of charge rates (closed basis) in one year, as analyse wrote it."""
-    slug = periods.fy_slug(year)
     return _funnel_result(
-        ctx.table(f"funnel_{slug}.csv"), ctx.table(f"funnel_limits_{slug}.csv"), _summary_row(ctx, year)
+        ctx.table(outputs.FUNNEL, year=year),
+        ctx.table(outputs.FUNNEL_LIMITS, year=year),
+        _summary_row(ctx, year),
     )
 
 
 def change_funnel_for(ctx: Context) -> funnel.FunnelResult:
     """The funnel for the change in charge rate across April 2020, as analyse wrote it."""
     a, b = link.PRE, taxonomy.RECLASSIFICATION_BREAK.first_year
-    stem = f"funnel_change_{periods.fy_slug(a)}_{periods.fy_slug(b)}"
+    years = {"year_from": a, "year_to": b}
     return _funnel_result(
-        ctx.table(f"{stem}.csv"), ctx.table(f"{stem}_limits.csv"), _summary_row(ctx, f"change {a} to {b}")
+        ctx.table(outputs.FUNNEL_CHANGE, **years),
+        ctx.table(outputs.FUNNEL_CHANGE_LIMITS, **years),
+        _summary_row(ctx, f"change {a} to {b}"),
     )
 
 
 def shrinkage_for(ctx: Context, year: str) -> shrinkage.ShrinkageResult:
     """Shrunken charge rates and rank intervals in one year, as analyse wrote them."""
-    t = ctx.table("shrinkage.csv")
+    t = ctx.table(outputs.SHRINKAGE)
     t = t[t["financial_year"] == year].reset_index(drop=True)
     if t.empty:
-        raise InputError(f"shrinkage.csv has no rows for {year}: re-run 'stalking-outcomes analyse'.")
+        raise InputError(
+            f"{outputs.SHRINKAGE.relpath()} has no rows for {year}: re-run 'stalking-outcomes analyse'."
+        )
     summary = {k[len("summary_") :]: t[k].iloc[0] for k in t.columns if k.startswith("summary_")}
     summary["units"] = len(t)
     return shrinkage.ShrinkageResult(t, summary)
@@ -290,7 +294,7 @@ def flagged(result: funnel.FunnelResult) -> Table:
 def funnel_summary_table(ctx: Context) -> Table:
     """Overdispersion and flags in every year (and for the change across April 2020)."""
     return people_table(
-        ctx.table("funnel_summary.csv")[
+        ctx.table(outputs.FUNNEL_SUMMARY)[
             ["label", "target", "units", "phi", "phi_p_value", "tau2", "sensitivity"]
         ]
     )
@@ -367,7 +371,7 @@ def link_pre_trend_sensitivity(ctx: Context) -> Prose:
 def link_influence(ctx: Context) -> tuple[Prose, Table, plots.Shown]:
     """Leave-one-force-out: the sentence, the table (most influential first) and the figure."""
     primary = ctx.link_primary()
-    inf = ctx.table("link_influence.csv")
+    inf = ctx.table(outputs.LINK_INFLUENCE)
     fig = plots.influence_plot(inf, primary["estimate"], synthetic=ctx.synthetic)
     alt = verdicts.alt_influence(inf, primary["estimate"])
     table = people_table(inf[["force", "dose", "estimate_without", "change"]], kinds={"change": "num3"})
@@ -376,13 +380,13 @@ def link_influence(ctx: Context) -> tuple[Prose, Table, plots.Shown]:
 
 def link_dose_spline(ctx: Context) -> tuple[Prose, Table, plots.Shown]:
     """The dose-response spline: the sentence, the curve at its named doses (the knots, the mean
-    and the extremes; every dose in link_dose_spline.csv) and the figure with the dose thirds."""
+    and the extremes; every dose in the dose spline table) and the figure with the dose thirds."""
     spline = ctx.link_primary().get("dose_spline")
     if not spline:
         raise InputError(
-            f"link_model.json has no dose spline: re-run 'stalking-outcomes analyse --source {ctx.source}'."
+            f"{outputs.LINK_MODEL.relpath()} has no dose spline: re-run 'stalking-outcomes analyse --source {ctx.source}'."
         )
-    curve, thirds = ctx.table("link_dose_spline.csv"), ctx.table("link_dose_thirds.csv")
+    curve, thirds = ctx.table(outputs.LINK_DOSE_SPLINE), ctx.table(outputs.LINK_DOSE_THIRDS)
     named = curve[curve["point"].notna() & (curve["point"] != "")]
     shown = named.assign(
         rise=named["growth"],
@@ -404,7 +408,7 @@ def link_dose_spline(ctx: Context) -> tuple[Prose, Table, plots.Shown]:
 def link_models_table(ctx: Context) -> Table:
     """Every link estimator."""
     return people_table(
-        ctx.table("link_models.csv")[
+        ctx.table(outputs.LINK_MODELS)[
             ["estimator", "specification", "estimate", "ci_low", "ci_high", "p_value", "method", "note"]
         ],
         kinds={"ci_low": "num3", "ci_high": "num3"},
@@ -413,7 +417,7 @@ def link_models_table(ctx: Context) -> Table:
 
 def event_study(ctx: Context) -> tuple[Table, plots.Shown]:
     """The event-study coefficients, as a table and a figure."""
-    es = ctx.table("event_study.csv")
+    es = ctx.table(outputs.EVENT_STUDY)
     alt = verdicts.alt_event_study(es, link.PRE)
     table = people_table(
         es[["financial_year", "estimate", "ci_low", "ci_high", "p_value"]],
@@ -425,20 +429,20 @@ def event_study(ctx: Context) -> tuple[Table, plots.Shown]:
 def _slope(ctx: Context) -> float:
     from analysis.reports.analyse import first_difference_slope
 
-    return first_difference_slope(ctx.table("link_models.csv"))
+    return first_difference_slope(ctx.table(outputs.LINK_MODELS))
 
 
 def dose_response_figure(ctx: Context) -> plots.Shown:
-    """The dose-response figure, every force (the line's slope from link_models.csv)."""
+    """The dose-response figure, every force (the line's slope from the link models table)."""
     return plots.show(*_dose_response(ctx))
 
 
 def _dose_response(ctx: Context, highlight: str | None = None) -> tuple[plots.plt.Figure, str]:
-    """The dose-response figure (slope from link_models.csv), a force circled if given, and its
+    """The dose-response figure (slope from the link models table), a force circled if given, and its
     alt text."""
     slope = _slope(ctx)
     fig = plots.dose_response_plot(
-        ctx.table("link_panel.csv"), slope, synthetic=ctx.synthetic, highlight=highlight
+        ctx.table(outputs.LINK_PANEL), slope, synthetic=ctx.synthetic, highlight=highlight
     )
     alt = verdicts.alt_dose_response(slope, highlight)
     return fig, alt
@@ -447,7 +451,7 @@ def _dose_response(ctx: Context, highlight: str | None = None) -> tuple[plots.pl
 def decomposition_table(ctx: Context) -> Table:
     """The national change split into mix of forces and rates within forces."""
     return people_table(
-        ctx.table("decomposition.csv")[
+        ctx.table(outputs.DECOMPOSITION)[
             ["component", "year_from", "year_to", "estimate", "ci_low", "ci_high", "share_of_change"]
         ],
         kinds={"estimate": "pp", "ci_low": "pp", "ci_high": "pp"},
@@ -506,7 +510,7 @@ def force_verdict(ctx: Context, force: str, year: str) -> Prose:
     lines.append(
         verdicts.recording_change(_recorded(rows, before), _recorded(rows, after), before, after, ctx.noun)
     )
-    res = ctx.table("link_force_residuals.csv")
+    res = ctx.table(outputs.LINK_FORCE_RESIDUALS)
     res = res[res["force"] == force]
     if len(res):
         post = rows[rows["financial_year"].map(periods.fy_start) >= periods.fy_start(after)]
@@ -522,7 +526,7 @@ def force_verdict(ctx: Context, force: str, year: str) -> Prose:
 
 def _force_figure(name: str, fig, alt: str) -> plots.Shown:
     """A force report's figure, shown inline and named, so that `run` also saves it as
-    forces/<slug>/<name>.png with its alt text (analysis.runs.runner.save_figures)."""
+    a report figure file with its alt text (analysis.outputs.REPORT_FIGURE; analysis.runs.runner.save_figures)."""
     return plots.show(fig, alt, name=name)
 
 
@@ -609,7 +613,7 @@ def force_rank(ctx: Context, force: str, year: str) -> tuple[Prose, Table, plots
 def force_link(ctx: Context, force: str) -> tuple[Table, plots.Shown]:
     """The force's dose and post-2020 gap from the primary link model (read from analyse's
     tables, not refitted), and the dose-response figure with the force marked."""
-    res = ctx.table("link_force_residuals.csv")
+    res = ctx.table(outputs.LINK_FORCE_RESIDUALS)
     row = res[res["force"] == force]
     out = row.assign(
         rise=np.exp(row["dose"]),

@@ -1,4 +1,4 @@
-"""The report site: outputs/<source>/index.html to find a force in (search, sort, region), the
+"""The report site: the index page (analysis.outputs.INDEX) to find a force in (search, sort, region), the
 national reports and figures, every CSV described, a methods page, and one CSV per force.
 
 Pages are Jinja templates in reports/templates/site/; they work from the file system with no
@@ -7,15 +7,14 @@ server (the search and sort are a few lines of inline JavaScript).
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import jinja2
 import pandas as pd
 
-from analysis import __version__
-from analysis.domain import forces, periods
+from analysis import __version__, outputs
+from analysis.domain import forces
 from analysis.reports import verdicts
 from analysis.reports.headlines import sentence
 from analysis.stats import funnel
@@ -30,25 +29,6 @@ NATIONAL_TITLES = {
     "method_validation": "Do the methods recover the truth? A simulation study",
 }
 
-# what each CSV holds, one line each (patterns: the year or years in the name are filled in)
-TABLE_DESCRIPTIONS = {
-    "force_year.csv": "Every force and year: offences recorded, outcomes by type, and rates with intervals.",
-    "national_year.csv": "England and Wales by year: the same counts and rates as force_year.csv.",
-    "headlines.csv": "The headline year: each force's sentence and the numbers in it.",
-    "funnel_summary.csv": "One line per funnel: overdispersion (phi, tau²) and how many forces each method flags.",
-    "shrinkage.csv": "Every year: raw and shrunken (hierarchical model) charge rates with rank intervals per force.",
-    "link_models.csv": "Every estimator of the link between the rise in recording and charge rates.",
-    "link_model.json": "The primary link estimate, its sentence and caveats.",
-    "event_study.csv": "Dose-by-year coefficients of the link model, relative to 2019/20.",
-    "link_panel.csv": "The force-year panel the link models are fitted to (charged, closed, dose).",
-    "link_influence.csv": "The primary link estimate with each force left out, most influential first.",
-    "link_dose_spline.csv": "The dose-response as a spline: charge log-odds and points against the mean dose.",
-    "link_dose_thirds.csv": "The dose thirds: each third's forces and doses, and its difference from the bottom third.",
-    "link_force_residuals.csv": "Per force: dose, and observed against predicted charge rates since April 2020.",
-    "decomposition.csv": "The national change in charge rate split into mix of forces and rates within forces.",
-    "decomposition_forces.csv": "Each force's contribution to the national change (within and between).",
-}
-
 
 def page_title(template: str, parameters: dict) -> str:
     """The title and heading of an executed notebook's page."""
@@ -57,19 +37,10 @@ def page_title(template: str, parameters: dict) -> str:
     return NATIONAL_TITLES.get(template, template.replace("_", " ").capitalize())
 
 
-def describe_table(name: str) -> str:
-    """The one-line description of a CSV in tables/."""
-    if name in TABLE_DESCRIPTIONS:
-        return TABLE_DESCRIPTIONS[name]
-    if name.startswith("funnel_change_") and name.endswith("_limits.csv"):
-        return "The change funnel's control limits, to draw it."
-    if name.startswith("funnel_change_"):
-        return "Per force: change in charge rate across April 2020 against the funnel limits."
-    if name.startswith("funnel_limits_"):
-        return f"The funnel's control limits in {name[14:-4].replace('-', '/')} for each method and level, to draw it."
-    if name.startswith("funnel_"):
-        return f"Per force in {name[7:-4].replace('-', '/')}: charge rate, funnel limits and flags for each method."
-    return "A table written by the national analysis."
+def describe_file(rel: str) -> str:
+    """The one-line description of a file in the output folder, from the output catalogue."""
+    entry = outputs.describe(rel)
+    return entry.description if entry else ""
 
 
 def _env() -> jinja2.Environment:
@@ -93,10 +64,10 @@ def _num(x) -> str:
 
 
 def force_csvs(out: Path) -> dict[str, Path]:
-    """forces/<slug>.csv: each force's rows from every table in tables/ that has a force column,
-    with a `table` column naming the source table."""
+    """Each force's CSV (outputs.FORCE_CSV): its rows from every national table that has a force
+    column, with a `table` column naming the source table."""
     frames: dict[str, list[pd.DataFrame]] = {}
-    for path in sorted((out / "tables").glob("*.csv")):
+    for path in _national_tables(out):
         t = pd.read_csv(path)
         if "force" not in t.columns:
             continue
@@ -108,20 +79,19 @@ def force_csvs(out: Path) -> dict[str, Path]:
             continue
         frame = pd.concat(frames[f.name], ignore_index=True)
         frame = frame[["table"] + [c for c in frame.columns if c != "table"]]
-        path = out / "forces" / f"{f.slug}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(path, index=False, lineterminator="\n")
-        written[f.name] = path
+        written[f.name] = outputs.FORCE_CSV.save(out, frame, slug=f.slug)
     return written
+
+
+def _national_tables(out: Path) -> list[Path]:
+    """The CSV tables the national analysis published in `out`, as the catalogue knows them."""
+    return [p for p, e in outputs.found(out, outputs.NATIONAL_FOLDERS) if e.national and p.suffix == ".csv"]
 
 
 def _force_rows(out: Path, heads: pd.DataFrame, year: str, nb: dict) -> list[dict]:
     """One row per force for the index, alphabetical."""
-    tables = out / "tables"
-    fun_path = tables / f"funnel_{periods.fy_slug(year)}.csv"
-    fun = pd.read_csv(fun_path).set_index("force") if fun_path.exists() else pd.DataFrame()
-    res_path = tables / "link_force_residuals.csv"
-    res = pd.read_csv(res_path).set_index("force") if res_path.exists() else pd.DataFrame()
+    fun = _indexed(out, outputs.FUNNEL, year=year)
+    res = _indexed(out, outputs.LINK_FORCE_RESIDUALS)
     d_col, l_col = funnel.flag_columns("tau2")
     by_name = heads.set_index("force")
     rows = []
@@ -129,7 +99,8 @@ def _force_rows(out: Path, heads: pd.DataFrame, year: str, nb: dict) -> list[dic
         if f.name not in by_name.index:
             continue
         r = by_name.loc[f.name]
-        name = f"forces/{f.slug}"
+        name = outputs.force_report(f.slug)
+        files = outputs.report_files(name)
         status = nb.get(name, {}).get("status")
         k, n = r["charged_closed"], r["outcomes_closed"]
         small = pd.notna(n) and n < verdicts.SMALL_N
@@ -163,12 +134,19 @@ def _force_rows(out: Path, heads: pd.DataFrame, year: str, nb: dict) -> list[dic
                 "rise": _ratio(rise),
                 "rise_sort": _num(rise),
                 "status": status,
-                "report": f"{name}.html" if status in ("ok", "skipped") else "",
-                "nocode": f"{name}.nocode.html",
-                "csv": f"{name}.csv",
+                "report": files[outputs.REPORT_PAGE] if status in ("ok", "skipped") else "",
+                "nocode": files[outputs.REPORT_PAGE_NOCODE],
+                "csv": outputs.FORCE_CSV.relpath(slug=f.slug),
             }
         )
     return rows
+
+
+def _indexed(out: Path, output: outputs.Output, **fields: str) -> pd.DataFrame:
+    """A national table indexed by force (empty if the run did not write it)."""
+    if not output.path(out, **fields).exists():
+        return pd.DataFrame()
+    return output.load(out, **fields).set_index("force")
 
 
 def _ratio(log_growth: float) -> str:
@@ -176,16 +154,16 @@ def _ratio(log_growth: float) -> str:
 
 
 def _figures(out: Path) -> list[dict]:
-    alt_path = out / "figures" / "alt.json"
-    alts = json.loads(alt_path.read_text(encoding="utf-8")) if alt_path.exists() else {}
-    return [
-        {
-            "src": f"figures/{f.name}",
-            "alt": alts.get(f.name, f.stem.replace("_", " ")),
-            "caption": f.stem.replace("_", " ").capitalize(),
-        }
-        for f in sorted((out / "figures").glob("*.png"))
-    ]
+    """The national figures with their alt text and, as caption, their catalogue description."""
+    alts = outputs.FIGURE_ALT.load(out) if outputs.FIGURE_ALT.path(out).exists() else {}
+    found = []
+    for f, entry in outputs.found(out, outputs.NATIONAL_FOLDERS):
+        if entry.kind == "figure" and f.suffix == ".png":
+            rel = f.relative_to(out).as_posix()
+            found.append(
+                {"src": rel, "alt": alts.get(f.name, entry.description), "caption": entry.description}
+            )
+    return found
 
 
 def methods_markdown() -> str | None:
@@ -198,21 +176,25 @@ def methods_markdown() -> str | None:
 
 
 def write_methods(out: Path) -> Path:
-    """methods.html: docs/methods.md rendered, with a link back to the index."""
+    """The methods page: docs/methods.md rendered, with a link back to the index."""
     import mistune
 
     text = methods_markdown() or "# Methods\n\nSee docs/methods.md in the stalking-outcomes repository."
     body = mistune.html(text)
     css = _env().get_template("style.css.j2").render()
-    page = _env().get_template("methods.html.j2").render(css=css, body=jinja2.utils.markupsafe.Markup(body))
-    return _write(out / "methods.html", page)
+    page = (
+        _env()
+        .get_template("methods.html.j2")
+        .render(css=css, body=jinja2.utils.markupsafe.Markup(body), index=outputs.INDEX.relpath())
+    )
+    return _write(outputs.METHODS.path(out), page)
 
 
 def write_index(out: Path, source: str, offence: str, synthetic: bool, manifest: dict) -> Path:
-    """Write index.html (and methods.html and forces/<slug>.csv) from the tables and the run's
-    manifest; return the index's path. (`source` is named in the manifest; kept for callers.)"""
+    """Write the index page (and the methods page and each force's CSV) from the tables and the
+    run's manifest; return the index's path. (`source` is named in the manifest; kept for callers.)"""
     out = Path(out)
-    heads = pd.read_csv(out / "tables" / "headlines.csv")
+    heads = outputs.HEADLINES.load(out)
     year = heads["financial_year"].iloc[0]
     nb = manifest.get("notebooks", {})
     force_csvs(out)
@@ -233,19 +215,20 @@ def write_index(out: Path, source: str, offence: str, synthetic: bool, manifest:
     notebooks = []
     for name in sorted(k for k in nb if k.startswith("national/")):
         stem = name.split("/", 1)[1]
+        files = outputs.report_files(name)
         notebooks.append(
             {
                 "title": NATIONAL_TITLES.get(stem, stem.replace("_", " ")),
                 "status": nb[name]["status"],
                 "error": nb[name].get("error", "")[:200],
-                "html": f"{name}.html",
-                "nocode": f"{name}.nocode.html",
+                "html": files[outputs.REPORT_PAGE],
+                "nocode": files[outputs.REPORT_PAGE_NOCODE],
             }
         )
     tables = [
-        {"name": t.name, "href": f"tables/{t.name}", "description": describe_table(t.name)}
-        for t in sorted((out / "tables").glob("*"))
-        if t.suffix in (".csv", ".json")
+        {"name": t.name, "href": t.relative_to(out).as_posix(), "description": entry.description}
+        for t, entry in outputs.found(out, outputs.NATIONAL_FOLDERS)
+        if entry.kind == "table"
     ]
     commit = str(manifest.get("code_commit", ""))[:12]
     data = data_source_label(synthetic)
@@ -275,5 +258,10 @@ def write_index(out: Path, source: str, offence: str, synthetic: bool, manifest:
         figures=_figures(out),
         tables=tables,
         citation=citation,
+        links={
+            "methods": outputs.METHODS.relpath(),
+            "manifest": outputs.MANIFEST.relpath(),
+            "summary": outputs.RUN_SUMMARY.relpath(),
+        },
     )
-    return _write(out / "index.html", page)
+    return _write(outputs.INDEX.path(out), page)

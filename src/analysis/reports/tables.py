@@ -1,14 +1,15 @@
-"""The first output tables: force_year.csv, national_year.csv and headlines.csv."""
+"""The first output tables: the force-year panel, England and Wales by year, and the headlines
+(analysis.outputs: FORCE_YEAR, NATIONAL_YEAR, HEADLINES)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from analysis import paths
+from analysis import outputs, paths
 from analysis.domain import forces, taxonomy
 from analysis.errors import InputError
 from analysis.reports.headlines import headlines, resolve_year
-from analysis.sources.store import Store, load_store, write_csv
+from analysis.sources.store import Store, load_store
 from analysis.stats.measures import force_year, national_year
 
 
@@ -21,10 +22,13 @@ def write_tables(
     method: str = "wilson",
     force: str | None = None,
 ) -> tuple[list[Path], str | None]:
-    """Load a source's store, write its tables; return the paths and the named force's headline."""
+    """Load a source's store, write its tables into `out` (default: the source's tables folder);
+    return the paths and the named force's headline."""
     where = paths.for_source(source, store)
     st = load_store(where.store)
-    return write_store_tables(st, Path(out) if out else where.tables, offence, year, method, force)
+    if out:
+        return write_store_tables(st, Path(out), offence, year, method, force, into_folder=True)
+    return write_store_tables(st, where.outputs, offence, year, method, force)
 
 
 def write_store_tables(
@@ -34,8 +38,10 @@ def write_store_tables(
     year: str | None = None,
     method: str = "wilson",
     force: str | None = None,
+    into_folder: bool = False,
 ) -> tuple[list[Path], str | None]:
-    """Write force_year.csv, national_year.csv and headlines.csv for a loaded store into `out`."""
+    """Write the force-year panel, England and Wales by year and the headlines for a loaded store
+    into output folder `out` (with `into_folder`, straight into the folder `out`)."""
     code = taxonomy.normalise_offence_code(offence)
     if code not in set(st.outcomes["offence_code"]):
         raise InputError(
@@ -48,11 +54,16 @@ def write_store_tables(
     nat = national_year(panel, method=method, synthetic=st.synthetic)
     y = resolve_year(panel, year)
     heads = headlines(panel, nat, y, synthetic=st.synthetic)
-    paths = [out / "force_year.csv", out / "national_year.csv", out / "headlines.csv"]
-    for frame, path in zip((panel, nat, heads), paths):
-        write_csv(frame, path)
+    written = [
+        (output.save_into if into_folder else output.save)(out, frame)
+        for output, frame in (
+            (outputs.FORCE_YEAR, panel),
+            (outputs.NATIONAL_YEAR, nat),
+            (outputs.HEADLINES, heads),
+        )
+    ]
     line = None
     if chosen is not None:
         hit = heads[heads["force"] == chosen.name]
         line = hit["sentence"].iloc[0] if len(hit) else f"{chosen.name}: no outcomes for {code} in {y}."
-    return paths, line
+    return written, line

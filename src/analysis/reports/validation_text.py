@@ -41,7 +41,7 @@ TABLE_COLUMNS = [
 
 
 def interval_rows(validation: pd.DataFrame) -> pd.DataFrame:
-    """The rows of validation.csv for interval estimators of a known truth (coverage measured)."""
+    """The rows of the method-study table for interval estimators of a known truth (coverage measured)."""
     keep = np.isfinite(validation["coverage"]) & np.isfinite(validation["truth"])
     return validation[keep].reset_index(drop=True)
 
@@ -140,7 +140,7 @@ def scenario_table(validation: pd.DataFrame) -> Table:
 
 
 def study(results: str, reps: int, seed: int, link_slope: float, names: str = "all") -> pd.DataFrame:
-    """The validation table to show: a full run's validation.csv if `results` names one, else a
+    """The validation table to show: a full run's method-study table if `results` names one, else a
     small study of the named scenarios ('all' or names separated by commas) run here."""
     if results:
         return pd.read_csv(results)

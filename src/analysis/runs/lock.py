@@ -1,7 +1,7 @@
 """The lock on an output folder: one run, or one ad-hoc `tables`/`analyse`, writes into it at a
 time.
 
-The lock is an flock on `<out>/.run.lock`, which also records the holder's pid and start time
+The lock is an flock on a file in the output folder (analysis.outputs.LOCK), which also records the holder's pid and start time
 for messages. flock belongs to the open file, and forked worker processes share it: a worker
 that outlived a killed run used to keep the folder locked for good. Workers now close their
 inherited copy at once (`forget_inherited`; closing, unlike unlocking, leaves the parent's lock
@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from analysis import outputs
 from analysis.errors import InputError
 
-LOCK_FILE = ".run.lock"
 _held: int | None = None  # the descriptor this process holds the lock on, if any
 
 
@@ -52,7 +52,7 @@ def output_lock(out: Path, what: str = "run") -> Iterator[None]:
     """Hold the lock on `out` for the block; InputError naming the holder if it is taken."""
     global _held
     out.mkdir(parents=True, exist_ok=True)
-    path = out / LOCK_FILE
+    path = outputs.LOCK.path(out)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -1,7 +1,7 @@
-"""The record of a run: manifest.json (code, lock, inputs, packages, status per notebook), the
+"""The record of a run: the manifest (code, lock, inputs, packages, status per notebook), the
 plain-text run summary, and the index page.
 
-`manifest.json` is the one output that carries wall-clock times (the run's start and end).
+The manifest is the one output that carries wall-clock times (the run's start and end).
 """
 
 from __future__ import annotations
@@ -16,13 +16,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analysis import __version__
+from analysis import __version__, outputs
 
 if TYPE_CHECKING:
     from analysis.runs.runner import JobResult
 
-MANIFEST = "manifest.json"
-SUMMARY = "run-summary.txt"
 KEY_PACKAGES = (
     "pandas",
     "numpy",
@@ -41,7 +39,7 @@ KEY_PACKAGES = (
 
 def previous(out: Path) -> dict:
     """The manifest of the last run into `out` ({} if none)."""
-    path = out / MANIFEST
+    path = outputs.MANIFEST.path(out)
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -99,13 +97,11 @@ def build(
 
 
 def write(manifest: dict, out: Path) -> None:
-    """Write manifest.json, run-summary.txt and index.html into `out`."""
+    """Write the manifest, the run summary and the index page into `out`."""
     from analysis.reports.site import write_index
-    from analysis.sources.store import atomic_write, write_json
 
-    write_json(manifest, out / MANIFEST)
-    text = summary_text(manifest) + "\n"
-    atomic_write(out / SUMMARY, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    outputs.MANIFEST.save(out, manifest)
+    outputs.RUN_SUMMARY.save(out, summary_text(manifest) + "\n")
     write_index(out, manifest["source"], manifest["offence"], manifest["synthetic"], manifest)
 
 

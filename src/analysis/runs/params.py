@@ -37,7 +37,12 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
         Param("seed", int, 1000, "seed of the first replicate"),
         Param("link_slope", float, -0.4, "true link slope for the simulated data"),
         Param("scenarios", str, "all", "'all' or scenario names separated by commas"),
-        Param("results", str, "", "a validation.csv from a full run to show; empty: run a small study here"),
+        Param(
+            "results",
+            str,
+            "",
+            "a method-study table (validate-methods) from a full run to show; empty: run a small study here",
+        ),
     ),
     "force_report": (
         Param("force", str, "Northamptonshire", "a force name, alias, slug or ONS code"),

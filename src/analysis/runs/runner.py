@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis import paths
+from analysis import outputs, paths
 from analysis.domain import forces, taxonomy
 from analysis.errors import InputError, WorkFailed
 from analysis.paths import NOTEBOOKS
@@ -105,7 +105,7 @@ def plan(source: str, names: Iterable[str] | None, offence: str) -> list[Job]:
     """The national notebooks, then one force report per force (all 44 unless named)."""
     jobs = [
         Job(
-            f"national/{t}",
+            outputs.national_report(t),
             t,
             params.check(
                 t,
@@ -120,7 +120,7 @@ def plan(source: str, names: Iterable[str] | None, offence: str) -> list[Job]:
     chosen = forces.registry() if not names else [forces.resolve(n, context="--forces") for n in names]
     for f in chosen:
         p = params.check("force_report", {"force": f.name, "offence": offence, "source": source})
-        jobs.append(Job(f"forces/{f.slug}", "force_report", p))
+        jobs.append(Job(outputs.force_report(f.slug), "force_report", p))
     return jobs
 
 
@@ -139,12 +139,12 @@ def _is_kernel_start_failure(exc: BaseException) -> bool:
 
 
 def execute(
-    job: Job, root: str, staging: str, timeout: int, outputs: str = "", retries: int = 2
+    job: Job, root: str, staging: str, timeout: int, read_from: str = "", retries: int = 2
 ) -> JobResult:
     """Execute one notebook into `staging`, export HTML, and return what happened.
 
     Runs in a worker process (or on a dask worker), in that process's warm kernel (see
-    analysis.kernel). The notebook reads its tables from `outputs` (the run's output folder;
+    analysis.kernel). The notebook reads its tables from `read_from` (the run's output folder;
     empty: the source's default). Retries only when the kernel fails to start.
     """
     import nbformat
@@ -153,14 +153,15 @@ def execute(
     from analysis.runs import kernel
 
     root_p, stage = Path(root), Path(staging)
-    out_nb = stage / f"{job.name}.ipynb"
+    files = {o: stage / rel for o, rel in outputs.report_files(job.name).items()}
+    out_nb = files[outputs.REPORT_NOTEBOOK]
     out_nb.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     attempt = 0
     while True:
         attempt += 1
         try:
-            warm = kernel.acquire(KERNEL, str(root_p), code_hash(), outputs)
+            warm = kernel.acquire(KERNEL, str(root_p), code_hash(), read_from)
             nb = pm.execute_notebook(
                 str(root_p / NOTEBOOKS / f"{job.template}.ipynb"),
                 str(out_nb),
@@ -206,16 +207,26 @@ def execute(
             )
     _strip_volatile(nb)
     nbformat.write(nb, out_nb)
-    save_figures(nb, stage / job.name)
-    from analysis.reports.site import page_title
-
-    page = {"metadata": {"name": page_title(job.template, job.parameters)}}
-    for suffix, with_code in ((".html", True), (".nocode.html", False)):
+    save_figures(nb, stage, job.name)
+    page = page_resources(job)
+    for o, with_code in ((outputs.REPORT_PAGE, True), (outputs.REPORT_PAGE_NOCODE, False)):
         body, _ = _html_exporter(with_code).from_notebook_node(nb, resources=page)
-        out_nb.with_suffix(suffix).write_text(body, encoding="utf-8")
+        files[o].write_text(body, encoding="utf-8")
     return JobResult(
         job.name, "ok", job.key, time.perf_counter() - start, attempts=attempt, parameters=job.parameters
     )
+
+
+def page_resources(job: Job) -> dict:
+    """What the page template is given besides the notebook: its title, and the links from the
+    report's folder back to the site's index and methods pages."""
+    from analysis.reports.site import page_title
+
+    up = "../" * job.name.count("/")
+    return {
+        "metadata": {"name": page_title(job.template, job.parameters)},
+        "site": {"index": up + outputs.INDEX.relpath(), "methods": up + outputs.METHODS.relpath()},
+    }
 
 
 _EXPORTERS = threading.local()
@@ -260,13 +271,11 @@ def _strip_volatile(nb) -> None:
             cell["id"] = "injected-parameters"  # papermill gives it a random id
 
 
-FIGURE_ALTS = "alt.json"  # beside a report's saved figures: their alt text by file name
-
-
-def save_figures(nb, folder: Path) -> list[str]:
-    """Save the named figures a notebook shows (plots.Shown with a name) as `folder/<name>.png`,
-    the very image the report shows, with their alt text in `folder/alt.json`; return the file
-    names. The run saves them, not the notebook, so they go through staging to `run --out`."""
+def save_figures(nb, out: Path, report: str) -> list[str]:
+    """Save the named figures a notebook shows (plots.Shown with a name) as report figure files
+    under `out` (outputs.REPORT_FIGURE), the very image the report shows, with their alt text
+    (outputs.REPORT_FIGURE_ALT); return the file names. The run saves them, not the notebook,
+    so they go through staging to `run --out`."""
     import base64
 
     from analysis.reports.plots import FIGURE_NAME
@@ -276,12 +285,13 @@ def save_figures(nb, folder: Path) -> list[str]:
         for output in cell.get("outputs", []):
             meta = output.get("metadata", {}).get("image/png", {})
             if FIGURE_NAME in meta and "image/png" in output.get("data", {}):
-                name = f"{meta[FIGURE_NAME]}.png"
-                folder.mkdir(parents=True, exist_ok=True)
-                (folder / name).write_bytes(base64.b64decode(output["data"]["image/png"]))
-                alts[name] = meta.get("alt", "")
+                path = outputs.REPORT_FIGURE.path(out, report=report, figure=meta[FIGURE_NAME])
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(base64.b64decode(output["data"]["image/png"]))
+                alts[path.name] = meta.get("alt", "")
     if alts:
-        (folder / FIGURE_ALTS).write_text(
+        path = outputs.REPORT_FIGURE_ALT.path(out, report=report)
+        path.write_text(
             json.dumps(alts, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
         )
     return sorted(alts)
@@ -290,20 +300,24 @@ def save_figures(nb, folder: Path) -> list[str]:
 def _install(result: JobResult, stage: Path, out: Path) -> None:
     """Move a finished job's files into place (each rename atomic), its figure folder replacing
     the old one file by file; failed ones go to failed/."""
-    src = stage / f"{result.name}.ipynb"
+    files = outputs.report_files(result.name)
+    src = stage / files[outputs.REPORT_NOTEBOOK]
+    failed = outputs.FAILED_NOTEBOOK.path(out, stem=Path(result.name).name)
     if result.status == "ok":
-        for suffix in (".ipynb", ".html", ".nocode.html"):
-            s = src.with_suffix(suffix)
-            dest = out / f"{result.name}{suffix}"
+        for rel in files.values():
+            dest = out / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(s, dest)
-        _install_figures(stage / result.name, out / result.name)
-        stale = out / "failed" / f"{Path(result.name).name}.ipynb"
-        stale.unlink(missing_ok=True)
+            os.replace(stage / rel, dest)
+        _install_figures(_figure_folder(stage, result.name), _figure_folder(out, result.name))
+        failed.unlink(missing_ok=True)
     elif src.exists():
-        dest = out / "failed" / f"{Path(result.name).name}.ipynb"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(src, dest)
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, failed)
+
+
+def _figure_folder(out: Path, report: str) -> Path:
+    """The folder a report's saved figures go in."""
+    return outputs.REPORT_FIGURE_ALT.path(out, report=report).parent
 
 
 def _install_figures(staged: Path, dest: Path) -> None:
@@ -325,7 +339,7 @@ def _executor_map(
     executor: str, jobs: int, scheduler: str | None, work: list[Job], root: Path, stage: Path, timeout: int
 ):
     """Yield JobResults as jobs finish, on a local process pool or a dask cluster."""
-    args = (str(root), str(stage), timeout, str(stage.parent.resolve()))  # stage is <out>/.staging
+    args = (str(root), str(stage), timeout, str(stage.parent.resolve()))  # stage is in the output folder
     if executor == "dask":
         from distributed import as_completed
 
@@ -483,7 +497,7 @@ def run(
         code, lock_sha = code_hash(), lock_hash(root)
         key = national_key(code, lock_sha, offence, where.store)
         if rerun or national_stale(old, key, out):
-            prune(out, fit_national(st, out, offence), ("tables", "figures"))
+            prune(out, fit_national(st, out, offence), outputs.NATIONAL_FOLDERS)
         inputs = _input_hashes(where.store, out)
         work, results = split_unchanged(planned, old, out, rerun, root, code, lock_sha, inputs)
         results += execute_all(work, root, out, executor, jobs, scheduler, timeout, progress)
@@ -526,16 +540,13 @@ def national_key(code: str, lock: str, offence: str, store_dir: Path) -> str:
     )
 
 
-PUBLISHED = ("tables", "figures")  # the national outputs, fitted once per run
-
-
 def published_hashes(out: Path) -> dict[str, str]:
     """sha256 of every file in the national output folders, by path under `out`."""
     found = {}
-    for folder in PUBLISHED:
+    for folder in outputs.NATIONAL_FOLDERS:
         for p in sorted((out / folder).glob("*")):
             if p.is_file():
-                found[f"{folder}/{p.name}"] = _sha(p.read_bytes())
+                found[p.relative_to(out).as_posix()] = _sha(p.read_bytes())
     return found
 
 
@@ -546,7 +557,7 @@ def national_stale(previous: dict, key: str, out: Path) -> bool:
     return (
         previous.get("national_key") != key
         or previous.get("published") != published_hashes(out)
-        or not (out / "tables" / "link_model.json").exists()
+        or not outputs.LINK_MODEL.path(out).exists()
     )
 
 
@@ -556,7 +567,7 @@ def fit_national(st: Store, out: Path, offence: str) -> set[Path]:
     from analysis.reports.analyse import write_analysis
     from analysis.reports.tables import write_store_tables
 
-    written, _ = write_store_tables(st, out / "tables", offence)
+    written, _ = write_store_tables(st, out, offence)
     return {Path(p) for p in written} | {Path(p) for p in write_analysis(st, out, offence=offence)}
 
 
@@ -570,18 +581,15 @@ def prune(out: Path, keep: set[Path], folders: tuple[str, ...]) -> None:
                 p.unlink()
 
 
-REPORT_SUFFIXES = (".ipynb", ".html", ".nocode.html")
-
-
 def file_hashes(out: Path, name: str) -> dict[str, str]:
     """sha256 of a notebook's installed files: its reports by suffix ({} for a missing file),
-    and its saved figures as "/<file>" (under the folder `<name>/`)."""
+    and its saved figures as "/<file>" (in its figure folder)."""
     found = {}
-    for suffix in REPORT_SUFFIXES:
-        path = out / f"{name}{suffix}"
+    for rel in outputs.report_files(name).values():
+        path = out / rel
         if path.is_file():
-            found[suffix] = _sha(path.read_bytes())
-    folder = out / name
+            found[rel.removeprefix(name)] = _sha(path.read_bytes())
+    folder = _figure_folder(out, name)
     for path in sorted(folder.glob("*")) if folder.is_dir() else []:
         if path.is_file():
             found[f"/{path.name}"] = _sha(path.read_bytes())
@@ -641,17 +649,13 @@ def kept_from(previous: dict, planned: list[Job], out: Path, full: bool) -> list
 
 
 def prune_reports(out: Path, names: set[str]) -> None:
-    """Remove report files and figure folders in forces/ and national/ that belong to no
-    notebook of this run."""
-    for folder in ("forces", "national"):
-        for p in sorted((out / folder).glob("*")):
-            stem = p.name.split(".", 1)[0]
-            if f"{folder}/{stem}" in names:
-                continue
-            if p.is_file() and p.suffix in (".ipynb", ".html"):
-                p.unlink()
-            elif p.is_dir():
-                shutil.rmtree(p)
+    """Remove report files and figure folders that belong to no notebook of this run."""
+    for p, entry in outputs.found(out):
+        fields = entry.match(p.relative_to(out).as_posix()) or {}
+        if "report" in fields and entry.kind == "report" and fields["report"] not in names:
+            p.unlink()
+            if p.parent != out and not any(p.parent.iterdir()):
+                p.parent.rmdir()  # the figure folder of a report no longer made
 
 
 def execute_all(
@@ -664,10 +668,10 @@ def execute_all(
     timeout: int,
     progress: bool,
 ) -> list[JobResult]:
-    """Execute the jobs into out/.staging and install each one as it finishes (a failure to
+    """Execute the jobs into the staging folder and install each one as it finishes (a failure to
     install fails that notebook alone); the staging folder, and any a killed run left, is
     removed afterwards, whatever happened."""
-    stage = out / ".staging"
+    stage = outputs.STAGING.path(out)
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
     results: list[JobResult] = []
@@ -709,12 +713,18 @@ def _raise_if_failed(results: list[JobResult], out: Path) -> None:
         raise WorkFailed(
             f"{len(failed)} of {len(results)} notebooks failed: "
             + "; ".join(f"{r.name} ({r.error[:120]}, cell {r.cell})" for r in failed)
-            + f". Failed notebooks are kept in {out / 'failed'}."
+            + f". Failed notebooks are kept in {outputs.FAILED_NOTEBOOK.path(out, stem='x').parent}."
         )
 
 
 def _input_hashes(store_dir: Path, out: Path) -> dict[str, str]:
     """The store's files and the national tables the reports read, with their sha256."""
     found = {f"store/{p.name}": p for p in sorted(store_dir.glob("*")) if p.is_file()}
-    found.update({f"tables/{p.name}": p for p in sorted((out / "tables").glob("*")) if p.is_file()})
+    found.update(
+        {
+            p.relative_to(out).as_posix(): p
+            for p, e in outputs.found(out, outputs.NATIONAL_FOLDERS)
+            if e.kind == "table"
+        }
+    )
     return {k: _sha(p.read_bytes()) for k, p in found.items()}

@@ -41,7 +41,7 @@ PLACEBO_YEARS = ("2016/17", "2017/18", "2018/19")
 DONUT_YEARS = ("2020/21", "2021/22")
 CV3 = "cluster jackknife (CV3) SE, t({df}) interval"
 COMPARISON_OFFENCE = taxonomy.COMPARISON_OFFENCE  # the negative control's default offence
-# link_models.csv's columns, in order
+# the columns of the link models table, in order
 MODEL_COLUMNS = (
     "estimator",
     "specification",
@@ -66,7 +66,7 @@ def permutation_p(
 
 @dataclass(frozen=True)
 class Estimate:
-    """One row of link_models.csv: an estimator's estimate, interval, p-value and basis."""
+    """One row of the link models table: an estimator's estimate, interval, p-value and basis."""
 
     estimator: str
     specification: str
@@ -581,7 +581,7 @@ _SPLINE_COLUMNS = ["force", "financial_year", "dose", "post", "complete_year", P
 
 @dataclass
 class DoseSpline:
-    """The dose-response as a spline: link_models.csv's row, the curve on a dose grid, and the
+    """The dose-response as a spline: the link models table's row, the curve on a dose grid, and the
     numbers the sentence quotes."""
 
     rows: list[Estimate]
@@ -714,13 +714,13 @@ def _nonlinearity_row(
         g,
         n_obs,
         f"F = {f:.2f} on {k} and {g - 1} df; log-odds per unit dose, 0 for a straight line; "
-        "the curve is in link_dose_spline.csv",
+        "the curve is in the dose-spline table",
     )
     return row, test
 
 
 def dose_thirds_table(dose: pd.Series, models: pd.DataFrame) -> pd.DataFrame:
-    """The dose thirds of link_models.csv as a table: each third's forces, dose range and median,
+    """The dose thirds of the link models table as a table: each third's forces, dose range and median,
     and its log-odds difference from the bottom third (0 for the bottom third itself). `dose`:
     each force's dose in the primary fit, by force."""
     dose = dose.sort_index()  # in dose_terciles' order, which breaks ties
@@ -907,7 +907,7 @@ def run_link(
 
 
 def primary_only(outcomes: pd.DataFrame, recorded: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
-    """The primary estimator's row of link_models.csv alone, as `run_link` fits it (the method
+    """The primary estimator's row of the link models table alone, as `run_link` fits it (the method
     study's `--battery primary`, for the thousands of replicates its targets need)."""
     d = _usable(link_panel(outcomes, recorded, (taxonomy.STALKING,)))
     prim, _ = _fit_primary(primary_sample(d), level)
@@ -998,7 +998,7 @@ def _event_study_estimates(es: EventStudy, level: float) -> list[Estimate]:
             g,
             None,
             level,
-            "see event_study.csv for each year",
+            "see the event-study table for each year",
         )
     ]
     pre = t[~t["post"]]

@@ -86,7 +86,7 @@ def one_replicate(args: tuple[int, dict, Path | None, str, str]) -> list[dict]:
 
 
 def _link_records(rep: int, models: pd.DataFrame, slope: float, cfg: dict) -> list[dict]:
-    """One record per row of link_models.csv, with that estimator's true value."""
+    """One record per row of the link models table, with that estimator's true value."""
     out: list[dict] = []
     for row in models.to_dict("records"):
         name = row["estimator"]
@@ -277,7 +277,7 @@ def verdict(row: dict) -> str:
 
 
 def summarise(records: pd.DataFrame) -> pd.DataFrame:
-    """validation.csv: one row per estimator and parameter, each performance measure with its
+    """The method-study table (validate-methods): one row per estimator and parameter, each performance measure with its
     Monte Carlo standard error, and a verdict against the targets.
 
     Each replicate is scored against its own truth (under `heterogeneous` the average slope is
