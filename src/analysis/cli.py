@@ -11,6 +11,8 @@ import errno
 import os
 import shlex
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from analysis import __version__, paths
@@ -20,13 +22,24 @@ from analysis.domain import forces, taxonomy
 from analysis.errors import InputError, WorkFailed
 from analysis.stats import BATTERIES
 
-# Faults of the machine, not of the package: said plainly, naming the path, exit 2.
+# Faults of the machine, or of a path given, not of the package: said plainly, naming the
+# path, with what to do, exit 2. {path} is the path at fault, {choose} and {shorter} what to
+# change ("choose another --out"), {detail} what is too long (analysis.errors.os_error_facts).
 _ENVIRONMENT_ERRORS = {
-    errno.ENOSPC: "the disk is full",
-    errno.EDQUOT: "the disk quota is used up",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "operation not permitted",
-    errno.EROFS: "the file system is read-only",
+    errno.ENOSPC: "cannot write or read {path}: the disk is full. Free some space, or {choose}, "
+    "and run the command again.",
+    errno.EDQUOT: "cannot write or read {path}: the disk quota is used up. Free some space, or "
+    "{choose}, and run the command again.",
+    errno.EACCES: "cannot write or read {path}: permission denied. Check its permissions, or "
+    "{choose}, and run the command again.",
+    errno.EPERM: "cannot write or read {path}: operation not permitted. Check its permissions, or "
+    "{choose}, and run the command again.",
+    errno.EROFS: "cannot write or read {path}: the file system is read-only. Make it writable, or "
+    "{choose}, and run the command again.",
+    errno.ENOTDIR: "{path} is a file, not a folder: {choose} or move the file, and run the command again.",
+    errno.EEXIST: "{path} already exists: {choose} or move it, and run the command again.",
+    errno.EISDIR: "{path} is a folder, not a file: {choose} or move the folder, and run the command again.",
+    errno.ENAMETOOLONG: "cannot write or read {path}: {detail}: {shorter}, and run the command again.",
 }
 
 EPILOG = "Exit codes: 0 ok, 1 some work failed, 2 bad input or usage. Add --debug for tracebacks."
@@ -83,9 +96,20 @@ def _offences(value: str) -> tuple[str, ...] | None:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
+    from analysis.runs.lock import store_lock
     from analysis.sources import ingest
 
-    quality = ingest.ingest(
+    store = paths.for_source(args.source, args.store).store
+    with store_lock(store, shared=False, what="ingest"):
+        quality = _ingest(args)
+    print(ingest.summary_text(quality))
+    return 0
+
+
+def _ingest(args: argparse.Namespace) -> dict:
+    from analysis.sources import ingest
+
+    return ingest.ingest(
         args.source,
         args.store,
         offences=_offences(args.offences),
@@ -93,17 +117,20 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         accept_outliers=args.accept_outliers,
         jobs=args.jobs or os.cpu_count() or 1,
     )
-    print(ingest.summary_text(quality))
-    return 0
 
 
-def _adhoc_lock(outputs: Path, command: str):
+@contextmanager
+def _adhoc_lock(outputs: Path, store: Path, command: str) -> Iterator[None]:
     """`tables` and `analyse` write into a run's folder only while no run does, holding its
-    lock; the next run then sees tables that are not the ones it published and rebuilds the
-    national tables and every report, so the site never mixes the two."""
-    from analysis.runs.lock import output_lock
+    lock (and reading the store while no ingest rewrites it), and only into a folder the
+    package owns; the next run then sees tables that are not the ones it published and
+    rebuilds the national tables and every report, so the site never mixes the two."""
+    from analysis.runs import manifest, publish
+    from analysis.runs.lock import output_lock, store_lock
 
-    return output_lock(outputs, what=f"'{command}'")
+    with output_lock(outputs, what=f"'{command}'"), store_lock(store, shared=True, what=f"'{command}'"):
+        publish.check_owned(outputs, manifest.previous(outputs))
+        yield
 
 
 def _adhoc_note(outputs: Path) -> None:
@@ -116,10 +143,12 @@ def _adhoc_note(outputs: Path) -> None:
 
 def _cmd_tables(args: argparse.Namespace) -> int:
     from analysis.reports import tables
+    from analysis.runs import manifest
 
-    outputs = Path(args.out).parent if args.out else paths.for_source(args.source, args.store).outputs
-    with _adhoc_lock(outputs, "tables"):
-        written, headline = tables.write_tables(
+    where = paths.for_source(args.source, args.store)
+
+    def write() -> tuple[list[Path], str | None]:
+        return tables.write_tables(
             args.source,
             store=args.store,
             out=args.out,
@@ -128,22 +157,31 @@ def _cmd_tables(args: argparse.Namespace) -> int:
             method=args.interval,
             force=args.force,
         )
+
+    if args.out:  # a folder of the user's choosing, not a run's: no lock on a site, no record
+        written, headline = write()
+    else:
+        with _adhoc_lock(where.outputs, where.store, "tables"):
+            written, headline = write()
+            manifest.record_adhoc(where.outputs, written)
     for path in written:
         print(f"wrote {path}")
     if headline:
         print(headline)
-    _adhoc_note(outputs)
+    if not args.out:
+        _adhoc_note(where.outputs)
     return 0
 
 
 def _cmd_analyse(args: argparse.Namespace) -> int:
     from analysis.reports.analyse import write_analysis
+    from analysis.runs import manifest
     from analysis.sources.store import load_store
 
     where = paths.for_source(args.source, args.store, args.out)
     st = load_store(where.store)
     out = where.outputs
-    with _adhoc_lock(out, "analyse"):
+    with _adhoc_lock(out, where.store, "analyse"):
         written = write_analysis(
             st,
             out,
@@ -154,6 +192,7 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
             figures=not args.no_figures,
             comparison=args.comparison,
         )
+        manifest.record_adhoc(out, written)
     print(f"wrote {len(written)} files under {out}" + (" (GENERATED DEMO DATA)" if st.synthetic else ""))
     _adhoc_note(out)
     return 0
@@ -164,6 +203,7 @@ def _cmd_validate_methods(args: argparse.Namespace) -> int:
 
     from analysis.stats.method_study import summary_text, validate_methods
 
+    args.out.mkdir(parents=True, exist_ok=True)  # a bad --out is said before the study, not after
     chosen = args.scenario or ["baseline"]
     names = scenarios.names() if "all" in chosen else list(dict.fromkeys(chosen))
     for name in names:
@@ -451,13 +491,10 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         if args.debug or exc.errno not in _ENVIRONMENT_ERRORS:
             raise
-        where = exc.filename or "a file"
-        print(
-            f"error: cannot write or read {where}: {_ENVIRONMENT_ERRORS[exc.errno]}. "
-            f"{'Free some space' if exc.errno in (errno.ENOSPC, errno.EDQUOT) else 'Check its permissions'}, "
-            "or choose another folder (--out, --store), and run the command again.",
-            file=sys.stderr,
-        )
+        from analysis.errors import PATH_OPTIONS, os_error_facts
+
+        code, facts = os_error_facts(exc, {k: getattr(args, k, None) for k in PATH_OPTIONS})
+        print(f"error: {_ENVIRONMENT_ERRORS[code].format(**facts)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

@@ -46,6 +46,14 @@ def source_name(source: str) -> str:
     name = Path(source).resolve().name
     if not name:
         raise InputError(f"--source {source!r}: give 'homeoffice', 'demo' or a folder's path.")
+    if name in NAMED_SOURCES and Path(source).resolve() != NAMED_SOURCES[name].resolve():
+        # its store and outputs would be the built-in source's: another folder's files would
+        # replace them, and be published under the built-in source's name
+        raise InputError(
+            f"--source {source!r}: a folder named '{name}' would share the store and outputs of "
+            f"the built-in source '{name}' ({NAMED_SOURCES[name]}). Rename the folder (for "
+            f"example to '{name}-copy') and pass that, or use '--source {name}'."
+        )
     return name
 
 

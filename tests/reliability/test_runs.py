@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from analysis.cli import main
-from analysis.runs import lock, runner
+from analysis.runs import lock, publish, runner
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = [sys.executable, "-m", "analysis", "run", "--source", "demo", "--jobs", "2"]
@@ -46,12 +46,17 @@ def _statuses(out: Path) -> dict[str, str]:
     return {k: v["status"] for k, v in json.loads((out / "manifest.json").read_text())["notebooks"].items()}
 
 
+def _staged(out: Path) -> list[Path]:
+    """Notebooks a run is executing into its staging folder (in the new site it builds)."""
+    return list((publish.next_folder(out) / ".staging").glob("*/*.ipynb"))
+
+
 def _wait_for_notebooks(out: Path, proc: subprocess.Popen, timeout: float = 180) -> None:
     deadline = time.time() + timeout
-    while time.time() < deadline and not any((out / ".staging").glob("*/*.ipynb")):
+    while time.time() < deadline and not _staged(out):
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.2)
-    assert any((out / ".staging").glob("*/*.ipynb")), "the run never reached the notebooks"
+    assert _staged(out), "the run never reached the notebooks"
 
 
 @pytest.mark.slow
@@ -80,6 +85,7 @@ def test_a_killed_run_leaves_no_process_and_no_lock(tmp_path, demo_store, sig):
     again = subprocess.run(cmd, cwd=proj, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert not (out / ".staging").exists()
+    assert not publish.next_folder(out).exists()
 
 
 def test_adhoc_tables_during_a_run_are_refused(tmp_path, demo_store, monkeypatch, capsys):
@@ -133,7 +139,7 @@ def test_adhoc_tables_before_a_run_are_replaced_by_the_published_ones(
 
 
 @pytest.mark.slow
-def test_tampered_outputs_are_rebuilt_and_stray_files_removed(tmp_path, demo_store, monkeypatch):
+def test_tampered_outputs_are_rebuilt_and_other_files_kept(tmp_path, demo_store, monkeypatch):
     proj = _project(tmp_path, demo_store)
     monkeypatch.chdir(proj)
     out = proj / "outputs" / "demo"
@@ -142,13 +148,13 @@ def test_tampered_outputs_are_rebuilt_and_stray_files_removed(tmp_path, demo_sto
     surrey = out / "forces" / "surrey.ipynb"
     surrey.write_bytes(surrey.read_bytes()[:100])
     (out / "forces" / "cumbria.nocode.html").write_text("")
-    shutil.copy(out / "figures" / "caterpillar.png", out / "figures" / "left_by_an_old_analyse.png")
+    shutil.copy(out / "figures" / "caterpillar.png", out / "figures" / "mine.png")  # a user's file
     (out / "forces" / "devon-and-cornwall.html").write_text("a report no run made")
     assert main(["run", "--source", "demo", "--forces", "Kent", "Cumbria", "Surrey", "--jobs", "2"]) == 0
     status = _statuses(out)
     for name in ("forces/kent", "forces/surrey", "forces/cumbria"):
         assert status[name] == "ok", name  # re-executed: their files were not as recorded
-    assert not (out / "figures" / "left_by_an_old_analyse.png").exists()
+    assert (out / "figures" / "mine.png").exists()  # the package removes only files it wrote
     assert (out / "forces" / "devon-and-cornwall.html").exists()  # a run of some forces prunes no report
     assert (out / "forces" / "kent.html").stat().st_size > 1000
     index = (out / "index.html").read_text()
@@ -215,24 +221,3 @@ def test_an_output_that_cannot_be_installed_fails_that_notebook_alone(
     assert manifest["notebooks"]["forces/cumbria"]["status"] == "ok"
     assert manifest["notebooks"]["forces/kent"]["status"] == "failed"
     assert "forces/cumbria.html" in (out / "index.html").read_text()
-
-
-def test_a_full_run_removes_reports_no_notebook_of_it_made(tmp_path):
-    out = tmp_path / "out"
-    (out / "forces" / "kent").mkdir(parents=True)
-    for name in (
-        "kent.ipynb",
-        "kent.html",
-        "kent.nocode.html",
-        "gone.ipynb",
-        "gone.html",
-        "gone.nocode.html",
-        "kent.csv",
-    ):
-        (out / "forces" / name).write_text("x")
-    (out / "national").mkdir()
-    (out / "national" / "old_notebook.html").write_text("x")
-    runner.prune_reports(out, {"forces/kent"})
-    left = sorted(p.name for p in (out / "forces").iterdir())
-    assert left == ["kent", "kent.csv", "kent.html", "kent.ipynb", "kent.nocode.html"]
-    assert not (out / "national" / "old_notebook.html").exists()

@@ -13,7 +13,7 @@ import pytest
 
 from analysis.cli import main
 from analysis.errors import InputError
-from analysis.runs import lock, params, runner
+from analysis.runs import lock, params, publish, runner
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -272,14 +272,15 @@ def test_interrupted_run_leaves_earlier_outputs_intact(tmp_path, demo_store):
         # inherits that, so the test would depend on how it was started
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+    staging = publish.next_folder(out) / ".staging"
     deadline = time.time() + 120
-    while time.time() < deadline and not any((out / ".staging").glob("*/*.ipynb")):
+    while time.time() < deadline and not any(staging.glob("*/*.ipynb")):
         time.sleep(0.2)
-    assert any((out / ".staging").glob("*/*.ipynb")), "the run never reached the notebooks"
+    assert any(staging.glob("*/*.ipynb")), "the run never reached the notebooks"
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C does: the whole process group
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err
-    assert not (out / ".staging").exists()
+    assert not (out / ".staging").exists() and not publish.next_folder(out).exists()
     deadline = time.time() + 15  # a kernel notices its worker has gone within a few seconds
     while kernels() - already and time.time() < deadline:
         time.sleep(0.5)

@@ -47,6 +47,39 @@ def _describe(path: Path) -> str:
     )
 
 
+def store_lock_file(store: Path) -> Path:
+    """A store's lock: beside the store, not in it, so a refused ingest leaves no folder and
+    the store's files are only its tables and report."""
+    return store.parent / f".{store.name}.lock"
+
+
+@contextmanager
+def store_lock(store: Path, shared: bool, what: str = "run") -> Iterator[None]:
+    """Hold a lock on a store for the block: shared by the commands that read it (run, tables,
+    analyse), alone by ingest, which rewrites it; InputError if the other kind holds it."""
+    path = store_lock_file(store)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:  # a fault of the store's path (a name too long): said of the store
+        raise OSError(exc.errno, exc.strerror, str(store)) from None
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        doing = "reading" if not shared else "rewriting"
+        raise InputError(
+            f"another command is {doing} the store {store} (lock {path}): {what} would "
+            f"{'read a store being rewritten' if shared else 'change the store under it'}. Wait "
+            "for it to finish, then run this command again."
+        ) from None
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 @contextmanager
 def output_lock(out: Path, what: str = "run") -> Iterator[None]:
     """Hold the lock on `out` for the block; InputError naming the holder if it is taken."""

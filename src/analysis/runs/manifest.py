@@ -10,6 +10,7 @@ import json
 import platform
 import subprocess
 import time
+from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import asdict
 from importlib import metadata
@@ -96,13 +97,31 @@ def build(
     }
 
 
-def write(manifest: dict, out: Path) -> None:
-    """Write the manifest, the run summary and the index page into `out`."""
+def write(manifest: dict, out: Path, foreign: Iterable[str] = ()) -> None:
+    """Write the run summary, the index page (with the methods page and each force's CSV) and,
+    last, the manifest into `out`, listing in it the sha256 of every file the package wrote
+    there (all but the `foreign` ones, which it did not)."""
     from analysis.reports.site import write_index
+    from analysis.runs.publish import hashes
 
-    outputs.MANIFEST.save(out, manifest)
     outputs.RUN_SUMMARY.save(out, summary_text(manifest) + "\n")
     write_index(out, manifest["source"], manifest["offence"], manifest["synthetic"], manifest)
+    manifest["files"] = hashes(out, foreign)
+    outputs.MANIFEST.save(out, manifest)
+
+
+def record_adhoc(out: Path, written: Iterable[Path]) -> None:
+    """After an ad-hoc `tables` or `analyse` into a run's folder: list the files it wrote in the
+    manifest (under "adhoc"), so that the folder stays the package's and the next run, which
+    finds these tables are not the ones it published, replaces them."""
+    import hashlib
+
+    record = previous(out)
+    adhoc = record.setdefault("adhoc", {})
+    for path in written:
+        p = Path(path)
+        adhoc[p.relative_to(out).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+    outputs.MANIFEST.save(out, record)
 
 
 def summary_text(manifest: dict) -> str:

@@ -31,12 +31,14 @@ from analysis import outputs, paths
 from analysis.domain import forces, taxonomy
 from analysis.errors import InputError, WorkFailed
 from analysis.paths import NOTEBOOKS
-from analysis.runs import lock, manifest, params
+from analysis.runs import lock, manifest, params, publish
 
 if TYPE_CHECKING:
     from analysis.sources.store import Store
 
 KERNEL = "python3"
+_PAGE_DIR = ("reports", "templates", "page")  # in the package: the report pages' templates
+PAGE_TEMPLATES = Path(__file__).resolve().parents[1].joinpath(*_PAGE_DIR)
 
 
 @dataclass
@@ -62,6 +64,7 @@ class JobResult:
     attempts: int = 1
     parameters: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)  # suffix -> sha256 of each installed file
+    page_key: str = ""  # the page templates its HTML was made with (page_hash)
 
 
 def _sha(data: bytes) -> str:
@@ -69,12 +72,30 @@ def _sha(data: bytes) -> str:
 
 
 def code_hash() -> str:
-    """sha256 over the package's source files (so any code change re-runs every report)."""
+    """sha256 over the package's files: its code, data and the site's templates (so any change
+    to them re-runs every report); the report pages' templates are page_hash's."""
     h = hashlib.sha256()
     pkg = Path(__file__).resolve().parents[1]
     for p in sorted(pkg.rglob("*")):
-        if p.suffix in (".py", ".csv", ".toml") and "__pycache__" not in p.parts:
-            h.update(p.relative_to(pkg).as_posix().encode())
+        rel = p.relative_to(pkg)
+        if (
+            p.is_file()
+            and "__pycache__" not in rel.parts
+            and p.suffix != ".pyc"
+            and rel.parts[:3] != _PAGE_DIR
+        ):
+            h.update(rel.as_posix().encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def page_hash() -> str:
+    """sha256 over the report pages' templates: a change re-exports every page from its
+    executed notebook, and executes no notebook."""
+    h = hashlib.sha256()
+    for p in sorted(PAGE_TEMPLATES.rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(PAGE_TEMPLATES).as_posix().encode())
             h.update(p.read_bytes())
     return h.hexdigest()
 
@@ -206,12 +227,21 @@ def execute(
                 job.parameters,
             )
     _strip_volatile(nb)
-    nbformat.write(nb, out_nb)
-    save_figures(nb, stage, job.name)
-    page = page_resources(job)
-    for o, with_code in ((outputs.REPORT_PAGE, True), (outputs.REPORT_PAGE_NOCODE, False)):
-        body, _ = _html_exporter(with_code).from_notebook_node(nb, resources=page)
-        files[o].write_text(body, encoding="utf-8")
+    try:
+        nbformat.write(nb, out_nb)
+        save_figures(nb, stage, job.name)
+        _export_pages(nb, job, files)
+    except OSError as exc:  # a full disk or an unwritable folder fails this report alone
+        return JobResult(
+            job.name,
+            "failed",
+            job.key,
+            time.perf_counter() - start,
+            f"could not write its outputs: {exc.strerror or exc} ({exc.filename or staging})",
+            None,
+            attempt,
+            job.parameters,
+        )
     return JobResult(
         job.name, "ok", job.key, time.perf_counter() - start, attempts=attempt, parameters=job.parameters
     )
@@ -252,6 +282,29 @@ def _html_exporter(with_code: bool):
         exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={"parameters"}), enabled=True)
         cache[with_code] = exporter
     return cache[with_code]
+
+
+_PAGES = (outputs.REPORT_PAGE, outputs.REPORT_PAGE_NOCODE)
+
+
+def _export_pages(nb, job: Job, files: dict) -> None:
+    """Write a notebook's two pages (with and without code) to `files`' paths."""
+    page = page_resources(job)
+    for o, with_code in ((outputs.REPORT_PAGE, True), (outputs.REPORT_PAGE_NOCODE, False)):
+        body, _ = _html_exporter(with_code).from_notebook_node(nb, resources=page)
+        files[o].write_text(body, encoding="utf-8")
+
+
+def _reexport(result: JobResult, out: Path) -> None:
+    """Make an unchanged report's pages again from its executed notebook (already in `out`)
+    after a change to the page templates, and record their new hashes."""
+    import nbformat
+
+    files = {o: out / rel for o, rel in outputs.report_files(result.name).items()}
+    nb = nbformat.read(files[outputs.REPORT_NOTEBOOK], as_version=4)
+    template = "force_report" if result.name.startswith("forces/") else result.name.split("/", 1)[1]
+    _export_pages(nb, Job(result.name, template, result.parameters), files)
+    result.files = file_hashes(out, result.name)
 
 
 def _strip_volatile(nb) -> None:
@@ -489,40 +542,65 @@ def run(
     where = paths.for_source(source, out=out)
     source, out = where.name, where.outputs  # notebooks and manifest get the name, never a local path
     planned = plan(source, names, offence)  # bad force names stop here, before any work
+    publish.check_owned(out, manifest.previous(out))  # and someone else's folder
     jobs = jobs or os.cpu_count() or 1
     st = load_store(where.store)
     started = time.time()
-    with lock.output_lock(out), _sigterm_as_interrupt():
+    with lock.output_lock(out), lock.store_lock(where.store, shared=True), _sigterm_as_interrupt():
         old = manifest.previous(out)
-        code, lock_sha = code_hash(), lock_hash(root)
-        key = national_key(code, lock_sha, offence, where.store)
-        if rerun or national_stale(old, key, out):
-            prune(out, fit_national(st, out, offence), outputs.NATIONAL_FOLDERS)
-        inputs = _input_hashes(where.store, out)
-        work, results = split_unchanged(planned, old, out, rerun, root, code, lock_sha, inputs)
-        results += execute_all(work, root, out, executor, jobs, scheduler, timeout, progress)
-        results += kept_from(old, planned, out, full=names is None)
-        results.sort(key=lambda r: r.name)
-        if names is None:  # a full run: reports of forces no longer planned are gone
-            prune_reports(out, {r.name for r in results})
-        record = manifest.build(
-            source=source,
-            offence=offence,
-            synthetic=st.synthetic,
-            root=root,
-            code=code,
-            lock=lock_sha,
-            national_key=key,
-            inputs=inputs,
-            executor=executor,
-            jobs=jobs,
-            started=started,
-            results=results,
-            published=published_hashes(out),
-        )
-        manifest.write(record, out)
+        publish.check_owned(out, old)
+        nxt = publish.start(out)
+        try:
+            foreign = publish.carry_foreign(out, nxt, old)
+            code, lock_sha = code_hash(), lock_hash(root)
+            key = national_key(code, lock_sha, offence, where.store)
+            if rerun or national_stale(old, key, out):
+                fit_national(st, nxt, offence)
+            else:
+                publish.carry(out, nxt, old.get("published", {}))
+            inputs = _input_hashes(where.store, nxt)
+            work, results = split_unchanged(planned, old, out, rerun, root, code, lock_sha, inputs)
+            results += kept_from(old, planned, out, full=names is None)
+            pages = page_hash()
+            for r in results:  # unchanged reports go into the new site as they are
+                carried = [r.name + k for k in r.files]
+                if r.page_key != pages:  # only their pages are made again
+                    carried = [f for f in carried if outputs.describe(f) not in _PAGES]
+                publish.carry(out, nxt, carried)
+                if r.page_key != pages:
+                    _reexport(r, nxt)
+            results += execute_all(work, root, nxt, executor, jobs, scheduler, timeout, progress)
+            for r in results:
+                if r.status != "failed":
+                    r.page_key = pages
+            results.sort(key=lambda r: r.name)
+            record = manifest.build(
+                source=source,
+                offence=offence,
+                synthetic=st.synthetic,
+                root=root,
+                code=code,
+                lock=lock_sha,
+                national_key=key,
+                inputs=inputs,
+                executor=executor,
+                jobs=jobs,
+                started=started,
+                results=results,
+                published=published_hashes(nxt),
+            )
+            manifest.write(record, nxt, foreign)
+            publish.swap(nxt, out)
+        except BaseException:
+            publish.abandon(out)  # the previous site stays exactly as it was
+            raise
     _raise_if_failed(results, out)
     return record
+
+
+def _store_files(store_dir: Path) -> list[Path]:
+    """The files of a store (its tables and quality report; not its lock)."""
+    return [p for p in sorted(store_dir.glob("*")) if p.is_file() and not p.name.startswith(".")]
 
 
 def national_key(code: str, lock: str, offence: str, store_dir: Path) -> str:
@@ -533,7 +611,7 @@ def national_key(code: str, lock: str, offence: str, store_dir: Path) -> str:
                 "code": code,
                 "lock": lock,
                 "offence": offence,
-                "store": {p.name: _sha(p.read_bytes()) for p in sorted(store_dir.glob("*")) if p.is_file()},
+                "store": {p.name: _sha(p.read_bytes()) for p in _store_files(store_dir)},
             },
             sort_keys=True,
         ).encode()
@@ -569,16 +647,6 @@ def fit_national(st: Store, out: Path, offence: str) -> set[Path]:
 
     written, _ = write_store_tables(st, out, offence)
     return {Path(p) for p in written} | {Path(p) for p in write_analysis(st, out, offence=offence)}
-
-
-def prune(out: Path, keep: set[Path], folders: tuple[str, ...]) -> None:
-    """Remove the files in `out`'s `folders` that this fit did not write (a figure or table left
-    by an ad-hoc call, or by an older version), so the site shows only what was produced."""
-    keep = {p.resolve() for p in keep}
-    for folder in folders:
-        for p in sorted((out / folder).glob("*")):
-            if p.is_file() and p.resolve() not in keep:
-                p.unlink()
 
 
 def file_hashes(out: Path, name: str) -> dict[str, str]:
@@ -625,7 +693,14 @@ def split_unchanged(
             and intact(out, job.name, prev)
         ):
             skipped.append(
-                JobResult(job.name, "skipped", job.key, parameters=job.parameters, files=prev["files"])
+                JobResult(
+                    job.name,
+                    "skipped",
+                    job.key,
+                    parameters=job.parameters,
+                    files=prev["files"],
+                    page_key=prev.get("page_key", ""),
+                )
             )
         else:
             work.append(job)
@@ -643,19 +718,9 @@ def kept_from(previous: dict, planned: list[Job], out: Path, full: bool) -> list
     for name, entry in previous.get("notebooks", {}).items():
         if name in names or entry.get("status") not in ("ok", "skipped") or not intact(out, name, entry):
             continue
-        fields = {k: entry[k] for k in ("key", "parameters", "files") if k in entry}
+        fields = {k: entry[k] for k in ("key", "parameters", "files", "page_key") if k in entry}
         kept.append(JobResult(name, "skipped", **fields))
     return kept
-
-
-def prune_reports(out: Path, names: set[str]) -> None:
-    """Remove report files and figure folders that belong to no notebook of this run."""
-    for p, entry in outputs.found(out):
-        fields = entry.match(p.relative_to(out).as_posix()) or {}
-        if "report" in fields and entry.kind == "report" and fields["report"] not in names:
-            p.unlink()
-            if p.parent != out and not any(p.parent.iterdir()):
-                p.parent.rmdir()  # the figure folder of a report no longer made
 
 
 def execute_all(
@@ -719,7 +784,7 @@ def _raise_if_failed(results: list[JobResult], out: Path) -> None:
 
 def _input_hashes(store_dir: Path, out: Path) -> dict[str, str]:
     """The store's files and the national tables the reports read, with their sha256."""
-    found = {f"store/{p.name}": p for p in sorted(store_dir.glob("*")) if p.is_file()}
+    found = {f"store/{p.name}": p for p in _store_files(store_dir)}
     found.update(
         {
             p.relative_to(out).as_posix(): p

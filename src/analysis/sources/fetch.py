@@ -4,15 +4,22 @@ The upstream registry (URL and, once known, sha256 per file) ships in analysis/s
 The first download of a file records its sha256, size, URL and date in data/raw/snapshots.json;
 every later fetch checks against it, and a file whose bytes changed upstream is refused unless
 `--update`, which records the new hash and date. Files are never edited in the cache.
+
+A download replaces nothing until it is checked as a workbook (`workbook_problem`): an HTML
+page, a truncated download or a zip that is not a spreadsheet is refused and the cached file and
+its `NAME.prev` stay as they were. `--update` moves the cached file to `NAME.prev` only when it is
+itself a workbook, so `.prev` always holds the last good file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
 import shutil
 import tomllib
+import zipfile
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -103,6 +110,56 @@ class FetchResult:
     # "same", "changed", "unknown", "missing"
     status: str
     message: str
+
+
+_ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+_XLSX_PARTS = ("[Content_Types].xml", "xl/workbook.xml")
+
+
+def _zip_problem(path: Path) -> str | None:
+    """What is wrong with a whole zip archive named as a workbook; None when it holds the parts
+    of the kind its suffix names (.xlsx/.xlsm: [Content_Types].xml, xl/workbook.xml and at least
+    one xl/worksheets/*.xml; .ods: a mimetype of an OpenDocument spreadsheet and content.xml;
+    any other suffix: either)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            mimetype = zf.read("mimetype").strip() if "mimetype" in names else b""
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, EOFError, ValueError):
+        return "a truncated or damaged zip archive"
+    missing_xlsx = [n for n in _XLSX_PARTS if n not in names]
+    if not any(n.startswith("xl/worksheets/") and n.endswith(".xml") for n in names):
+        missing_xlsx.append("xl/worksheets/*.xml")
+    missing_ods = [] if mimetype == _ODS_MIMETYPE else [f"mimetype {_ODS_MIMETYPE.decode()}"]
+    if "content.xml" not in names:
+        missing_ods.append("content.xml")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        if not missing_xlsx:
+            return None
+        if not missing_ods:
+            return "an OpenDocument (.ods) spreadsheet, not the .xlsx workbook its name says"
+        return f"a zip archive that is not an .xlsx workbook (it has no {', no '.join(missing_xlsx)})"
+    if suffix == ".ods":
+        if not missing_ods:
+            return None
+        if not missing_xlsx:
+            return "an .xlsx workbook, not the OpenDocument (.ods) spreadsheet its name says"
+        return f"a zip archive that is not an .ods spreadsheet (it has no {', no '.join(missing_ods)})"
+    if not missing_xlsx or not missing_ods:
+        return None
+    return "a zip archive that is neither an .xlsx workbook nor an .ods spreadsheet"
+
+
+def workbook_problem(path: Path) -> str | None:
+    """What a downloaded file is, in words, when it is not the workbook its name says (an HTML
+    page, a truncated zip, a zip without a workbook's parts, ...); None when it is one. The bytes
+    are sniffed first (`sheets.sniff`: HTML, text, truncated zips, legacy .xls); a whole zip
+    must then hold the parts of its kind of workbook. CSV files are text and always pass."""
+    kind = sheets.sniff(path)
+    if kind or path.suffix.lower() in (".csv", ".xls"):
+        return kind
+    return _zip_problem(path)
 
 
 class DownloadError(ValueError):
@@ -229,14 +286,15 @@ def _fetch_one(
             got, headers = _download(entry, staging, progress, timeout, retries)
         except Exception as exc:  # requests and pooch raise many types for network failures
             return FetchResult(entry, "failed", _network_message(entry, exc, retries)), None
-        kind = sheets.sniff(got)
+        kind = workbook_problem(got)
         if kind:
             return FetchResult(
                 entry,
                 "failed",
                 f"{entry.filename} from {entry.url}: the server sent {kind}, not a workbook. Nothing was "
-                "saved and the cache is as it was. If GOV.UK moved the file, copy its current address "
-                "from the landing page into a registry file and pass --registry.",
+                "saved and the cache is as it was (the cached file and any .prev untouched). If GOV.UK "
+                "moved the file, copy its current address from the landing page into a registry file "
+                "and pass --registry.",
             ), None
         digest = sha256_of(got)
         if known and digest != known and not update:
@@ -250,17 +308,23 @@ def _fetch_one(
         if target.exists() and digest == sha256_of(target):
             new = _snapshot(entry, target, digest, licence, today, snap, headers)
             return FetchResult(entry, "unchanged", f"{entry.filename}: upstream unchanged"), new
+        make_shareable(got)  # before anything in the cache moves
         status, kept = "downloaded", ""
+        prev = target.with_name(target.name + ".prev")
         if target.exists():
             status = "updated"
-            prev = target.with_name(target.name + ".prev")
-            os.replace(target, prev)  # the good file stays, as .prev, until the next --update
-            kept = f"; the previous version is kept as {prev.name}"
-        make_shareable(got)
+            damaged = workbook_problem(target)
+            if damaged is None:
+                os.replace(target, prev)  # the good file stays, as .prev, until the next --update
+                kept = f"; the previous version is kept as {prev.name}"
+            else:  # .prev keeps the last good file, never one that is not a workbook
+                kept = f"; the cached file it replaces was not a workbook ({damaged}) and was dropped"
+                if prev.exists():
+                    kept += f"; {prev.name} is as it was"
         os.replace(got, target)
         new = _snapshot(entry, target, digest, licence, today, {}, headers)
-        if status == "updated":
-            new["previous_sha256"] = known or snap.get("sha256", "")
+        if status == "updated" and prev.exists():
+            new["previous_sha256"] = sha256_of(prev)
         message = f"{entry.filename}: {status} ({target.stat().st_size:,} bytes{kept})"
         return FetchResult(entry, status, message), new
     finally:
@@ -278,6 +342,8 @@ def check(
     import requests
 
     raw = Path(raw)
+    if raw.exists() and not raw.is_dir():  # else every file would be reported missing
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(raw))
     entries, _ = load_registry(registry)
     snapshots = _load_snapshots(raw)
     results = []
