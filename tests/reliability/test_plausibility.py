@@ -50,7 +50,8 @@ def test_a_huge_cell_is_refused_naming_it_and_its_neighbours(tmp_path, capsys):
     store = tmp_path / "store"
     assert main(["ingest", "--source", str(src), "--store", str(store)]) == 2
     err = capsys.readouterr().err
-    assert "mar2021-tables.csv: Kent 2020/21 Q2, stalking (8Q), outcome type 1, closed basis" in err
+    # the file and the row the cell is in (a CSV has no sheet to name)
+    assert "mar2021-tables.csv, row 5: Kent 2020/21 Q2, stalking (8Q), outcome type 1, closed basis" in err
     assert "1,000,000,000,000 is far outside" in err
     assert "2019/20 9, 2021/22 9" in err  # the same cell in the neighbouring years
     assert "--accept-outliers" in err and "Traceback" not in err

@@ -225,6 +225,10 @@ class FileReport:
     non_force_rows_dropped: Counter = field(default_factory=Counter)
     forces_renamed: dict[str, str] = field(default_factory=dict)
     sheets_skipped: list[str] = field(default_factory=list)
+    # Not in quality.json: what ingest needs to say what a file holds and where a row came from.
+    offence_codes: set[str] = field(default_factory=set)  # every code in the rows below a header
+    row_sheets: list[str] = field(default_factory=list, repr=False)  # each kept row's sheet ...
+    row_numbers: list[int] = field(default_factory=list, repr=False)  # ... and its row there
 
     def as_dict(self) -> dict:
         """JSON-ready form, with stable ordering."""
@@ -445,6 +449,7 @@ class _SheetParser:
         self.record = record
         self.out: dict[str, list] = {k: [] for k in columns}
         self.row_numbers: list[int] = []
+        self.row_sheets: list[str] = []
         self._codes: dict[object, str] = {}
 
     def code(self, raw: object) -> str:
@@ -484,6 +489,7 @@ class _SheetParser:
             for k in self.columns:
                 self.out[k].append(rec[k])
             self.row_numbers.append(n)
+            self.row_sheets.append(sheet)
         if count:
             self.report.rows_read += rows_read
 
@@ -495,13 +501,24 @@ class _SheetParser:
     def frame(self, key: list[str], ctx: str) -> pd.DataFrame:
         """The tidy table of every row kept; InputError if two rows hold the same cell."""
         self.report.rows_kept = len(self.row_numbers)
+        self.report.offence_codes = {c for c in self._codes.values() if c}
+        self.report.row_sheets, self.report.row_numbers = self.row_sheets, self.row_numbers
         frame = tidy_frame(self.out, self.columns)
         dup = frame.duplicated(key, keep=False)
         if dup.any():
             idx = list(dup[dup].index[:2])
             first = frame.loc[idx[0], key].to_dict()
+            a, b = (self.row_numbers[i] for i in idx)
+            sheet_a, sheet_b = (self.row_sheets[i] for i in idx)
+            rows = (
+                f"rows {a} and {b}"
+                if sheet_a == sheet_b
+                else f"sheet '{sheet_a}' row {a} and sheet '{sheet_b}' row {b}"
+            )
+            if sheet_a == sheet_b and "sheet '" not in ctx:
+                ctx = f"{ctx}, sheet '{sheet_a}'"
             raise InputError(
-                f"{ctx}: rows {self.row_numbers[idx[0]]} and {self.row_numbers[idx[1]]} hold the same "
+                f"{ctx}: {rows} hold the same "
                 f"{', '.join(f'{k}={v}' for k, v in first.items())}. Each force, quarter, offence "
                 "and outcome type must appear once (two spellings of one force name?)."
             )
@@ -650,8 +667,7 @@ def read_recorded(
     report = FileReport(file=path.name, sha256=sha256 or sha256_of(path), kind="recorded")
     parser = _SheetParser(path, report, offences, RECORDED_COLUMNS, _recorded_record)
     best_fail: tuple[str, Header | None] | None = None
-    for sheet, sheet_rows in sheets:
-        rows = enumerate(sheet_rows, start=1)
+    for sheet, rows in sheets:
         header, best = find_header(
             rows, classify_pfa_header, PFA_REQUIRED, f"file {path.name}, sheet '{sheet}'"
         )

@@ -3,20 +3,23 @@ parquet store."""
 
 from __future__ import annotations
 
+import difflib
 import re
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis import paths
 from analysis.domain import forces, periods, taxonomy
-from analysis.errors import InputError
+from analysis.errors import InputError, WorkFailed
 from analysis.sources import plausibility
-from analysis.sources.homeoffice import read_outcomes, read_recorded
-from analysis.sources.sheets import SPREADSHEET_SUFFIXES
+from analysis.sources.homeoffice import FileReport, read_outcomes, read_recorded
+from analysis.sources.sheets import SPREADSHEET_SUFFIXES, advice
 from analysis.sources.store import (
     OUTCOME_COLUMNS,
     OUTCOME_KEY,
@@ -31,6 +34,9 @@ from analysis.sources.store import (
 
 _MAR = re.compile(r"mar(?:ch)?[-_]?(\d{4})", re.IGNORECASE)
 _EDITION = re.compile(r"-(\d{2})(\d{2})(\d{2})(?=\.[a-z]+$)", re.IGNORECASE)
+# Where each row of the combined tables came from, kept while the checks run (so that a refusal
+# can name the sheet and row) and dropped before the store is written.
+LOCATION_COLUMNS = {"source_sheet": "string", "source_row": "int64"}
 
 
 @dataclass(frozen=True)
@@ -177,8 +183,8 @@ def ingest(
     synthetic = (folder / "truth.json").exists()
     outcome_frames: list[pd.DataFrame] = []
     recorded_frames: list[pd.DataFrame] = []
-    reports = []
-    for f, (frame, report, digest) in zip(files, _read_all(files, offences, jobs, progress)):
+    reports: list[FileReport] = []
+    for f, (frame, report, digest) in zip(files, _read_all(files, offences, jobs, progress, notes)):
         if f.kind == "outcomes":
             years = sorted(set(frame["financial_year"]))
             if years and f.year and years != [f.year]:
@@ -190,13 +196,17 @@ def ingest(
                 )
         frame["source_file"] = pd.array([f.path.name] * len(frame), dtype="string")
         frame["source_sha256"] = pd.array([digest] * len(frame), dtype="string")
+        frame["source_sheet"] = pd.array(report.row_sheets, dtype="string")
+        frame["source_row"] = np.asarray(report.row_numbers, dtype="int64")
         (outcome_frames if f.kind == "outcomes" else recorded_frames).append(frame)
         reports.append(report)
     outcomes = _combine(outcome_frames, OUTCOME_KEY, OUTCOME_COLUMNS)
     recorded = _combine(recorded_frames, RECORDED_KEY, RECORDED_COLUMNS)
-    if recorded.empty:
-        notes.append("no PFA recorded-crime table found: recorded_offences is empty")
+    # nothing is written unless every check passes, so a refusal leaves the store as it was
+    _check_offences(folder, files, reports, offences, outcomes, recorded, notes)
     checked = plausibility.check(outcomes, recorded, accept_outliers)
+    outcomes = outcomes.drop(columns=list(LOCATION_COLUMNS))
+    recorded = recorded.drop(columns=list(LOCATION_COLUMNS))
     quality = quality_report(outcomes, recorded, reports, notes, ignored, offences)
     quality["plausibility"] = checked
     quality["source"] = where.name
@@ -206,7 +216,87 @@ def ingest(
     return quality
 
 
-def _read_one(f: SourceFile, offences: tuple[str, ...] | None) -> tuple[pd.DataFrame, object, str]:
+def _code_order(code: str) -> tuple:
+    """Offence codes in the order a person reads them: 8L, 8Q, 9, 10, 10A, 46, 105A."""
+    m = re.match(r"(\d*)(.*)", code)
+    number, rest = m.groups() if m else ("", code)
+    return (int(number) if number else 10**9, rest)
+
+
+def _codes_text(codes: set[str], limit: int = 60) -> str:
+    shown = sorted(codes, key=_code_order)
+    text = ", ".join(shown[:limit])
+    return text + (f", ... ({len(shown)} in all)" if len(shown) > limit else "")
+
+
+def _check_offences(
+    folder: Path,
+    files: list[SourceFile],
+    reports: list[FileReport],
+    offences: tuple[str, ...] | None,
+    outcomes: pd.DataFrame,
+    recorded: pd.DataFrame,
+    notes: list[str],
+) -> None:
+    """Refuse offence codes that no outcomes file holds, before anything is written: an ingest
+    that keeps no rows at all (a typo in --offences), or one asked for explicitly that matches
+    nothing. A code of the default list that no file holds is noted, not refused (a source may
+    carry only some of them). Also notes what the PFA table held for the offences asked for."""
+    outcome_files = [f for f in files if f.kind == "outcomes"]
+    held = set().union(*(r.offence_codes for f, r in zip(files, reports) if f.kind == "outcomes"))
+    named = (
+        ", ".join(f.path.name for f in outcome_files)
+        if len(outcome_files) <= 3
+        else f"{len(outcome_files)} outcomes files in {folder}"
+    )
+    asked = list(dict.fromkeys(offences)) if offences is not None else None
+    missing = [c for c in asked if c not in held] if asked is not None else []
+    explicit = offences is not None and tuple(offences) != taxonomy.DEFAULT_OFFENCES
+    if outcomes.empty or (missing and explicit):
+        if asked is None:
+            what = "no outcome rows at all"
+        elif missing:
+            what = f"no rows for offence code{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
+        else:
+            what = f"no rows that could be kept for offence codes {', '.join(asked)}"
+        hints = [
+            f"{close[0]} for {c}"
+            for c in missing
+            if (close := difflib.get_close_matches(c, held, n=1, cutoff=0.5))
+        ]
+        raise InputError(
+            f"{named}: {what} (offences asked for: {', '.join(asked) if asked else 'all'}). "
+            + (
+                f"The files hold offence codes {_codes_text(held)}. "
+                if held
+                else "The files hold no data rows. "
+            )
+            + (f"Did you mean {', '.join(hints)}? " if hints else "")
+            + "Correct the codes given with --offences (or give 'all'); nothing was written, the "
+            "store is as it was."
+        )
+    for c in missing:
+        notes.append(f"offence {c} (read by default): no outcomes file holds it")
+    pfa = [(f, r) for f, r in zip(files, reports) if f.kind == "recorded"]
+    if not pfa:
+        notes.append("no PFA recorded-crime table found: recorded_offences is empty")
+        return
+    for f, r in pfa:
+        lacking = [c for c in (asked or []) if c in held and c not in r.offence_codes]
+        if recorded.empty:
+            codes = ", ".join(asked) if asked else "any offence"
+            notes.append(
+                f"the PFA recorded-crime table {f.path.name} was read but holds no rows for "
+                f"{codes}: recorded_offences is empty"
+            )
+        elif lacking:
+            notes.append(
+                f"the PFA recorded-crime table {f.path.name} holds no rows for {', '.join(lacking)}: "
+                "recorded_offences has none for " + ("them" if len(lacking) > 1 else "it")
+            )
+
+
+def _read_one(f: SourceFile, offences: tuple[str, ...] | None) -> tuple[pd.DataFrame, FileReport, str]:
     """One file's table, its reading report and its sha256 (in a worker process when jobs > 1)."""
     digest = sha256_of(f.path)
     reader = read_outcomes if f.kind == "outcomes" else read_recorded
@@ -215,11 +305,20 @@ def _read_one(f: SourceFile, offences: tuple[str, ...] | None) -> tuple[pd.DataF
 
 
 def _read_all(
-    files: list[SourceFile], offences: tuple[str, ...] | None, jobs: int, progress: bool
-) -> Iterator[tuple[pd.DataFrame, object, str]]:
+    files: list[SourceFile],
+    offences: tuple[str, ...] | None,
+    jobs: int,
+    progress: bool,
+    notes: list[str] | None = None,
+) -> Iterator[tuple[pd.DataFrame, FileReport, str]]:
     """Every file read, in the files' order: one at a time, or by `jobs` processes (a real
     ingest is eleven year workbooks plus the PFA tables; each read is CPU-bound in calamine and
-    pandas). The first error stops the ingest either way, before anything is written."""
+    pandas). The first error stops the ingest either way, before anything is written.
+
+    A worker process that dies (killed for memory, or crashed inside the spreadsheet reader)
+    takes the pool with it, without saying which file it was reading: the files not yet read are
+    then read one at a time, each in a process of its own, so that a file that kills its reader
+    is named (`_read_alone`); the note says which files were read again."""
     bar = None
     if progress:
         from tqdm import tqdm
@@ -233,6 +332,7 @@ def _read_all(
                     bar.update(1)
             return
         from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
         with ProcessPoolExecutor(min(jobs, len(files))) as pool:
             # largest first, so one big workbook does not start last and finish alone
@@ -241,28 +341,106 @@ def _read_all(
             # the store's schemas (pandera's import and its first check, more than a second)
             # are readied while the workers read, instead of after them, when nothing else could run
             warm_schemas()
-            for i in range(len(files)):
-                yield futures[i].result()
+            for first_lost in range(len(files)):
+                try:
+                    result = futures[first_lost].result()
+                except BrokenProcessPool:
+                    break
+                yield result
                 if bar is not None:
                     bar.update(1)
+            else:
+                return
+        lost = [
+            i for i in range(first_lost, len(files)) if isinstance(futures[i].exception(), BrokenProcessPool)
+        ]
+        if notes is not None:  # noted now: the caller stops asking once it has every file
+            notes.append(
+                f"a reading process died while {len(lost)} file(s) were being read "
+                f"({', '.join(files[i].path.name for i in lost)}); each was read again on its own"
+            )
+        for i in range(first_lost, len(files)):
+            if i in lost:
+                yield _read_alone(files[i], offences)
+            else:
+                yield futures[i].result()  # read, or the error it met
+            if bar is not None:
+                bar.update(1)
     finally:
         if bar is not None:
             bar.close()
 
 
+def _read_and_send(reader, f: SourceFile, offences: tuple[str, ...] | None, conn) -> None:
+    """A child process's work for `_read_alone`: read, and send back the result or the error."""
+    try:
+        try:
+            message: tuple[str, object] = ("ok", reader(f, offences))
+        except Exception as exc:
+            message = ("error", exc)
+        conn.send(message)
+    finally:
+        conn.close()
+
+
+def _read_alone(f: SourceFile, offences: tuple[str, ...] | None) -> tuple[pd.DataFrame, FileReport, str]:
+    """Read one file in a process of its own; if that process dies, say so naming the file."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context()
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_read_and_send, args=(_read_one, f, offences, sender), daemon=True)
+    proc.start()
+    sender.close()
+    try:
+        status, payload = receiver.recv()
+    except EOFError:  # it died before it could answer
+        proc.join()
+        raise _died(f, proc.exitcode) from None
+    finally:
+        receiver.close()
+    proc.join()
+    if status != "ok":
+        raise payload
+    return payload
+
+
+def _died(f: SourceFile, exitcode: int | None) -> Exception:
+    """The error for a file whose reading process died even when it read that file alone."""
+    number = -exitcode if exitcode is not None and exitcode < 0 else None
+    try:
+        how = f"killed by {signal.Signals(number).name}" if number else f"exit status {exitcode}"
+    except ValueError:
+        how = f"killed by signal {number}"
+    if number == signal.SIGKILL:
+        return WorkFailed(
+            f"file {f.path.name}: the process reading it was {how}, as the system does when memory "
+            "runs out, even when it read this file alone. Close other programs and run ingest "
+            f"again with --jobs 1; if it is killed again, the file may be damaged: {advice(f.path)}."
+        )
+    return InputError(
+        f"file {f.path.name}: the process reading it died ({how}) without a message, even when it "
+        "read this file alone: the file is probably damaged in a way the spreadsheet reader cannot "
+        f"survive. {advice(f.path)[0].upper()}{advice(f.path)[1:]}; if it fails again, report it "
+        "('ingest --jobs 1' shows the reader's own output)."
+    )
+
+
 def _combine(frames: list[pd.DataFrame], key: list[str], columns: dict[str, str]) -> pd.DataFrame:
     """Concatenate the files' tables; an error if two files hold the same cell."""
     if not frames:  # no PFA table: an empty table of the right shape
-        cols = {**columns, **PROVENANCE_COLUMNS}
+        cols = {**columns, **PROVENANCE_COLUMNS, **LOCATION_COLUMNS}
         return tidy_frame({c: [] for c in cols}, cols)
     out = pd.concat(frames, ignore_index=True)
     dup = out.duplicated(key, keep=False)
     if dup.any():
         clash = out[dup].sort_values(key).head(2)
-        files = sorted(set(clash["source_file"]))
         row = clash.iloc[0]
+        places = " and ".join(
+            f"{c.source_file}, sheet '{c.source_sheet}', row {c.source_row}" for c in clash.itertuples()
+        )
         raise InputError(
-            f"{' and '.join(files)} both hold {', '.join(f'{k}={row[k]}' for k in key)}. Keep one "
+            f"{places} both hold {', '.join(f'{k}={row[k]}' for k in key)}. Keep one "
             "edition of each year in the source folder."
         )
     return out.sort_values(key, kind="stable").reset_index(drop=True)

@@ -31,10 +31,16 @@ _COLUMNS = {
 }
 
 
+# Where a cell was read, when the tables carry it (ingest keeps it while it checks): named in
+# every refusal, with the file.
+_LOCATION = ["source_sheet", "source_row"]
+
+
 def _long(outcomes: pd.DataFrame, recorded: pd.DataFrame) -> pd.DataFrame:
     """Every count cell as one row: force, year, quarter, offence, outcome type (-1 for the PFA
-    table), column, value, source file."""
+    table), column, value, source file (and sheet and row, when the tables have them)."""
     keep = ["force", "financial_year", "quarter", "offence_code", "source_file"]
+    keep += [c for c in _LOCATION if c in outcomes.columns and (recorded.empty or c in recorded.columns)]
     parts = []
     for column in ("recorded_basis", "closed_basis"):
         part = outcomes[[*keep, "outcome_type", column]].rename(columns={column: "value"})
@@ -83,16 +89,23 @@ def _outliers(cells: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["source_file", "force", "financial_year", "quarter"], kind="stable")
 
 
+_TOTAL = ["source_file", "force", "financial_year", "offence_code", "column"]
+
+
 def negative_totals(outcomes: pd.DataFrame, recorded: pd.DataFrame) -> pd.DataFrame:
-    """Force-year-offence totals below zero, per count column."""
+    """Force-year-offence totals below zero, per file and count column."""
     return _negative_totals(_long(outcomes, recorded))
 
 
 def _negative_totals(cells: pd.DataFrame) -> pd.DataFrame:
-    totals = cells.groupby(["force", "financial_year", "offence_code", "column"], observed=True)[
-        "value"
-    ].sum()
+    totals = cells.groupby(_TOTAL, observed=True)["value"].sum()
     return totals[totals < 0].reset_index()
+
+
+def _most_negative(cells: pd.DataFrame, total: pd.Series) -> pd.Series:
+    """The most negative cell that adds to a negative total (where to look first)."""
+    same = cells[(cells[_TOTAL] == total[_TOTAL]).all(axis=1)]
+    return same.loc[same["value"].idxmin()]
 
 
 def _neighbours(cells: pd.DataFrame, row: pd.Series) -> str:
@@ -108,12 +121,25 @@ def _neighbours(cells: pd.DataFrame, row: pd.Series) -> str:
     return ", ".join(f"{y} {v:,}" for y, v in zip(same["financial_year"], same["value"])) or "none published"
 
 
+def _sheet(row: pd.Series) -> str:
+    """', sheet S' for a cell read from a workbook's sheet, '' for a CSV file or when unknown."""
+    if "source_sheet" not in row.index or pd.isna(row["source_sheet"]):
+        return ""
+    return "" if str(row["source_file"]).lower().endswith(".csv") else f", sheet '{row['source_sheet']}'"
+
+
+def _place(row: pd.Series) -> str:
+    """The file a cell was read from, with its sheet and row when they are known."""
+    known = "source_row" in row.index and not pd.isna(row["source_row"])
+    return f"{row['source_file']}{_sheet(row)}" + (f", row {int(row['source_row'])}" if known else "")
+
+
 def _where(row: pd.Series) -> str:
     what = "" if row["outcome_type"] < 0 else f", outcome type {int(row['outcome_type'])}"
     offence = taxonomy.OFFENCE_BY_CODE.get(row["offence_code"])
     name = f"{offence.description.lower()} ({row['offence_code']})" if offence else row["offence_code"]
     return (
-        f"{row['source_file']}: {row['force']} {row['financial_year']} Q{int(row['quarter'])}, {name}{what}, "
+        f"{_place(row)}: {row['force']} {row['financial_year']} Q{int(row['quarter'])}, {name}{what}, "
         f"{_COLUMNS[row['column']]}"
     )
 
@@ -125,10 +151,15 @@ def check(outcomes: pd.DataFrame, recorded: pd.DataFrame, accept_outliers: bool 
     neg = _negative_totals(cells)
     if len(neg):
         r = neg.iloc[0]
+        cell = _most_negative(cells, r)
+        at = f"row {int(cell['source_row'])}, " if "source_row" in cell.index else ""
+        what = "" if cell["outcome_type"] < 0 else f", outcome type {int(cell['outcome_type'])}"
         raise InputError(
-            f"{r['force']} {r['financial_year']}, offence {r['offence_code']}: the {_COLUMNS[r['column']]} "
-            f"counts add up to {int(r['value']):,}, below zero ({len(neg)} such total(s) in all). A "
-            "negative total cannot be published data: check the file for a damaged cell."
+            f"file {r['source_file']}{_sheet(cell)}: {r['force']} {r['financial_year']}, offence {r['offence_code']}: "
+            f"the {_COLUMNS[r['column']]} counts add up to {int(r['value']):,}, below zero ({len(neg)} "
+            f"such total(s) in all); the most negative cell is {at}Q{int(cell['quarter'])}{what}: "
+            f"{int(cell['value']):,}. A negative total cannot be published data: check that cell, or "
+            "download the file again."
         )
     found = _outliers(cells)
     records = [
