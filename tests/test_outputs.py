@@ -49,6 +49,10 @@ def test_a_file_the_catalogue_does_not_know_is_not_described():
     assert outputs.describe("tables/funnel_summary.csv") is outputs.FUNNEL_SUMMARY
     assert outputs.describe("forces/kent.nocode.html") is outputs.REPORT_PAGE_NOCODE
     assert outputs.describe("forces/kent.html") is outputs.REPORT_PAGE
+    # a description names the file's own year, as the site lists it
+    assert outputs.FUNNEL.described("tables/funnel_2020-21.csv").startswith("Per force in 2020/21:")
+    change = outputs.FUNNEL_CHANGE.described("tables/funnel_change_2019-20_2020-21.csv")
+    assert "from 2019/20 to 2020/21" in change
 
 
 def test_relpath_refuses_values_that_do_not_fit():

@@ -44,6 +44,7 @@ _FIELDS = {
 _YEAR_FIELDS = ("year", "year_from", "year_to")
 
 
+@cache  # every file of a site is matched against every pattern
 def _regex(pattern: str) -> re.Pattern[str]:
     parts = re.split(r"\{(\w+)\}", pattern)
     rx = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>{_FIELDS[p]})" for i, p in enumerate(parts))
@@ -301,6 +302,13 @@ class Output:
         """The file's path in output folder `out`."""
         return Path(out) / self.relpath(**fields)
 
+    def described(self, rel: str) -> str:
+        """The description of one file of this kind, its fields filled in (a year as 2020/21)."""
+        fields = self.match(rel) or {}
+        return self.description.format(
+            **{k: v.replace("-", "/") if k in _YEAR_FIELDS else v for k, v in fields.items()}
+        )
+
     def match(self, rel: str) -> dict[str, str] | None:
         """The fields of a path under the output folder, if it is one of these files."""
         m = self.regex.match(rel)
@@ -433,7 +441,7 @@ FUNNEL = _O(
     "funnel",
     "tables/funnel_{year}.csv",
     "table",
-    "Per force in one year: charge rate, funnel limits and flags for each method.",
+    "Per force in {year}: charge rate, funnel limits and flags for each method.",
     (
         "financial_year",
         "force",
@@ -457,7 +465,7 @@ FUNNEL_LIMITS = _O(
     "funnel_limits",
     "tables/funnel_limits_{year}.csv",
     "table",
-    "The funnel's control limits in one year for each method and level, to draw it.",
+    "The funnel's control limits in {year} for each method and level, to draw it.",
     ("method", "level", "n", "lower", "upper", "data_source"),
     national=True,
 )
@@ -465,7 +473,7 @@ FUNNEL_CHANGE = _O(
     "funnel_change",
     "tables/funnel_change_{year_from}_{year_to}.csv",
     "table",
-    "Per force: change in charge rate across April 2020 against the funnel limits.",
+    "Per force: change in charge rate from {year_from} to {year_to} against the funnel limits.",
     (
         "force",
         "n_from",
@@ -735,7 +743,7 @@ FUNNEL_FIGURE = _O(
     "funnel_figure",
     "figures/funnel_{year}.png",
     "figure",
-    "Funnel plot of charge rates in the headline year: every force against the limits.",
+    "Funnel plot of charge rates in {year}: every force against the limits.",
     national=True,
 )
 NATIONAL_FIGURES = {

@@ -189,7 +189,6 @@ def test_a_manifest_lists_every_file_the_run_wrote(tmp_path):
         "forces/kent/trends.png",
         outputs.MANIFEST.relpath(),
     }
-    json.dumps(record)
 
 
 def test_a_folder_named_like_a_built_in_source_is_refused(tmp_path, capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis import outputs
 from analysis.domain import forces, periods
 from analysis.reports.verdicts import SMALL_N
 from analysis.stats.measures import NATIONAL
@@ -56,25 +57,8 @@ def headlines(
     )
     slugs = {f.name: f.slug for f in forces.registry()}
     slugs[NATIONAL] = "england-and-wales"
-    keep = [
-        "financial_year",
-        "force",
-        "offence_code",
-        "offences_recorded",
-        "offences_recorded_outcomes_file",
-        "outcomes_closed",
-        "evidential_difficulties_closed",
-        "evidential_difficulties_rate_closed",
-        "evidential_difficulties_rate_closed_low",
-        "evidential_difficulties_rate_closed_high",
-        "charged_closed",
-        "charge_rate_closed",
-        "charge_rate_closed_low",
-        "charge_rate_closed_high",
-        "quarters_with_outcomes",
-        "interval",
-        "data_source",
-    ]
+    # the headline table's columns, as the catalogue lists them; the slug and sentence are made here
+    keep = [c for c in outputs.HEADLINES.columns if c not in ("slug", "sentence")]
     out = rows[keep].copy()
     out.insert(2, "slug", out["force"].map(slugs))
     out["sentence"] = [sentence(r, synthetic) for _, r in rows.iterrows()]

@@ -37,12 +37,6 @@ def page_title(template: str, parameters: dict) -> str:
     return NATIONAL_TITLES.get(template, template.replace("_", " ").capitalize())
 
 
-def describe_file(rel: str) -> str:
-    """The one-line description of a file in the output folder, from the output catalogue."""
-    entry = outputs.describe(rel)
-    return entry.description if entry else ""
-
-
 def _env() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES / "site"),
@@ -161,7 +155,7 @@ def _figures(out: Path) -> list[dict]:
         if entry.kind == "figure" and f.suffix == ".png":
             rel = f.relative_to(out).as_posix()
             found.append(
-                {"src": rel, "alt": alts.get(f.name, entry.description), "caption": entry.description}
+                {"src": rel, "alt": alts.get(f.name, entry.described(rel)), "caption": entry.described(rel)}
             )
     return found
 
@@ -225,11 +219,11 @@ def write_index(out: Path, source: str, offence: str, synthetic: bool, manifest:
                 "nocode": files[outputs.REPORT_PAGE_NOCODE],
             }
         )
-    tables = [
-        {"name": t.name, "href": t.relative_to(out).as_posix(), "description": entry.description}
-        for t, entry in outputs.found(out, outputs.NATIONAL_FOLDERS)
-        if entry.kind == "table"
-    ]
+    tables = []
+    for t, entry in outputs.found(out, outputs.NATIONAL_FOLDERS):
+        if entry.kind == "table":
+            rel = t.relative_to(out).as_posix()
+            tables.append({"name": t.name, "href": rel, "description": entry.described(rel)})
     commit = str(manifest.get("code_commit", ""))[:12]
     data = data_source_label(synthetic)
     citation = (

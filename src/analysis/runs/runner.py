@@ -201,49 +201,30 @@ def execute(
             break
         except pm.PapermillExecutionError as exc:
             kernel.discard()  # the next notebook gets a kernel this one has not touched
-            return JobResult(
-                job.name,
-                "failed",
-                job.key,
-                time.perf_counter() - start,
-                f"{exc.ename}: {exc.evalue}",
-                exc.exec_count,
-                attempt,
-                job.parameters,
-            )
+            return _failed(job, start, f"{exc.ename}: {exc.evalue}", exc.exec_count, attempt)
         except Exception as exc:  # kernel start failures are retried; anything else fails the job
             kernel.discard()
             if attempt <= retries and _is_kernel_start_failure(exc):
                 time.sleep(1)
                 continue
-            return JobResult(
-                job.name,
-                "failed",
-                job.key,
-                time.perf_counter() - start,
-                f"{type(exc).__name__}: {exc}",
-                None,
-                attempt,
-                job.parameters,
-            )
+            return _failed(job, start, f"{type(exc).__name__}: {exc}", None, attempt)
     _strip_volatile(nb)
     try:
         nbformat.write(nb, out_nb)
         save_figures(nb, stage, job.name)
         _export_pages(nb, job, files)
     except OSError as exc:  # a full disk or an unwritable folder fails this report alone
-        return JobResult(
-            job.name,
-            "failed",
-            job.key,
-            time.perf_counter() - start,
-            f"could not write its outputs: {exc.strerror or exc} ({exc.filename or staging})",
-            None,
-            attempt,
-            job.parameters,
-        )
+        error = f"could not write its outputs: {exc.strerror or exc} ({exc.filename or staging})"
+        return _failed(job, start, error, None, attempt)
     return JobResult(
         job.name, "ok", job.key, time.perf_counter() - start, attempts=attempt, parameters=job.parameters
+    )
+
+
+def _failed(job: Job, start: float, error: str, cell: int | None, attempt: int) -> JobResult:
+    """A failed notebook's result: its error, the cell it stopped at, and its time so far."""
+    return JobResult(
+        job.name, "failed", job.key, time.perf_counter() - start, error, cell, attempt, job.parameters
     )
 
 
@@ -599,7 +580,8 @@ def run(
 
 
 def _store_files(store_dir: Path) -> list[Path]:
-    """The files of a store (its tables and quality report; not its lock)."""
+    """The files of a store: its tables and quality report (not the hidden temporary files a
+    killed ingest may leave)."""
     return [p for p in sorted(store_dir.glob("*")) if p.is_file() and not p.name.startswith(".")]
 
 

@@ -30,6 +30,7 @@ import statsmodels.api as sm
 from scipy import stats
 from scipy.special import expit, logit
 
+from analysis import outputs
 from analysis.domain import periods, taxonomy
 from analysis.errors import InputError
 from analysis.stats import glm, sensitivity
@@ -41,19 +42,9 @@ PLACEBO_YEARS = ("2016/17", "2017/18", "2018/19")
 DONUT_YEARS = ("2020/21", "2021/22")
 CV3 = "cluster jackknife (CV3) SE, t({df}) interval"
 COMPARISON_OFFENCE = taxonomy.COMPARISON_OFFENCE  # the negative control's default offence
-# the columns of the link models table, in order
-MODEL_COLUMNS = (
-    "estimator",
-    "specification",
-    "estimate",
-    "ci_low",
-    "ci_high",
-    "p_value",
-    "method",
-    "n_forces",
-    "n_obs",
-    "note",
-)
+# the columns of the link models table, in order, as the catalogue lists them (the data-source
+# label is added when the table is written)
+MODEL_COLUMNS = tuple(c for c in outputs.LINK_MODELS.columns if c != "data_source")
 
 
 def permutation_p(
