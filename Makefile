@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCE ?= demo
 
-.PHONY: help venv demo demo-tables lab notebooks references lint test test-all bench validate validate-primary lock clean
+.PHONY: help venv demo demo-tables lab notebooks references lint test test-all coverage bench validate validate-primary lock clean
 
 help:
 	@echo "make demo      generate demo data, ingest it, run every notebook; prints the site's path"
 	@echo "make lab       open JupyterLab on notebooks/ (demo data and national tables built first)"
 	@echo "make notebooks regenerate notebooks/*.ipynb templates from their py:percent pairs"
 	@echo "make lint      ruff (lint and format check) and mypy"
+	@echo "make coverage  line coverage of site, manifest and runner from the quick tests"
 	@echo "make test      run lint, the tests (not the slow ones) and nbval on notebooks/reference"
 	@echo "make references regenerate the executed reference notebooks checked by nbval"
 	@echo "make test-all  run every test, slow ones included"
@@ -66,6 +67,10 @@ lint: $(STAMP)
 
 test: lint demo-tables
 	$(BIN)/python -m pytest -m "not slow" --nbval --nbval-sanitize-with notebooks/reference/sanitize.cfg tests notebooks/reference
+
+# Line coverage of the modules where faults bite, from the quick suite (issue 20's figures)
+coverage: demo-tables
+	$(BIN)/python -m pytest -m "not slow" -q --cov=analysis.reports.site --cov=analysis.runs.manifest --cov=analysis.runs.runner --cov-report=term-missing tests
 
 references: demo-tables
 	$(BIN)/python tools/references.py

@@ -57,7 +57,7 @@ sections.funnel_summary_table(ctx)
 # ## Change between 2019/20 and 2020/21
 
 # %% tags=["figure"]
-sections.change_funnel_figure(ctx, sections.change_funnel_for(ctx))
+sections.change_funnel_figure(ctx)
 
 # %% [markdown]
 # ## Shrunken rates and rank intervals

@@ -9,7 +9,7 @@
 # ---
 
 # %% [markdown]
-# How one police force dealt with stalking, beside England and Wales. Every number below is
+# How one police force dealt with the offence in the title, beside England and Wales. Every number below is
 # computed from the Home Office outcomes data (or, where it says so, generated demo data) by
 # the `analysis` package; nothing is typed in by hand.
 
@@ -94,7 +94,7 @@ rank_figure
 # %% [markdown]
 # ## The April 2020 change: rise in recording and the national model
 #
-# The force's growth in recorded stalking from 2019/20 to 2020/21 (its dose), and how far its
+# The force's growth in recorded offences from 2019/20 to 2020/21 (its dose), and how far its
 # charge rates after April 2020 sit from what the national model predicts for a force with that
 # rise. The model is fitted once for all forces; its estimate is below.
 

@@ -9,8 +9,8 @@
 # ---
 
 # %% [markdown]
-# National trends in recorded stalking and in how investigations end, with the counting-rule
-# changes that break the series.
+# National trends in the recorded offence (stalking unless the title says otherwise) and in how
+# investigations end, with the counting-rule changes that break the series.
 
 # %% tags=["parameters"]
 source = "demo"

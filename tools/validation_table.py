@@ -14,7 +14,10 @@ from collections import Counter
 
 import pandas as pd
 
-from analysis.stats.method_study import Z  # a value Z Monte Carlo errors from a boundary is told apart
+from analysis.stats.method_study import (
+    Z,
+    targets,
+)  # Z: a value Z Monte Carlo errors from a boundary is told apart
 
 
 def _with_mcse(value: float, mcse: float, percent: bool = False) -> str:
@@ -34,28 +37,25 @@ def _bounds(r) -> str:
     return f" {bias} | {cover} |"
 
 
-# the verdict's words for a target missed beyond Monte Carlo error (method_study.verdict)
-MISSED = ("bias distinguishable from 0", "beyond Monte Carlo error")
-
-
 def misses(table: pd.DataFrame) -> pd.DataFrame:
-    """The rows whose verdict says a target (bias 0, coverage 95%, size 5%) is missed. A mean
-    squared error is left out: it has no target of its own (its "bias" is the MSE itself; the
-    study compares shrunken with raw rates by their ratio)."""
-    verdict = table["verdict"].fillna("")
-    missed = verdict.apply(lambda v: any(m in v for m in MISSED))
+    """The rows that miss a target (bias 0, coverage 95%, size 5%) beyond Monte Carlo error, as
+    the study decides it (method_study.targets). A mean squared error is left out: it has no
+    target of its own (its "bias" is the MSE itself; the study compares shrunken with raw rates
+    by their ratio)."""
+    missed = table.apply(lambda r: targets(r).missed, axis=1).astype(bool)
     return table[missed & ~table["parameter"].str.startswith("MSE of")]
 
 
 def _missed_cell(r) -> str:
     """What a row misses, each with its Monte Carlo error: b = mean estimate minus truth,
     c = coverage, s = size."""
+    t = targets(r._asdict())
     parts = []
-    if "bias distinguishable" in r.verdict:
+    if t.bias_distinguishable:
         parts.append(f"b {_with_mcse(r.bias, r.bias_mcse)}")
-    if any(f"coverage {side} 95% beyond" in r.verdict for side in ("below", "above")):
+    if t.coverage:
         parts.append(f"c {_with_mcse(r.coverage, r.coverage_mcse, True)}")
-    if any(f"size {side} 5% beyond" in r.verdict for side in ("below", "above")):
+    if t.size:
         parts.append(f"s {_with_mcse(r.rejection_rate, r.rejection_rate_mcse, True)}")
     return "; ".join(parts)
 

@@ -90,9 +90,14 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def _offences(value: str) -> tuple[str, ...] | None:
+    """`ingest --offences` as ingest takes it: None for 'all', else the codes normalised
+    (`ingest.normalise_offences`), so the default list typed out, in any order, case or with
+    repeats, is the default itself and ingest writes the same store as without --offences."""
+    from analysis.sources.ingest import normalise_offences
+
     if value.strip().lower() == "all":
         return None
-    return tuple(taxonomy.normalise_offence_code(v) for v in value.split(",") if v.strip())
+    return normalise_offences(value.split(","))
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
@@ -145,7 +150,7 @@ def _cmd_tables(args: argparse.Namespace) -> int:
     from analysis.reports import tables
     from analysis.runs import manifest
 
-    where = paths.for_source(args.source, args.store)
+    where = paths.for_source(args.source, args.store, offence=args.offence)
 
     def write() -> tuple[list[Path], str | None]:
         return tables.write_tables(
@@ -178,7 +183,7 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
     from analysis.runs import manifest
     from analysis.sources.store import load_store
 
-    where = paths.for_source(args.source, args.store, args.out)
+    where = paths.for_source(args.source, args.store, args.out, offence=args.offence)
     st = load_store(where.store)
     out = where.outputs
     with _adhoc_lock(out, where.store, "analyse"):
@@ -255,7 +260,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         progress=sys.stderr.isatty(),
     )
     print(manifest.summary_text(record))
-    print(f"Site: {output_catalogue.INDEX.path(paths.for_source(args.source, out=args.out).outputs)}")
+    print(
+        f"Site: {output_catalogue.INDEX.path(paths.for_source(args.source, out=args.out, offence=args.offence).outputs)}"
+    )
     return 0
 
 

@@ -161,6 +161,8 @@ COLUMNS: tuple[Column, ...] = (
     _C("change", "as the estimate", "Difference (later minus earlier, or without minus with)"),
     _C("se", "as the measure", "Standard error"),
     _C("label", "text", "Which funnel (a year, or a change between years)"),
+    _C("reason", "text", "Why the force-year cannot be compared (analysis.domain.rules)"),
+    _C("source_file", "file name", "The published file the force-year's rows were read from"),
     _C("target", "proportion (0-1)", "The funnel's target rate"),
     _C("target_kind", "text", "How the target was chosen (pooled, or given)"),
     _C("units", "count", "Forces in the funnel"),
@@ -210,7 +212,16 @@ COLUMNS: tuple[Column, ...] = (
     _C("assigned_recorded", "count", "Offences recorded in the year with an outcome so far"),
     _C("offences_recorded_basis", "count", "Offences recorded in the year (recorded basis, types 0-22)"),
     _C("quarters", "quarters (0-4)", "Quarters published"),
-    _C("dose", "log ratio", "Log growth in recorded stalking, 2019/20 to 2020/21"),
+    _C("dose", "log ratio", "Log growth in recorded offences (of the offence analysed), 2019/20 to 2020/21"),
+    _C(
+        "change_logit",
+        "log-odds",
+        "Change in the pooled logit charge rate from the earlier to the later years",
+    ),
+    _C("weight", "1/log-odds²", "Inverse-variance weight of the change (the first-difference estimator's)"),
+    _C("closed_post", "count", "Investigations closed in the later years"),
+    _C("years_from", "financial years", "The earlier years, pooled (2018/19+2019/20)"),
+    _C("years_to", "financial years", "The later years, pooled (2020/21+2021/22)"),
     _C("dose_c", "log ratio", "The dose centred on its mean"),
     _C("counting_rule_period", "text", "Counting-rule period the year falls in"),
     _C("not_yet_assigned_share", "proportion (0-1)", "Share of the year's offences with no outcome yet"),
@@ -325,7 +336,7 @@ class Output:
         return self._write(Path(folder) / self.relpath(**fields).rsplit("/", 1)[-1], data)
 
     def _write(self, path: Path, data: Any) -> Path:
-        from analysis.sources.store import atomic_write, write_csv, write_json
+        from analysis.files import atomic_write, write_csv, write_json
 
         if self.pattern.endswith(".csv"):
             write_csv(data, path)
@@ -344,6 +355,8 @@ class Output:
             return pd.read_csv(path)
         if self.pattern.endswith(".json"):
             return json.loads(path.read_text(encoding="utf-8"))
+        if self.pattern.endswith(".png"):
+            return path.read_bytes()
         return path.read_text(encoding="utf-8")
 
 
@@ -528,6 +541,14 @@ FUNNEL_SUMMARY = _O(
     ),
     national=True,
 )
+LEFT_OUT = _O(
+    "left_out",
+    "tables/left_out.csv",
+    "table",
+    "Force-years left out of a comparison (funnel, shrinkage, change funnel), with why and the file.",
+    ("label", "force", "financial_year", "reason", "source_file", "data_source"),
+    national=True,
+)
 SHRINKAGE = _O(
     "shrinkage",
     "tables/shrinkage.csv",
@@ -672,6 +693,14 @@ LINK_DOSE_SPLINE = _O(
         "reference_dose",
         "data_source",
     ),
+    national=True,
+)
+LINK_FIRST_DIFFERENCE = _O(
+    "link_first_difference",
+    "tables/link_first_difference.csv",
+    "table",
+    "The first-difference estimator's points: each force's dose and change in charge log-odds, with its weight.",
+    ("force", "dose", "change_logit", "weight", "closed_post", "years_from", "years_to", "data_source"),
     national=True,
 )
 LINK_DOSE_THIRDS = _O(
@@ -840,6 +869,7 @@ OUTPUTS: tuple[Output, ...] = (
     FUNNEL_CHANGE,
     FUNNEL_CHANGE_LIMITS,
     FUNNEL_SUMMARY,
+    LEFT_OUT,
     SHRINKAGE,
     LINK_MODELS,
     LINK_MODEL,
@@ -849,6 +879,7 @@ OUTPUTS: tuple[Output, ...] = (
     LINK_INFLUENCE,
     LINK_DOSE_SPLINE,
     LINK_DOSE_THIRDS,
+    LINK_FIRST_DIFFERENCE,
     DECOMPOSITION,
     DECOMPOSITION_FORCES,
     FUNNEL_FIGURE,

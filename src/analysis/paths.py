@@ -3,7 +3,8 @@
 A *source* is where published files come from: `homeoffice` (the GOV.UK files, `data/raw`),
 `demo` (generated files, `data/demo`), or any folder of files in the published layout. Each
 source has a name (the folder's own name for a folder), and the name alone fixes its store,
-`data/processed/<name>/`, and its outputs, `outputs/<name>/`. So `ingest --source /some/folder`
+`data/processed/<name>/`, and its outputs, `outputs/<name>/` (`outputs/<name>-<code>/` for an
+offence other than stalking, so a run for harassment sits beside stalking's and never replaces it). So `ingest --source /some/folder`
 and `run --source /some/folder` (or `--source folder`) find the same store, and the notebooks,
 which are given only the name, find it too.
 
@@ -17,6 +18,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from analysis.domain.rules import DEFAULT_OFFENCE
+from analysis.domain.taxonomy import normalise_offence_code
 from analysis.errors import InputError
 
 # The named sources and the folders their published files are in.
@@ -86,15 +89,26 @@ class SourcePaths:
 
 
 def for_source(
-    source: str, store: Path | str | None = None, out: Path | str | None = None, base: Path = Path(".")
+    source: str,
+    store: Path | str | None = None,
+    out: Path | str | None = None,
+    base: Path = Path("."),
+    offence: str = DEFAULT_OFFENCE,
 ) -> SourcePaths:
-    """A source's store and outputs folders under `base`; `store` and `out` override them."""
+    """A source's store and outputs folders under `base`; `store` and `out` override them. The
+    outputs of an offence other than the default go in their own folder beside the default's."""
     name = source_name(source)
     return SourcePaths(
         name,
         Path(store) if store else base / PROCESSED / name,
-        Path(out) if out else base / OUTPUTS / name,
+        Path(out) if out else base / OUTPUTS / output_name(name, offence),
     )
+
+
+def output_name(name: str, offence: str = DEFAULT_OFFENCE) -> str:
+    """The outputs folder's name for a source and offence: 'demo', or 'demo-8L'."""
+    code = normalise_offence_code(offence)
+    return name if code == DEFAULT_OFFENCE else f"{name}-{code}"
 
 
 def project_dir(start: Path | None = None) -> Path:
@@ -116,11 +130,11 @@ def project_root() -> Path:
     return root
 
 
-def source_paths(source: str) -> tuple[Path, Path]:
+def source_paths(source: str, offence: str = DEFAULT_OFFENCE) -> tuple[Path, Path]:
     """(store folder, outputs folder) for a notebook's source: relative paths when run from the
     project folder (as the runner does), else anchored at the project folder, so a notebook
     executed from notebooks/reference/ (nbval) finds the data too. Under `run`, the outputs
     folder is the run's (OUTPUTS_ENV)."""
     base = Path(".") if (NOTEBOOKS.is_dir() or not (project_dir() / NOTEBOOKS).is_dir()) else project_dir()
-    where = for_source(source, base=base, out=os.environ.get(OUTPUTS_ENV) or None)
+    where = for_source(source, base=base, out=os.environ.get(OUTPUTS_ENV) or None, offence=offence)
     return where.store, where.outputs

@@ -184,3 +184,25 @@ def test_a_folder_that_cannot_be_written(tmp_path, monkeypatch, capsys, code, wo
 
     monkeypatch.setattr(generator, "write_demo", fail)
     _fails_plainly(["demo-data", "--out", str(tmp_path / "d")], target, capsys, words, "choose another --out")
+
+
+@pytest.mark.parametrize("command", ["tables", "analyse", "run"])
+def test_out_is_a_file_for_every_command_that_writes_a_site_or_tables(
+    command, demo_store, a_file, tmp_path, monkeypatch, capsys
+):
+    """`tables`, `analyse` and `run` given an --out that is a file: one line naming it, exit 2,
+    the file untouched (before any work: no model is fitted first)."""
+    import shutil
+
+    store, _ = demo_store
+    proj = tmp_path / "proj"
+    (proj / "notebooks").mkdir(parents=True)
+    shutil.copytree(store, proj / "data" / "processed" / "demo")
+    monkeypatch.chdir(proj)
+    argv = {
+        "tables": ["tables", "--source", "demo"],
+        "analyse": ["analyse", "--source", "demo", "--no-figures"],
+        "run": ["run", "--source", "demo", "--forces", "Kent"],
+    }[command]
+    _fails_plainly([*argv, "--out", str(a_file)], a_file, capsys, "is a file, not a folder", "--out")
+    assert a_file.read_text() == "a file, not a folder\n"

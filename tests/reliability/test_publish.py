@@ -161,15 +161,23 @@ def test_the_lock_file_is_not_part_of_the_stores_identity(tmp_path):
 
 
 def test_template_edits_change_the_page_key_not_the_run_key(tmp_path, monkeypatch):
+    """Both keys are taken over a copy of the package, whose templates the test edits: a copy of
+    the page templates alone would leave the package that code_hash reads untouched, and its
+    check could not fail."""
+    package = tmp_path / "analysis"
+    shutil.copytree(
+        Path(runner.__file__).resolve().parents[1], package, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    monkeypatch.setattr(runner, "__file__", str(package / "runs" / "runner.py"))
+    monkeypatch.setattr(runner, "PAGE_TEMPLATES", package / "reports" / "templates" / "page")
     code, pages = runner.code_hash(), runner.page_hash()
-    fake = tmp_path / "page"
-    shutil.copytree(runner.PAGE_TEMPLATES, fake)
-    (fake / "index.html.j2").write_text((fake / "index.html.j2").read_text() + "\n{# edited #}\n")
-    monkeypatch.setattr(runner, "PAGE_TEMPLATES", fake)
+    page = runner.PAGE_TEMPLATES / "index.html.j2"
+    page.write_text(page.read_text() + "\n{# edited #}\n")
     assert runner.page_hash() != pages
     assert runner.code_hash() == code  # the page templates are not part of the notebooks' key
-    monkeypatch.undo()
-    assert runner.code_hash() == code and runner.page_hash() == pages
+    site_page = package / "reports" / "templates" / "site" / "index.html.j2"
+    site_page.write_text(site_page.read_text() + "\n{# edited #}\n")
+    assert runner.code_hash() != code  # the site's templates are
 
 
 def test_a_manifest_lists_every_file_the_run_wrote(tmp_path):
@@ -274,3 +282,30 @@ def test_a_page_template_edit_remakes_every_page_and_executes_no_notebook(tmp_pa
     assert all("EDITED TEMPLATE" in p.read_text() for p in pages)
     _matches_its_manifest(out)
     runner._EXPORTERS.__dict__.clear()
+
+
+@pytest.mark.slow
+def test_an_offence_run_writes_beside_stalking_and_changes_none_of_its_files(
+    tmp_path, demo_store, monkeypatch
+):
+    """`run --offence 8L` writes harassment's site into outputs/demo-8L, every title saying
+    harassment, and leaves stalking's site byte for byte as it was."""
+    proj = _project(tmp_path, demo_store)
+    monkeypatch.chdir(proj)
+    out = proj / "outputs" / "demo"
+    assert main(["run", "--source", "demo", "--forces", "Kent", "--jobs", "1"]) == 0
+    before = _tree(out)
+    assert main(["run", "--source", "demo", "--forces", "Kent", "--offence", "8L", "--jobs", "1"]) == 0
+    assert _tree(out) == before
+    harassment = proj / "outputs" / "demo-8L"
+    _matches_its_manifest(harassment)
+    assert json.loads(outputs.MANIFEST.path(harassment).read_text())["offence"] == "8L"
+    assert set(outputs.FORCE_YEAR.load(harassment)["offence_code"].astype(str)) == {"8L"}
+    assert outputs.LINK_MODEL.load(harassment)["offence"] == "8L"
+    pages = [*sorted(harassment.glob("*/*.html")), outputs.INDEX.path(harassment)]
+    assert len(pages) == 2 * (4 + 1) + 1
+    for page in pages:
+        title = page.read_text().split("<title>", 1)[1].split("</title>", 1)[0]
+        assert "stalking" not in title.lower(), (page, title)
+        if "method_validation" not in page.name:  # the method study is about the methods
+            assert "harassment" in title.lower(), (page, title)

@@ -32,7 +32,7 @@ def test_influence_sentence_names_the_forces_and_the_largest_dose():
         "estimate_without_largest_dose_force": -0.35,
         "range_without_one_force": [-0.5, -0.3],
     }
-    text = link_text.influence_sentence(inf)
+    text = link_text.influence_sentence(inf, "stalking")
     assert "Kent (-0.500)" in text and "Without Greater Manchester" in text and "-0.350" in text
 
 
@@ -46,7 +46,7 @@ def test_negative_control_sentence():
             "note": ["", ""],
         }
     )
-    text = link_text.negative_control_sentence(models)
+    text = link_text.negative_control_sentence(models, "stalking")
     assert "excludes 0" in text and "triple difference" in text and "-0.400" in text
     missing = pd.DataFrame(
         {
@@ -57,7 +57,7 @@ def test_negative_control_sentence():
             "note": ["ingest with --offences 8Q,8L,46"],
         }
     )
-    assert link_text.negative_control_sentence(missing).startswith("No negative control: ingest")
+    assert link_text.negative_control_sentence(missing, "stalking").startswith("No negative control: ingest")
 
 
 def _sensitivity(**changes) -> dict:

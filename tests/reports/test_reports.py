@@ -17,7 +17,7 @@ import pytest
 from analysis import outputs
 from analysis.reports import display, plots, sections, site, verdicts
 from analysis.reports.headlines import sentence
-from analysis.stats import funnel
+from analysis.stats import funnel, link
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -170,7 +170,7 @@ def test_headline_on_the_recorded_basis(ctx):
 
 def test_year_is_resolved_in_one_place(ctx):
     from analysis.errors import InputError
-    from analysis.reports.headlines import default_year
+    from analysis.stats.measures import default_year
 
     assert ctx.year("") == default_year(ctx.panel)
     assert ctx.year("2020-21") == "2020/21"
@@ -245,7 +245,12 @@ def test_dose_response_draws_the_slope_it_is_given():
                     "dose": dose,
                 }
             )
-    fig = plots.dose_response_plot(pd.DataFrame(rows), slope=-0.302)
+    points = link.first_difference_points(pd.DataFrame(rows))
+    assert len(points) == 20 and (points["change_logit"] < 0).all()
+    fig = plots.dose_response_plot(points, slope=-0.302)
+    # the points drawn are the estimator's own
+    xy = fig.axes[0].collections[0].get_offsets()
+    assert np.allclose(xy[:, 0], points["dose"]) and np.allclose(xy[:, 1], points["change_logit"])
     line = fig.axes[0].lines[0]
     x, y = line.get_xdata(), line.get_ydata()
     assert (y[-1] - y[0]) / (x[-1] - x[0]) == pytest.approx(-0.302)
@@ -347,7 +352,7 @@ def analysed(ctx):
     """The context with the national tables written by analyse (few bootstrap draws)."""
     from analysis.reports.analyse import write_analysis
 
-    write_analysis(ctx.store, ctx.outputs_dir, bootstrap_reps=19, permutation_reps=9, figures=False)
+    write_analysis(ctx.store, ctx.outputs_dir, bootstrap_reps=19, permutation_reps=9)
     return ctx
 
 

@@ -1,5 +1,5 @@
-"""The national analysis, run once per source: funnels, shrinkage and ranks, the link models,
-the decomposition, and their figures, written as the tables the notebooks and force reports read.
+"""The national analysis, run once per source and offence: fits the models (analysis.stats.national)
+and writes them as the tables the notebooks and force reports read, with their figures.
 """
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import outputs as o
-from analysis.domain import taxonomy
+from analysis.domain import rules, taxonomy
+from analysis.errors import InputError
 from analysis.reports import link_text, plots, verdicts
-from analysis.reports.headlines import resolve_year
+from analysis.reports.tables import checked_offence
 from analysis.sources.store import Store
-from analysis.stats import decompose, funnel, link, shrinkage
-from analysis.stats.measures import closed_in_year, data_source_label, force_year, national_year
+from analysis.stats import funnel, link, national
+from analysis.stats.measures import data_source_label, force_year, national_year
 
 
 def _label(frame: pd.DataFrame, synthetic: bool) -> pd.DataFrame:
@@ -23,12 +24,18 @@ def _label(frame: pd.DataFrame, synthetic: bool) -> pd.DataFrame:
     return frame
 
 
-def _funnel_summary(f: funnel.FunnelResult) -> dict:
-    """A funnel's summary as one row of the funnel summary table."""
+def _funnel_summary(f: funnel.FunnelResult, left_out: list[str]) -> dict:
+    """A funnel's summary as one row of the funnel summary table, with the force-years the
+    comparison rule left out (`left_out`) beside any the funnel itself could not use."""
     s = {k: v for k, v in f.summary.items() if k not in ("excluded", "levels", "levels_adjusted")}
-    s["excluded"] = "; ".join(f.summary["excluded"])
+    s["excluded"] = "; ".join([*left_out, *f.summary["excluded"]])
     s["sensitivity"] = f.sensitivity()
     return s
+
+
+def _notes(left: pd.DataFrame) -> list[str]:
+    """'Kent 2019/20: its count of charges is not published (file ...)', one per force-year."""
+    return [f"{r.force} {r.financial_year}: {r.reason} (file {r.source_file})" for r in left.itertuples()]
 
 
 def first_difference_slope(models: pd.DataFrame) -> float:
@@ -68,60 +75,49 @@ def _write_analysis(
 ) -> list[Path]:
     syn = st.synthetic
     written: list[Path] = []
+    code = checked_offence(st, offence)
+    comparison = taxonomy.normalise_offence_code(comparison)
+    if comparison == code:
+        raise InputError(
+            f"--comparison {comparison} is the offence analysed: the link models' negative control "
+            f"must be another offence (default {taxonomy.COMPARISON_OFFENCE})."
+        )
 
     def put(frame: pd.DataFrame, output: o.Output, **fields: str) -> None:
         written.append(output.save(out, _label(frame, syn), **fields))
 
-    panel = force_year(st.outcomes, st.recorded, offence, synthetic=syn)
-    nat = national_year(panel, synthetic=syn)
-    years = sorted(panel["financial_year"].unique())
-    y = resolve_year(panel, year)
-
+    fitted = national.fit(
+        st.outcomes, st.recorded, code, year, bootstrap_reps, permutation_reps, comparison, syn
+    )
     # funnels for every year (units, limits to draw, a summary line), and shrinkage and rank
     # intervals for every year: the notebooks read these, whichever year they show
     summaries, shrunk = [], []
-    funnel_alt: dict[str, str] = {}
-    for fy in years:
-        rows = closed_in_year(panel, fy)
-        if len(rows) < 3:
-            continue
-        f = funnel.funnel(rows, label=fy)
-        units = f.units.copy()
-        units.insert(0, "financial_year", fy)
-        put(units, o.FUNNEL, year=fy)
-        put(f.limits, o.FUNNEL_LIMITS, year=fy)
-        summaries.append(_funnel_summary(f))
-        sh = shrinkage.shrink(rows)
-        units = sh.units.copy()
-        units.insert(0, "financial_year", fy)
+    for c in fitted.years:
+        units = c.funnel.units.copy()
+        units.insert(0, "financial_year", c.year)
+        put(units, o.FUNNEL, year=c.year)
+        put(c.funnel.limits, o.FUNNEL_LIMITS, year=c.year)
+        summaries.append(_funnel_summary(c.funnel, _notes(c.left_out)))
+        units = c.shrinkage.units.copy()
+        units.insert(0, "financial_year", c.year)
         for k in ("method", "tau2", "tau", "rankability", "pooled_rate"):
-            units[f"summary_{k}"] = sh.summary[k]
+            units[f"summary_{k}"] = c.shrinkage.summary[k]
         shrunk.append(units)
-        if fy == y:
-            shrunk_y = sh
-        if fy == y and figures:
-            path = o.FUNNEL_FIGURE.path(out, year=fy)
-            fig = plots.funnel_plot(f, synthetic=syn, title=f"Stalking charge rates {fy}")
-            written.append(plots.save(fig, path))
-            funnel_alt[path.name] = verdicts.alt_funnel(f.units, f.summary["levels"], fy)
     put(pd.concat(shrunk, ignore_index=True), o.SHRINKAGE)
-
-    brk = taxonomy.RECLASSIFICATION_BREAK.first_year
-    change = None
-    if link.PRE in years and brk in years:
-        change = funnel.change_funnel(panel, link.PRE, brk)
-        put(change.units, o.FUNNEL_CHANGE, year_from=link.PRE, year_to=brk)
-        put(change.limits, o.FUNNEL_CHANGE_LIMITS, year_from=link.PRE, year_to=brk)
-        summaries.append(_funnel_summary(change))
+    lefts = [c.left_out for c in fitted.years]
+    change = fitted.change
+    if change is not None:
+        years = dict(zip(("year_from", "year_to"), fitted.pairs[0]))
+        put(change.units, o.FUNNEL_CHANGE, **years)
+        put(change.limits, o.FUNNEL_CHANGE_LIMITS, **years)
+        summaries.append(_funnel_summary(change, _notes(fitted.change_left_out)))
+        lefts.append(fitted.change_left_out)
     put(pd.DataFrame(summaries), o.FUNNEL_SUMMARY)
-
-    lk = link.run_link(
-        st.outcomes,
-        st.recorded,
-        bootstrap_reps=bootstrap_reps,
-        permutation_reps=permutation_reps,
-        comparison=taxonomy.normalise_offence_code(comparison),
+    put(
+        pd.concat(lefts, ignore_index=True) if lefts else pd.DataFrame(columns=o.LEFT_OUT.columns), o.LEFT_OUT
     )
+
+    lk = fitted.link
     put(lk.models, o.LINK_MODELS)
     put(lk.event_study, o.EVENT_STUDY)
     put(lk.panel, o.LINK_PANEL)
@@ -129,40 +125,40 @@ def _write_analysis(
     put(lk.influence, o.LINK_INFLUENCE)
     put(lk.dose_spline, o.LINK_DOSE_SPLINE)
     put(lk.dose_thirds, o.LINK_DOSE_THIRDS)
+    put(lk.first_difference, o.LINK_FIRST_DIFFERENCE)
     written.append(o.LINK_MODEL.save(out, link_text.described(lk, syn)))
 
-    pairs = (
-        [(link.PRE, brk), (years[0], years[-1])]
-        if link.PRE in years and brk in years
-        else [(years[0], years[-1])]
-    )
-    phi = decompose.quarterly_dispersion(st.outcomes, offence, tuple(y for pair in pairs for y in pair))
-    decs = [decompose.decompose(panel, a, b, phi=phi) for a, b in pairs]
-    mix = (
-        decompose.by_offence(st.outcomes, st.recorded, *pairs[0], phi=phi)
-        if offence == taxonomy.STALKING
-        else None
-    )
-    put(decs[0].forces.assign(year_from=pairs[0][0], year_to=pairs[0][1]), o.DECOMPOSITION_FORCES)
-    put(pd.concat([d.summary for d in decs + ([mix] if mix else [])], ignore_index=True), o.DECOMPOSITION)
+    (a, b), decs = fitted.pairs[0], fitted.decompositions
+    put(decs[0].forces.assign(year_from=a, year_to=b), o.DECOMPOSITION_FORCES)
+    mix = [fitted.mix] if fitted.mix else []
+    put(pd.concat([d.summary for d in decs + mix], ignore_index=True), o.DECOMPOSITION)
 
     if figures:
-        written += _national_figures(st, panel, nat, y, shrunk_y, lk, decs[0], change, Path(out), funnel_alt)
+        written += _national_figures(st, fitted, Path(out))
     return written
 
 
-def _national_figures(
-    st: Store, panel, nat, y: str, shrunk_y, lk, dec, change, out: Path, alts: dict[str, str]
-) -> list[Path]:
-    """The national figures, and their alt-text file (outputs.FIGURE_ALT) (`alts` holds the
-    funnel's, drawn with the funnels)."""
+def _national_figures(st: Store, fitted: national.National, out: Path) -> list[Path]:
+    """The national figures (the funnel of the headline year among them), and their alt-text
+    file (outputs.FIGURE_ALT)."""
     syn = st.synthetic
+    lk, nat, y, code = fitted.link, fitted.national, fitted.year, fitted.offence
     slope = first_difference_slope(lk.models)
+    noun = rules.offence_noun(code)
     vols = {}
-    for code in taxonomy.shown_offences(st.outcomes["offence_code"].unique()):
-        p = force_year(st.outcomes, st.recorded, code, synthetic=syn)
-        vols[code] = national_year(p, synthetic=syn)
-    years = sorted(panel["financial_year"].unique())
+    for other in taxonomy.shown_offences(st.outcomes["offence_code"].unique()):
+        vols[other] = national_year(force_year(st.outcomes, st.recorded, other, synthetic=syn), synthetic=syn)
+    years = sorted(fitted.panel["financial_year"].unique())
+    shrunk_y, dec, change = fitted.comparison(y).shrinkage, fitted.decompositions[0], fitted.change
+    f = fitted.comparison(y).funnel
+    funnel_path = o.FUNNEL_FIGURE.path(out, year=y)
+    written = [
+        plots.save(
+            plots.funnel_plot(f, synthetic=syn, title=f"{rules.offence_title(code)} charge rates {y}"),
+            funnel_path,
+        )
+    ]
+    alts = {funnel_path.name: verdicts.alt_funnel(f.units, f.summary["levels"], y)}
     made = {
         "national_trends": (plots.trend_plot(nat, synthetic=syn), verdicts.alt_trend(nat)),
         "caterpillar": (
@@ -170,8 +166,8 @@ def _national_figures(
             verdicts.alt_caterpillar(shrunk_y.units, y, shrunk_y.summary["rankability"]),
         ),
         "dose_response": (
-            plots.dose_response_plot(lk.panel, slope, synthetic=syn),
-            verdicts.alt_dose_response(slope),
+            plots.dose_response_plot(lk.first_difference, slope, synthetic=syn, noun=noun),
+            verdicts.alt_dose_response(slope, noun=noun),
         ),
         "event_study": (
             plots.event_study_plot(lk.event_study, synthetic=syn),
@@ -182,8 +178,8 @@ def _national_figures(
             verdicts.alt_influence(lk.influence, lk.primary["estimate"]),
         ),
         "link_dose_spline": (
-            plots.dose_spline_plot(lk.dose_spline, lk.dose_thirds, synthetic=syn),
-            verdicts.alt_dose_spline(lk.dose_spline, lk.primary["dose_spline"]),
+            plots.dose_spline_plot(lk.dose_spline, lk.dose_thirds, synthetic=syn, noun=noun),
+            verdicts.alt_dose_spline(lk.dose_spline, lk.primary["dose_spline"], noun),
         ),
         "decomposition": (
             plots.decomposition_plot(dec, synthetic=syn),
@@ -200,6 +196,6 @@ def _national_figures(
             verdicts.alt_funnel(change.units, change.summary["levels"], change.summary["label"], change=True),
         )
     paths = {name: o.NATIONAL_FIGURES[name].path(out) for name in made}
-    written = [plots.save(fig, paths[name]) for name, (fig, _) in made.items()]
-    alts = alts | {paths[name].name: alt for name, (_, alt) in made.items()}
+    written += [plots.save(fig, paths[name]) for name, (fig, _) in made.items()]
+    alts |= {paths[name].name: alt for name, (_, alt) in made.items()}
     return [*written, o.FIGURE_ALT.save(out, alts)]

@@ -70,7 +70,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "share_of_change": ("Share of the change", "pct"),
     "dose": ("Dose (log growth in recording)", "num3"),
     "estimate_without": ("Slope without this force", "num3"),
-    "rise": ("Recorded stalking, 2020/21 over 2019/20", "ratio"),
+    "rise": ("Recorded offences, 2020/21 over 2019/20", "ratio"),
     "observed_rate_post": ("Charged since April 2020 (mean of years)", "pct"),
     "fitted_rate_post": ("National model's prediction", "pct"),
     "gap_post": ("Observed minus predicted", "pp"),

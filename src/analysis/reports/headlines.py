@@ -5,11 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis import outputs
-from analysis.domain import forces, periods
-from analysis.reports.verdicts import SMALL_N
+from analysis.domain import forces, rules
 from analysis.stats.measures import NATIONAL
-
-OFFENCE_NOUNS = {"8Q": "stalking offences", "8L": "harassment offences"}
 
 
 def _pct(x: float) -> str:
@@ -23,15 +20,15 @@ def _n(x) -> str:
 def sentence(row: pd.Series, synthetic: bool) -> str:
     """'In 2020/21 Northamptonshire recorded N stalking offences; of the M investigations closed
     that year, X% ended for evidential difficulties and Y% in a charge or summons.' (counts
-    instead of percentages below SMALL_N closed investigations)."""
-    noun = OFFENCE_NOUNS.get(row["offence_code"], f"offences (code {row['offence_code']})")
+    instead of percentages below rules.SMALL_N closed investigations)."""
+    noun = rules.offences(row["offence_code"])
     recorded = (
         row["offences_recorded"]
         if pd.notna(row.get("offences_recorded"))
         else row["offences_recorded_outcomes_file"]
     )
     closed = row["outcomes_closed"]
-    if pd.notna(closed) and closed < SMALL_N:  # counts, not percentages (see verdicts.SMALL_N)
+    if rules.small(closed):  # counts, not percentages
         evid, charged = _n(row["evidential_difficulties_closed"]), _n(row["charged_closed"])
     else:
         evid, charged = _pct(row["evidential_difficulties_rate_closed"]), _pct(row["charge_rate_closed"])
@@ -63,19 +60,3 @@ def headlines(
     out.insert(2, "slug", out["force"].map(slugs))
     out["sentence"] = [sentence(r, synthetic) for _, r in rows.iterrows()]
     return out.reset_index(drop=True)
-
-
-def default_year(panel: pd.DataFrame) -> str:
-    """The latest year with outcomes for most forces."""
-    counts = panel.groupby("financial_year")["outcomes_closed"].count()
-    full = counts[counts >= 0.9 * counts.max()]
-    return str(full.index.max())
-
-
-def resolve_year(panel: pd.DataFrame, year: str | None, what: str = "--year") -> str:
-    """The one place a requested year is resolved: empty or None gives the default year (the
-    latest with outcomes for most forces); anything else is normalised ('2020-21' -> '2020/21')
-    and checked against the panel's years (InputError naming `what` if outside them)."""
-    if not year:
-        return default_year(panel)
-    return periods.check_year(year, sorted(panel["financial_year"].unique()), what)

@@ -6,15 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.domain import rules
 from analysis.stats.link import BREAK, DONUT_YEARS, PRE, LinkResult
 from analysis.stats.measures import data_source_label
 
 
 def sentence(primary: dict) -> str:
-    """The primary estimate in one sentence: charge odds per doubling of recorded stalking."""
+    """The primary estimate in one sentence: charge odds per doubling of the recorded offence."""
     odds_per_doubling = float(np.exp(np.log(2) * primary["estimate"]))
+    noun = rules.offence_noun(primary["offence"])
     return (
-        f"Across {primary['n_forces']} forces, a force whose recorded stalking grew by a factor of 2 "
+        f"Across {primary['n_forces']} forces, a force whose recorded {noun} grew by a factor of 2 "
         f"more than another's across April 2020 had, for offences recorded from {BREAK}, charge odds "
         f"{odds_per_doubling:.2f} times the other's, relative to its own earlier years and the "
         f"national trend (slope {primary['estimate']:.3f} per unit log growth, "
@@ -24,12 +26,12 @@ def sentence(primary: dict) -> str:
     )
 
 
-def marginal_effect_sentence(me: dict) -> str:
+def marginal_effect_sentence(me: dict, noun: str) -> str:
     """The primary slope in percentage points: the average marginal effect per doubling."""
     lo, hi = me["per_doubling_pp_ci"]
     return (
         f"In percentage points: at the fitted charge rates of the years from {BREAK} (mean "
-        f"{100 * me['mean_charge_rate_post']:.1f}%), a doubling of recorded stalking beyond another "
+        f"{100 * me['mean_charge_rate_post']:.1f}%), a doubling of recorded {noun} beyond another "
         f"force's goes with a charge rate {abs(me['per_doubling_pp']):.2f} points "
         f"{'lower' if me['per_doubling_pp'] < 0 else 'higher'} (average marginal effect, 95% CI "
         f"{lo:+.2f} to {hi:+.2f} points)."
@@ -88,31 +90,31 @@ def spline_sentence(spline: dict | None) -> str:
     )
 
 
-def influence_sentence(influence: dict) -> str:
+def influence_sentence(influence: dict, noun: str) -> str:
     """The forces that move the primary estimate most when left out, and the estimate without
-    the force whose recorded stalking rose most."""
+    the force whose recorded offences (`noun`) rose most."""
     named = "; ".join(f"{r['force']} ({r['estimate_without']:.3f})" for r in influence["most_influential"])
     low, high = influence["range_without_one_force"]
     return (
         f"Leaving out one force at a time, the slope ranges from {low:.3f} to {high:.3f}. The forces "
         f"that move it most, with the slope without each: {named}. Without "
-        f"{influence['largest_dose_force']}, whose recorded stalking rose most, it is "
+        f"{influence['largest_dose_force']}, whose recorded {noun} rose most, it is "
         f"{influence['estimate_without_largest_dose_force']:.3f}."
     )
 
 
-def negative_control_sentence(models: pd.DataFrame) -> str:
+def negative_control_sentence(models: pd.DataFrame, noun: str) -> str:
     """The negative control and the triple difference, in words (or why they are missing)."""
     m = models.set_index("estimator")
     nc = m.loc["negative_control"] if "negative_control" in m.index else None
     if nc is None or pd.isna(nc["estimate"]):
         return "No negative control: " + (f"{nc['note']}." if nc is not None else "no comparison offence.")
     text = (
-        f"Negative control: the same model on a comparison offence's charges, with stalking's dose, "
+        f"Negative control: the same model on a comparison offence's charges, with {noun}'s dose, "
         f"gives {nc['estimate']:.3f} (95% CI {nc['ci_low']:.3f} to {nc['ci_high']:.3f}), where no link "
         "is expected; "
         + (
-            "its interval excludes 0, a sign that charging changed with the dose beyond stalking."
+            f"its interval excludes 0, a sign that charging changed with the dose beyond {noun}."
             if nc["ci_low"] > 0 or nc["ci_high"] < 0
             else "its interval includes 0."
         )
@@ -120,7 +122,7 @@ def negative_control_sentence(models: pd.DataFrame) -> str:
     if "triple_difference" in m.index:
         t = m.loc["triple_difference"]
         text += (
-            f" Stalking against that offence within each force and year (a triple difference, which "
+            f" {noun[0].upper() + noun[1:]} against that offence within each force and year (a triple difference, which "
             f"removes shocks common to both) gives {t['estimate']:.3f} (95% CI {t['ci_low']:.3f} to "
             f"{t['ci_high']:.3f})."
         )
@@ -201,15 +203,24 @@ def pre_trend_sensitivity_sentence(sens: dict | None) -> str:
 def caveats(primary: dict, dose: pd.Series) -> list[str]:
     """What the estimate is not, for a reader: no zero dose, association, basis, clusters,
     reclassification. `dose` is each force's dose in the primary fit."""
-    g = primary["n_forces"]
-    return [
-        f"No force has zero dose: recorded stalking grew in every force from {PRE} to {BREAK} "
+    g, noun = primary["n_forces"], rules.offence_noun(primary["offence"])
+    spread = (
         f"(smallest growth x{np.exp(dose.min()):.2f} in {dose.idxmin()}, largest "
         f"x{np.exp(dose.max()):.2f} in {dose.idxmax()}, a "
-        f"{float(np.exp(dose.max() - dose.min())):.1f}-fold spread). The estimate compares forces "
-        "with larger rises to forces with smaller rises, not a rise to no rise.",
+        f"{float(np.exp(dose.max() - dose.min())):.1f}-fold spread)"
+    )
+    rose, fell = int((dose > 0).sum()), int((dose < 0).sum())
+    where = (
+        f"No force has zero dose: recorded {noun} grew in every force from {PRE} to {BREAK} {spread}. "
+        "The estimate compares forces with larger rises to forces with smaller rises, not a rise to no rise."
+        if fell == 0
+        else f"Recorded {noun} rose in {rose} forces and fell in {fell} from {PRE} to {BREAK} {spread}. "
+        "The estimate compares forces with larger changes in recording to forces with smaller ones."
+    )
+    return [
+        where,
         "This is an association between forces, not a causal effect of the counting-rule change: "
-        "forces that recorded more new stalking may differ in other ways that changed at the same time.",
+        f"forces that recorded more new {noun} may differ in other ways that changed at the same time.",
         "Charge rates are on the recorded basis: of the outcomes assigned by the time each year's "
         "table was published to offences recorded in that year, the share charged. This times the "
         "comparison by the year an offence was recorded, as the effect is; the outcomes of the "
@@ -221,13 +232,14 @@ def caveats(primary: dict, dose: pd.Series) -> list[str]:
         f"{g} forces are {g} clusters: intervals use the leave-one-force-out jackknife (CV3) "
         "standard error with t(G-1) critical values, and the wild cluster bootstrap p-value does "
         "not rely on large-cluster asymptotics.",
-        "Much of the 2020/21 rise is reclassification from harassment; the 8Q + 8L specification "
-        "checks the result on the two offences together.",
+        "Much of the 2020/21 change is reclassification between harassment and stalking; the "
+        "8Q + 8L specification fits the two offences together.",
     ]
 
 
 def described(result: LinkResult, synthetic: bool) -> dict:
     """The primary estimate with its sentence, caveats and data-source label: the link model table."""
+    noun = rules.offence_noun(result.primary["offence"])
     return {
         **result.primary,
         "sentence": sentence(result.primary),
@@ -235,9 +247,9 @@ def described(result: LinkResult, synthetic: bool) -> dict:
         "pre_trend_sensitivity_sentence": pre_trend_sensitivity_sentence(
             result.primary.get("pre_trend_sensitivity")
         ),
-        "influence_sentence": influence_sentence(result.primary["influence"]),
-        "negative_control_sentence": negative_control_sentence(result.models),
-        "marginal_effect_sentence": marginal_effect_sentence(result.primary["marginal_effect"]),
+        "influence_sentence": influence_sentence(result.primary["influence"], noun),
+        "negative_control_sentence": negative_control_sentence(result.models, noun),
+        "marginal_effect_sentence": marginal_effect_sentence(result.primary["marginal_effect"], noun),
         "dose_shape_sentence": dose_shape_sentence(result.models),
         "dose_spline_sentence": spline_sentence(result.primary.get("dose_spline")),
         "caveats": caveats(result.primary, result.dose),

@@ -30,7 +30,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
-from analysis.domain import taxonomy  # noqa: E402
+from analysis.domain import rules, taxonomy  # noqa: E402
 from analysis.stats import funnel as funnel_mod  # noqa: E402
 
 PALETTE = {
@@ -73,13 +73,18 @@ def percent_axis(axis) -> None:
 class Shown:
     """A figure as a notebook shows it: PNG with its alt text (the text/plain output, so nbval
     compares the alt text while ignoring the image). A `name` marks a figure that `run` also
-    saves as a file, `<report>/<name>.png` (analysis.runs.runner.save_figures)."""
+    saves as a file, `<report>/<name>.png` (analysis.runs.runner.save_figures). A figure the
+    national analysis already drew is shown from its file's bytes (`data`), not drawn again."""
 
-    fig: plt.Figure
+    fig: plt.Figure | None
     alt: str
     name: str | None = None
+    data: bytes | None = None
 
     def png(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.fig is not None
         buf = io.BytesIO()
         self.fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", metadata=PNG_METADATA)
         return buf.getvalue()
@@ -100,6 +105,11 @@ def show(fig: plt.Figure, alt: str, name: str | None = None) -> Shown:
     closed in pyplot so it is shown once."""
     plt.close(fig)
     return Shown(fig, alt, name)
+
+
+def shown_file(png: bytes, alt: str) -> Shown:
+    """A figure already drawn and saved (its PNG bytes), for a notebook cell, with its alt text."""
+    return Shown(None, alt, data=png)
 
 
 def style() -> None:
@@ -155,7 +165,7 @@ def _err(centre, low, high) -> list[np.ndarray]:
 
 def save(fig: plt.Figure, path: Path | str) -> Path:
     """Save a PNG with no version or date metadata (same inputs, same bytes), and close it."""
-    from analysis.sources.store import atomic_write
+    from analysis.files import atomic_write
 
     path = Path(path)
     # through a temporary file and a rename: a reader never meets half an image
@@ -375,7 +385,8 @@ def trend_plot(
     synthetic: bool = False,
     title: str = "",
 ) -> plt.Figure:
-    """Outcome shares by year with intervals (England and Wales, and a force if given)."""
+    """Outcome shares by year with intervals (England and Wales, and a force if given); the
+    offence is the table's."""
     style()
     years = sorted(national["financial_year"].unique())
     fig, ax = plt.subplots(figsize=(9, 5))
@@ -403,7 +414,8 @@ def trend_plot(
     ax.set_ylim(0, 1)
     percent_axis(ax.yaxis)
     ax.set_ylabel("investigations closed in the year")
-    ax.set_title(title or "Outcomes of stalking investigations (closed basis)")
+    noun = rules.offence_noun(rules.offence_of(national))
+    ax.set_title(title or f"Outcomes of {noun} investigations (closed basis)")
     mark_breaks(ax, years)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     mark_demo(fig, synthetic)
@@ -430,38 +442,26 @@ def volume_plot(national_by_offence: dict[str, pd.DataFrame], synthetic: bool = 
 
 
 def dose_response_plot(
-    panel: pd.DataFrame,
+    points: pd.DataFrame,
     slope: float,
-    pre: tuple[str, ...] = ("2018/19", "2019/20"),
-    post: tuple[str, ...] = ("2020/21", "2021/22"),
     synthetic: bool = False,
     highlight: str | None = None,
+    noun: str = "stalking",
 ) -> plt.Figure:
-    """Each force's change in logit charge rate (pre to post years) against its dose, with the
-    first-difference estimate's line (`slope` from the link models table; the figure fits nothing).
-
-    The points and weights are the first-difference estimator's; its weighted least-squares
-    line passes through the weighted mean point, so that point and the slope fix the line.
+    """Each force's change in logit charge rate against its dose (the rise in recorded `noun`),
+    with the first-difference estimate's line: `points` are that estimator's own (the link
+    first-difference table), `slope` its estimate (the link models table); the figure fits nothing.
+    Its weighted least-squares line passes through the weighted mean point, so that point and
+    the slope fix the line.
     """
     style()
-    a = panel[panel["financial_year"].isin(pre)].groupby("force")[["charged", "closed"]].sum()
-    b = panel[panel["financial_year"].isin(post)].groupby("force")[["charged", "closed"]].sum()
-    both = a.index.intersection(b.index)
-    a, b = a.loc[both], b.loc[both]
-    la = np.log((a["charged"] + 0.5) / (a["closed"] - a["charged"] + 0.5))
-    lb = np.log((b["charged"] + 0.5) / (b["closed"] - b["charged"] + 0.5))
-    change = lb - la
-    dose = panel.groupby("force")["dose"].first().loc[both]
-    size = b["closed"]
+    pts = points.set_index("force")
+    dose, change, size, w = pts["dose"], pts["change_logit"], pts["closed_post"], pts["weight"]
+    both = pts.index
+    pre, post = pts["years_from"].iloc[0].split("+"), pts["years_to"].iloc[0].split("+")
     fig, ax = plt.subplots(figsize=(7.5, 5.5))
     ax.scatter(
         dose, change, s=10 + 200 * size / size.max(), color=PALETTE["blue"], alpha=0.7, edgecolor="white"
-    )
-    w = 1 / (
-        1 / (a["charged"] + 0.5)
-        + 1 / (a["closed"] - a["charged"] + 0.5)
-        + 1 / (b["charged"] + 0.5)
-        + 1 / (b["closed"] - b["charged"] + 0.5)
     )
     x0, y0 = np.average(dose, weights=w), np.average(change, weights=w)
     xs = np.linspace(dose.min(), dose.max(), 50)
@@ -482,10 +482,10 @@ def dose_response_plot(
             weight="bold",
         )
     ax.set_xlabel(
-        f"dose: log growth in recorded stalking, {taxonomy.RECLASSIFICATION_BREAK.first_year} vs previous year"
+        f"dose: log growth in recorded {noun}, {taxonomy.RECLASSIFICATION_BREAK.first_year} vs previous year"
     )
     ax.set_ylabel(f"change in log-odds of charge ({'+'.join(post)} vs {'+'.join(pre)})")
-    ax.set_title("Forces whose recorded stalking rose more, and their charge rates")
+    ax.set_title(f"Forces whose recorded {noun} rose more, and their charge rates")
     ax.text(
         0.01,
         0.01,
@@ -611,7 +611,7 @@ def influence_plot(
 
 
 def dose_spline_plot(
-    curve: pd.DataFrame, thirds: pd.DataFrame | None = None, synthetic: bool = False
+    curve: pd.DataFrame, thirds: pd.DataFrame | None = None, synthetic: bool = False, noun: str = "stalking"
 ) -> plt.Figure:
     """The dose-response shape: the spline's change in charge log-odds from 2020/21 against a
     force at the mean dose, with its pointwise interval, the knots marked, and percentage points
@@ -670,7 +670,7 @@ def dose_spline_plot(
     right = ax.secondary_yaxis("right", functions=(to_pp, from_pp))
     right.set_ylabel(f"percentage points, at the national rate of {100 * base:.1f}%")
     ax.set_xlabel(
-        f"dose: log growth in recorded stalking, {taxonomy.RECLASSIFICATION_BREAK.first_year} vs previous year"
+        f"dose: log growth in recorded {noun}, {taxonomy.RECLASSIFICATION_BREAK.first_year} vs previous year"
     )
     ax.set_ylabel(
         f"change in charge log-odds from {taxonomy.RECLASSIFICATION_BREAK.first_year},\n"

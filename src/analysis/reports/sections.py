@@ -14,15 +14,15 @@ import numpy as np
 import pandas as pd
 
 from analysis import outputs
-from analysis.domain import periods, taxonomy
+from analysis.domain import periods, rules, taxonomy
 from analysis.errors import InputError
 from analysis.paths import source_paths
 from analysis.reports import link_text, plots, verdicts
 from analysis.reports.display import Prose, Table, bullets, people_table
-from analysis.reports.headlines import OFFENCE_NOUNS, resolve_year, sentence
+from analysis.reports.headlines import sentence
 from analysis.sources.store import load_store
 from analysis.stats import funnel, link, shrinkage
-from analysis.stats.measures import data_source_label, force_year, national_year
+from analysis.stats.measures import data_source_label, force_year, national_year, resolve_year
 
 
 @dataclass
@@ -68,6 +68,13 @@ class Context:
             )
         return output.load(self.outputs_dir, **fields)
 
+    def figure(self, output: outputs.Output, **fields: str) -> plots.Shown:
+        """A national figure as `analyse` drew and saved it, with its alt text: drawn once, shown
+        from its file."""
+        png = self.table(output, **fields)
+        alt = self.table(outputs.FIGURE_ALT).get(output.path(self.outputs_dir, **fields).name, "")
+        return plots.shown_file(png, alt)
+
     def link_primary(self) -> dict:
         """The primary link estimate with its sentences (the link model table)."""
         return self.table(outputs.LINK_MODEL)
@@ -82,13 +89,14 @@ class Context:
     @property
     def noun(self) -> str:
         """'stalking offences', or the offence's own words."""
-        return OFFENCE_NOUNS.get(self.offence, f"offences (code {self.offence})")
+        return rules.offences(self.offence)
 
 
 def context(source: str, offence: str = taxonomy.STALKING) -> Context:
     """The context for a source, with paths relative to the project folder."""
-    store_dir, outputs_dir = source_paths(source)
-    return Context(source, taxonomy.normalise_offence_code(offence), store_dir, outputs_dir)
+    code = taxonomy.normalise_offence_code(offence)
+    store_dir, outputs_dir = source_paths(source, code)
+    return Context(source, code, store_dir, outputs_dir)
 
 
 # --- the national models, read from the tables analyse wrote ------------------------------------
@@ -218,31 +226,26 @@ def national_summary(ctx: Context, year: str | None = None) -> Prose:
 
 def volumes_figure(ctx: Context) -> plots.Shown:
     """Recorded offences per year for the stalking and harassment offences in the store."""
-    vols = {}
-    for code in taxonomy.shown_offences(ctx.store.outcomes["offence_code"].unique()):
-        p = force_year(ctx.store.outcomes, ctx.store.recorded, code, synthetic=ctx.synthetic)
-        vols[code] = national_year(p, synthetic=ctx.synthetic)
-    alt = verdicts.alt_volumes(list(vols), ctx.years)
-    return plots.show(plots.volume_plot(vols, synthetic=ctx.synthetic), alt)
+    return ctx.figure(outputs.NATIONAL_FIGURES["national_volumes"])
 
 
 def national_trend_figure(ctx: Context) -> plots.Shown:
     """Outcome shares by year in England and Wales."""
-    return plots.show(
-        plots.trend_plot(ctx.national, synthetic=ctx.synthetic), verdicts.alt_trend(ctx.national)
-    )
+    return ctx.figure(outputs.NATIONAL_FIGURES["national_trends"])
 
 
 def funnel_figure(ctx: Context, result: funnel.FunnelResult, year: str) -> plots.Shown:
-    """The year's funnel plot."""
+    """The year's funnel plot: the one `analyse` drew for its year, else drawn here."""
+    if outputs.FUNNEL_FIGURE.path(ctx.outputs_dir, year=year).exists():
+        return ctx.figure(outputs.FUNNEL_FIGURE, year=year)
     alt = verdicts.alt_funnel(result.units, result.summary["levels"], year)
-    return plots.show(plots.funnel_plot(result, synthetic=ctx.synthetic, title=f"Charge rates {year}"), alt)
+    title = f"{rules.offence_title(ctx.offence)} charge rates {year}"
+    return plots.show(plots.funnel_plot(result, synthetic=ctx.synthetic, title=title), alt)
 
 
-def change_funnel_figure(ctx: Context, result: funnel.FunnelResult) -> plots.Shown:
-    """The funnel for the change across April 2020."""
-    alt = verdicts.alt_funnel(result.units, result.summary["levels"], result.summary["label"], change=True)
-    return plots.show(plots.change_funnel_plot(result, synthetic=ctx.synthetic), alt)
+def change_funnel_figure(ctx: Context) -> plots.Shown:
+    """The funnel for the change across April 2020, as `analyse` drew it."""
+    return ctx.figure(outputs.NATIONAL_FIGURES["funnel_change"])
 
 
 def comparison_summary(ctx: Context, result: funnel.FunnelResult, shr: shrinkage.ShrinkageResult) -> Prose:
@@ -372,10 +375,8 @@ def link_influence(ctx: Context) -> tuple[Prose, Table, plots.Shown]:
     """Leave-one-force-out: the sentence, the table (most influential first) and the figure."""
     primary = ctx.link_primary()
     inf = ctx.table(outputs.LINK_INFLUENCE)
-    fig = plots.influence_plot(inf, primary["estimate"], synthetic=ctx.synthetic)
-    alt = verdicts.alt_influence(inf, primary["estimate"])
     table = people_table(inf[["force", "dose", "estimate_without", "change"]], kinds={"change": "num3"})
-    return Prose(primary["influence_sentence"]), table, plots.show(fig, alt)
+    return Prose(primary["influence_sentence"]), table, ctx.figure(outputs.NATIONAL_FIGURES["link_influence"])
 
 
 def link_dose_spline(ctx: Context) -> tuple[Prose, Table, plots.Shown]:
@@ -386,7 +387,7 @@ def link_dose_spline(ctx: Context) -> tuple[Prose, Table, plots.Shown]:
         raise InputError(
             f"{outputs.LINK_MODEL.relpath()} has no dose spline: re-run 'stalking-outcomes analyse --source {ctx.source}'."
         )
-    curve, thirds = ctx.table(outputs.LINK_DOSE_SPLINE), ctx.table(outputs.LINK_DOSE_THIRDS)
+    curve = ctx.table(outputs.LINK_DOSE_SPLINE)
     named = curve[curve["point"].notna() & (curve["point"] != "")]
     shown = named.assign(
         rise=named["growth"],
@@ -400,9 +401,8 @@ def link_dose_spline(ctx: Context) -> tuple[Prose, Table, plots.Shown]:
         ],
         kinds={"ci_low": "num3", "ci_high": "num3"},
     )
-    fig = plots.dose_spline_plot(curve, thirds, synthetic=ctx.synthetic)
     text = link_text.spline_sentence(spline)
-    return Prose(text), table, plots.show(fig, verdicts.alt_dose_spline(curve, spline))
+    return Prose(text), table, ctx.figure(outputs.NATIONAL_FIGURES["link_dose_spline"])
 
 
 def link_models_table(ctx: Context) -> Table:
@@ -418,12 +418,11 @@ def link_models_table(ctx: Context) -> Table:
 def event_study(ctx: Context) -> tuple[Table, plots.Shown]:
     """The event-study coefficients, as a table and a figure."""
     es = ctx.table(outputs.EVENT_STUDY)
-    alt = verdicts.alt_event_study(es, link.PRE)
     table = people_table(
         es[["financial_year", "estimate", "ci_low", "ci_high", "p_value"]],
         kinds={"ci_low": "num3", "ci_high": "num3"},
     )
-    return table, plots.show(plots.event_study_plot(es, synthetic=ctx.synthetic), alt)
+    return table, ctx.figure(outputs.NATIONAL_FIGURES["event_study"])
 
 
 def _slope(ctx: Context) -> float:
@@ -433,18 +432,23 @@ def _slope(ctx: Context) -> float:
 
 
 def dose_response_figure(ctx: Context) -> plots.Shown:
-    """The dose-response figure, every force (the line's slope from the link models table)."""
-    return plots.show(*_dose_response(ctx))
+    """The dose-response figure, every force, as `analyse` drew it."""
+    return ctx.figure(outputs.NATIONAL_FIGURES["dose_response"])
 
 
 def _dose_response(ctx: Context, highlight: str | None = None) -> tuple[plots.plt.Figure, str]:
     """The dose-response figure (slope from the link models table), a force circled if given, and its
     alt text."""
     slope = _slope(ctx)
+    noun = rules.offence_noun(ctx.offence)
     fig = plots.dose_response_plot(
-        ctx.table(outputs.LINK_PANEL), slope, synthetic=ctx.synthetic, highlight=highlight
+        ctx.table(outputs.LINK_FIRST_DIFFERENCE),
+        slope,
+        synthetic=ctx.synthetic,
+        highlight=highlight,
+        noun=noun,
     )
-    alt = verdicts.alt_dose_response(slope, highlight)
+    alt = verdicts.alt_dose_response(slope, highlight, noun)
     return fig, alt
 
 
@@ -497,7 +501,8 @@ def force_verdict(ctx: Context, force: str, year: str) -> Prose:
     if row.empty:
         return Prose(f"## {force}, {year}\n\n{force} has no {ctx.offence} outcomes published for {year}.")
     nat = ctx.national[ctx.national["financial_year"] == year].iloc[0]
-    lines = [verdicts.charge(row.iloc[0], nat)]
+    left = left_out(ctx, force, year)
+    lines = [left] if left else [verdicts.charge(row.iloc[0], nat)]
     fun = funnel_for(ctx, year)
     unit = fun.units[fun.units["force"] == force]
     if len(unit):
@@ -519,9 +524,23 @@ def force_verdict(ctx: Context, force: str, year: str) -> Prose:
                 res["observed_rate_post"].iloc[0],
                 res["fitted_rate_post"].iloc[0],
                 post["outcomes_closed"].mean(),
+                rules.offence_noun(ctx.offence),
             )
         )
     return Prose(f"## {force}, {year}\n\n{bullets(lines)}")
+
+
+def left_out(ctx: Context, force: str, year: str) -> str:
+    """Why a force's year is left out of that year's comparisons, naming the file ('' if it is not)."""
+    t = ctx.table(outputs.LEFT_OUT)
+    r = t[(t["label"] == year) & (t["force"] == force)]
+    if r.empty:
+        return ""
+    r = r.iloc[0]
+    return (
+        f"{force} is left out of the comparisons of {year}: {r['reason']} (file {r['source_file']}). "
+        "Its other years are compared as usual."
+    )
 
 
 def _force_figure(name: str, fig, alt: str) -> plots.Shown:
@@ -592,10 +611,11 @@ def force_funnel_position(ctx: Context, force: str, year: str) -> tuple[Table, p
         highlight=force,
         title=f"Charge rates {year}: {force} among all forces",
     )
-    alt = f"Funnel plot of charge rates in {year} with {force} circled. " + (
-        verdicts.funnel_position(row.iloc[0], result.summary["levels"])
+    alt = (
+        f"Funnel plot of charge rates in {year} with {force} circled. "
+        + verdicts.funnel_position(row.iloc[0], result.summary["levels"])
         if len(row)
-        else f"{force} is not in it."
+        else f"Funnel plot of charge rates in {year}. {force} is not in it. {left_out(ctx, force, year)}".strip()
     )
     return people_table(out), _force_figure("funnel", fig, alt)
 

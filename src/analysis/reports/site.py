@@ -14,7 +14,7 @@ import jinja2
 import pandas as pd
 
 from analysis import __version__, outputs
-from analysis.domain import forces
+from analysis.domain import forces, rules
 from analysis.reports import verdicts
 from analysis.reports.headlines import sentence
 from analysis.stats import funnel
@@ -23,18 +23,20 @@ from analysis.stats.measures import NATIONAL, data_source_label
 TEMPLATES = Path(__file__).parent / "templates"
 
 NATIONAL_TITLES = {
-    "national_trends": "Stalking in England and Wales: recorded offences and outcomes",
-    "force_comparison": "Comparing forces: funnel plots, shrinkage and rank intervals",
-    "reporting_link": "Did forces whose recorded stalking rose most see charge rates fall most?",
+    "national_trends": "{Offence} in England and Wales: recorded offences and outcomes",
+    "force_comparison": "Comparing forces on {offence}: funnel plots, shrinkage and rank intervals",
+    "reporting_link": "Did forces whose recorded {offence} rose most see charge rates fall most?",
     "method_validation": "Do the methods recover the truth? A simulation study",
 }
 
 
 def page_title(template: str, parameters: dict) -> str:
-    """The title and heading of an executed notebook's page."""
+    """The title and heading of an executed notebook's page, naming its offence."""
+    code = parameters.get("offence", rules.DEFAULT_OFFENCE)
+    words = {"offence": rules.offence_noun(code), "Offence": rules.offence_title(code)}
     if template == "force_report":
-        return f"{parameters['force']}: how the police dealt with stalking"
-    return NATIONAL_TITLES.get(template, template.replace("_", " ").capitalize())
+        return f"{parameters['force']}: how the police dealt with {words['offence']}"
+    return NATIONAL_TITLES.get(template, template.replace("_", " ").capitalize()).format(**words)
 
 
 def _env() -> jinja2.Environment:
@@ -97,7 +99,7 @@ def _force_rows(out: Path, heads: pd.DataFrame, year: str, nb: dict) -> list[dic
         files = outputs.report_files(name)
         status = nb.get(name, {}).get("status")
         k, n = r["charged_closed"], r["outcomes_closed"]
-        small = pd.notna(n) and n < verdicts.SMALL_N
+        small = rules.small(n)
         if pd.isna(n) or n == 0:
             charge = evid = "–"
         elif small:
@@ -120,9 +122,10 @@ def _force_rows(out: Path, heads: pd.DataFrame, year: str, nb: dict) -> list[dic
                 "closed": "–" if pd.isna(n) else f"{int(n):,}",
                 "closed_sort": _num(n),
                 "charge": charge,
-                "charge_sort": _num(r["charge_rate_closed"]),
+                # too few to rank: no rate to sort by (rules.SMALL_N), so it sorts after the others
+                "charge_sort": "" if small else _num(r["charge_rate_closed"]),
                 "evid": evid,
-                "evid_sort": _num(r["evidential_difficulties_rate_closed"]),
+                "evid_sort": "" if small else _num(r["evidential_difficulties_rate_closed"]),
                 "funnel": position,
                 "funnel_sort": _num(pos_sort),
                 "rise": _ratio(rise),
@@ -184,9 +187,9 @@ def write_methods(out: Path) -> Path:
     return _write(outputs.METHODS.path(out), page)
 
 
-def write_index(out: Path, source: str, offence: str, synthetic: bool, manifest: dict) -> Path:
+def write_index(out: Path, offence: str, synthetic: bool, manifest: dict) -> Path:
     """Write the index page (and the methods page and each force's CSV) from the tables and the
-    run's manifest; return the index's path. (`source` is named in the manifest; kept for callers.)"""
+    run's manifest; return the index's path."""
     out = Path(out)
     heads = outputs.HEADLINES.load(out)
     year = heads["financial_year"].iloc[0]
@@ -212,7 +215,7 @@ def write_index(out: Path, source: str, offence: str, synthetic: bool, manifest:
         files = outputs.report_files(name)
         notebooks.append(
             {
-                "title": NATIONAL_TITLES.get(stem, stem.replace("_", " ")),
+                "title": page_title(stem, {"offence": offence}),
                 "status": nb[name]["status"],
                 "error": nb[name].get("error", "")[:200],
                 "html": files[outputs.REPORT_PAGE],
@@ -229,7 +232,7 @@ def write_index(out: Path, source: str, offence: str, synthetic: bool, manifest:
     citation = (
         f"stalking-outcomes {__version__}"
         + (f" (code commit {commit})" if commit else "")
-        + f": stalking (offence {offence}) outcomes by police force, England and Wales, {year}. "
+        + f": {rules.offence_noun(offence)} (offence {offence}) outcomes by police force, England and Wales, {year}. "
         + f"Data: {data}"
         + ("" if synthetic else ", Crown copyright, Open Government Licence v3.0")
         + "."
@@ -239,9 +242,10 @@ def write_index(out: Path, source: str, offence: str, synthetic: bool, manifest:
         css=env.get_template("style.css.j2").render(),
         year=year,
         offence=offence,
+        noun=rules.offence_noun(offence),
         synthetic=synthetic,
         data_label=data,
-        small_n=verdicts.SMALL_N,
+        small_n=rules.SMALL_N,
         national=national,
         columns=columns,
         sortable=sortable,

@@ -8,9 +8,9 @@ from pathlib import Path
 from analysis import outputs, paths
 from analysis.domain import forces, taxonomy
 from analysis.errors import InputError
-from analysis.reports.headlines import headlines, resolve_year
+from analysis.reports.headlines import headlines
 from analysis.sources.store import Store, load_store
-from analysis.stats.measures import force_year, national_year
+from analysis.stats.measures import force_year, national_year, resolve_year
 
 
 def write_tables(
@@ -24,11 +24,23 @@ def write_tables(
 ) -> tuple[list[Path], str | None]:
     """Load a source's store, write its tables into `out` (default: the source's tables folder);
     return the paths and the named force's headline."""
-    where = paths.for_source(source, store)
+    where = paths.for_source(source, store, offence=offence)
     st = load_store(where.store)
     if out:
         return write_store_tables(st, Path(out), offence, year, method, force, into_folder=True)
     return write_store_tables(st, where.outputs, offence, year, method, force)
+
+
+def checked_offence(st: Store, offence: str, what: str = "--offence") -> str:
+    """An offence code normalised, or InputError if the store holds none of its rows."""
+    code = taxonomy.normalise_offence_code(offence)
+    if code not in set(st.outcomes["offence_code"]):
+        raise InputError(
+            f"{what} {code}: not in the store (has: "
+            f"{', '.join(sorted(set(st.outcomes['offence_code'])))}). Re-ingest with "
+            f"--offences including {code}."
+        )
+    return code
 
 
 def write_store_tables(
@@ -42,13 +54,7 @@ def write_store_tables(
 ) -> tuple[list[Path], str | None]:
     """Write the force-year panel, England and Wales by year and the headlines for a loaded store
     into output folder `out` (with `into_folder`, straight into the folder `out`)."""
-    code = taxonomy.normalise_offence_code(offence)
-    if code not in set(st.outcomes["offence_code"]):
-        raise InputError(
-            f"--offence {code}: not in the store (has: "
-            f"{', '.join(sorted(set(st.outcomes['offence_code'])))}). Re-ingest with "
-            f"--offences including {code}."
-        )
+    code = checked_offence(st, offence)
     chosen = forces.resolve(force, context="--force") if force else None
     panel = force_year(st.outcomes, st.recorded, code, method=method, synthetic=st.synthetic)
     nat = national_year(panel, method=method, synthetic=st.synthetic)

@@ -20,7 +20,7 @@ import pandas as pd
 from analysis.demo import scenarios
 from analysis.reports import sections
 from analysis.reports.display import Prose, Table, bullets, people_table
-from analysis.stats.method_study import NOMINAL_COVERAGE, Z, run_scenarios
+from analysis.stats.method_study import NOMINAL_COVERAGE, Z, run_scenarios, targets
 
 SETTLED = 0.02  # the coverage error a study must be able to see before a method "holds up"
 MIN_REPS = 20  # below this the Monte Carlo SEs are themselves too rough to judge anything
@@ -47,14 +47,14 @@ def interval_rows(validation: pd.DataFrame) -> pd.DataFrame:
 
 
 def judge(row: pd.Series) -> str:
-    """One estimator under one scenario: holds up, fails, or not settled (see the module)."""
+    """One estimator under one scenario: holds up, fails, or not settled (see the module); the
+    tests against the targets are the study's own (method_study.targets)."""
     if row["reps"] < MIN_REPS:
         return UNSETTLED
-    biased = np.isfinite(row["bias_mcse"]) and abs(row["bias"]) > Z * row["bias_mcse"]
-    target_se = np.sqrt(NOMINAL_COVERAGE * (1 - NOMINAL_COVERAGE) / row["reps"])
-    undercovers = row["coverage"] < NOMINAL_COVERAGE - Z * target_se
-    if biased or undercovers:
+    t = targets(row)
+    if t.bias_distinguishable or t.coverage == "below":
         return FAILS
+    target_se = np.sqrt(NOMINAL_COVERAGE * (1 - NOMINAL_COVERAGE) / row["reps"])
     return HOLDS if Z * target_se <= SETTLED else UNSETTLED
 
 

@@ -1,10 +1,9 @@
 """Verdicts in words: the sentences that open each report, built from computed numbers.
 
 Every function takes numbers (or rows of the tables `analyse` wrote) and returns one sentence;
-nothing here is typed in by hand. Two thresholds, documented in docs/methods.md:
+nothing here is typed in by hand. The small-number rule is analysis.domain.rules.SMALL_N; one
+threshold of its own, documented in docs/methods.md:
 
-- SMALL_N: below this many closed investigations a rate is given as a count ("1 of 13
-  closed") with no percentage, because one case more or less moves it by several points.
 - RANK_UNCERTAIN_SHARE: a rank interval covering more than this share of the forces is
   reported as "too uncertain to rank" rather than as a range.
 """
@@ -15,9 +14,10 @@ import math
 
 import pandas as pd
 
+from analysis.domain import rules
+from analysis.domain.rules import SMALL_N
 from analysis.stats import funnel
 
-SMALL_N = 30
 RANK_UNCERTAIN_SHARE = 0.5
 METHOD_WORDS = {
     "tau2": "random-effects (τ²) limits, which allow for the real differences between forces",
@@ -127,7 +127,9 @@ def recording_change(before: float, after: float, year_before: str, year_after: 
     )
 
 
-def model_gap(observed: float, fitted: float, closed_per_year: float = float("inf")) -> str:
+def model_gap(
+    observed: float, fitted: float, closed_per_year: float = float("inf"), noun: str = "stalking"
+) -> str:
     """How far a force's post-April-2020 charge rate sits from the national model's prediction
     for a force with its rise in recording, in percentage points (not given when the force
     closed fewer than SMALL_N investigations a year on average since then)."""
@@ -145,7 +147,7 @@ def model_gap(observed: float, fitted: float, closed_per_year: float = float("in
         where = f"{abs(gap):.1f} percentage points {'above' if gap > 0 else 'below'} what the national model predicts"
     return (
         f"Against the national model: since April 2020 its charge rate ({pct(observed)}, mean of the "
-        f"years) has been {where} for a force whose recorded stalking rose as much ({pct(fitted)})."
+        f"years) has been {where} for a force whose recorded {noun} rose as much ({pct(fitted)})."
     )
 
 
@@ -173,13 +175,14 @@ def flagged_count(units: pd.DataFrame, levels: list[float], method: str = "tau2"
 
 
 def alt_trend(national: pd.DataFrame, force: str | None = None) -> str:
-    """Alt text of the outcome-shares trend chart."""
+    """Alt text of the outcome-shares trend chart (the offence is the table's)."""
+    noun = rules.offence_noun(rules.offence_of(national))
     first, last = national.iloc[0], national.iloc[-1]
     who = (
         f"{force} (points with 95% intervals) and England and Wales (lines)" if force else "England and Wales"
     )
     return (
-        "Line chart of the share of closed stalking investigations charged, ended for evidential "
+        f"Line chart of the share of closed {noun} investigations charged, ended for evidential "
         f"difficulties and with no suspect identified, in {who}, {first['financial_year']} to "
         f"{last['financial_year']}; in England and Wales the share charged went from "
         f"{pct(first['charge_rate_closed'])} to {pct(last['charge_rate_closed'])}."
@@ -212,23 +215,23 @@ def alt_caterpillar(units: pd.DataFrame, year: str, rankability: float) -> str:
     )
 
 
-def alt_dose_response(slope: float, highlight: str | None = None) -> str:
-    """Alt text of the dose-response scatter."""
+def alt_dose_response(slope: float, highlight: str | None = None, noun: str = "stalking") -> str:
+    """Alt text of the dose-response scatter (`noun`: the offence whose recording rose)."""
     return (
         "Scatter plot of each force's change in the log-odds of charge against its rise in recorded "
-        f"stalking across April 2020, with the first-difference estimate's line (slope {slope:.3f})"
+        f"{noun} across April 2020, with the first-difference estimate's line (slope {slope:.3f})"
         + (f"; {highlight} is circled." if highlight else ".")
     )
 
 
-def alt_dose_spline(curve: pd.DataFrame, summary: dict) -> str:
+def alt_dose_spline(curve: pd.DataFrame, summary: dict, noun: str = "stalking") -> str:
     """Alt text of the dose-response spline chart."""
     lo, hi = summary["at"]["lowest dose"], summary["at"]["highest dose"]
     test = summary["nonlinearity_test"]
     return (
         "Chart of the change in the log-odds of charge after April 2020 against a force at the mean "
         f"dose, as a natural cubic spline in the dose over {len(curve)} doses with its 95% interval, "
-        "the knots and the dose thirds marked: at the lowest dose (recorded stalking "
+        f"the knots and the dose thirds marked: at the lowest dose (recorded {noun} "
         f"x{lo['growth']:.2f}) {lo['log_odds']:+.3f}, at the highest (x{hi['growth']:.2f}) "
         f"{hi['log_odds']:+.3f}; the test that the shape is a straight line gives p = {test['p_value']:.3g}."
     )

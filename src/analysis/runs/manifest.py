@@ -15,12 +15,9 @@ from contextlib import suppress
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from analysis import __version__, outputs
-
-if TYPE_CHECKING:
-    from analysis.runs.runner import JobResult
+from analysis.runs.jobs import JobResult
 
 KEY_PACKAGES = (
     "pandas",
@@ -105,7 +102,7 @@ def write(manifest: dict, out: Path, foreign: Iterable[str] = ()) -> None:
     from analysis.runs.publish import hashes
 
     outputs.RUN_SUMMARY.save(out, summary_text(manifest) + "\n")
-    write_index(out, manifest["source"], manifest["offence"], manifest["synthetic"], manifest)
+    write_index(out, manifest["offence"], manifest["synthetic"], manifest)
     manifest["files"] = hashes(out, foreign)
     outputs.MANIFEST.save(out, manifest)
 

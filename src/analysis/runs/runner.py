@@ -21,17 +21,17 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterable
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis import outputs, paths
+from analysis import outputs, paths, workers
 from analysis.domain import forces, taxonomy
 from analysis.errors import InputError, WorkFailed
 from analysis.paths import NOTEBOOKS
 from analysis.runs import lock, manifest, params, publish
+from analysis.runs.jobs import Job, JobResult
 
 if TYPE_CHECKING:
     from analysis.sources.store import Store
@@ -39,32 +39,6 @@ if TYPE_CHECKING:
 KERNEL = "python3"
 _PAGE_DIR = ("reports", "templates", "page")  # in the package: the report pages' templates
 PAGE_TEMPLATES = Path(__file__).resolve().parents[1].joinpath(*_PAGE_DIR)
-
-
-@dataclass
-class Job:
-    """One notebook to execute."""
-
-    name: str  # e.g. "national/force_comparison" or "forces/kent"
-    template: str
-    parameters: dict
-    key: str = ""
-
-
-@dataclass
-class JobResult:
-    """What happened to one notebook."""
-
-    name: str
-    status: str  # "ok", "skipped", "failed"
-    key: str
-    seconds: float = 0.0
-    error: str = ""
-    cell: int | None = None
-    attempts: int = 1
-    parameters: dict = field(default_factory=dict)
-    files: dict = field(default_factory=dict)  # suffix -> sha256 of each installed file
-    page_key: str = ""  # the page templates its HTML was made with (page_hash)
 
 
 def _sha(data: bytes) -> str:
@@ -371,18 +345,11 @@ def _install_figures(staged: Path, dest: Path) -> None:
 
 def _executor_map(
     executor: str, jobs: int, scheduler: str | None, work: list[Job], root: Path, stage: Path, timeout: int
-):
+) -> Iterator[JobResult]:
     """Yield JobResults as jobs finish, on a local process pool or a dask cluster."""
     args = (str(root), str(stage), timeout, str(stage.parent.resolve()))  # stage is in the output folder
     if executor == "dask":
-        from distributed import as_completed
-
-        from analysis.runs.cluster import dask_client
-
-        with dask_client(jobs, scheduler) as client:
-            futures = [client.submit(execute, j, *args, pure=False) for j in work]
-            for fut in as_completed(futures):
-                yield fut.result()
+        yield from workers.dask_map(execute, work, jobs, scheduler, args=args, in_order=False)
         return
     if jobs <= 1:
         from analysis.runs import kernel
@@ -393,51 +360,27 @@ def _executor_map(
         finally:
             kernel.discard()
         return
-    todo, attempt = list(work), 1
-    while todo:
-        broken: list[Job] = []
-        yield from _pool_round(todo, jobs, args, attempt, broken)
-        todo, attempt = broken, attempt + 1
+    rounds = workers.as_completed_in_rounds(execute, work, jobs, POOL_ROUNDS, args=args, setup=_worker_init)
+    # closed whatever happens here: Ctrl-C or kill stops the pool's workers at once (their
+    # kernels exit with them); nothing they were writing has been moved into place
+    with closing(rounds):
+        for job, fut in rounds:
+            yield _died_twice(job) if workers.died(fut) else fut.result()
 
 
 POOL_ROUNDS = 2  # a worker that dies (killed, out of memory) costs its jobs one more try
 
 
-def _pool_round(work: list[Job], jobs: int, args: tuple, attempt: int, broken: list[Job]):
-    """One process pool over `work`, yielding results as jobs finish. When a worker dies the
-    pool breaks and every unfinished job with it: those go into `broken` for a fresh pool, or,
-    after the last round, fail alone, so the finished ones and the run go on."""
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures import as_completed as done
-    from concurrent.futures.process import BrokenProcessPool
-
-    pool = ProcessPoolExecutor(jobs, initializer=_worker_init)
-    try:
-        pending = {pool.submit(execute, j, *args): j for j in work}
-        for fut in done(pending):
-            try:
-                yield fut.result()
-            except BrokenProcessPool:
-                job = pending[fut]
-                if attempt < POOL_ROUNDS:
-                    broken.append(job)
-                else:
-                    yield JobResult(
-                        job.name,
-                        "failed",
-                        job.key,
-                        error="its worker process died (killed, or out of memory) twice",
-                        attempts=attempt,
-                        parameters=job.parameters,
-                    )
-    except BaseException:
-        # Ctrl-C or kill: stop the workers now (their kernels exit with them); nothing they
-        # were writing has been moved into place.
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+def _died_twice(job: Job) -> JobResult:
+    """A job whose worker died in every round: it fails alone; the finished ones and the run go on."""
+    return JobResult(
+        job.name,
+        "failed",
+        job.key,
+        error="its worker process died (killed, or out of memory) twice",
+        attempts=POOL_ROUNDS,
+        parameters=job.parameters,
+    )
 
 
 @contextmanager
@@ -461,21 +404,17 @@ def _sigterm_as_interrupt():
 
 
 def _worker_init() -> None:
-    """Worker processes leave Ctrl-C to the parent, which stops them; one BLAS thread each; the
-    warm kernel is shut down when the worker ends."""
+    """A notebook worker's own setup (after workers' common one: Ctrl-C left to the parent, one
+    BLAS thread): SIGTERM kills its kernel and ends it, it dies with its parent, holds none of
+    the parent's locks, and shuts its warm kernel down when it ends."""
     import signal
-    from multiprocessing.util import Finalize
-
-    from threadpoolctl import threadpool_limits
 
     from analysis.runs import kernel
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _worker_stop)
     lock.forget_inherited()
     _die_with_parent()
-    threadpool_limits(1)
-    Finalize(None, kernel.discard, exitpriority=10)
+    workers.on_exit(kernel.discard)
 
 
 def _worker_stop(signum: int, frame: object) -> None:
@@ -520,7 +459,7 @@ def run(
     if executor not in ("local", "dask"):
         raise InputError(f"--executor {executor!r}: use 'local' or 'dask'.")
     root = paths.project_root()
-    where = paths.for_source(source, out=out)
+    where = paths.for_source(source, out=out, offence=offence)
     source, out = where.name, where.outputs  # notebooks and manifest get the name, never a local path
     planned = plan(source, names, offence)  # bad force names stop here, before any work
     publish.check_owned(out, manifest.previous(out))  # and someone else's folder

@@ -29,9 +29,9 @@ import pooch
 
 from analysis.domain import periods
 from analysis.errors import InputError
+from analysis.files import make_shareable, sha256_of, write_json
 from analysis.paths import RAW
 from analysis.sources import sheets
-from analysis.sources.store import make_shareable, sha256_of, write_json
 
 SNAPSHOTS = "snapshots.json"
 RETRIES = 3

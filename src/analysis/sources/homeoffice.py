@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 from typing import NamedTuple
 
@@ -20,17 +21,30 @@ import pyarrow.compute as pc
 
 from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError, where
-from analysis.sources.sheets import DEFAULT_ENGINE, Workbook, open_workbook, sheets_in_order, table_rows
+from analysis.files import sha256_of
+from analysis.sources.sheets import (
+    DEFAULT_ENGINE,
+    LEAD_ROWS,
+    Workbook,
+    first_value,
+    open_workbook,
+    sheets_in_order,
+    table_rows,
+)
 from analysis.sources.store import (
     OUTCOME_COLUMNS,
     OUTCOME_KEY,
     RECORDED_COLUMNS,
     RECORDED_KEY,
-    sha256_of,
     tidy_frame,
 )
 
 HEADER_SEARCH_ROWS = 30
+
+# What the demo generator writes first in every workbook (the title of its cover sheet, A1):
+# "SYNTHETIC DEMO DATA - Outcomes open data, ...". A file that starts with it holds generated
+# figures, wherever it is and whatever it is named (`FileReport.generated`).
+GENERATED_MARKER = "SYNTHETIC DEMO DATA"
 
 # Count-cell text that means "no number here". "Data not provided" is missing, not zero.
 _MARKER = re.compile(r"^(n\s*/?\s*a\b.*|\.\.|:|-|\[[a-z]\])$", re.IGNORECASE)
@@ -93,6 +107,14 @@ FIELD_LABELS = OUTCOME_HEADERS | {"offences": f"{PFA_COUNT_HEADERS[0]} (or {PFA_
 def _words(text: object) -> str:
     """Lower-case words separated by single spaces: 'Offence  Sub-group' -> 'offence sub group'."""
     return " ".join(re.findall(r"[a-z0-9]+", str(text).lower()))
+
+
+def is_generated(lead: object) -> bool:
+    """Whether a workbook's first value (`sheets.first_value`: its first sheet's first cell)
+    carries the demo generator's `GENERATED_MARKER`, in any case or spacing."""
+    marker = _words(GENERATED_MARKER)
+    words = _words(lead)
+    return words == marker or words.startswith(marker + " ")
 
 
 def classify_outcome_header(text: object) -> str | None:
@@ -225,6 +247,7 @@ class FileReport:
     non_force_rows_dropped: Counter = field(default_factory=Counter)
     forces_renamed: dict[str, str] = field(default_factory=dict)
     sheets_skipped: list[str] = field(default_factory=list)
+    generated: bool = False  # its first sheet starts with the demo generator's marker
     # Not in quality.json: what ingest needs to say what a file holds and where a row came from.
     offence_codes: set[str] = field(default_factory=set)  # every code in the rows below a header
     row_sheets: list[str] = field(default_factory=list, repr=False)  # each kept row's sheet ...
@@ -247,6 +270,7 @@ class FileReport:
             "non_force_rows_dropped": dict(sorted(self.non_force_rows_dropped.items())),
             "forces_renamed": dict(sorted(self.forces_renamed.items())),
             "sheets_skipped": self.sheets_skipped,
+            "generated": self.generated,
         }
 
 
@@ -620,6 +644,9 @@ def read_outcomes(
         parser.parse(sheet, header, wanted, count=False)
     else:
         parser.parse(sheet, header, rows)
+    # asked once the data are read, so the data sheet stays loaded until then; free when the data
+    # sheet is the first sheet, else the first rows of the (cover) sheet
+    report.generated = is_generated(book.lead())
     return parser.frame(OUTCOME_KEY, f"file {path.name}, sheet '{sheet}'"), report
 
 
@@ -667,7 +694,11 @@ def read_recorded(
     report = FileReport(file=path.name, sha256=sha256 or sha256_of(path), kind="recorded")
     parser = _SheetParser(path, report, offences, RECORDED_COLUMNS, _recorded_record)
     best_fail: tuple[str, Header | None] | None = None
-    for sheet, rows in sheets:
+    for index, (sheet, rows) in enumerate(sheets):
+        if index == 0:  # the cover sheet, read anyway: its first rows say if the file is generated
+            head = list(islice(rows, LEAD_ROWS))
+            report.generated = is_generated(first_value(cells for _, cells in head))
+            rows = chain(head, rows)
         header, best = find_header(
             rows, classify_pfa_header, PFA_REQUIRED, f"file {path.name}, sheet '{sheet}'"
         )

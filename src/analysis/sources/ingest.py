@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import re
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import paths
+from analysis import paths, workers
 from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError, WorkFailed
+from analysis.files import sha256_of
 from analysis.sources import plausibility
-from analysis.sources.homeoffice import FileReport, read_outcomes, read_recorded
+from analysis.sources.homeoffice import GENERATED_MARKER, FileReport, read_outcomes, read_recorded
 from analysis.sources.sheets import SPREADSHEET_SUFFIXES, advice
 from analysis.sources.store import (
     OUTCOME_COLUMNS,
@@ -26,7 +27,6 @@ from analysis.sources.store import (
     PROVENANCE_COLUMNS,
     RECORDED_COLUMNS,
     RECORDED_KEY,
-    sha256_of,
     tidy_frame,
     warm_schemas,
     write_store,
@@ -177,10 +177,10 @@ def ingest(
     counts stop the ingest before anything is written (see `plausibility`), unless
     `accept_outliers`, when they are recorded in the report.
     """
+    offences = normalise_offences(offences)
     folder = paths.source_folder(source)
     where = paths.for_source(source, store)
     files, notes, ignored = discover(folder)
-    synthetic = (folder / "truth.json").exists()
     outcome_frames: list[pd.DataFrame] = []
     recorded_frames: list[pd.DataFrame] = []
     reports: list[FileReport] = []
@@ -204,6 +204,7 @@ def ingest(
     recorded = _combine(recorded_frames, RECORDED_KEY, RECORDED_COLUMNS)
     # nothing is written unless every check passes, so a refusal leaves the store as it was
     _check_offences(folder, files, reports, offences, outcomes, recorded, notes)
+    synthetic = generated(folder, reports, notes)
     checked = plausibility.check(outcomes, recorded, accept_outliers)
     outcomes = outcomes.drop(columns=list(LOCATION_COLUMNS))
     recorded = recorded.drop(columns=list(LOCATION_COLUMNS))
@@ -214,6 +215,59 @@ def ingest(
     write_store(where.store, outcomes, recorded, quality)
     quality["store"] = str(where.store)
     return quality
+
+
+def normalise_offences(offences: Iterable[str] | None) -> tuple[str, ...] | None:
+    """An offence list as ingest keeps it: codes normalised (`taxonomy.normalise_offence_code`),
+    blanks and repeats dropped, in the order given; the default list itself when it names the
+    same codes (in any order or case), so typing the default out is omitting it, to the byte.
+    None (every offence) stays None; an empty list is an error."""
+    if offences is None:
+        return None
+    if isinstance(offences, str):
+        offences = [offences]
+    codes = tuple(dict.fromkeys(c for c in map(taxonomy.normalise_offence_code, offences) if c))
+    if not codes:
+        raise InputError(
+            "no offence codes given (--offences): give comma-separated codes such as "
+            f"{','.join(taxonomy.DEFAULT_OFFENCES)}, or 'all'."
+        )
+    if set(codes) == set(taxonomy.DEFAULT_OFFENCES):
+        return taxonomy.DEFAULT_OFFENCES
+    return codes
+
+
+def generated(folder: Path, reports: list[FileReport], notes: list[str]) -> bool:
+    """Whether a folder's data are generated: the generator's truth.json is beside the files, or
+    any file read starts with its marker (`homeoffice.GENERATED_MARKER`, `FileReport.generated`).
+    One generated file is enough: a store holding any generated figure is labelled generated, never
+    Home Office data. Notes why when it is not the demo's own case (every file marked, and
+    truth.json)."""
+    truth = (folder / "truth.json").exists()
+    marked = [r.file for r in reports if r.generated]
+    if marked and len(marked) < len(reports):
+        unmarked = [r.file for r in reports if not r.generated]
+        notes.append(
+            f"{len(marked)} of the {len(reports)} files read carry the demo generator's marker "
+            f"('{GENERATED_MARKER}' on their first sheet) and {len(unmarked)} do not "
+            f"({_files_text(unmarked)}): the store holds generated figures, so all of it is "
+            "labelled GENERATED DEMO DATA. Keep generated and published files in separate folders."
+        )
+    elif marked and not truth:
+        notes.append(
+            f"every file read carries the demo generator's marker ('{GENERATED_MARKER}' on its "
+            "first sheet): labelled GENERATED DEMO DATA (there is no truth.json beside them)"
+        )
+    elif truth and not marked:
+        notes.append(
+            "truth.json (written by the demo generator) is in the source folder, though no file "
+            "carries the generator's marker: labelled GENERATED DEMO DATA"
+        )
+    return truth or bool(marked)
+
+
+def _files_text(names: list[str], limit: int = 3) -> str:
+    return ", ".join(names[:limit]) + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
 
 def _code_order(code: str) -> tuple:
@@ -331,10 +385,7 @@ def _read_all(
                 if bar is not None:
                     bar.update(1)
             return
-        from concurrent.futures import ProcessPoolExecutor
-        from concurrent.futures.process import BrokenProcessPool
-
-        with ProcessPoolExecutor(min(jobs, len(files))) as pool:
+        with workers.process_pool(min(jobs, len(files))) as pool:
             # largest first, so one big workbook does not start last and finish alone
             order = sorted(range(len(files)), key=lambda i: -files[i].path.stat().st_size)
             futures = {i: pool.submit(_read_one, files[i], offences) for i in order}
@@ -342,18 +393,14 @@ def _read_all(
             # are readied while the workers read, instead of after them, when nothing else could run
             warm_schemas()
             for first_lost in range(len(files)):
-                try:
-                    result = futures[first_lost].result()
-                except BrokenProcessPool:
+                if workers.died(futures[first_lost]):
                     break
-                yield result
+                yield futures[first_lost].result()
                 if bar is not None:
                     bar.update(1)
             else:
                 return
-        lost = [
-            i for i in range(first_lost, len(files)) if isinstance(futures[i].exception(), BrokenProcessPool)
-        ]
+        lost = [i for i in range(first_lost, len(files)) if workers.died(futures[i])]
         if notes is not None:  # noted now: the caller stops asking once it has every file
             notes.append(
                 f"a reading process died while {len(lost)} file(s) were being read "
@@ -371,38 +418,12 @@ def _read_all(
             bar.close()
 
 
-def _read_and_send(reader, f: SourceFile, offences: tuple[str, ...] | None, conn) -> None:
-    """A child process's work for `_read_alone`: read, and send back the result or the error."""
-    try:
-        try:
-            message: tuple[str, object] = ("ok", reader(f, offences))
-        except Exception as exc:
-            message = ("error", exc)
-        conn.send(message)
-    finally:
-        conn.close()
-
-
 def _read_alone(f: SourceFile, offences: tuple[str, ...] | None) -> tuple[pd.DataFrame, FileReport, str]:
     """Read one file in a process of its own; if that process dies, say so naming the file."""
-    import multiprocessing
-
-    ctx = multiprocessing.get_context()
-    receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_read_and_send, args=(_read_one, f, offences, sender), daemon=True)
-    proc.start()
-    sender.close()
     try:
-        status, payload = receiver.recv()
-    except EOFError:  # it died before it could answer
-        proc.join()
-        raise _died(f, proc.exitcode) from None
-    finally:
-        receiver.close()
-    proc.join()
-    if status != "ok":
-        raise payload
-    return payload
+        return workers.run_alone(_read_one, f, offences)
+    except workers.WorkerDied as exc:
+        raise _died(f, exc.exitcode) from None
 
 
 def _died(f: SourceFile, exitcode: int | None) -> Exception:

@@ -31,9 +31,10 @@ import posixpath
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
-from itertools import groupby
+from itertools import groupby, islice
 from operator import itemgetter
 from pathlib import Path
 from typing import Protocol, cast
@@ -97,12 +98,56 @@ class Workbook(Protocol):
         """The whole sheet as text columns (row i is sheet row i + 1), or None if this kind of
         workbook is only read row by row."""
 
+    def lead(self) -> str:
+        """The first sheet's first value (see `first_value`): where a cover sheet has its title."""
+
 
 def table_rows(table: pa.Table) -> Iterator[list[object]]:
     """A table's rows as lists of cell values ("" for empty), converted a batch at a time."""
     for batch in table.to_batches(max_chunksize=4096):
         columns = [["" if v is None else v for v in col.to_pylist()] for col in batch.columns]
         yield from map(list, zip(*columns))
+
+
+# How many rows of a sheet `first_value` looks at for its first value.
+LEAD_ROWS = 10
+
+
+def first_value(rows: Iterable[list[object]]) -> str:
+    """The text of the first non-empty cell in the first `LEAD_ROWS` rows, read left to right and
+    top to bottom ("" if none): a cover sheet's title (A1), whichever engine read it."""
+    for row in islice(rows, LEAD_ROWS):
+        for value in row:
+            text = "" if value is None else str(value).strip()
+            if text:
+                return text
+    return ""
+
+
+class _Leading:
+    """Keeps a workbook's lead (`Workbook.lead`) when its first sheet's rows are read anyway, so
+    that asking for it after reading costs nothing more; `note` wraps those rows."""
+
+    sheet_names: list[str]
+    _lead: str | None = None
+
+    def note(self, sheet: str, rows: Iterator[list[object]]) -> Iterator[list[object]]:
+        """`rows` of `sheet`, noting its first value on the way if it is the first sheet."""
+        if self._lead is not None or not self.sheet_names or sheet != self.sheet_names[0]:
+            yield from rows
+            return
+        rows = iter(rows)
+        seen: list[list[object]] = []
+        for row in rows:
+            seen.append(row)
+            if len(seen) == LEAD_ROWS or first_value([row]):
+                self._lead = first_value(seen)  # noted before the row is given: a reader may stop
+                yield row
+                break
+            yield row
+        else:  # a sheet of fewer rows, all empty
+            self._lead = ""
+        yield from rows  # the rest, as they come
 
 
 def _check_file(path: Path) -> None:
@@ -372,7 +417,7 @@ class _ExtentGuard:
         self._checked.add(sheet)
 
 
-class RowBook:
+class RowBook(_Leading):
     """An .xlsx/.xls/.ods workbook read through python-calamine, row by row (engine "rows").
 
     Rows come as calamine gives them: text as str, every number as float (3.0), empty cells as
@@ -390,7 +435,7 @@ class RowBook:
         except Exception as exc:  # calamine raises several types for damaged files
             raise _corrupt(path, exc) from exc
 
-    def rows(self, sheet: str) -> Iterator[list[object]]:
+    def rows(self, sheet: str) -> Generator[list[object], None, None]:
         self._guard.check(sheet)  # before calamine builds the sheet's grid
         try:
             parsed = self._book.get_sheet_by_name(sheet)
@@ -399,13 +444,20 @@ class RowBook:
         # iter_rows starts at the sheet's first row, not its first non-empty one, so row
         # numbers in messages are the sheet's (tests/sources/test_read.py checks this)
         # the rows are lists of cell values; typed more narrowly than the protocol's list[object]
-        yield from cast(Iterator[list[object]], parsed.iter_rows())
+        yield from self.note(sheet, cast(Iterator[list[object]], parsed.iter_rows()))
 
     def table(self, sheet: str) -> None:
         return None
 
+    def lead(self) -> str:
+        if self._lead is None and self.sheet_names:
+            # parses the first sheet (a cover sheet is small), unless its rows were read already
+            with closing(self.rows(self.sheet_names[0])) as rows:
+                self._lead = first_value(rows)
+        return self._lead or ""
 
-class ArrowBook:
+
+class ArrowBook(_Leading):
     """An .xlsx/.xls/.ods workbook read through calamine (fastexcel), a whole sheet at a time
     (engine "arrow").
 
@@ -437,10 +489,26 @@ class ArrowBook:
                 self._last = sheet, pa.Table.from_batches([loaded])
             except Exception as exc:
                 raise _corrupt(self.path, exc) from exc
+            if self._lead is None and sheet == self.sheet_names[0]:
+                self._lead = first_value(table_rows(self._last[1].slice(0, LEAD_ROWS)))
         return self._last[1]
 
     def rows(self, sheet: str) -> Iterator[list[object]]:
         return table_rows(self.table(sheet))
+
+    def lead(self) -> str:
+        if self._lead is None and self.sheet_names:
+            # only the first rows become Arrow, and the sheet loaded last stays loaded
+            sheet = self.sheet_names[0]
+            self._guard.check(sheet)
+            try:
+                loaded = self._reader.load_sheet(
+                    sheet, header_row=None, skip_rows=0, n_rows=LEAD_ROWS, dtypes="string", eager=True
+                )
+            except Exception as exc:
+                raise _corrupt(self.path, exc) from exc
+            self._lead = first_value(table_rows(pa.Table.from_batches([loaded])))
+        return self._lead or ""
 
 
 class CsvBook:
@@ -450,7 +518,7 @@ class CsvBook:
         self.path = path
         self.sheet_names = [path.stem]
 
-    def rows(self, sheet: str) -> Iterator[list[object]]:
+    def rows(self, sheet: str) -> Generator[list[object], None, None]:
         with open(self.path, newline="", encoding="utf-8-sig", errors="strict") as fh:
             try:
                 yield from csv.reader(fh)
@@ -459,6 +527,10 @@ class CsvBook:
 
     def table(self, sheet: str) -> None:
         return None
+
+    def lead(self) -> str:
+        with closing(self.rows(self.sheet_names[0])) as rows:
+            return first_value(rows)  # reads only the first rows
 
 
 def _text(p: ET.Element) -> str:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.domain import rules
 from analysis.errors import InputError
 from analysis.stats.measures import checked_counts, proportion_ci
 
@@ -336,15 +337,15 @@ def change_funnel(
     s^2 = p1(1-p1)/n1 + p2(1-p2)/n2 at the pooled rates, so precision depends only on the
     denominators. Limits are normal; phi and tau^2 as in `funnel`, on the difference scale.
     """
-    a = panel[panel["financial_year"] == year_from].set_index(unit)
-    b = panel[panel["financial_year"] == year_to].set_index(unit)
+    # the comparison rule, applied to both years: a force enters when both are comparable
+    ok = panel[rules.comparable(panel[count], panel[n])]
+    a = ok[ok["financial_year"] == year_from].set_index(unit)
+    b = ok[ok["financial_year"] == year_to].set_index(unit)
     both = a.index.intersection(b.index)
     if len(both) < 3:
         raise FunnelInputError(f"change funnel: fewer than 3 forces have both {year_from} and {year_to}.")
     d1 = _validate(a.loc[both].reset_index(), unit, count, n)
     d2 = _validate(b.loc[both].reset_index(), unit, count, n)
-    keep = (d1["n"] >= 1).to_numpy() & (d2["n"] >= 1).to_numpy()
-    d1, d2 = d1[keep].reset_index(drop=True), d2[keep].reset_index(drop=True)
     p1, p2 = d1["count"].sum() / d1["n"].sum(), d2["count"].sum() / d2["n"].sum()
     theta = p2 - p1
     se = np.sqrt(p1 * (1 - p1) / d1["n"].to_numpy() + p2 * (1 - p2) / d2["n"].to_numpy())

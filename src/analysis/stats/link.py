@@ -1,20 +1,24 @@
-"""Did forces whose recorded stalking rose most across April 2020 see their charge rates fall most?
+"""Did forces whose recorded offences (stalking by default) rose most across April 2020 see
+their charge rates fall most?
 
-The force-year panel flags the counting-rule periods and censoring. The dose is each force's log
-growth in recorded stalking from 2019/20 to 2020/21, taken from the offences recorded (the PFA
-table), while the outcome is the share of investigations closed in the year that ended in a
-charge (closed basis): the two share no count, so the regression is free of the ratio
-(division) bias that arises when a rate is regressed on its own denominator's growth
-(Pearson 1897; Lieberson and Fuguitt 1973).
+The dose is each force's log growth in recorded offences from 2019/20 to 2020/21, taken from the
+offences recorded (the PFA table). The primary outcome is on the recorded basis, following the
+recording cohort: of the outcomes assigned, by the time each year's table was published, to the
+offences recorded in that year, the share charged (complete years only). Dose and outcome share
+no count, so the regression is free of the ratio (division) bias that arises when a rate is
+regressed on its own denominator's growth (Pearson 1897; Lieberson and Fuguitt 1973); the
+closed basis, which mixes recording cohorts, is fitted only as a sensitivity analysis.
 
-Primary estimator: binomial GLM of charges out of closed investigations with force and year
-fixed effects and dose x post-2020, force-clustered standard errors with t(G-1) intervals, a
+Primary estimator (PRIMARY): binomial GLM of those charges with force and year fixed effects and
+dose x post-2020; a leave-one-force-out jackknife (CV3) standard error with t(G-1) intervals, a
 quasi-binomial dispersion for reference, and a wild cluster score bootstrap p-value (Kline and
-Santos 2012, Rademacher weights) because there are only 43 clusters. Also: an event study (dose x
-year, reference 2019/20), a first-difference cross-section, placebo break years before 2020, a
-permutation test, and the same on stalking plus harassment together (reclassification).
-No force has zero dose, so every estimate compares forces with larger rises to forces with
-smaller rises; none is a causal effect of the counting-rule change.
+Santos 2012, Rademacher weights) because there are only 43 clusters. Also: an event study (dose
+x year, reference 2019/20) with the Rambachan-Roth bounds, a first-difference cross-section,
+placebo break years before 2020, a permutation test, the closed-basis and cohort variants, dose
+thirds and a spline, a negative control and triple difference on a comparison offence, and
+stalking plus harassment together (reclassification). No force has zero dose, so every estimate
+compares forces with larger rises to forces with smaller rises; none is a causal effect of the
+counting-rule change.
 
 The panel is built in analysis.stats.link_panel, the cluster-robust GLM machinery is in
 analysis.stats.glm, and the words that go with the primary estimate in analysis.reports.link_text.
@@ -31,7 +35,7 @@ from scipy import stats
 from scipy.special import expit, logit
 
 from analysis import outputs
-from analysis.domain import periods, taxonomy
+from analysis.domain import periods, rules, taxonomy
 from analysis.errors import InputError
 from analysis.stats import glm, sensitivity
 from analysis.stats.link_panel import BREAK, PRE, link_panel
@@ -115,20 +119,22 @@ class LinkResult:
     # the dose-response shape: the spline's curve and the dose thirds (empty without secondary rows)
     dose_spline: pd.DataFrame = field(default_factory=pd.DataFrame)
     dose_thirds: pd.DataFrame = field(default_factory=pd.DataFrame)
+    first_difference: pd.DataFrame = field(default_factory=pd.DataFrame)  # its points, per force
 
 
-def first_difference(
-    d: pd.DataFrame,
-    pre_years: tuple[str, ...] = ("2018/19", "2019/20"),
-    post_years: tuple[str, ...] = ("2020/21", "2021/22"),
-    level: float = 0.95,
-) -> Estimate:
-    """Cross-section: change in pooled logit charge rate (post years vs pre years) on the dose,
-    weighted by inverse variance, HC3 errors."""
+FD_PRE, FD_POST = ("2018/19", "2019/20"), ("2020/21", "2021/22")
+
+
+def first_difference_points(
+    d: pd.DataFrame, pre_years: tuple[str, ...] = FD_PRE, post_years: tuple[str, ...] = FD_POST
+) -> pd.DataFrame:
+    """The first-difference estimator's data, one row per force with both periods: its dose, the
+    change in its pooled logit charge rate from the pre to the post years, that change's
+    inverse-variance weight, and its investigations closed in the post years (the dose-response
+    figure draws these points; outputs.LINK_FIRST_DIFFERENCE)."""
 
     def pooled(years):
-        s = d[d["financial_year"].isin(years)].groupby("force")[["charged", "closed"]].sum()
-        return s
+        return d[d["financial_year"].isin(years)].groupby("force")[["charged", "closed"]].sum()
 
     a, b = pooled(pre_years), pooled(post_years)
     both = a.index.intersection(b.index)
@@ -141,10 +147,32 @@ def first_difference(
         + 1 / (b["charged"] + 0.5)
         + 1 / (b["closed"] - b["charged"] + 0.5)
     )
-    dose = d.groupby("force")["dose"].first().loc[both]
-    X = sm.add_constant(dose.to_numpy())
-    res = sm.WLS((lb - la).to_numpy(), X, weights=1 / var.to_numpy()).fit(cov_type="HC3")
+    return pd.DataFrame(
+        {
+            "force": list(both),
+            "dose": d.groupby("force")["dose"].first().loc[both].to_numpy(),
+            "change_logit": (lb - la).to_numpy(),
+            "weight": (1 / var).to_numpy(),
+            "closed_post": b["closed"].to_numpy(),
+            "years_from": "+".join(pre_years),
+            "years_to": "+".join(post_years),
+        }
+    )
+
+
+def first_difference(
+    d: pd.DataFrame,
+    pre_years: tuple[str, ...] = FD_PRE,
+    post_years: tuple[str, ...] = FD_POST,
+    level: float = 0.95,
+) -> Estimate:
+    """Cross-section: change in pooled logit charge rate (post years vs pre years) on the dose,
+    weighted by inverse variance, HC3 errors."""
+    pts = first_difference_points(d, pre_years, post_years)
+    X = sm.add_constant(pts["dose"].to_numpy())
+    res = sm.WLS(pts["change_logit"].to_numpy(), X, weights=pts["weight"].to_numpy()).fit(cov_type="HC3")
     est, se = float(res.params[1]), float(res.bse[1])
+    both = pts["force"]
     tq = stats.t.ppf(0.5 + level / 2, len(both) - 2)
     return Estimate(
         "first_difference",
@@ -311,10 +339,7 @@ class Basis:
 
     def sample(self, d: pd.DataFrame) -> pd.DataFrame:
         """The usable force-years on this basis."""
-        s, n = d[self.success], d[self.total]
-        keep = (
-            ~d["financial_year"].isin(self.drop_years) & s.notna() & n.notna() & (n > 0) & (s >= 0) & (s <= n)
-        )
+        keep = ~d["financial_year"].isin(self.drop_years) & rules.comparable(d[self.success], d[self.total])
         if self.complete_years_only:
             # a year missing quarters holds other quarterly cohorts, followed for other lengths of
             # time, than the force's complete years: its censoring differs, so it is left out
@@ -322,14 +347,6 @@ class Basis:
         return d[keep]
 
 
-DONUT = Basis(
-    "donut",
-    f"binomial GLM, force + year effects, dose x post-2020, closed basis without {', '.join(DONUT_YEARS)} "
-    "(closures mixing recording cohorts)",
-    "charged",
-    "closed",
-    DONUT_YEARS,
-)
 RECORDED = Basis(
     "recorded_basis",
     "binomial GLM, force + year effects, dose x post-2020, recorded basis (charged of outcomes assigned "
@@ -338,7 +355,8 @@ RECORDED = Basis(
     "assigned_recorded",
     complete_years_only=True,
 )
-_PRIMARY_FUNCTION = {"donut": "donut", "recorded_basis": "recorded_all"}  # its sensitivity row, not repeated
+# the sensitivity function that would repeat the primary (its row is not fitted twice)
+_PRIMARY_FUNCTION = {"recorded_basis": "recorded_all"}
 # Chosen by the method study's scenarios (docs/methods.md): the recorded basis is timed by the
 # year an offence was recorded, as the effect is, and its censoring is alike in every year.
 PRIMARY = RECORDED
@@ -756,24 +774,27 @@ def average_marginal_effect(fit: glm.Fit, dp: pd.DataFrame) -> dict:
     }
 
 
-def _with_stalking_dose(other: pd.DataFrame, d: pd.DataFrame) -> pd.DataFrame:
-    """Another offence's panel with stalking's dose (the exposure is stalking's rise in recording)."""
+def _with_dose(other: pd.DataFrame, d: pd.DataFrame) -> pd.DataFrame:
+    """Another offence's panel with the analysed offence's dose (the exposure is its rise in recording)."""
     dose = d.groupby("force")[["dose", "dose_c"]].first()
     o = other.drop(columns=["dose", "dose_c"]).merge(dose, left_on="force", right_index=True)
     return o[o["usable"]]
 
 
-def negative_control(other: pd.DataFrame, d: pd.DataFrame, code: str, level: float = 0.95) -> Estimate:
-    """The primary model on a comparison offence's charge rate, with stalking's dose: a slope
-    where no link is expected (a force-wide shock to charging correlated with the dose shows here)."""
+def negative_control(
+    other: pd.DataFrame, d: pd.DataFrame, code: str, level: float = 0.95, noun: str = "stalking"
+) -> Estimate:
+    """The primary model on a comparison offence's charge rate, with the analysed offence's
+    (`noun`'s) dose: a slope where no link is expected (a force-wide shock to charging
+    correlated with the dose shows here)."""
     return dose_x_post_estimate(
         "negative_control",
-        f"as primary on offence {code}'s charges, with stalking's dose (no link expected)",
-        PRIMARY.sample(_with_stalking_dose(other, d)),
+        f"as primary on offence {code}'s charges, with {noun}'s dose (no link expected)",
+        PRIMARY.sample(_with_dose(other, d)),
         level,
         PRIMARY.success,
         PRIMARY.total,
-        note="true value 0 if charging changed with the dose only for stalking",
+        note=f"true value 0 if charging changed with the dose only for {noun}",
     )
 
 
@@ -782,14 +803,16 @@ def _empirical_logit(x: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
     return np.log((x + 0.5) / (n - x + 0.5)), 1 / (x + 0.5) + 1 / (n - x + 0.5)
 
 
-def triple_difference(other: pd.DataFrame, d: pd.DataFrame, code: str, level: float = 0.95) -> Estimate:
-    """Stalking against the comparison offence within force-year: the log odds ratio of charge
+def triple_difference(
+    other: pd.DataFrame, d: pd.DataFrame, code: str, level: float = 0.95, noun: str = "stalking"
+) -> Estimate:
+    """The analysed offence (`noun`) against the comparison offence within force-year: the log odds ratio of charge
     (stalking over the comparison, primary basis) regressed on force and year effects and
     dose x post, inverse-variance weights; force-year shocks common to both offences cancel.
     CV3 (leave-one-force-out) SE with t(G-1)."""
     s, n = PRIMARY.success, PRIMARY.total
     a = PRIMARY.sample(d)
-    b = PRIMARY.sample(_with_stalking_dose(other, d))
+    b = PRIMARY.sample(_with_dose(other, d))
     both = a.merge(
         b[["force", "financial_year", s, n]], on=["force", "financial_year"], suffixes=("", "_other")
     )
@@ -801,7 +824,7 @@ def triple_difference(other: pd.DataFrame, d: pd.DataFrame, code: str, level: fl
     est, draws = glm.fe_wls_jackknife(groups, X, y, w, names.index("dose_x_post"))
     return cv3_row(
         "triple_difference",
-        f"log odds ratio of charge, stalking over offence {code}, within force-year: force + year "
+        f"log odds ratio of charge, {noun} over offence {code}, within force-year: force + year "
         "effects, dose x post-2020, inverse-variance weights",
         est,
         float(np.sqrt(cv3_covariance(draws[:, None])[0, 0])),
@@ -813,7 +836,12 @@ def triple_difference(other: pd.DataFrame, d: pd.DataFrame, code: str, level: fl
 
 
 def comparison_estimates(
-    outcomes: pd.DataFrame, recorded: pd.DataFrame, d: pd.DataFrame, code: str, level: float = 0.95
+    outcomes: pd.DataFrame,
+    recorded: pd.DataFrame,
+    d: pd.DataFrame,
+    code: str,
+    level: float = 0.95,
+    offence: str = taxonomy.STALKING,
 ) -> list[Estimate]:
     """The negative control and the triple difference on offence `code`, or one row saying the
     offence is not in the store."""
@@ -824,11 +852,12 @@ def comparison_estimates(
                 f"offence {code} is not in the store",
                 float("nan"),
                 "not fitted",
-                note=f"ingest with --offences 8Q,8L,{code} to fit the negative control and triple difference",
+                note=f"ingest with --offences {offence},{code} (and the others wanted) to fit the negative control and triple difference",
             )
         ]
     other = link_panel(outcomes, recorded, (code,))
-    return [negative_control(other, d, code, level), triple_difference(other, d, code, level)]
+    noun = rules.offence_noun(offence)
+    return [negative_control(other, d, code, level, noun), triple_difference(other, d, code, level, noun)]
 
 
 def _usable(panel: pd.DataFrame) -> pd.DataFrame:
@@ -852,10 +881,12 @@ def run_link(
     seed: int = 1,
     include_secondary: bool = True,
     comparison: str = COMPARISON_OFFENCE,
+    offence: str = taxonomy.STALKING,
 ) -> LinkResult:
-    """Fit every link estimator; return the models table, the primary estimate and the panel.
-    `comparison` is the negative-control offence's code."""
-    panel = link_panel(outcomes, recorded, (taxonomy.STALKING,))
+    """Fit every link estimator on `offence` (its dose is its own rise in recording); return the
+    models table, the primary estimate and the panel. `comparison` is the negative-control
+    offence's code."""
+    panel = link_panel(outcomes, recorded, (offence,))
     d = _usable(panel)
     dp = primary_sample(d)
     basis = (PRIMARY.success, PRIMARY.total)
@@ -876,13 +907,14 @@ def run_link(
     spline = None
     if include_secondary:
         rows += _secondary_estimates(outcomes, recorded, d, prim, level, permutation_reps, seed)
-        rows += comparison_estimates(outcomes, recorded, d, comparison, level)
+        rows += comparison_estimates(outcomes, recorded, d, comparison, level, offence)
         rows += dose_terciles(d, level)
         spline = dose_spline(d, level)
         rows += spline.rows
     models = pd.DataFrame([r.row() for r in rows])
     dose = d.groupby("force")["dose"].first()
     primary = _primary_summary(prim, wild_p, panel, dose, level)
+    primary["offence"] = offence
     primary["pre_trend_test"] = es.pre_test
     if include_secondary:  # the method study's fast path (include_secondary=False) skips it
         primary["pre_trend_sensitivity"] = pre_trend_sensitivity(es, level=level)
@@ -890,6 +922,7 @@ def run_link(
     primary["marginal_effect"] = average_marginal_effect(prim, dp)
     residuals = _force_residuals(d)
     result = LinkResult(models, primary, es.table, panel, residuals, dose, influence)
+    result.first_difference = first_difference_points(d)
     if spline is not None:
         primary["dose_spline"] = spline.summary
         forces = influence.set_index("force")["dose"]  # the primary fit's forces and doses

@@ -8,13 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.domain import forces, periods, taxonomy
+from analysis.domain import forces, periods, rules, taxonomy
 from analysis.errors import InputError
 
 BREAK = taxonomy.RECLASSIFICATION_BREAK.first_year  # "2020/21"
 PRE = "2019/20"
-YEAR_KEY = ["force", "financial_year"]
-QUARTER_KEY = [*YEAR_KEY, "quarter"]
 
 # --- timing by recording cohort --------------------------------------------------------------
 # A closed-basis year mixes the offences recorded in it with older ones still open. The helpers
@@ -217,8 +215,8 @@ def link_panel(
     shares = cohort_shares(volumes.reshape(len(terr), -1), _delays_from_cells(cells))
     closing = np.array([labels.index(y) for y in cells.years])[rows[1]]
     g = _with_cohort_shares(g, shares[at[rows[0]], closing], labels, closing, post)
-    g["complete_year"] = g["quarters"] == 4
-    g["usable"] = (g["closed"] > 0) & (g["charged"] >= 0) & (g["charged"] <= g["closed"])
+    g["complete_year"] = rules.complete_year(g["quarters"])
+    g["usable"] = rules.comparable(g["charged"], g["closed"])
     g["rate"] = g["charged"] / g["closed"]
     g = g.drop(columns=["_f", "_y"])
     g.attrs["dose_source"] = source

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from analysis.domain import forces, taxonomy
+from analysis.domain import forces, periods, rules, taxonomy
 
 INTERVAL_METHODS = {"wilson": "wilson", "jeffreys": "jeffreys", "clopper-pearson": "beta"}
 NATIONAL = "England and Wales"
@@ -145,7 +145,7 @@ def _add_rates(panel: pd.DataFrame, method: str, level: float, synthetic: bool) 
         panel[f"{name}_low"], panel[f"{name}_high"] = lo, hi
         panel[f"{name}_denominator"] = den
     panel["interval"] = f"{method} {level:.0%}"
-    panel["complete_year"] = panel["quarters_with_outcomes"] == 4
+    panel["complete_year"] = rules.complete_year(panel["quarters_with_outcomes"])
     panel["data_source"] = data_source_label(synthetic)
     order = {n: i for i, n in enumerate([*forces.names(), NATIONAL])}
     panel = panel.sort_values(
@@ -193,7 +193,17 @@ def national_year(
     return _add_rates(nat, method, level, synthetic).drop(columns=["complete_year"])
 
 
-def closed_in_year(panel: pd.DataFrame, year: str) -> pd.DataFrame:
-    """A year's rows of a force-year panel for forces that closed at least one investigation:
-    the units every between-force comparison (funnel, shrinkage) is made over."""
-    return panel[(panel["financial_year"] == year) & (panel["outcomes_closed"] > 0)]
+def default_year(panel: pd.DataFrame) -> str:
+    """The latest year with outcomes for most forces."""
+    counts = panel.groupby("financial_year")["outcomes_closed"].count()
+    full = counts[counts >= 0.9 * counts.max()]
+    return str(full.index.max())
+
+
+def resolve_year(panel: pd.DataFrame, year: str | None, what: str = "--year") -> str:
+    """The one place a requested year is resolved: empty or None gives the default year (the
+    latest with outcomes for most forces); anything else is normalised ('2020-21' -> '2020/21')
+    and checked against the panel's years (InputError naming `what` if outside them)."""
+    if not year:
+        return default_year(panel)
+    return periods.check_year(year, sorted(panel["financial_year"].unique()), what)

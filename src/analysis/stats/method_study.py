@@ -15,18 +15,19 @@ estimator alone), and compares it with the generator's truth:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis import workers
 from analysis.demo import generator
-from analysis.domain import forces, taxonomy
+from analysis.domain import forces, rules, taxonomy
 from analysis.sources.homeoffice import OUTCOME_REQUIRED
-from analysis.stats import BATTERIES, funnel, link, measures, shrinkage
+from analysis.stats import BATTERIES, funnel, link, shrinkage
 from analysis.stats.measures import data_source_label
 
 FUNNEL_YEAR = "2020/21"
@@ -55,13 +56,6 @@ STUDY_COLUMNS = OUTCOME_REQUIRED
 NOMINAL_COVERAGE = 0.95
 NOMINAL_SIZE = 0.05
 Z = 1.96  # a measured value further than Z Monte Carlo errors from its target is told apart
-
-
-def _limit_threads() -> None:
-    # Two worker processes each running a multi-threaded BLAS on two cores thrash; one each.
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
 
 
 def one_replicate(args: tuple[int, dict, Path | None, str, str]) -> list[dict]:
@@ -164,7 +158,7 @@ def _shrinkage_records(rep: int, panel: pd.DataFrame, truth: dict) -> list[dict]
     year), since a closed-basis rate estimates that, not one cohort's probability. Mean squared
     error (shrunken and raw), the coverage of the 95% intervals, and of the rank intervals
     (the force's true rank among forces by that target)."""
-    sh = shrinkage.shrink(measures.closed_in_year(panel, SHRINK_YEAR))
+    sh = shrinkage.shrink(rules.closed_in_year(panel, SHRINK_YEAR).rows)
     u = sh.units
     target = u["force"].map(lambda f: truth["forces"][f]["charge_probability_closed"][SHRINK_YEAR])
     true_rank = (-target).rank(method="first").astype(int)  # 1 = highest, as the rank intervals
@@ -203,7 +197,7 @@ def _funnel_records(rep: int, panel: pd.DataFrame, truth: dict, force_sd: float)
       pooled rate, so flagging an ordinary force is not an error in this sense; the share
       flagged is reported without a target, beside the recall of the configured extreme forces.
     """
-    year = measures.closed_in_year(panel, FUNNEL_YEAR)
+    year = rules.closed_in_year(panel, FUNNEL_YEAR).rows
     fun = funnel.funnel(year)
     present = set(fun.units["force"])
     effect = {f: t["charge_effect"] for f, t in truth["forces"].items() if f in present}
@@ -247,31 +241,67 @@ def _proportion_mcse(p: float, reps: int) -> float:
     return float(np.sqrt(p * (1 - p) / reps)) if np.isfinite(p) and reps else np.nan
 
 
-def verdict(row: dict) -> str:
-    """What the replicates can and cannot tell about this row, at their number: each target
-    (bias 0, coverage 95%, size 5%) is met, missed, or cannot be told apart, by Monte Carlo error
-    (Morris, White and Crowther 2019)."""
-    parts = []
+@dataclass(frozen=True)
+class Targets:
+    """Where one row of the method-study table stands against each target, by Monte Carlo
+    error (Morris, White and Crowther 2019): None where the row does not measure it; for
+    coverage and size, "below", "above" (missed beyond Monte Carlo error) or "" (met)."""
+
+    bias_distinguishable: bool | None
+    coverage: str | None
+    size: str | None
+    size_band: float  # how far a method with exactly 5% size would wander (2 MC errors)
+
+    @property
+    def missed(self) -> bool:
+        """Whether any target is missed beyond Monte Carlo error."""
+        return bool(self.bias_distinguishable) or bool(self.coverage) or bool(self.size)
+
+
+def targets(row) -> Targets:
+    """The one place the study decides, from a row's numbers, which targets (bias 0, coverage
+    95%, size 5%) it meets, misses, or cannot tell apart at its number of replicates: the
+    verdict's words, the method page's judgements and tools/validation_table.py all read this."""
     reps = row["reps"]
+    bias = None
     if np.isfinite(row["bias"]) and np.isfinite(row["bias_mcse"]):
-        off = abs(row["bias"]) > Z * row["bias_mcse"]
-        parts.append(f"bias {'distinguishable from 0' if off else 'not distinguishable from 0'}")
+        bias = bool(abs(row["bias"]) > Z * row["bias_mcse"])
+    coverage = None
     if np.isfinite(row["coverage"]):
         # the target's own Monte Carlo error: how far a method with exactly 95% would wander
-        se = _proportion_mcse(NOMINAL_COVERAGE, reps)
         gap = row["coverage"] - NOMINAL_COVERAGE
-        parts.append(
-            "coverage consistent with 95%"
-            if abs(gap) <= Z * se
-            else f"coverage {'below' if gap < 0 else 'above'} 95% beyond Monte Carlo error"
+        coverage = (
+            ""
+            if abs(gap) <= Z * _proportion_mcse(NOMINAL_COVERAGE, reps)
+            else ("below" if gap < 0 else "above")
         )
+    size, band = None, Z * _proportion_mcse(NOMINAL_SIZE, reps)
     if np.isfinite(row["rejection_rate"]) and row["truth"] == 0:
-        se = _proportion_mcse(NOMINAL_SIZE, reps)
         gap = row["rejection_rate"] - NOMINAL_SIZE
+        size = "" if abs(gap) <= band else ("above" if gap > 0 else "below")
+    return Targets(bias, coverage, size, band)
+
+
+def verdict(row) -> str:
+    """What the replicates can and cannot tell about this row, at their number, in words (from
+    `targets`)."""
+    t = targets(row)
+    parts = []
+    if t.bias_distinguishable is not None:
         parts.append(
-            f"size consistent with 5% (within ±{100 * Z * se:.1f} points)"
-            if abs(gap) <= Z * se
-            else f"size {'above' if gap > 0 else 'below'} 5% beyond Monte Carlo error"
+            f"bias {'distinguishable from 0' if t.bias_distinguishable else 'not distinguishable from 0'}"
+        )
+    if t.coverage is not None:
+        parts.append(
+            f"coverage {t.coverage} 95% beyond Monte Carlo error"
+            if t.coverage
+            else "coverage consistent with 95%"
+        )
+    if t.size is not None:
+        parts.append(
+            f"size {t.size} 5% beyond Monte Carlo error"
+            if t.size
+            else f"size consistent with 5% (within ±{100 * t.size_band:.1f} points)"
         )
     return "; ".join(parts)
 
@@ -372,17 +402,16 @@ def validate_methods(
         raise ValueError(f"battery must be one of {BATTERIES}, not {battery!r}")
     tasks = [(r, dict(base, seed=seed + r), config, scenario, battery) for r in range(reps)]
     jobs = jobs or min(os.cpu_count() or 1, reps)
-    results: list[dict] = []
+    # the records in task order whatever the executor, so they do not depend on which worker
+    # finished first
     if executor == "dask":
-        results = _collect(_dask_map(tasks, jobs, scheduler), reps, progress)
+        iterator = workers.dask_map(one_replicate, tasks, jobs, scheduler, setup=workers.limit_threads)
     elif jobs <= 1:
-        _limit_threads()
+        workers.limit_threads()  # one BLAS thread here too, as in the workers
         iterator = map(one_replicate, tasks)
-        results = _collect(iterator, reps, progress)
     else:
-        with ProcessPoolExecutor(jobs, initializer=_limit_threads) as pool:
-            results = _collect(pool.map(one_replicate, tasks), reps, progress)
-    records = pd.DataFrame(results)
+        iterator = workers.pool_map(one_replicate, tasks, jobs)
+    records = pd.DataFrame(_collect(iterator, reps, progress))
     records.insert(0, "scenario", scenario)
     records["data_source"] = data_source_label(True)
     table = summarise(records)
@@ -399,19 +428,8 @@ def run_scenarios(
     return pd.concat(tables, ignore_index=True)
 
 
-def _dask_map(tasks: list, jobs: int, scheduler: str | None) -> Iterator[list[dict]]:
-    """The replicates on a dask cluster, yielded in task order (the records then do not depend
-    on which worker finished first)."""
-    from analysis.runs.cluster import dask_client
-
-    with dask_client(jobs, scheduler) as client:
-        client.run(_limit_threads)
-        futures = client.map(one_replicate, tasks, pure=False)
-        for fut in futures:
-            yield fut.result()
-
-
-def _collect(iterator, reps: int, progress: bool) -> list[dict]:
+def _collect(iterator: Iterable[list[dict]], reps: int, progress: bool) -> list[dict]:
+    """Every replicate's records, in the order given, with a progress bar if asked."""
     out: list[dict] = []
     if progress:
         from tqdm import tqdm

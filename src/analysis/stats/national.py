@@ -1,0 +1,114 @@
+"""The national models, fitted once per source and offence: for every year, the funnel of
+charge rates and the shrunken rates with rank intervals; the funnel of the change across April
+2020; the link models; the decomposition of the national change. Each comparison uses the
+force-years the comparison rule admits (analysis.domain.rules) and lists those it left out.
+
+This module fits; `analysis.reports.analyse` writes the tables and draws the figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis.domain import rules, taxonomy
+from analysis.stats import decompose, funnel, link, shrinkage
+from analysis.stats.measures import force_year, national_year, resolve_year
+
+
+@dataclass
+class YearComparison:
+    """One year's comparison of forces: its funnel, its shrinkage, and the force-years left out."""
+
+    year: str
+    funnel: funnel.FunnelResult
+    shrinkage: shrinkage.ShrinkageResult
+    left_out: pd.DataFrame
+
+
+@dataclass
+class National:
+    """Everything the national analysis fits for one offence."""
+
+    offence: str
+    panel: pd.DataFrame
+    national: pd.DataFrame
+    year: str  # the headline year: shrinkage and the funnel figure shown by default
+    years: list[YearComparison]
+    change: funnel.FunnelResult | None
+    change_left_out: pd.DataFrame | None
+    link: link.LinkResult
+    pairs: list[tuple[str, str]]
+    decompositions: list[decompose.Decomposition]
+    mix: decompose.Decomposition | None
+
+    def comparison(self, year: str) -> YearComparison:
+        """The comparison of one year."""
+        return next(c for c in self.years if c.year == year)
+
+
+def left_out(sel: rules.Selection, label: str, outcomes: pd.DataFrame, offence: str) -> pd.DataFrame:
+    """The force-years a comparison (`label`) left out, with the reason and the published file
+    their rows came from, so a reader can find and check them (outputs.LEFT_OUT's columns)."""
+    rows = outcomes[outcomes["offence_code"] == offence]
+    files = rows.groupby(["force", "financial_year"], observed=True)["source_file"].agg(
+        lambda f: ", ".join(sorted(f.dropna().astype(str).unique()))
+    )
+    left = sel.left_out.copy()
+    left.insert(0, "label", label)
+    left["source_file"] = [files.get((r.force, r.financial_year), "") for r in left.itertuples()]
+    return left
+
+
+def fit(
+    outcomes: pd.DataFrame,
+    recorded: pd.DataFrame,
+    offence: str = rules.DEFAULT_OFFENCE,
+    year: str | None = None,
+    bootstrap_reps: int = 999,
+    permutation_reps: int = 199,
+    comparison: str = taxonomy.COMPARISON_OFFENCE,
+    synthetic: bool = False,
+) -> National:
+    """Fit every national model for `offence` (a code the store holds; `comparison`: the link
+    models' negative-control offence, another code)."""
+    panel = force_year(outcomes, recorded, offence, synthetic=synthetic)
+    nat = national_year(panel, synthetic=synthetic)
+    years = sorted(panel["financial_year"].unique())
+    comparisons = []
+    for fy in years:
+        sel = rules.closed_in_year(panel, fy)
+        if len(sel.rows) < 3:
+            continue
+        comparisons.append(
+            YearComparison(
+                fy,
+                funnel.funnel(sel.rows, label=fy),
+                shrinkage.shrink(sel.rows),
+                left_out(sel, fy, outcomes, offence),
+            )
+        )
+    brk = taxonomy.RECLASSIFICATION_BREAK.first_year
+    change = change_left = None
+    if link.PRE in years and brk in years:
+        sel = rules.closed_in_years(panel, (link.PRE, brk))
+        change = funnel.change_funnel(sel.rows, link.PRE, brk)
+        change_left = left_out(sel, change.summary["label"], outcomes, offence)
+    lk = link.run_link(
+        outcomes,
+        recorded,
+        bootstrap_reps=bootstrap_reps,
+        permutation_reps=permutation_reps,
+        comparison=comparison,
+        offence=offence,
+    )
+    pairs = [(link.PRE, brk), (years[0], years[-1])] if change is not None else [(years[0], years[-1])]
+    phi = decompose.quarterly_dispersion(outcomes, offence, tuple(y for pair in pairs for y in pair))
+    decs = [decompose.decompose(panel, a, b, phi=phi) for a, b in pairs]
+    # the mix of offences only means something for stalking, whose rise is partly harassment's
+    mix = (
+        decompose.by_offence(outcomes, recorded, *pairs[0], phi=phi) if offence == taxonomy.STALKING else None
+    )
+    return National(
+        offence, panel, nat, resolve_year(panel, year), comparisons, change, change_left, lk, pairs, decs, mix
+    )
