@@ -56,13 +56,20 @@ def on_exit(teardown: Callable[[], object]) -> None:
 @contextmanager
 def process_pool(jobs: int, setup: Setup = None) -> Iterator[ProcessPoolExecutor]:
     """A pool of `jobs` worker processes. Left normally, it waits for its calls; left by an
-    exception (Ctrl-C, SIGTERM turned into one, an error, a generator closed) it terminates its
+    error, it cancels what had not started and waits for the calls running; left by an
+    interrupt (Ctrl-C, SIGTERM turned into one) or a closed generator, it terminates its
     workers at once and cancels what had not started."""
     from concurrent.futures import ProcessPoolExecutor
 
     pool = ProcessPoolExecutor(jobs, initializer=_worker_init, initargs=(setup,))
     try:
         yield pool
+    except Exception:
+        # not terminated: a worker killed while it sends a result leaves half a message in the
+        # pool's pipe, and the pool's own thread then waits for the rest for ever (a process
+        # that never exits)
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
     except BaseException:
         _terminate(pool)
         raise
