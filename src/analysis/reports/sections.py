@@ -126,17 +126,6 @@ def funnel_for(ctx: Context, year: str) -> funnel.FunnelResult:
     )
 
 
-def change_funnel_for(ctx: Context) -> funnel.FunnelResult:
-    """The funnel for the change in charge rate across April 2020, as analyse wrote it."""
-    a, b = link.PRE, taxonomy.RECLASSIFICATION_BREAK.first_year
-    years = {"year_from": a, "year_to": b}
-    return _funnel_result(
-        ctx.table(outputs.FUNNEL_CHANGE, **years),
-        ctx.table(outputs.FUNNEL_CHANGE_LIMITS, **years),
-        _summary_row(ctx, f"change {a} to {b}"),
-    )
-
-
 def shrinkage_for(ctx: Context, year: str) -> shrinkage.ShrinkageResult:
     """Shrunken charge rates and rank intervals in one year, as analyse wrote them."""
     t = ctx.table(outputs.SHRINKAGE)
