@@ -30,6 +30,12 @@ year = ctx.year(p["year"])
 ctx.banner()
 
 # %%
+sections.figures_to_quote(ctx, p["force"], year)
+
+# %%
+sections.force_rule(p["force"])
+
+# %%
 sections.force_verdict(ctx, p["force"], year)
 
 # %%

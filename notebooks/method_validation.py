@@ -11,53 +11,44 @@
 # %% [markdown]
 # A simulation study on generated data whose true parameters are known: each named scenario
 # breaks one of the generator's assumptions, and every estimator is scored against the truth,
-# each figure with its Monte Carlo error. With `results` empty this notebook runs a small study
-# of `reps` replicates per scenario; the full study is `make validate` (500 replicates per
-# scenario), whose tables are in `docs/validation/` — set `results` to its table to
-# show them here. All data here are GENERATED.
+# each figure with its Monte Carlo error and the number of replicates behind it. This page shows
+# the study's committed tables (`docs/validation/`, made by `make validate` and `make
+# validate-primary`; the command that made each is shown with it); it runs no simulation. A
+# coverage or rejection rate from fewer than 100 replicates is never shown. All data here are
+# GENERATED.
 
 # %% tags=["parameters"]
-reps = 20
-seed = 1000
-link_slope = -0.4
-scenarios = "all"
-results = ""
+folder = ""
 
 # %%
-from analysis.reports import plots, sections, validation_text
+from IPython.display import display
+
+from analysis.reports import validation_text
 from analysis.runs import params
 
-given = dict(reps=reps, seed=seed, link_slope=link_slope, scenarios=scenarios, results=results)
-p = params.check("method_validation", given)
-table = validation_text.study(p["results"], p["reps"], p["seed"], p["link_slope"], p["scenarios"])
-validation_text.opening(table)
+p = params.check("method_validation", dict(folder=folder))
+study = validation_text.read_study(p["folder"])
+validation_text.opening(study)
 
 # %% [markdown]
 # ## Which estimators hold up, scenario by scenario
 
 # %%
-validation_text.summary(table)
+validation_text.holds_up(study)
 
 # %% tags=["figure"]
-plots.show(
-    plots.validation_plot(validation_text.judgements(table)),
-    alt="Bias and 95% interval coverage of each interval estimator under each scenario, with "
-    "Monte Carlo error bars (generated data)",
-)
+validation_text.study_figure(study)
 
 # %% [markdown]
-# The interval estimators by scenario: bias and coverage each beside its Monte Carlo standard
-# error, the rejection rate at 5% (power here, since the true slope is not zero; the size under
-# a true slope of 0 is in `docs/validation/`), and the verdict.
+# ## The tables
+#
+# Every row of each table: bias, 95% interval coverage and the rejection rate at 5% (power
+# where the true slope is not zero, the size where it is), each beside its Monte Carlo standard
+# error, with the replicates and the verdict against the targets; for funnels, recall and the
+# share of ordinary forces flagged against both truths (as the mean estimate); for shrinkage,
+# mean squared error and interval and rank-interval coverage against the cases closed in the
+# year.
 
 # %%
-validation_text.scenario_table(table)
-
-# %% [markdown]
-# Every row of the study: bias, RMSE, 95% interval coverage and the rejection rate at 5% for
-# each estimator; for funnels, recall and the share of ordinary forces flagged against both
-# truths; for shrinkage, mean squared error and interval and rank-interval coverage against the
-# cases closed in the year.
-
-# %%
-sections.validation_table(table)
+for shown in validation_text.study_tables(study):
+    display(shown)

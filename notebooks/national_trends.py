@@ -28,8 +28,7 @@ ctx.banner()
 sections.national_summary(ctx)
 
 # %%
-for line in sections.national_sentences(ctx)[-3:]:
-    print(line)
+sections.recent_national_sentences(ctx)
 
 # %% [markdown]
 # ## Counting-rule changes

@@ -30,6 +30,34 @@ def demo_store(demo, tmp_path_factory) -> tuple[Path, dict]:
     return store, quality
 
 
+@pytest.fixture(scope="session")
+def run_site(tmp_path_factory, demo_store):
+    """A function that runs the national notebooks and the named force reports on the demo store
+    in a scratch project (notebooks and docs copied in) and returns its output folder."""
+    import os
+    import shutil
+
+    from analysis.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+
+    def run(name: str, force_names: list[str]) -> Path:
+        store, _ = demo_store
+        proj = tmp_path_factory.mktemp(name)
+        shutil.copytree(root / "notebooks", proj / "notebooks", ignore=shutil.ignore_patterns("reference"))
+        shutil.copytree(root / "docs", proj / "docs")
+        shutil.copytree(store, proj / "data" / "processed" / "demo")
+        cwd = os.getcwd()
+        os.chdir(proj)
+        try:
+            assert main(["run", "--source", "demo", "--forces", *force_names, "--jobs", "2"]) == 0
+        finally:
+            os.chdir(cwd)
+        return proj / "outputs" / "demo"
+
+    return run
+
+
 def record(
     force="Northamptonshire",
     year="2020/21",

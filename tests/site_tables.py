@@ -15,6 +15,7 @@ import pandas as pd
 
 from analysis import outputs
 from analysis.domain import rules
+from analysis.reports import quote
 
 YEAR = "2020/21"
 BIG, SMALL, NONE = "Kent", "Cumbria", "Dyfed-Powys"  # 2,467 closed; below SMALL_N; none closed
@@ -69,8 +70,11 @@ def write_national(out: Path) -> set[Path]:
     )
     residuals = pd.DataFrame({"force": [BIG], "dose": [math.log(2.0)]})
     models = pd.DataFrame({"estimator": ["first differences"], "estimate": [-0.3]})  # no force column
+    panel, national = _panel(heads)
     written = {
         outputs.HEADLINES.save(out, heads),
+        outputs.FIGURES_TO_QUOTE.save(out, quote.figures_to_quote(panel, national, True)),
+        outputs.RECORDING_RISE.save(out, quote.recording_rise(panel, national, True)),
         outputs.FUNNEL.save(out, funnel, year=YEAR),
         outputs.LINK_FORCE_RESIDUALS.save(out, residuals),
         outputs.LINK_MODELS.save(out, models),
@@ -81,3 +85,18 @@ def write_national(out: Path) -> set[Path]:
     alt = {outputs.FUNNEL_FIGURE.path(out, year=YEAR).name: "Funnel plot alt text"}  # none for caterpillar
     written.add(outputs.FIGURE_ALT.save(out, alt))
     return written
+
+
+def _panel(heads: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A two-year force-year panel and England and Wales from the headline rows: the headline
+    year, and 2019/20 with half the recorded offences (a rise of x2.0 across April 2020)."""
+    rows = heads.drop(columns=["slug", "sentence"]).assign(quarters_with_outcomes=4)
+    before = rows.assign(
+        financial_year="2019/20",
+        offences_recorded=rows["offences_recorded"] / 2,
+        offences_recorded_outcomes_file=rows["offences_recorded_outcomes_file"] / 2,
+    )
+    both = pd.concat([before, rows], ignore_index=True)
+    is_nat = both["force"] == "England and Wales"
+    national = both[is_nat].assign(forces_with_outcomes=3, forces_complete_year=3)
+    return both[~is_nat].reset_index(drop=True), national.reset_index(drop=True)

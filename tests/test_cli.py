@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,14 +19,9 @@ from analysis.errors import InputError
 def test_tables_from_the_demo_store(demo_store, tmp_path, capsys):
     store, _ = demo_store
     out = tmp_path / "tables"
-    assert (
-        main(
-            ["tables", "--store", str(store), "--out", str(out), "--year", "2020-21", "--force", "northants"]
-        )
-        == 0
-    )
+    assert main(["tables", "--store", str(store), "--out", str(out), "--year", "2020-21"]) == 0
     printed = capsys.readouterr().out
-    assert "In 2020/21 Northamptonshire recorded" in printed and "GENERATED DEMO DATA" in printed
+    assert f"wrote {out / 'force_year.csv'}" in printed
     fy = pd.read_csv(out / "force_year.csv")
     heads = pd.read_csv(out / "headlines.csv")
     assert len(fy) == 44 * 11 and len(heads) == 45
@@ -33,6 +30,80 @@ def test_tables_from_the_demo_store(demo_store, tmp_path, capsys):
     first = (out / "force_year.csv").read_bytes()
     assert main(["tables", "--store", str(store), "--out", str(out), "--year", "2020/21"]) == 0
     assert (out / "force_year.csv").read_bytes() == first  # byte-identical rerun
+
+
+def test_tables_for_one_force_writes_its_csv_alone(demo_store, tmp_path, capsys):
+    store, _ = demo_store
+    out = tmp_path / "mine"
+    argv = ["tables", "--store", str(store), "--out", str(out), "--year", "2020-21", "--force", "northants"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"wrote {out / 'northamptonshire.csv'}\n")
+    assert "In 2020/21 Northamptonshire recorded" in printed and "GENERATED DEMO DATA" in printed
+    assert sorted(p.name for p in out.iterdir()) == ["northamptonshire.csv"]  # no other table
+    mine = pd.read_csv(out / "northamptonshire.csv")
+    assert set(mine["force"]) == {"Northamptonshire"} and mine.columns[0] == "table"
+    assert {"force_year.csv", "headlines.csv"} <= set(mine["table"])
+    assert len(mine[mine["table"] == "force_year.csv"]) == 11  # every year of the force
+    heads = mine[mine["table"] == "headlines.csv"]
+    assert list(heads["financial_year"]) == ["2020/21"]  # the year asked for
+
+
+def test_tables_for_one_force_never_touches_the_site(demo_store, tmp_path, monkeypatch, capsys):
+    """The run's folder as `tables` left it: `--force` adds the force's CSV under tables/forces/
+    and changes no file there (not headlines.csv, not the manifest), only the run's lock."""
+    store, _ = demo_store
+    monkeypatch.chdir(tmp_path)
+    assert main(["tables", "--source", "demo", "--store", str(store)]) == 0
+    site = tmp_path / "outputs" / "demo"
+
+    def files() -> dict[str, bytes]:
+        return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+
+    before = files()
+    capsys.readouterr()
+    assert main(["tables", "--source", "demo", "--store", str(store), "--force", "kent"]) == 0
+    written = Path("outputs") / "demo" / "tables" / "forces" / "kent.csv"
+    assert capsys.readouterr().out.startswith(f"wrote {written}\n")
+    after = files()
+    assert set(after) - set(before) == {"tables/forces/kent.csv"}
+    assert {k: v for k, v in after.items() if k in before and k != ".run.lock"} == {
+        k: v for k, v in before.items() if k != ".run.lock"
+    }
+    assert not (site / "forces").exists()  # the site's own per-force CSVs are not written
+
+
+def test_tables_for_one_force_in_a_new_folder_keeps_it_the_packages(demo_store, tmp_path, monkeypatch):
+    """With no run there yet, the CSV is recorded (ad hoc) so that a later `tables` or run may
+    still use the folder (it refuses a folder holding files the package did not write)."""
+    store, _ = demo_store
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        assert main(["tables", "--source", "demo", "--store", str(store), "--force", "kent"]) == 0
+    record = json.loads((tmp_path / "outputs" / "demo" / "manifest.json").read_text())
+    assert list(record["adhoc"]) == ["tables/forces/kent.csv"]
+
+
+def test_an_unknown_force_suggests_close_names(capsys):
+    for typed, meant in (
+        ("avon", "Avon and Somerset"),
+        ("somerset & avon", "Avon and Somerset"),
+        ("manchester", "Greater Manchester"),
+        ("Lancasire", "Lancashire"),
+    ):
+        assert main(["forces", typed]) == 2
+        err = capsys.readouterr().err
+        assert f"Unknown force '{typed}'" in err and f"Did you mean '{meant}'" in err, err
+        assert "Traceback" not in err
+
+
+def test_an_unknown_force_for_tables_exits_2_with_suggestions(demo_store, tmp_path, capsys):
+    store, _ = demo_store
+    out = tmp_path / "mine"
+    assert main(["tables", "--store", str(store), "--out", str(out), "--force", "avon"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown force 'avon' (--force). Did you mean 'Avon and Somerset'?" in err
+    assert "Traceback" not in err and not out.exists()
 
 
 @pytest.mark.parametrize(

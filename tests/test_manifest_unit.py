@@ -16,6 +16,7 @@ import pytest
 from site_tables import write_national
 
 from analysis import __version__, outputs
+from analysis.reports import provenance
 from analysis.runs import manifest, publish
 from analysis.runs.runner import JobResult
 
@@ -98,7 +99,7 @@ def test_a_package_that_is_not_installed_is_left_out(monkeypatch):
 @pytest.mark.skipif(not (ROOT / ".git").exists(), reason="not a git checkout")
 def test_the_code_commit_is_the_checkouts_head():
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
-    assert manifest._git_commit(ROOT) == head.strip()
+    assert provenance.code_commit(str(ROOT)) == head.strip()
     assert re.fullmatch(r"[0-9a-f]{40}", head.strip())
 
 
@@ -109,8 +110,8 @@ def test_the_code_commit_is_unknown_without_git(monkeypatch, error):
     def fail(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(manifest.subprocess, "run", fail)
-    assert manifest._git_commit(ROOT) == "unknown"
+    monkeypatch.setattr(provenance.subprocess, "run", fail)
+    assert provenance.code_commit(str(ROOT)) == "unknown"
 
 
 def test_summary_counts_each_status_and_names_each_failure(tmp_path):

@@ -83,6 +83,7 @@ def test_offence_words_and_folders():
 def kent_missing(demo_store, tmp_path_factory):
     """The demo store with Kent's 2019/20 stalking charges not published, analysed."""
     from analysis.reports.analyse import write_analysis
+    from analysis.reports.tables import write_store_tables
 
     folder, _ = demo_store
     st = load_store(folder)
@@ -91,6 +92,7 @@ def kent_missing(demo_store, tmp_path_factory):
     o.loc[gone & o["outcome_type"].isin([1]), "closed_basis"] = pd.NA
     broken = Store(o, st.recorded, st.quality, folder)
     out = tmp_path_factory.mktemp("kent")
+    write_store_tables(broken, out)
     write_analysis(broken, out, bootstrap_reps=19, permutation_reps=9, figures=False)
     ctx = sections.Context("demo", "8Q", folder, out)
     ctx.__dict__["store"] = broken  # the context reads the broken store, not the one on disk

@@ -103,7 +103,9 @@ def test_input_hashes_are_the_store_and_the_national_tables(tmp_path):
     write_national(out)
     found = runner._input_hashes(store, out)
     tables = {p.relative_to(out).as_posix() for p, e in outputs.found(out) if e.kind == "table"}
-    assert set(found) == {"store/outcomes.parquet"} | tables
+    study = {f"docs/validation/{p.name}" for p in Path("docs/validation").glob("validation*.csv")}
+    assert study  # the committed method study, which the method notebook shows
+    assert set(found) == {"store/outcomes.parquet"} | tables | study
     assert found["store/outcomes.parquet"] == _sha(b"rows")
     assert outputs.FUNNEL_FIGURE.relpath(year="2020/21") not in found  # figures are not read
 
@@ -422,8 +424,7 @@ def test_plan_names_the_national_notebooks_then_the_chosen_forces():
     )
     assert kent.parameters["source"] == "mysource"
     study = next(j for j in jobs if j.template == "method_validation")
-    assert study.parameters["reps"] == 2  # the notebook's shape, not the full study
-    assert "source" not in study.parameters
+    assert study.parameters == {"folder": ""}  # the committed study tables; it runs no study
 
 
 def test_sigterm_stops_a_run_as_ctrl_c_does_and_is_restored_after():

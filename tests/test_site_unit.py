@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 from site_tables import (
     BIG,
-    BIG_CHARGED,
     BIG_CLOSED,
     NONE,
     SLUGS,
@@ -26,6 +25,7 @@ from site_tables import (
 )
 
 from analysis import outputs
+from analysis.domain import rules
 from analysis.reports import site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,14 +150,14 @@ def test_a_large_force_is_shown_as_percentages_with_numeric_sort_keys(national):
     row = _row(parse(write_index(national)), BIG)
     assert row["Closed"]["text"] == f"{BIG_CLOSED:,}" == "2,467"
     assert float(row["Closed"]["sort"]) == BIG_CLOSED
-    assert row["Charged or summonsed"]["text"] == "1.4%"
-    assert float(row["Charged or summonsed"]["sort"]) == pytest.approx(BIG_CHARGED / BIG_CLOSED, rel=1e-5)
-    assert row["Evidential difficulties"]["text"] == "50.0%"
-    # funnel position in words, sorted by its z-score; rise as a ratio, sorted by its log
+    assert row["Charged or summonsed"]["text"] == "1.4% (34 of 2,467 closed)"
+    assert float(row["Charged or summonsed"]["sort"]) == 1.4  # the share as printed
+    assert row["Evidential difficulties"]["text"] == "50.0% (1,234 of 2,467 closed)"
+    # funnel position in words, sorted by its z-score; rise as a ratio naming its two years
     assert row["Funnel position"]["text"] == "low (beyond 99.8%)"
     assert float(row["Funnel position"]["sort"]) == -3.25
-    assert row["Rise in recording"]["text"] == "×2.0"
-    assert float(row["Rise in recording"]["sort"]) == pytest.approx(0.693147)
+    assert row["Rise in recording"]["text"] == "×2.0" + "2019/20 to 2020/21"  # the ratio, its years under it
+    assert float(row["Rise in recording"]["sort"]) == 2.0
 
 
 def test_a_small_force_is_shown_as_counts_never_as_a_percentage(national):
@@ -165,9 +165,10 @@ def test_a_small_force_is_shown_as_counts_never_as_a_percentage(national):
     assert row["Charged or summonsed"]["text"] == f"{SMALL_CHARGED} of {SMALL_CLOSED} closed"
     assert row["Evidential difficulties"]["text"] == f"{SMALL_EVID} of {SMALL_CLOSED} closed"
     assert "%" not in row["Charged or summonsed"]["text"] + row["Evidential difficulties"]["text"]
-    # in the funnel but with no residual: a position, and no rise
-    assert row["Funnel position"]["text"] == "within"
-    assert row["Rise in recording"]["text"] == "–" and row["Rise in recording"]["sort"] == ""
+    # in the funnel, but too small for its place to be a finding: not placed, not sorted
+    assert row["Funnel position"]["text"] == f"not placed: fewer than {rules.SMALL_N} closed"
+    assert row["Funnel position"]["sort"] == ""
+    assert row["Rise in recording"]["text"].startswith("×2.0")
 
 
 def test_a_small_force_has_no_percentage_sort_key(national):
@@ -251,13 +252,13 @@ def test_figures_carry_their_alt_text_or_else_their_description(national):
     assert by_src[cat]["alt"] == by_src[cat]["caption"] == outputs.NATIONAL_FIGURES["caterpillar"].description
 
 
-def test_a_run_without_funnel_or_link_tables_shows_dashes_there(national):
+def test_a_run_without_funnel_or_rise_tables_shows_dashes_there(national):
     outputs.FUNNEL.path(national, year=YEAR).unlink()
-    outputs.LINK_FORCE_RESIDUALS.path(national).unlink()
+    outputs.RECORDING_RISE.path(national).unlink()
     row = _row(parse(write_index(national)), BIG)
     assert row["Funnel position"]["text"] == row["Rise in recording"]["text"] == "–"
     assert row["Funnel position"]["sort"] == row["Rise in recording"]["sort"] == ""
-    assert row["Charged or summonsed"]["text"] == "1.4%"  # the headlines alone still fill the rest
+    assert row["Charged or summonsed"]["text"].startswith("1.4%")  # the figures to quote fill the rest
 
 
 def test_no_figures_section_without_figures(tmp_path):
@@ -270,7 +271,12 @@ def test_no_figures_section_without_figures(tmp_path):
 
 def test_citation_banner_and_data_label_follow_the_data(national):
     demo = write_index(national, synthetic=True, manifest={"code_commit": "0123456789abcdef0123"})
-    assert "code commit 0123456789ab)" in demo and "0123456789abc" not in demo
+    assert "code commit 0123456789ab)" in demo
+    # provenance: the code at that very commit, its licence, the data's edition and licence
+    footer = demo.split('<footer class="provenance">')[1]
+    assert 'href="https://github.com/stalking-outcomes/stalking-outcomes/tree/0123456789abcdef0123"' in footer
+    assert "MIT licence" in footer and "generated demo data" in footer
+    assert "Data edition:" in footer
     assert "GENERATED DEMO DATA" in demo and 'class="demo-banner"' in demo
     assert "Crown copyright" not in demo
     assert f"England and Wales, {YEAR}." in demo
@@ -278,6 +284,7 @@ def test_citation_banner_and_data_label_follow_the_data(national):
     assert "code commit" not in real  # no commit recorded: none claimed
     assert 'class="demo-banner"' not in real and "GENERATED DEMO DATA" not in real.split("<h2")[0]
     assert "Crown copyright, Open Government Licence v3.0." in real
+    assert "Open Government Licence v3.0 (Home Office data" in real.split('<footer class="provenance">')[1]
     assert not list(national.glob("*.tmp"))  # written through a temporary file, renamed
 
 
@@ -292,13 +299,15 @@ def test_each_forces_csv_holds_its_rows_from_every_national_table_with_a_force_c
             outputs.FUNNEL.path(national, year=YEAR).name,
             outputs.HEADLINES.path(national).name,
             outputs.LINK_FORCE_RESIDUALS.path(national).name,
+            outputs.RECORDING_RISE.path(national).name,
+            *[outputs.FIGURES_TO_QUOTE.path(national).name] * 8,  # 4 measures in 2 years
         ]
     )  # the link models have no force column
     assert set(big["force"]) == {BIG}
     funnel_row = big[big["table"] == outputs.FUNNEL.path(national, year=YEAR).name].iloc[0]
     assert funnel_row["z"] == -3.25 and funnel_row["direction_tau2"] == "low"
     none = pd.read_csv(written[NONE])
-    assert list(none["table"]) == [outputs.HEADLINES.path(national).name]
+    assert outputs.FUNNEL.path(national, year=YEAR).name not in set(none["table"])  # not in the funnel
 
 
 def test_methods_page_renders_the_projects_methods_file(tmp_path, monkeypatch):

@@ -151,6 +151,8 @@ def _cmd_tables(args: argparse.Namespace) -> int:
     from analysis.runs import manifest
 
     where = paths.for_source(args.source, args.store, offence=args.offence)
+    if args.force:
+        return _force_table(args, where)
 
     def write() -> tuple[list[Path], str | None]:
         return tables.write_tables(
@@ -160,7 +162,6 @@ def _cmd_tables(args: argparse.Namespace) -> int:
             offence=args.offence,
             year=args.year,
             method=args.interval,
-            force=args.force,
         )
 
     if args.out:  # a folder of the user's choosing, not a run's: no lock on a site, no record
@@ -175,6 +176,63 @@ def _cmd_tables(args: argparse.Namespace) -> int:
         print(headline)
     if not args.out:
         _adhoc_note(where.outputs)
+    return 0
+
+
+def force_table_path(where: paths.SourcePaths, slug: str, out: Path | None = None) -> Path:
+    """Where `tables --force` writes a force's CSV: `out/<slug>.csv`, or by default
+    `<outputs>/tables/forces/<slug>.csv`, beside the tables and never the site's own
+    `<outputs>/forces/<slug>.csv` (the site's files stay the last run's)."""
+    name = output_catalogue.FORCE_CSV.relpath(slug=slug)
+    if out is not None:
+        return Path(out) / Path(name).name
+    return where.outputs / "tables" / name
+
+
+def _force_table(args: argparse.Namespace, where: paths.SourcePaths) -> int:
+    """`tables --force NAME`: that force's CSV alone (the site's per-force CSV, made by the same
+    function from freshly computed tables), written where no site file is; its headline and
+    path printed. The tables behind it are computed in a temporary folder and not kept."""
+    import tempfile
+
+    from analysis.files import atomic_write
+    from analysis.reports import site, tables
+    from analysis.runs import manifest
+
+    chosen = forces.resolve(args.force, context="--force")
+    target = force_table_path(where, chosen.slug, args.out)
+    with tempfile.TemporaryDirectory(prefix="force-table-") as tmp:
+        work = Path(tmp)
+        _, headline = tables.write_tables(
+            args.source,
+            store=args.store,
+            out=work / "tables",  # laid out as an output folder, which site.force_csvs reads
+            offence=args.offence,
+            year=args.year,
+            method=args.interval,
+            force=chosen.name,
+        )
+        made = site.force_csvs(work)
+        if chosen.name not in made:
+            raise InputError(f"--force {chosen.name}: the store holds no rows for it; nothing was written.")
+
+        def install() -> None:
+            atomic_write(target, lambda part: part.write_bytes(made[chosen.name].read_bytes()))
+
+        if args.out:  # a folder of the user's choosing: no lock, no record
+            install()
+        else:
+            # the run's lock, so that a run never swaps its site in while this is written; the
+            # manifest (a site file) is left alone, unless there is none yet: the record keeps
+            # an unpublished folder the package's, so a later run or `tables` may use it
+            with _adhoc_lock(where.outputs, where.store, "tables"):
+                fresh = not output_catalogue.MANIFEST.path(where.outputs).exists()
+                install()
+                if fresh:
+                    manifest.record_adhoc(where.outputs, [target])
+    print(f"wrote {target}")
+    if headline:
+        print(headline)
     return 0
 
 
@@ -362,7 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser(
         "tables",
-        help="write the force-year, England and Wales and headline tables (the first three in tables/)",
+        help="write the force-year, England and Wales, headline and other first tables into tables/; "
+        "with --force, only that force's CSV",
         epilog=EPILOG,
     )
     s.add_argument("--source", default=paths.DEFAULT_SOURCE, help=paths.SOURCE_HELP)
@@ -376,7 +435,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["wilson", "jeffreys", "clopper-pearson"],
         help="interval method (default: wilson)",
     )
-    s.add_argument("--force", help="also print this force's headline")
+    s.add_argument(
+        "--force",
+        help="write only this force's CSV (its rows of those tables, with a 'table' column) into "
+        f"--out as <slug>.csv, or by default as {paths.OUTPUTS}/<name>/tables/forces/<slug>.csv, "
+        "never over a site file; print its path and headline",
+    )
     s.set_defaults(func=_cmd_tables)
 
     s = sub.add_parser(

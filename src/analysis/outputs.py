@@ -126,7 +126,9 @@ COLUMNS: tuple[Column, ...] = (
     _C("sentence", "text", "The sentence a local story would quote, computed from the row"),
     # funnels
     _C("n", "count", "Denominator: investigations closed in the year"),
-    _C("count", "count", "Numerator: closed with a charge or summons"),
+    _C(
+        "count", "count", "Numerator: closed with a charge or summons (figures to quote: the measure's count)"
+    ),
     _C("rate", "proportion (0-1)", "count / n"),
     _C("ci_low", "as the estimate", "Lower end of the 95% interval"),
     _C("ci_high", "as the estimate", "Upper end of the 95% interval"),
@@ -267,8 +269,29 @@ COLUMNS: tuple[Column, ...] = (
     _C("between", "proportion (0-1)", "Change from the force's changing share (mix)"),
     _C("within", "proportion (0-1)", "Change from the force's own rate"),
     _C("total", "proportion (0-1)", "between + within"),
+    # figures to quote (analysis.reports.quote)
+    _C("year", "financial year", "April to March, written 2020/21"),
+    _C("measure", "text", "recorded, closed, charged or evidential_difficulties"),
+    _C("denominator", "count", "What the count is a share of (investigations closed in the year)"),
+    _C("percent", "per cent", "count / denominator x 100, one decimal; empty below the small-number rule"),
+    _C("england_and_wales_percent", "per cent", "The same share for England and Wales"),
+    _C("recorded_from", "count", "Offences recorded in the earlier (complete) year"),
+    _C("recorded_to", "count", "Offences recorded in the later (complete) year"),
+    _C("rise", "ratio", "recorded_to / recorded_from"),
     # the per-force CSV
     _C("table", "file name", "The national table the row comes from"),
+    # figure data: the numbers a chart draws, in the CSV beside its PNG
+    _C("series", "text", "What the row draws: a legend entry, the forces' points, the limits or a line"),
+    _C("flag", "text", "The legend entry a force's point is drawn under (outside which limits, if any)"),
+    _C("x", "as the horizontal axis", "Where the row is drawn across (the file's description says how)"),
+    _C("x_low", "as x", "Left end of the interval drawn around x"),
+    _C("x_high", "as x", "Right end of the interval drawn around x"),
+    _C("y", "as the vertical axis", "Where the row is drawn up (the file's description names the axis)"),
+    _C("y_low", "as y", "Lower end of the interval drawn around y"),
+    _C("y_high", "as y", "Upper end of the interval drawn around y"),
+    _C("highlighted", "true/false", "The force the chart marks (the report's own force)"),
+    _C("x_px", "pixels", "Where the point is in the PNG beside this file, from its left edge"),
+    _C("y_px", "pixels", "Where the point is in the PNG beside this file, from its top edge"),
 )
 
 
@@ -541,6 +564,47 @@ FUNNEL_SUMMARY = _O(
     ),
     national=True,
 )
+FIGURES_TO_QUOTE = _O(
+    "figures_to_quote",
+    "tables/figures_to_quote.csv",
+    "table",
+    "The figures to quote: per force (and England and Wales), year and measure, the count, its "
+    "denominator, the share (none below the small-number rule), England and Wales beside it, and a "
+    "copy-ready sentence.",
+    (
+        "force",
+        "year",
+        "measure",
+        "count",
+        "denominator",
+        "percent",
+        "england_and_wales_percent",
+        "complete_year",
+        "note",
+        "sentence",
+        "data_source",
+    ),
+    national=True,
+)
+RECORDING_RISE = _O(
+    "recording_rise",
+    "tables/recording_rise.csv",
+    "table",
+    "The rise in recorded offences across April 2020 per force and for England and Wales, between "
+    "the complete years either side, named.",
+    (
+        "force",
+        "year_from",
+        "year_to",
+        "recorded_from",
+        "recorded_to",
+        "rise",
+        "note",
+        "sentence",
+        "data_source",
+    ),
+    national=True,
+)
 LEFT_OUT = _O(
     "left_out",
     "tables/left_out.csv",
@@ -797,6 +861,82 @@ FIGURE_ALT = _O(
     national=True,
 )
 
+# Beside each figure, X.png, the numbers it draws, X.csv: one row per point, line vertex or
+# interval, with the source. Not `national`: these repeat the national tables' numbers as drawn,
+# and site.force_csvs gathers every national CSV with a force column into each force's CSV.
+_LIMIT_PATTERNS = ("lower_{level}%", "upper_{level}%", "lower_{level}%_{method}", "upper_{level}%_{method}")
+_FUNNEL_DATA_COLUMNS = ("series", "force", "flag", "x", "y", "count", "highlighted", *_LIMIT_PATTERNS)
+_PIXELS = ("x_px", "y_px")
+FUNNEL_FIGURE_DATA = _O(
+    "funnel_figure_data",
+    "figures/funnel_{year}.csv",
+    "figure",
+    "The numbers the funnel plot of {year} draws: each force's investigations closed (x), share "
+    "charged (y) and count charged, its place in the picture in pixels; the limits at each x; the "
+    "target (y).",
+    (*_FUNNEL_DATA_COLUMNS, *_PIXELS, "data_source"),
+)
+NATIONAL_FIGURE_DATA = {
+    name: _O(f"figure_{name}_data", f"figures/{name}.csv", "figure", words, (*columns, "data_source"))
+    for name, words, columns in (
+        (
+            "national_trends",
+            "The numbers the outcome-shares chart draws: each outcome's share of investigations closed "
+            "(y, with its 95% interval) by year (x), England and Wales.",
+            ("series", "force", "x", "y", "y_low", "y_high"),
+        ),
+        (
+            "national_volumes",
+            "The numbers the recorded-offences chart draws: offences recorded (y) by year (x), per offence.",
+            ("series", "x", "y"),
+        ),
+        (
+            "caterpillar",
+            "The numbers the caterpillar chart draws: each force's raw and shrunken charge rate (x, with "
+            "its 95% interval) and rank interval, top to bottom; the overall rate (x).",
+            ("series", "force", "x", "x_low", "x_high", "rank_low", "rank_high", "highlighted"),
+        ),
+        (
+            "funnel_change",
+            "The numbers the change funnel draws: each force's precision (x) and change in share charged "
+            "(y), its place in the picture in pixels; the limits at each x; the pooled change (y).",
+            ("series", "force", "flag", "x", "y", *_LIMIT_PATTERNS[2:], *_PIXELS),
+        ),
+        (
+            "dose_response",
+            "The numbers the dose-response chart draws: each force's dose (x), change in charge log-odds "
+            "(y) and investigations closed (marker size), its place in the picture in pixels; the ends of "
+            "the estimate's line.",
+            ("series", "force", "x", "y", "closed_post", "highlighted", *_PIXELS),
+        ),
+        (
+            "event_study",
+            "The numbers the event-study chart draws: each year's (x) dose-by-year coefficient (y, with "
+            "its 95% interval).",
+            ("series", "x", "y", "y_low", "y_high"),
+        ),
+        (
+            "link_influence",
+            "The numbers the leave-one-force-out chart draws: the estimate with each force left out (x), "
+            "top to bottom; the estimate on every force (x).",
+            ("series", "force", "x"),
+        ),
+        (
+            "link_dose_spline",
+            "The numbers the dose-spline chart draws: the curve's log-odds (y, with its interval) by dose "
+            "(x), knots named; each dose third's median dose (x, from its lowest to highest) and level (y, "
+            "with its 95% interval).",
+            ("series", "point", "third", "x", "x_low", "x_high", "y", "y_low", "y_high"),
+        ),
+        (
+            "decomposition",
+            "The numbers the decomposition chart draws: each component's change (y, with its 95% "
+            "interval); the largest forces' within and between contributions (x), top to bottom.",
+            ("series", "component", "force", "x", "y", "y_low", "y_high"),
+        ),
+    )
+}
+
 # reports: executed notebooks and their pages (national/<template>, forces/<slug>)
 REPORT_NOTEBOOK = _O(
     "report_notebook",
@@ -811,6 +951,30 @@ REPORT_PAGE_NOCODE = _O(
 REPORT_FIGURE = _O(
     "report_figure", "{report}/{figure}.png", "report", "A figure the report shows, as a file."
 )
+REPORT_FIGURE_DATA = _O(
+    "report_figure_data",
+    "{report}/{figure}.csv",
+    "report",
+    "The numbers a figure of the report draws, beside its PNG (as the national figures' CSVs).",
+    (
+        *_FUNNEL_DATA_COLUMNS,
+        "x_low",
+        "x_high",
+        "y_low",
+        "y_high",
+        "rank_low",
+        "rank_high",
+        "closed_post",
+        *_PIXELS,
+        "data_source",
+    ),
+)
+# Each figure's data file, by the figure's catalogue key.
+FIGURE_DATA: dict[str, Output] = {
+    FUNNEL_FIGURE.key: FUNNEL_FIGURE_DATA,
+    **{NATIONAL_FIGURES[name].key: data for name, data in NATIONAL_FIGURE_DATA.items()},
+    REPORT_FIGURE.key: REPORT_FIGURE_DATA,
+}
 REPORT_FIGURE_ALT = _O(
     "report_figure_alt", "{report}/alt.json", "report", "The alt text of the report's figures, by file name."
 )
@@ -830,6 +994,12 @@ FAILED_NOTEBOOK = _O(
 # pages and records of the run
 INDEX = _O("index", "index.html", "page", "The report site: every force, the national reports, downloads.")
 METHODS = _O("methods", "methods.html", "page", "Methods, and what these data cannot tell you.")
+STYLESHEET = _O(
+    "stylesheet",
+    "assets/notebook.css",
+    "page",
+    "The report pages' shared stylesheet (JupyterLab's, with its code highlighting).",
+)
 MANIFEST = _O(
     "manifest",
     "manifest.json",
@@ -864,6 +1034,8 @@ OUTPUTS: tuple[Output, ...] = (
     FORCE_YEAR,
     NATIONAL_YEAR,
     HEADLINES,
+    FIGURES_TO_QUOTE,
+    RECORDING_RISE,
     FUNNEL,
     FUNNEL_LIMITS,
     FUNNEL_CHANGE,
@@ -885,15 +1057,19 @@ OUTPUTS: tuple[Output, ...] = (
     FUNNEL_FIGURE,
     *NATIONAL_FIGURES.values(),
     FIGURE_ALT,
+    FUNNEL_FIGURE_DATA,
+    *NATIONAL_FIGURE_DATA.values(),
     REPORT_NOTEBOOK,
     REPORT_PAGE,
     REPORT_PAGE_NOCODE,
     REPORT_FIGURE,
+    REPORT_FIGURE_DATA,
     REPORT_FIGURE_ALT,
     FORCE_CSV,
     FAILED_NOTEBOOK,
     INDEX,
     METHODS,
+    STYLESHEET,
     MANIFEST,
     RUN_SUMMARY,
     LOCK,

@@ -65,8 +65,15 @@ def test_a_huge_cell_is_refused_naming_it_and_its_neighbours(tmp_path, capsys):
 
 def test_a_negative_force_year_total_is_always_an_error(tmp_path):
     src = _source(tmp_path / "src", bad={"closed_basis": -100000})
-    with pytest.raises(InputError, match=r"Kent 2020/21, offence 8Q: the closed basis counts add up to -9"):
+    with pytest.raises(
+        InputError, match=r"Kent 2020/21, offence 8Q: the closed basis counts add up to -9"
+    ) as exc:
         ingest.ingest(str(src), tmp_path / "store", accept_outliers=True)
+    # the file (a CSV has no sheet) and the row of the most negative cell
+    message = str(exc.value)
+    assert message.startswith("file prc-outcomes-open-data-mar2021-tables.csv: Kent 2020/21")
+    assert "the most negative cell is row 5, Q2, outcome type 1: -100,000" in message
+    assert "sheet" not in message
 
 
 def test_a_small_negative_correction_is_kept(tmp_path):
@@ -92,8 +99,21 @@ def _frames(store: Path):
 
 def test_a_file_whose_rows_are_for_another_year_is_refused(tmp_path):
     src = _source(tmp_path / "src", named={"2021/22": "2022/23"})
-    with pytest.raises(InputError, match=r"named for 2022/23 .* holds rows for 2021/22"):
+    with pytest.raises(InputError, match=r"named for 2022/23 .* holds rows for 2021/22") as exc:
         ingest.ingest(str(src), tmp_path / "store")
+    # the file, and the first row of the other year (after the header); a CSV has no sheet
+    assert str(exc.value).startswith("file prc-outcomes-open-data-mar2023-tables.csv is named for 2022/23")
+    assert "holds rows for 2021/22 (the first in row 2)" in str(exc.value)
+
+
+def test_an_outlier_in_a_csv_names_the_file_and_row(tmp_path):
+    src = _source(tmp_path / "src", bad={"recorded_basis": 10**12})
+    with pytest.raises(InputError) as exc:
+        ingest.ingest(str(src), tmp_path / "store")
+    assert str(exc.value).startswith(
+        "file prc-outcomes-open-data-mar2021-tables.csv, row 5: Kent 2020/21 Q2, stalking (8Q), "
+        "outcome type 1, recorded basis: 1,000,000,000,000 is far outside"
+    )
 
 
 def test_a_count_beyond_64_bits_is_a_clear_error(tmp_path):

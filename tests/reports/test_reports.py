@@ -4,6 +4,7 @@ figures that draw the fitted numbers they are given, and page titles."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,7 +53,7 @@ def test_small_denominators_get_counts_and_no_percentage():
         "charge_rate_closed": 1 / 13,
     }
     assert sentence(pd.Series(row), False) == (
-        "In 2024/25 London, City of recorded 12 stalking offences; of the 13 investigations closed "
+        "In 2024/25 City of London recorded 12 stalking offences; of the 13 investigations closed "
         "that year, 11 ended for evidential difficulties and 1 in a charge or summons."
     )
 
@@ -351,9 +352,16 @@ def test_html_pages_use_the_package_template(tmp_path):
 def analysed(ctx):
     """The context with the national tables written by analyse (few bootstrap draws)."""
     from analysis.reports.analyse import write_analysis
+    from analysis.reports.tables import write_store_tables
 
+    write_store_tables(ctx.store, ctx.outputs_dir)
     write_analysis(ctx.store, ctx.outputs_dir, bootstrap_reps=19, permutation_reps=9)
     return ctx
+
+
+def _text(markdown: str) -> str:
+    """Markdown without its HTML tags (the marks on quoted figures)."""
+    return re.sub(r"<[^>]+>", "", markdown)
 
 
 def test_force_report_reads_what_analyse_wrote_and_refits_nothing(analysed, monkeypatch):
@@ -370,14 +378,14 @@ def test_force_report_reads_what_analyse_wrote_and_refits_nothing(analysed, monk
     ):
         monkeypatch.setattr(module, name, refit)
     year = analysed.year("")
-    verdict = sections.force_verdict(analysed, "Northamptonshire", year).markdown
+    verdict = _text(sections.force_verdict(analysed, "Northamptonshire", year).markdown)
     assert verdict.startswith(
         f"## Northamptonshire, {year}\n\n- Charged or summonsed: 1.4% (34 of 2,467 closed) against 4.9%"
     )
     for words in (
         "- Funnel plot: lower than the national rate",
         "- Rank: between",
-        "- April 2020: recorded stalking offences rose ×",
+        "- April 2020: recorded stalking rose ×",
         "- Against the national model:",
     ):
         assert words in verdict
@@ -386,7 +394,9 @@ def test_force_report_reads_what_analyse_wrote_and_refits_nothing(analysed, monk
     # the notebook writes no file: it names the figure, and `run` saves what it shows
     assert not (analysed.outputs_dir / "forces").exists()
     _, meta = shown._repr_mimebundle_()
+    numbers = meta["image/png"].pop(plots.FIGURE_DATA)  # what it draws, for `run` to write beside it
     assert meta == {"image/png": {"alt": shown.alt, "figure_name": "funnel"}}
+    assert numbers.startswith("series,force,flag,x,y,count,highlighted,") and "Northamptonshire" in numbers
     small = sections.force_verdict(analysed, "London, City of", year).markdown
     assert "(too few to give a percentage)" in small
     assert "too few investigations closed since April 2020" in small

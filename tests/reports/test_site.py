@@ -1,7 +1,8 @@
 """The report site as a reader meets it: every link on index.html resolves, and in headless
 Chromium (driven over the DevTools protocol) the images render, typing a force's name filters
-the list, the back link leads home and nothing overflows at 390 px; desktop and phone
-screenshots go to the test's tmp folder. Also the dask executor on a LocalCluster."""
+the list, the back link leads home and nothing overflows at 390 px; with the network refused,
+the pages ask nothing of another host and still render whole; desktop and phone screenshots go
+to the test's tmp folder. Also the dask executor on a LocalCluster."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import shutil
 import subprocess
 import threading
 import time
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
@@ -44,23 +46,9 @@ class _Links(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def small_site(tmp_path_factory, demo_store):
+def small_site(run_site):
     """A run of the national notebooks and two force reports in a scratch project."""
-    store, _ = demo_store
-    proj = tmp_path_factory.mktemp("site")
-    shutil.copytree(ROOT / "notebooks", proj / "notebooks", ignore=shutil.ignore_patterns("reference"))
-    shutil.copytree(ROOT / "docs", proj / "docs")
-    shutil.copytree(store, proj / "data" / "processed" / "demo")
-    cwd = os.getcwd()
-    os.chdir(proj)
-    try:
-        assert (
-            main(["run", "--source", "demo", "--forces", "Northamptonshire", "Dyfed-Powys", "--jobs", "2"])
-            == 0
-        )
-    finally:
-        os.chdir(cwd)
-    return proj / "outputs" / "demo"
+    return run_site("site", ["Northamptonshire", "Dyfed-Powys"])
 
 
 class Browser:
@@ -103,13 +91,21 @@ class Browser:
         self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)
         self.next_id = 0
         self.events: list[dict] = []
+        self.requests: list[str] = []  # every URL the page asked for, while offline() holds
         self.send("Page.enable")
+
+    def _receive(self) -> dict:
+        """The next message from the browser (a request the page makes is noted on the way)."""
+        msg = json.loads(self.ws.recv())
+        if msg.get("method") == "Network.requestWillBeSent":
+            self.requests.append(msg["params"]["request"]["url"])
+        return msg
 
     def send(self, method: str, **params) -> dict:
         self.next_id += 1
         self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
         while True:
-            msg = json.loads(self.ws.recv())
+            msg = self._receive()
             if msg.get("id") == self.next_id:
                 if "error" in msg:
                     raise RuntimeError(f"{method}: {msg['error']}")
@@ -122,8 +118,21 @@ class Browser:
             if any(e.get("method") == event for e in self.events):
                 self.events.clear()
                 return
-            self.events.append(json.loads(self.ws.recv()))
+            self.events.append(self._receive())
         raise TimeoutError(event)
+
+    @contextmanager
+    def offline(self) -> Iterator[list[str]]:
+        """As with no network: every request that is not for a file (or data the page holds) is
+        refused, and every URL asked for is listed in what this yields."""
+        self.requests.clear()
+        self.send("Network.enable")
+        self.send("Network.setBlockedURLs", urls=["http://*", "https://*", "ws://*", "wss://*", "ftp://*"])
+        try:
+            yield self.requests
+        finally:
+            self.send("Network.setBlockedURLs", urls=[])
+            self.send("Network.disable")
 
     def resize(self, width: int, height: int) -> None:
         self.send(
@@ -255,7 +264,10 @@ def test_a_reader_finds_a_force_in_the_browser(small_site, browser, tmp_path):
     assert browser.js(ALL_IMAGES_RENDERED)
     text = browser.js("document.body.innerText")
     assert "Charged or summonsed: 1.4% (34 of 2,467 closed) against 4.9% in England and Wales." in text
-    assert text.count("GENERATED DEMO DATA") == 1  # once per page, as a banner (figures carry their own)
+    # the banner once; besides it, only the copy-ready sentence, which keeps its label when copied
+    # (figures carry their own)
+    labelled = text.count("[GENERATED DEMO DATA, not real figures]")
+    assert labelled >= 1 and text.count("GENERATED DEMO DATA") == 1 + labelled
     assert browser.js("document.querySelectorAll('.jp-Cell').length") > 10
     # the parameters cell is shown once: papermill's injected cell, not the template's defaults
     assert browser.js("document.body.innerText.split('force = ').length - 1") == 1
@@ -271,6 +283,46 @@ def test_a_reader_finds_a_force_in_the_browser(small_site, browser, tmp_path):
     assert browser.js("location.href") == index
     for name in ("index-desktop", "index-phone", "report-desktop", "report-phone"):
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+
+
+def _off_site(urls: list[str]) -> list[str]:
+    """The URLs among `urls` that would leave the machine (anything but a file or inline data)."""
+    return [u for u in urls if urlparse(u).scheme not in ("file", "data", "about", "blob")]
+
+
+@pytest.mark.slow
+def test_the_pages_ask_no_other_host_and_render_offline(small_site, browser):
+    """With every request off the file system refused, the index, a force's report with and
+    without its code, a national report and the methods page ask nothing of another host, and
+    render completely: headings, the shared stylesheet's styles, every figure."""
+    from analysis import outputs
+
+    force = outputs.report_files(outputs.force_report("northamptonshire"))
+    national = outputs.report_files(outputs.national_report("force_comparison"))
+    reports = [force[outputs.REPORT_PAGE], force[outputs.REPORT_PAGE_NOCODE], national[outputs.REPORT_PAGE]]
+    with browser.offline() as requests:
+        for rel in [outputs.INDEX.relpath(), *reports, outputs.METHODS.relpath()]:
+            browser.open((small_site / rel).as_uri(), 1280)
+            assert browser.js("document.readyState") == "complete", rel
+            assert len(browser.js("document.querySelector('h1').textContent.trim()")) > 5, rel
+            assert browser.js("document.querySelectorAll('h2').length") >= 3, rel
+            if rel != outputs.METHODS.relpath():
+                assert browser.js(ALL_IMAGES_RENDERED), rel
+            if rel in reports:  # JupyterLab's styles came from the shared stylesheet
+                font = "getComputedStyle(document.body).getPropertyValue('--jp-ui-font-family')"
+                assert browser.js(font).strip(), rel
+                # figures the site holds as files are those files, each a link to itself
+                linked = browser.js(
+                    "Array.from(document.querySelectorAll('a.figure-file > img'))"
+                    ".filter(i => i.closest('a').href === i.src && !i.src.startsWith('data:')).length"
+                )
+                assert linked >= 2, rel
+        asked = list(requests)
+    assert _off_site(asked) == []
+    # the pages did ask for their files, so the listening worked
+    assert any(u.endswith("/" + outputs.STYLESHEET.relpath()) for u in asked)
+    assert any(u.endswith("/forces/northamptonshire/funnel.png") for u in asked)
+    assert any(u.endswith("/figures/caterpillar.png") for u in asked)
 
 
 @pytest.mark.slow

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import pytest
 
-from analysis.reports import plots, validation_text
+from analysis.errors import InputError
+from analysis.reports import plots, site, validation_text
+from analysis.reports.display import Prose
 
 
 def _row(scenario, estimator, reps, bias, bias_mcse, coverage, truth=-0.4):
@@ -72,12 +77,121 @@ def test_scenario_table_and_figure(tmp_path):
     plt.close(fig)
 
 
-def test_study_reads_a_full_run_when_given_one(tmp_path):
-    path = tmp_path / "validation.csv"
-    TABLE.to_csv(path, index=False)
-    got = validation_text.study(str(path), reps=2, seed=1, link_slope=-0.4)
-    pd.testing.assert_frame_equal(got, pd.read_csv(path))
-    assert "under the baseline scenario" in validation_text.opening(got).markdown
+def _folder(tmp_path: Path, tables: dict[str, pd.DataFrame], commands: dict[str, str]) -> Path:
+    """A folder of method-study tables, as validate-methods writes them, with command files."""
+    folder = tmp_path / "study"
+    folder.mkdir()
+    for name, table in tables.items():
+        table.to_csv(folder / name, index=False)
+    for stem, text in commands.items():
+        (folder / f"{stem}_command.txt").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_the_committed_tables_are_read_in_order_with_their_commands(tmp_path):
+    primary = pd.DataFrame(
+        [_row(sc, "primary", 2000, 0.0023, 0.0015, 0.938) for sc in ("baseline", "missing_years")]
+    )
+    folder = _folder(
+        tmp_path,
+        {"validation_primary.csv": primary, "validation.csv": TABLE, "validation_null.csv": TABLE},
+        {"validation_primary": "stalking-outcomes validate-methods --battery primary\nseeds 1000-2999\n"},
+    )
+    (folder / "validation_replicates.csv").write_text("not a table of results\n")
+    study = validation_text.read_study(str(folder))
+    assert [t.name for t in study] == ["validation.csv", "validation_null.csv", "validation_primary.csv"]
+    assert study[2].command == ["stalking-outcomes validate-methods --battery primary", "seeds 1000-2999"]
+    assert study[2].primary_battery and not study[0].primary_battery
+    opening = validation_text.opening(study).markdown
+    assert "GENERATED DATA" in opening
+    assert (
+        "validation_primary.csv, baseline scenario, true link_slope -0.4, 2,000 replicates: bias "
+        "+0.0023 (Monte Carlo SE 0.0015), 95% interval coverage 93.8% (Monte Carlo SE 0.5 points)"
+    ) in opening
+    shown = validation_text.study_table(study[2])
+    assert "seeds 1000-2999" in shown[0].markdown and "2,000 replicates" in shown[0].markdown
+    frame = shown[1].frame
+    for header in (
+        "Bias",
+        "Bias: Monte Carlo SE",
+        "Interval coverage",
+        "Coverage: Monte Carlo SE",
+        "Replicates",
+    ):
+        assert header in frame.columns
+    assert list(frame.columns).index("Bias: Monte Carlo SE") == list(frame.columns).index("Bias") + 1
+    assert frame["Bias"].iloc[0] == "0.0023" and frame["Replicates"].iloc[0] == "2,000"
+    assert "(no command file beside it)" in validation_text.study_table(study[0])[0].markdown
+    # the words and the figure come from the full battery, not the primary's own tables
+    assert validation_text.holds_up(study).markdown.count("### validation") == 2
+    assert isinstance(validation_text.study_figure(study), plots.Shown)
+
+
+def test_rates_from_fewer_than_100_replicates_are_never_shown(tmp_path):
+    thin = pd.DataFrame(
+        [
+            _row("baseline", "primary", 40, 0.01, 0.011, 1.0),
+            _row("baseline", "donut", 40, 0.01, 0.011, 1.0),
+            _row("backlog", "primary", 500, 0.0, 0.003, 0.95),
+        ]
+    )
+    thin["verdict"] = "coverage consistent with 95%; size consistent with 5% (within ±6.8 points)"
+    study = validation_text.read_study(str(_folder(tmp_path, {"validation.csv": thin}, {})))
+    table = (
+        study[0]
+        .table.set_index(["scenario", "estimator"])
+        .loc[[("baseline", "primary"), ("backlog", "primary")]]
+        .reset_index("estimator")
+    )
+    for col in validation_text.RATE_COLUMNS:
+        assert np.isnan(table.loc["baseline", col]) and not np.isnan(table.loc["backlog", col])
+    assert table.loc["baseline", "verdict"] == "bias not distinguishable from 0"  # no rate restated
+    assert table.loc["baseline", "bias"] == 0.01  # the bias stays, with its own Monte Carlo error
+    note = validation_text.thin_note(study[0])
+    assert "not shown for 2 row(s) with fewer than 100 replicates (as few as 40)" in note
+    shown = validation_text.study_table(study[0])
+    assert note in shown[0].markdown
+    row = shown[1].frame.iloc[0]
+    assert row["Interval coverage"] == "–" and row["Rejected at 5%"] == "–"
+    opening = validation_text.opening(study).markdown
+    assert "100.0%" not in repr(shown[1]) and "100.0%" not in opening
+    assert "40 replicates: bias +0.0100 (Monte Carlo SE 0.0110), 95% interval coverage not shown" in opening
+    words = validation_text.holds_up(study).markdown
+    assert "**baseline**" not in words and "**backlog**" in words and note in words
+    # a table with every rate blanked: nothing judged, and why
+    (tmp_path / "all_thin").mkdir()
+    thin.iloc[:2].to_csv(tmp_path / "all_thin" / "validation.csv", index=False)
+    words = validation_text.holds_up(validation_text.read_study(str(tmp_path / "all_thin"))).markdown
+    assert "Nothing is judged here. Coverage and rejection rates are not shown for 2 row(s)" in words
+
+
+def test_the_project_tables_are_found_from_anywhere_in_a_checkout(tmp_path, monkeypatch):
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "docs" / "validation" / "validation.csv").exists():
+        pytest.skip("an installed package without its docs/")
+    monkeypatch.chdir(tmp_path)  # no docs/ here: the checkout's own, as for the methods page
+    study = validation_text.read_study()
+    assert study[0].name == "validation.csv" and all(t.table["reps"].min() >= 100 for t in study)
+    assert all(t.command for t in study)  # each committed table beside the command that made it
+
+
+def test_a_folder_named_without_tables_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match=r"no method-study tables at .*missing: it is not a folder"):
+        validation_text.read_study(str(tmp_path / "missing"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="holds no method-study table"):
+        validation_text.read_study(str(tmp_path / "empty"))
+
+
+def test_an_installed_package_without_docs_says_where_the_tables_are(tmp_path, monkeypatch):
+    """As the methods page does without docs/methods.md: the page says where to find them."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(site, "__file__", str(tmp_path / "lib" / "analysis" / "reports" / "site.py"))
+    study = validation_text.read_study()
+    assert study == [] and validation_text.study_tables(study) == []
+    assert "docs/validation/ of the stalking-outcomes source" in validation_text.opening(study).markdown
+    assert isinstance(validation_text.study_figure(study), Prose)
 
 
 def test_pretrend_power_is_reported_beside_the_false_alarm_rate():

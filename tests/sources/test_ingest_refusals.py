@@ -168,7 +168,21 @@ def test_an_outlier_names_file_sheet_and_row(written, capsys):
     err = capsys.readouterr().err
     # the first of the two (8L sorts before 8Q): after the header and 8Q's 48 rows, Kent's Q1
     where = "sheet 'Outcomes open data 2020_21', row 53: Kent 2020/21 Q2, harassment (8L), outcome type 1"
-    assert f"{BAD_FILE}, {where}, closed basis: 1,000,000,000,000 is far outside" in err
+    assert f"error: file {BAD_FILE}, {where}, closed basis: 1,000,000,000,000 is far outside" in err
+    assert _store_bytes(store) == before
+
+
+def test_a_file_named_for_another_year_names_the_sheet_and_row(written, capsys):
+    src, store, before = written
+    (src / "prc-outcomes-open-data-mar2022-tables.xlsx").rename(
+        src / "prc-outcomes-open-data-mar2023-tables.xlsx"
+    )
+    assert _ingest(src, store) == 2
+    err = capsys.readouterr().err
+    assert (
+        "error: file prc-outcomes-open-data-mar2023-tables.xlsx is named for 2022/23 (from 'mar2023' in "
+        "its name) but holds rows for 2021/22 (the first in sheet 'Outcomes open data 2021_22', row 2)"
+    ) in err
     assert _store_bytes(store) == before
 
 

@@ -112,10 +112,30 @@ def find(text: str) -> Force | None:
 
 
 def resolve(text: str, context: str = "") -> Force:
-    """The force `text` names; an unknown name raises UnknownForceError with suggestions."""
+    """The force `text` names; an unknown name raises UnknownForceError with suggestions: the
+    forces whose name, slug or alias begins with it or holds each of its words (what people
+    type: "avon", "manchester", "somerset and avon", too short or shuffled for difflib's ratio),
+    then difflib's closest names, slugs and aliases (typos: "lancasire")."""
     force = find(text)
     if force is None:
-        close = suggest(str(text))
+        key = _key(str(text))
+        # names, slugs and aliases only: every "X Police" form would contain "police", and
+        # codes are not what anyone half-remembers
+        named = [(_key(k), f.name) for f in registry() for k in (f.name, f.slug, *f.aliases)]
+        # words of three characters at least: shorter ones ("of", a stray letter), "and" and
+        # "police" ("Avon Police") would name a good part of the registry, or none of it
+        words = [
+            w
+            for w in re.split(r"[^a-z0-9]+", str(text).lower())
+            if len(w) >= 3 and w not in ("and", "the", "police", "constabulary")
+        ]
+        partial = [n for k, n in named if len(key) >= 3 and k.startswith(key)]
+        partial += [n for k, n in named if words and all(_key(w) in k for w in words)]
+        # beside names that hold what was typed, only a close typo ("hamshire": Hampshire)
+        cutoff = 0.75 if partial else 0.6
+        hits = difflib.get_close_matches(key, [k for k, _ in named], n=9, cutoff=cutoff)
+        partial += [n for h in hits for k, n in named if k == h]
+        close = list(dict.fromkeys(partial))[:5]
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         where = f" ({context})" if context else ""
         raise UnknownForceError(

@@ -10,6 +10,12 @@
 - **Small numbers.** Below SMALL_N closed investigations a rate is given as a count ("1 of 13
   closed"), never as a percentage, and the force is not ranked or sorted among the others:
   one case more or less moves its rate by several points.
+- **Forces outside the territorial model.** British Transport Police polices the railways: it
+  has no police force area and no resident population, and the police force area tables do not
+  count its offences. Its recorded offences are counted from the outcomes file; its charge
+  rates among closed investigations are compared with the other forces' (funnels, shrinkage,
+  rank intervals); it is left out of the link models, whose dose is a force area's rise in
+  recording. Every page that shows it says so (OUTSIDE_TERRITORIAL_RULE).
 - **The offence analysed.** Stalking (8Q) unless a command is given another code; its name is
   what titles and headings say.
 """
@@ -25,6 +31,19 @@ from analysis.domain import taxonomy
 QUARTERS = 4
 SMALL_N = 30
 DEFAULT_OFFENCE = taxonomy.STALKING
+
+OUTSIDE_TERRITORIAL_RULE = (
+    "British Transport Police polices the railways: it has no police force area and no resident "
+    "population, and the police force area tables do not count its offences. Its recorded offences "
+    "are counted from the outcomes file; its charge rates are compared with the other forces' among "
+    "closed investigations; it is not in the link models, whose dose is a force area's rise in recording."
+)
+OUTSIDE_TERRITORIAL_NOTE = (
+    "British Transport Police: recorded offences counted from the outcomes file (no police force area)"
+)
+OUTCOMES_FILE_COUNT_NOTE = (
+    "recorded offences counted from the outcomes file (no police force area count published)"
+)
 
 # the count and denominator every between-force comparison of charge rates uses (closed basis)
 CHARGED, CLOSED = "charged_closed", "outcomes_closed"

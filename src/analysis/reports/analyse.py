@@ -138,9 +138,19 @@ def _write_analysis(
     return written
 
 
+def _save_figure(fig: plots.plt.Figure, entry: o.Output, out: Path, **fields: str) -> list[Path]:
+    """A national figure's PNG and, beside it, the numbers it draws (outputs.FIGURE_DATA), written
+    after the PNG so that the points' pixel positions are those of the saved image."""
+    png = plots.save(fig, entry.path(out, **fields))
+    data = plots.plotted_data(fig)
+    if data is None:
+        return [png]
+    return [png, o.FIGURE_DATA[entry.key].save(out, data, **fields)]
+
+
 def _national_figures(st: Store, fitted: national.National, out: Path) -> list[Path]:
-    """The national figures (the funnel of the headline year among them), and their alt-text
-    file (outputs.FIGURE_ALT)."""
+    """The national figures (the funnel of the headline year among them), each with the CSV of
+    what it draws, and their alt-text file (outputs.FIGURE_ALT)."""
     syn = st.synthetic
     lk, nat, y, code = fitted.link, fitted.national, fitted.year, fitted.offence
     slope = first_difference_slope(lk.models)
@@ -152,12 +162,8 @@ def _national_figures(st: Store, fitted: national.National, out: Path) -> list[P
     shrunk_y, dec, change = fitted.comparison(y).shrinkage, fitted.decompositions[0], fitted.change
     f = fitted.comparison(y).funnel
     funnel_path = o.FUNNEL_FIGURE.path(out, year=y)
-    written = [
-        plots.save(
-            plots.funnel_plot(f, synthetic=syn, title=f"{rules.offence_title(code)} charge rates {y}"),
-            funnel_path,
-        )
-    ]
+    funnel_fig = plots.funnel_plot(f, synthetic=syn, title=f"{rules.offence_title(code)} charge rates {y}")
+    written = _save_figure(funnel_fig, o.FUNNEL_FIGURE, out, year=y)
     alts = {funnel_path.name: verdicts.alt_funnel(f.units, f.summary["levels"], y)}
     made = {
         "national_trends": (plots.trend_plot(nat, synthetic=syn), verdicts.alt_trend(nat)),
@@ -196,6 +202,7 @@ def _national_figures(st: Store, fitted: national.National, out: Path) -> list[P
             verdicts.alt_funnel(change.units, change.summary["levels"], change.summary["label"], change=True),
         )
     paths = {name: o.NATIONAL_FIGURES[name].path(out) for name in made}
-    written += [plots.save(fig, paths[name]) for name, (fig, _) in made.items()]
+    for name, (fig, _) in made.items():
+        written += _save_figure(fig, o.NATIONAL_FIGURES[name], out)
     alts |= {paths[name].name: alt for name, (_, alt) in made.items()}
     return [*written, o.FIGURE_ALT.save(out, alts)]

@@ -35,7 +35,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "forces_complete_year": ("Forces with a complete year", "count"),
     "n": ("Investigations closed", "count"),
     "count": ("Charged or summonsed", "count"),
-    "rate": ("Charged or summonsed", "pct"),
+    "rate": ("Share charged or summonsed", "pct"),
     "ci_low": ("95% interval from", "pct"),
     "ci_high": ("95% interval to", "pct"),
     "z": ("z-score", "num2"),
@@ -157,7 +157,9 @@ class Table:
         return st.set_caption(html.escape(self.caption)) if self.caption else st
 
     def _repr_html_(self) -> str:
-        return self.styler().to_html()
+        # without Styler's per-cell ids and classes (no cell is styled on its own; the page's
+        # CSS styles table.people): a long table's HTML is a third of the size
+        return self.styler().to_html(exclude_styles=True).replace("<table>", '<table class="people">', 1)
 
     def __repr__(self) -> str:
         text = self.frame.to_string(index=False)

@@ -2,7 +2,9 @@
 
 Each function returns a matplotlib Figure; the numbers behind it are in the result object it was
 given. Time axes mark the counting-rule breaks; figures from generated data say so across the
-plot.
+plot. Every figure passes through `finish`, which writes the source and licence line into it and
+keeps the numbers it draws (`plotted_data`), so that a chart downloaded alone still says where
+it comes from and has its data beside it (figure.png, figure.csv).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import base64
 import io
 import sys
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,10 +32,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
-from matplotlib.ticker import PercentFormatter  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
 from analysis.domain import rules, taxonomy  # noqa: E402
 from analysis.stats import funnel as funnel_mod  # noqa: E402
+from analysis.stats.measures import NATIONAL, data_source_label  # noqa: E402
 
 PALETTE = {
     "blue": "#0072B2",
@@ -53,6 +60,10 @@ FLAG_COLOURS = {
     ("low", "inner"): PALETTE["sky"],
 }
 DEMO_LABEL = "GENERATED DEMO DATA – not real figures"
+# The line every chart carries at its bottom left: where the numbers come from and under which
+# licence (the Open Government Licence asks for both), or that they are generated.
+SOURCE_LINE = "Source: Home Office, police recorded crime outcomes, Open Government Licence v3.0"
+DEMO_SOURCE_LINE = "GENERATED DEMO DATA – not Home Office figures"
 # Byte-reproducible PNGs: no software version (matplotlib writes no date into a PNG).
 PNG_METADATA = {"Software": None}
 
@@ -74,30 +85,72 @@ class Shown:
     """A figure as a notebook shows it: PNG with its alt text (the text/plain output, so nbval
     compares the alt text while ignoring the image). A `name` marks a figure that `run` also
     saves as a file, `<report>/<name>.png` (analysis.runs.runner.save_figures). A figure the
-    national analysis already drew is shown from its file's bytes (`data`), not drawn again."""
+    national analysis already drew is shown from its file's bytes (`data`), not drawn again;
+    `file` is then that file's path under the output folder, so that a report's page can point
+    at it rather than carry it."""
 
     fig: plt.Figure | None
     alt: str
     name: str | None = None
     data: bytes | None = None
+    file: str | None = None
+    # The numbers a named figure draws (else what its plot function kept, plotted_data): they
+    # travel as CSV text in the output's metadata, which nbval does not compare and pages do
+    # not show, and `run` writes them beside the PNG (runner.save_figures).
+    frame: pd.DataFrame | None = None
 
     def png(self) -> bytes:
+        """The PNG shown: the file's bytes as they are, or the figure drawn with a palette of
+        256 colours (same figure, same bytes)."""
         if self.data is not None:
             return self.data
         assert self.fig is not None
         buf = io.BytesIO()
         self.fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", metadata=PNG_METADATA)
-        return buf.getvalue()
+        return _palette_png(buf.getvalue())
+
+    def data_frame(self) -> pd.DataFrame | None:
+        """The numbers the figure draws (pixel positions, if any, those of the last PNG drawn)."""
+        if self.frame is not None:
+            return self.frame
+        return plotted_data(self.fig) if self.fig is not None else None
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         data = {"image/png": base64.b64encode(self.png()).decode("ascii"), "text/plain": self.alt}
         meta: dict[str, str] = {"alt": self.alt}
         if self.name:
             meta[FIGURE_NAME] = self.name
+            # after png(): drawing it recorded the points' pixel positions in that very image
+            frame = self.data_frame()
+            if frame is not None:
+                meta[FIGURE_DATA] = csv_text(frame)
+        if self.file:
+            meta[FIGURE_FILE] = self.file
         return data, {"image/png": meta}
 
 
+def _palette_png(png: bytes) -> bytes:
+    """A PNG redrawn with a palette of at most 256 colours, undithered: a chart's flat colours
+    and anti-aliased edges survive unchanged to the eye, at about a third of the bytes (every
+    report shows its figures, and every notebook and site carries them). Pillow writes no date
+    or version, so the same PNG gives the same bytes."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as drawn:
+        image: Image.Image = drawn.convert("RGBA")
+    if image.getchannel("A").getextrema()[0] == 255:
+        image = image.convert("RGB")  # opaque (matplotlib's white figure): no alpha to keep
+    # median cut keeps the fewest, truest colours but knows no alpha; octree keeps alpha
+    method = Image.Quantize.MEDIANCUT if image.mode == "RGB" else Image.Quantize.FASTOCTREE
+    paletted = image.quantize(256, method=method, dither=Image.Dither.NONE)
+    buf = io.BytesIO()
+    paletted.save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
 FIGURE_NAME = "figure_name"  # the PNG output's metadata key naming a figure to save as a file
+FIGURE_DATA = "figure_data"  # the PNG output's metadata key: the numbers it draws, as CSV text
+FIGURE_FILE = "figure_file"  # the PNG output's metadata key: the file (under the output folder) it shows
 
 
 def show(fig: plt.Figure, alt: str, name: str | None = None) -> Shown:
@@ -107,9 +160,10 @@ def show(fig: plt.Figure, alt: str, name: str | None = None) -> Shown:
     return Shown(fig, alt, name)
 
 
-def shown_file(png: bytes, alt: str) -> Shown:
-    """A figure already drawn and saved (its PNG bytes), for a notebook cell, with its alt text."""
-    return Shown(None, alt, data=png)
+def shown_file(png: bytes, alt: str, file: str | None = None) -> Shown:
+    """A figure already drawn and saved (its PNG bytes), for a notebook cell, with its alt text
+    and, if given, its path under the output folder (`file`), for the page to link to."""
+    return Shown(None, alt, data=png, file=file)
 
 
 def style() -> None:
@@ -135,6 +189,126 @@ def mark_demo(fig: plt.Figure, synthetic: bool) -> None:
         )
         # above the plot, where no tick label can be: a tight bounding box keeps it in
         fig.text(1.0, 1.0, DEMO_LABEL, ha="right", va="bottom", fontsize=8, color=PALETTE["red"])
+
+
+def source_line(synthetic: bool) -> str:
+    """The source and licence line of a chart (or the demo warning, for generated data)."""
+    return DEMO_SOURCE_LINE if synthetic else SOURCE_LINE
+
+
+def mark_source(fig: plt.Figure, synthetic: bool) -> Text:
+    """Write the source and licence line in small grey text at the bottom left, below everything
+    already drawn (tick labels, axis labels, a legend under the plot): a chart copied out of the
+    site on its own still says where its numbers come from. Call it last."""
+    fig.draw_without_rendering()  # where the tick labels and legends are is known only after a draw
+    box = fig.get_tightbbox()  # inches; a tight save keeps everything inside it, and this line
+    width, height = fig.get_size_inches()
+    # in figure fractions: a tight save moves what is placed so, not what is placed in inches
+    return fig.text(
+        box.x0 / width,
+        (box.y0 - 0.05) / height,
+        source_line(synthetic),
+        ha="left",
+        va="top",
+        fontsize=7,
+        color="#666666",
+    )
+
+
+class _PixelProbe(Artist):
+    """An invisible artist that records, each time the figure is drawn, where its axes put some
+    data points in the image being drawn, in pixels from the top left. A save with
+    bbox_inches="tight" crops and shifts the figure before its final draw, so what the last draw
+    recorded is where the points are in the saved PNG: what an image map over it needs."""
+
+    def __init__(self, ax: plt.Axes, x: Sequence[float], y: Sequence[float]) -> None:
+        super().__init__()
+        self._ax = ax
+        self._xy = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+        self.pixels: np.ndarray | None = None
+        self.set_in_layout(False)  # no part of the tight bounding box
+        self.set_zorder(1e9)  # drawn after the axes, whose limits are final by then
+
+    def draw(self, renderer) -> None:
+        xy = self._ax.transData.transform(self._xy)
+        fig = self.get_figure(root=True)
+        assert fig is not None
+        # Agg draws into a canvas of whole pixels, its y axis flipped about that height
+        height = int(fig.bbox.height)
+        self.pixels = np.column_stack([xy[:, 0], height - xy[:, 1]])
+
+
+@dataclass
+class _Plotted:
+    """The numbers a figure draws, and the rows of them whose pixel positions are tracked."""
+
+    frame: pd.DataFrame
+    probe: _PixelProbe | None = None
+    rows: pd.Index | None = None
+
+
+# Kept beside each figure without touching the Figure class; gone with the figure.
+_PLOTTED: weakref.WeakKeyDictionary[plt.Figure, _Plotted] = weakref.WeakKeyDictionary()
+
+
+def _rows(series: str, **columns: object) -> pd.DataFrame:
+    """The rows of one element of a chart (`series`: its legend entry or what it is), columns
+    given as arrays of its points, or single values repeated."""
+    values = {k: np.asarray(v) if isinstance(v, (pd.Series, pd.Index)) else v for k, v in columns.items()}
+    one_row = not any(isinstance(v, (np.ndarray, list, tuple)) for v in values.values())
+    return pd.DataFrame({"series": series, **values}, index=[0] if one_row else None)
+
+
+def finish(
+    fig: plt.Figure,
+    synthetic: bool,
+    data: list[pd.DataFrame] | None = None,
+    track: tuple[plt.Axes, str] | None = None,
+) -> plt.Figure:
+    """The last step of every plot function: the demo marks (generated data), the source line,
+    and the numbers the figure draws kept for `plotted_data` (`data`: each element's rows, in
+    drawing order, with a data_source column added). `track` (an axes and a series) records the
+    pixel positions of that series' points (columns x and y) whenever the figure is saved."""
+    mark_demo(fig, synthetic)
+    mark_source(fig, synthetic)
+    if data:
+        frame = pd.concat([d for d in data if len(d)], ignore_index=True)
+        frame["data_source"] = data_source_label(synthetic)
+        kept = _Plotted(frame)
+        if track is not None:
+            ax, series = track
+            kept.rows = frame.index[frame["series"] == series]
+            points = frame.loc[kept.rows]
+            kept.probe = _PixelProbe(ax, points["x"], points["y"])
+            fig.add_artist(kept.probe)
+        _PLOTTED[fig] = kept
+    return fig
+
+
+def plotted_data(fig: plt.Figure) -> pd.DataFrame | None:
+    """The numbers a figure draws, one row per point or line vertex (None for a figure whose plot
+    function kept none). Tracked points get x_px and y_px, their place in the last PNG saved of
+    the figure (empty before any save)."""
+    kept = _PLOTTED.get(fig)
+    if kept is None:
+        return None
+    frame = kept.frame.copy()
+    if kept.probe is not None and kept.rows is not None:
+        frame["x_px"] = frame["y_px"] = np.nan
+        if kept.probe.pixels is not None:
+            px = np.round(kept.probe.pixels, 1)
+            frame.loc[kept.rows, "x_px"] = px[:, 0]
+            frame.loc[kept.rows, "y_px"] = px[:, 1]
+        frame["data_source"] = frame.pop("data_source")  # the last column, as in every table
+    return frame
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """A table as CSV text, written as analysis.files.write_csv writes a file (floats to its
+    significant digits), so a report's figure data and the national ones read alike."""
+    from analysis.files import SIGNIFICANT_DIGITS
+
+    return frame.to_csv(index=False, lineterminator="\n", float_format=f"%.{SIGNIFICANT_DIGITS}g")
 
 
 def mark_breaks(ax: plt.Axes, years: list[str]) -> None:
@@ -169,51 +343,173 @@ def save(fig: plt.Figure, path: Path | str) -> Path:
 
     path = Path(path)
     # through a temporary file and a rename: a reader never meets half an image
-    atomic_write(
-        path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata=PNG_METADATA)
-    )
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata=PNG_METADATA)
+    png = _palette_png(buf.getvalue())  # the same palette as the notebooks' figures: a third of the bytes
+    atomic_write(path, lambda tmp: tmp.write_bytes(png))
     plt.close(fig)
     return path
 
 
-def _label_points(
-    ax: plt.Axes,
-    points: list[tuple[str, float, float]],
-    fontsize: float = 7,
-    first: tuple[str, float, float] | None = None,
-) -> None:
-    """Label points without overlaps: try four offsets around each point and skip a label that
-    fits nowhere (the tables list every force). `first` (the highlighted force) is placed
-    first, larger and bold."""
+@dataclass(frozen=True)
+class _Point:
+    """A point that may be named on a chart: its name, data position, marker radius (points),
+    and whether its name must be written (a flagged force) and in bold (the report's force)."""
+
+    name: str
+    x: float
+    y: float
+    radius: float = 2.7  # a marker of s=28 points²
+    required: bool = False
+    bold: bool = False
+
+
+# Where a name may go around its point, clearest first (offset in points, alignment): beside
+# it, then at its corners, then above or below (which in a crowd could be a neighbour's); the
+# far ones get a thin leader line so that the name still points at its marker.
+_OFFSETS = (
+    (4, 0, "left", "center"),
+    (-4, 0, "right", "center"),
+    (4, 3, "left", "bottom"),
+    (-4, 3, "right", "bottom"),
+    (4, -3, "left", "top"),
+    (-4, -3, "right", "top"),
+    (0, 5, "center", "bottom"),
+    (0, -5, "center", "top"),
+    (14, 10, "left", "bottom"),
+    (-14, 10, "right", "bottom"),
+    (14, -10, "left", "top"),
+    (-14, -10, "right", "top"),
+)
+_Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in display pixels
+# A name stays legible where a limit line runs behind it.
+_LABEL_BOX = {"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.75}
+
+
+def _overlap(a: _Box, b: _Box) -> float:
+    """The area two boxes share (0 if apart)."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def _label_box(px: float, py: float, w: float, h: float, dx: float, dy: float, ha: str, va: str) -> _Box:
+    """The box a name of size w x h takes at offset (dx, dy) pixels from its point."""
+    x0 = px + dx - {"left": 0, "center": w / 2, "right": w}[ha]
+    y0 = py + dy - {"bottom": 0, "center": h / 2, "top": h}[va]
+    return (x0, y0, x0 + w, y0 + h)
+
+
+def _label_points(ax: plt.Axes, points: Sequence[_Point], fontsize: float = 7) -> list[str]:
+    """Name points without overlaps, in the order given (most wanted first): each name goes in
+    the first of twelve places around its point where it covers no other name, marker, text or
+    legend and stays inside the axes. A name that fits nowhere is left out (the figure's CSV
+    names every point), unless it is required: then it goes where it overlaps least. Every
+    point is an obstacle, named or not. Returns the names written."""
     fig = ax.get_figure(root=True)
     assert isinstance(fig, plt.Figure)
-    fig.draw_without_rendering()  # transforms are final only after a draw (layout, no pixels)
-    taken: list[tuple[float, float, float, float]] = []
+    fig.draw_without_rendering()  # transforms and legend are final only after a draw (no pixels)
     scale = fig.dpi / 72
-    ordered = [(p, True) for p in ([first] if first else [])] + [
-        (p, False) for p in sorted(points, key=lambda p: p[2])
+    frame = ax.get_window_extent()
+    taken: list[_Box] = [tuple(t.get_window_extent().extents) for t in ax.texts]  # type: ignore[misc]
+    legend = ax.get_legend()
+    if legend is not None:
+        taken.append(tuple(legend.get_window_extent().extents))  # type: ignore[arg-type]
+    centres = ax.transData.transform([(p.x, p.y) for p in points]) if points else np.empty((0, 2))
+    markers: list[_Box] = [
+        (cx - p.radius * scale, cy - p.radius * scale, cx + p.radius * scale, cy + p.radius * scale)
+        for p, (cx, cy) in zip(points, centres)
     ]
-    for (name, x, y), bold in ordered:
-        size = fontsize + 2 if bold else fontsize
-        px, py = ax.transData.transform((x, y))
-        w, h = len(name) * size * (0.62 if bold else 0.55) * scale, size * 1.3 * scale
-        for dx, dy, ha in ((5, 2, "left"), (5, -12, "left"), (-5, 2, "right"), (-5, -12, "right")):
-            dx = dx * 2 if bold else dx
-            x0 = px + dx * scale - (w if ha == "right" else 0)
-            y0 = py + dy * scale
-            box = (x0, y0, x0 + w, y0 + h)
-            if all(box[2] < b[0] or box[0] > b[2] or box[3] < b[1] or box[1] > b[3] for b in taken):
-                taken.append(box)
-                ax.annotate(
-                    name,
-                    (x, y),
-                    xytext=(dx, dy),
-                    textcoords="offset points",
-                    fontsize=size,
-                    ha=ha,
-                    weight="bold" if bold else "normal",
-                )
+    written = []
+    for i, p in enumerate(points):
+        size = fontsize + 1.5 if p.bold else fontsize
+        weight = "bold" if p.bold else "normal"
+        probe = ax.text(0, 0, p.name, fontsize=size, weight=weight)
+        extent = probe.get_window_extent()
+        w, h = extent.width, extent.height
+        probe.remove()
+        pad = 0.1 * size * scale  # the white box behind the name (_LABEL_BOX) reaches this far
+        obstacles = taken + markers[:i] + markers[i + 1 :]
+        best: tuple[float, tuple, _Box] | None = None
+        for dx, dy, ha, va in _OFFSETS:
+            # clear of the point's own marker, however big
+            gap = max(0.0, p.radius - 2.7)
+            ddx, ddy = (dx + np.sign(dx) * gap) * scale, (dy + np.sign(dy) * gap) * scale
+            x0, y0, x1, y1 = _label_box(centres[i][0], centres[i][1], w, h, ddx, ddy, ha, va)
+            box = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
+            if box[0] < frame.x0 or box[2] > frame.x1 or box[1] < frame.y0 or box[3] > frame.y1:
+                continue
+            cost = sum(_overlap(box, b) for b in obstacles)
+            if best is None or cost < best[0]:
+                best = (cost, (ddx / scale, ddy / scale, ha, va), box)
+            if cost == 0:
                 break
+        if best is None or (best[0] > 0 and not p.required):
+            continue
+        _, (dx, dy, ha, va), box = best
+        far = abs(dx) > 10
+        ax.annotate(
+            p.name,
+            (p.x, p.y),
+            xytext=(dx, dy),
+            textcoords="offset points",
+            fontsize=size,
+            weight=weight,
+            ha=ha,
+            va=va,
+            bbox=_LABEL_BOX,
+            arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "#777777", "shrinkA": 0, "shrinkB": 3}
+            if far
+            else None,
+        )
+        taken.append(box)
+        written.append(p.name)
+    return written
+
+
+def _by_interest(units: pd.DataFrame, unit: str, z: str = "z") -> pd.DataFrame:
+    """Forces most worth naming first: furthest from the target (|z|), then by name."""
+    order = units.assign(_abs=units[z].abs()).sort_values(["_abs", unit], ascending=[False, True])
+    return order.drop(columns="_abs")
+
+
+def _limit_column(side: str, level: float, method: str) -> str:
+    """The name of a limit's column, as in the funnel tables ('upper_99.8%_tau2'; exact unnamed)."""
+    return f"{side}_{100 * level:.3g}%" + ("" if method == "exact" else f"_{method}")
+
+
+def _limit_rows(lim: pd.DataFrame, x: str, lines: Sequence[tuple[str, float]]) -> pd.DataFrame:
+    """The limit lines drawn (method, level), one row per x with a column per line and side."""
+    parts = []
+    for method, level in lines:
+        sub = lim[(lim["method"] == method) & (lim["level"] == level)]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "x": sub[x].to_numpy(),
+                    _limit_column("lower", level, method): sub["lower"].to_numpy(),
+                    _limit_column("upper", level, method): sub["upper"].to_numpy(),
+                }
+            )
+        )
+    wide = pd.concat(parts).groupby("x", sort=True).first().reset_index()
+    wide.insert(0, "series", "limits")
+    return wide
+
+
+def _zoom_on_points(ax: plt.Axes, values: pd.Series, target: float, floor: float | None = None) -> None:
+    """Show the forces, not the funnel's mouth: limits at the smallest denominators reach far
+    beyond every force, and squeezing the forces into a thin band leaves no room for their names.
+    The limits run on out of the picture. A `floor` (0 for rates) stays in view, at the bottom."""
+    lo, hi = min(float(values.min()), float(target)), max(float(values.max()), float(target))
+    pad = 0.25 * (hi - lo) + 0.01
+    low, high = lo - pad, hi + pad
+    if floor is not None:
+        low = floor - 0.03 * (high - floor)
+    shown = ax.get_ylim()
+    ax.set_ylim(max(shown[0], low), min(shown[1], high))
+    # ticks 1, 2 or 5 apart, never 2.5 (which a whole-per-cent axis shows rounded, "13%")
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=10, steps=[1, 2, 5, 10]))
 
 
 def funnel_plot(
@@ -225,22 +521,27 @@ def funnel_plot(
     unit: str = "force",
 ) -> plt.Figure:
     """Funnel plot: each force's rate against its denominator, with the limits of one method
-    (and the exact binomial limits faint for comparison)."""
+    (and the exact binomial limits faint for comparison). Forces beyond the widest limits are
+    always named, the others where there is room, furthest from the target first."""
     style()
     fig, ax = plt.subplots(figsize=(8, 5.5))
     lim = result.limits
+    drawn = []
     for lv, ls in zip(sorted(result.summary["levels"]), ("--", "-")):
         for mth, colour, alpha in (("exact", PALETTE["grey"], 0.6), (method, PALETTE["black"], 1.0)):
             if mth == "exact" and method == "exact" and alpha < 1:
                 continue
+            drawn.append((mth, lv))
             sub = lim[(lim["method"] == mth) & (lim["level"] == lv)]
             lab = f"{100 * lv:.3g}% ({'exact binomial' if mth == 'exact' else mth})"
             ax.plot(sub["n"], sub["upper"], ls=ls, color=colour, alpha=alpha, lw=1, label=lab)
             ax.plot(sub["n"], sub["lower"], ls=ls, color=colour, alpha=alpha, lw=1)
-    ax.axhline(result.summary["target"], color=PALETTE["green"], lw=1.2, label="target (pooled)")
+    target = result.summary["target"]
+    ax.axhline(target, color=PALETTE["green"], lw=1.2, label="target (pooled)")
     u = result.units
     d_col, l_col = funnel_mod.flag_columns(method)
     levels = result.summary["levels"]
+    flags = [funnel_mod.flag_label(d, lv) for d, lv in zip(u[d_col], u[l_col])]
     for (direction, level), group in u.fillna({l_col: 0}).groupby([d_col, l_col]):
         ax.scatter(
             group["n"],
@@ -252,21 +553,18 @@ def funnel_plot(
             label=f"{funnel_mod.flag_label(direction, level)} ({len(group)})",
             zorder=3,
         )
-    if highlight is not None:
-        row = u[u[unit] == highlight]
-        if len(row):
-            ax.scatter(
-                row["n"], row["rate"], s=120, facecolor="none", edgecolor=PALETTE["black"], lw=2, zorder=4
-            )
+    # compared only when given: a string column compared with None is all missing, not all False
+    is_marked = (
+        u[unit].eq(highlight).fillna(False).astype(bool)
+        if highlight is not None
+        else pd.Series(False, index=u.index)
+    )
+    if is_marked.any():
+        row = u[is_marked.to_numpy()]
+        ax.scatter(row["n"], row["rate"], s=120, facecolor="none", edgecolor=PALETTE["black"], lw=2, zorder=4)
     ax.set_xscale("log")
     percent_axis(ax.yaxis)
-    outer = u[(u[d_col] != "within") & (u[l_col] >= max(levels)) & (u[unit] != highlight)]
-    marked = u[u[unit] == highlight] if highlight is not None else u.iloc[:0]
-    _label_points(
-        ax,
-        [(r[unit], r["n"], r["rate"]) for _, r in outer.iterrows()],
-        first=(str(highlight), marked["n"].iloc[0], marked["rate"].iloc[0]) if len(marked) else None,
-    )
+    _zoom_on_points(ax, u["rate"], target, floor=0.0)
     ax.set_xlabel("investigations closed in the year (log scale)")
     ax.set_ylabel("charged or summonsed")
     s = result.summary
@@ -275,24 +573,52 @@ def funnel_plot(
         0.01,
         0.01,
         f"phi = {s['phi']:.2f}, tau² = {s['tau2']:.4f} (arcsine scale); forces beyond the "
-        f"{100 * max(levels):.3g}% limits are named",
+        f"{100 * max(levels):.3g}% limits are named, others where there is room",
         transform=ax.transAxes,
         fontsize=8,
         color="#444444",
     )
-    ax.legend(fontsize=7, loc="upper right", ncol=2)
-    mark_demo(fig, synthetic)
-    return fig
+    # below the plot: inside it, the legend would hide forces or the room for their names
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
+    outer = (u[d_col] != "within") & (u[l_col] >= max(levels))
+    ordered = _by_interest(u.assign(_outer=outer.to_numpy(), _marked=is_marked.to_numpy()), unit)
+    ordered = ordered.sort_values(["_marked", "_outer"], ascending=False, kind="stable")
+    _label_points(
+        ax,
+        [
+            _Point(
+                str(r[unit]),
+                r["n"],
+                r["rate"],
+                required=bool(r["_outer"] or r["_marked"]),
+                bold=bool(r["_marked"]),
+            )
+            for _, r in ordered.iterrows()
+        ],
+    )
+    points = _rows(
+        "forces",
+        force=u[unit],
+        flag=flags,
+        x=u["n"],
+        y=u["rate"],
+        count=u["count"],
+        highlighted=is_marked,
+    ).sort_values("force", kind="stable")
+    data = [points, _limit_rows(lim, "n", drawn), _rows("target (pooled)", y=target)]
+    return finish(fig, synthetic, data, track=(ax, "forces"))
 
 
 def change_funnel_plot(
     result, method: str = "tau2", synthetic: bool = False, unit: str = "force"
 ) -> plt.Figure:
-    """Funnel for the change between two years: change against precision."""
+    """Funnel for the change between two years: change against precision. Forces beyond the
+    widest limits are always named, the others where there is room."""
     style()
     fig, ax = plt.subplots(figsize=(8, 5.5))
     lim = result.limits
-    for lv, ls in zip(sorted(result.summary["levels"]), ("--", "-")):
+    levels = result.summary["levels"]
+    for lv, ls in zip(sorted(levels), ("--", "-")):
         sub = lim[(lim["method"] == method) & (lim["level"] == lv)]
         ax.plot(
             sub["precision"],
@@ -303,10 +629,10 @@ def change_funnel_plot(
             label=f"{100 * lv:.3g}% ({method})",
         )
         ax.plot(sub["precision"], sub["lower"], ls=ls, color=PALETTE["black"], lw=1)
-    ax.axhline(result.summary["target"], color=PALETTE["green"], label="pooled change")
+    target = result.summary["target"]
+    ax.axhline(target, color=PALETTE["green"], label="pooled change")
     u = result.units
     d_col, l_col = funnel_mod.flag_columns(method)
-    levels = result.summary["levels"]
     for (direction, level), g in u.fillna({l_col: 0}).groupby([d_col, l_col]):
         ax.scatter(
             g["precision"],
@@ -317,15 +643,31 @@ def change_funnel_plot(
             zorder=3,
         )
     ax.set_xscale("log")
-    outer = u[(u[d_col] != "within") & (u[l_col] >= max(levels))]
-    _label_points(ax, [(r[unit], r["precision"], r["change"]) for _, r in outer.iterrows()])
+    _zoom_on_points(ax, u["change"], target)
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1))
     ax.set_xlabel("precision of the change (1 / variance, log scale)")
     ax.set_ylabel("change in share charged (percentage points)")
     ax.set_title(f"Funnel plot for the {result.summary['label']}")
-    ax.legend(fontsize=7)
-    mark_demo(fig, synthetic)
-    return fig
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
+    outer = ((u[d_col] != "within") & (u[l_col] >= max(levels))).to_numpy()
+    ordered = _by_interest(u.assign(_outer=outer), unit).sort_values("_outer", ascending=False, kind="stable")
+    _label_points(
+        ax,
+        [
+            _Point(str(r[unit]), r["precision"], r["change"], required=bool(r["_outer"]))
+            for _, r in ordered.iterrows()
+        ],
+    )
+    points = _rows(
+        "forces",
+        force=u[unit],
+        flag=[funnel_mod.flag_label(d, lv) for d, lv in zip(u[d_col], u[l_col])],
+        x=u["precision"],
+        y=u["change"],
+    ).sort_values("force", kind="stable")
+    lines = [(method, lv) for lv in sorted(levels)]
+    data = [points, _limit_rows(lim, "precision", lines), _rows("pooled change", y=target)]
+    return finish(fig, synthetic, data, track=(ax, "forces"))
 
 
 def caterpillar_plot(
@@ -370,8 +712,29 @@ def caterpillar_plot(
     ax.set_xlabel("closed investigations charged or summonsed")
     ax.set_title(f"Raw and shrunken rates (rankability {result.summary['rankability']:.2f})")
     ax.legend(fontsize=7, loc="lower right")
-    mark_demo(fig, synthetic)
-    return fig
+    top_down = u.iloc[::-1]  # the rows as a reader meets them, top to bottom
+    marked = top_down[unit].eq(highlight).fillna(False).astype(bool) if highlight is not None else False
+    ranks = {"rank_low": top_down["rank_low"], "rank_high": top_down["rank_high"], "highlighted": marked}
+    data = [
+        _rows(
+            "raw (Wilson 95%)",
+            force=top_down[unit],
+            x=top_down["raw_rate"],
+            x_low=top_down["raw_low"],
+            x_high=top_down["raw_high"],
+            **ranks,
+        ),
+        _rows(
+            "shrunken (hierarchical model, 95%)",
+            force=top_down[unit],
+            x=top_down["shrunk_rate"],
+            x_low=top_down["shrunk_low"],
+            x_high=top_down["shrunk_high"],
+            **ranks,
+        ),
+        _rows("overall (random-effects mean)", x=result.summary["pooled_rate"]),
+    ]
+    return finish(fig, synthetic, data)
 
 
 def trend_plot(
@@ -391,14 +754,19 @@ def trend_plot(
     years = sorted(national["financial_year"].unique())
     fig, ax = plt.subplots(figsize=(9, 5))
     x = np.arange(len(years))
+    data = []
     for i, m in enumerate(measures):
         nat = national.set_index("financial_year").reindex(years)
         c = SERIES[i % len(SERIES)]
         label = m.replace("_rate_closed", "").replace("_", " ")
         ax.plot(x, nat[m], color=c, lw=2, label=f"England and Wales: {label}")
         ax.fill_between(x, nat[f"{m}_low"], nat[f"{m}_high"], color=c, alpha=0.15)
+        band = {"x": years, "y": nat[m], "y_low": nat[f"{m}_low"], "y_high": nat[f"{m}_high"]}
+        data.append(_rows(label, force=NATIONAL, **band))
         if force_rows is not None and len(force_rows):
             fr = force_rows.set_index("financial_year").reindex(years)
+            bars = {"x": years, "y": fr[m], "y_low": fr[f"{m}_low"], "y_high": fr[f"{m}_high"]}
+            data.append(_rows(label, force=str(force_rows["force"].iloc[0]), **bars))
             ax.errorbar(
                 x,
                 fr[m],
@@ -418,8 +786,7 @@ def trend_plot(
     ax.set_title(title or f"Outcomes of {noun} investigations (closed basis)")
     mark_breaks(ax, years)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    mark_demo(fig, synthetic)
-    return fig
+    return finish(fig, synthetic, data)
 
 
 def volume_plot(national_by_offence: dict[str, pd.DataFrame], synthetic: bool = False) -> plt.Figure:
@@ -428,17 +795,18 @@ def volume_plot(national_by_offence: dict[str, pd.DataFrame], synthetic: bool = 
     fig, ax = plt.subplots(figsize=(9, 4.5))
     years = sorted(set().union(*(set(t["financial_year"]) for t in national_by_offence.values())))
     x = np.arange(len(years))
+    data = []
     for i, (code, t) in enumerate(national_by_offence.items()):
         s = t.set_index("financial_year").reindex(years)["offences_recorded"]
         name = taxonomy.OFFENCE_BY_CODE[code].description if code in taxonomy.OFFENCE_BY_CODE else code
         ax.plot(x, s, "o-", color=SERIES[i], label=f"{code} {name}")
+        data.append(_rows(f"{code} {name}", x=years, y=s))
     ax.set_xticks(x, years, rotation=45)
     ax.set_ylabel("offences recorded (England and Wales)")
     ax.set_title("Recorded offences by year")
     mark_breaks(ax, years)
     ax.legend(fontsize=8)
-    mark_demo(fig, synthetic)
-    return fig
+    return finish(fig, synthetic, data)
 
 
 def dose_response_plot(
@@ -460,27 +828,15 @@ def dose_response_plot(
     both = pts.index
     pre, post = pts["years_from"].iloc[0].split("+"), pts["years_to"].iloc[0].split("+")
     fig, ax = plt.subplots(figsize=(7.5, 5.5))
-    ax.scatter(
-        dose, change, s=10 + 200 * size / size.max(), color=PALETTE["blue"], alpha=0.7, edgecolor="white"
-    )
+    areas = 10 + 200 * size / size.max()
+    ax.scatter(dose, change, s=areas, color=PALETTE["blue"], alpha=0.7, edgecolor="white")
     x0, y0 = np.average(dose, weights=w), np.average(change, weights=w)
-    xs = np.linspace(dose.min(), dose.max(), 50)
-    ax.plot(
-        xs,
-        y0 + slope * (xs - x0),
-        color=PALETTE["red"],
-        lw=1.5,
-        label=f"first-difference estimate, slope {slope:.3f}",
-    )
-    if highlight is not None and highlight in both:
+    xs = np.array([dose.min(), dose.max()])  # a straight line: its two ends draw it
+    line = f"first-difference estimate, slope {slope:.3f}"
+    ax.plot(xs, y0 + slope * (xs - x0), color=PALETTE["red"], lw=1.5, label=line)
+    marked = highlight is not None and highlight in both
+    if marked:
         ax.scatter([dose[highlight]], [change[highlight]], s=150, facecolor="none", edgecolor="black", lw=2)
-        ax.annotate(
-            highlight,
-            (dose[highlight], change[highlight]),
-            xytext=(8, 8),
-            textcoords="offset points",
-            weight="bold",
-        )
     ax.set_xlabel(
         f"dose: log growth in recorded {noun}, {taxonomy.RECLASSIFICATION_BREAK.first_year} vs previous year"
     )
@@ -495,8 +851,35 @@ def dose_response_plot(
         color="#444444",
     )
     ax.legend(fontsize=8)
-    mark_demo(fig, synthetic)
-    return fig
+    # the report's force first, then the forces furthest from the line, where there is room
+    away = (change - (y0 + slope * (dose - x0))).abs().sort_values(ascending=False, kind="stable")
+    order = ([highlight] if marked else []) + [f for f in away.index if f != highlight]
+    _label_points(
+        ax,
+        [
+            _Point(
+                str(f),
+                dose[f],
+                change[f],
+                radius=float(np.sqrt(areas[f]) / 2),
+                required=f == highlight,
+                bold=f == highlight,
+            )
+            for f in order
+        ],
+    )
+    data = [
+        _rows(
+            "forces",
+            force=both,
+            x=dose,
+            y=change,
+            closed_post=size,
+            highlighted=np.asarray(both == highlight) if marked else False,
+        ).sort_values("force", kind="stable"),
+        _rows(line, x=xs, y=y0 + slope * (xs - x0)),
+    ]
+    return finish(fig, synthetic, data, track=(ax, "forces"))
 
 
 def event_study_plot(es: pd.DataFrame, synthetic: bool = False, truth: float | None = None) -> plt.Figure:
@@ -514,15 +897,18 @@ def event_study_plot(es: pd.DataFrame, synthetic: bool = False, truth: float | N
         capsize=3,
     )
     ax.axhline(0, color=PALETTE["black"], lw=0.8)
+    data = [
+        _rows("dose x year coefficient", x=years, y=es["estimate"], y_low=es["ci_low"], y_high=es["ci_high"])
+    ]
     if truth is not None:
         ax.axhline(truth, color=PALETTE["green"], ls=":", label=f"true link_slope ({truth:g})")
         ax.legend(fontsize=8)
+        data.append(_rows(f"true link_slope ({truth:g})", y=truth))
     ax.set_xticks(x, years, rotation=45)
     ax.set_ylabel("dose x year coefficient (log-odds of charge)")
     ax.set_title("Event study: charge odds by dose, relative to 2019/20")
     mark_breaks(ax, years)
-    mark_demo(fig, synthetic)
-    return fig
+    return finish(fig, synthetic, data)
 
 
 def decomposition_plot(decomp, synthetic: bool = False, top: int = 12) -> plt.Figure:
@@ -551,8 +937,19 @@ def decomposition_plot(decomp, synthetic: bool = False, top: int = 12) -> plt.Fi
     a2.axvline(0, color="black", lw=0.8)
     a2.set_title(f"Largest force contributions (top {top})")
     a2.legend(fontsize=8)
-    mark_demo(fig, synthetic)
-    return fig
+    top_down = f.iloc[::-1]  # the bars as a reader meets them, top to bottom
+    data = [
+        _rows(
+            "national change",
+            component=s["component"],
+            y=s["estimate"],
+            y_low=s["ci_low"],
+            y_high=s["ci_high"],
+        ),
+        _rows("within (rate)", force=top_down.iloc[:, 0], x=top_down["within"]),
+        _rows("between (mix)", force=top_down.iloc[:, 0], x=top_down["between"]),
+    ]
+    return finish(fig, synthetic, data)
 
 
 def validation_plot(judged: pd.DataFrame, synthetic: bool = True) -> plt.Figure:
@@ -586,8 +983,7 @@ def validation_plot(judged: pd.DataFrame, synthetic: bool = True) -> plt.Figure:
     a2.set_title("Coverage by scenario")
     a2.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="estimator", title_fontsize=7)
     fig.tight_layout()
-    mark_demo(fig, synthetic)
-    return fig
+    return finish(fig, synthetic)
 
 
 def influence_plot(
@@ -606,8 +1002,15 @@ def influence_plot(
     ax.set_xlabel("primary link slope with the force left out (log-odds per unit log growth)")
     ax.set_title(f"Leave-one-force-out: the {len(f)} forces that move the estimate most")
     ax.legend(fontsize=8)
-    mark_demo(fig, synthetic)
-    return fig
+    data = [
+        _rows(
+            "estimate with the force left out",
+            force=f["force"].iloc[::-1],
+            x=f["estimate_without"].iloc[::-1],
+        ),
+        _rows("every force", x=estimate),
+    ]
+    return finish(fig, synthetic, data)
 
 
 def dose_spline_plot(
@@ -631,6 +1034,8 @@ def dose_spline_plot(
         label="95% pointwise interval (CV3)",
     )
     ax.plot(curve["dose"], curve["log_odds"], color=PALETTE["blue"], lw=2, label="natural cubic spline")
+    band = {"y_low": curve["ci_low"], "y_high": curve["ci_high"]}
+    data = [_rows("natural cubic spline", point=curve["point"], x=curve["dose"], y=curve["log_odds"], **band)]
     ax.axhline(0, color=PALETTE["black"], lw=0.8)
     for _, k in curve[curve["point"].str.endswith("knot")].iterrows():
         ax.axvline(k["dose"], color=PALETTE["grey"], ls=":", lw=1)
@@ -657,6 +1062,11 @@ def dose_spline_plot(
             capsize=3,
             label="dose thirds against the bottom third (band: the third's doses; bar: 95% CI)",
         )
+        spans = {"x_low": thirds["dose_low"], "x_high": thirds["dose_high"]}
+        bars = {"y_low": thirds["ci_low"] + shift, "y_high": thirds["ci_high"] + shift}
+        data.append(
+            _rows("dose thirds", third=thirds["third"], x=thirds["dose_median"], y=level, **spans, **bars)
+        )
     base = float(curve["base_rate"].iloc[0])
     centre = np.log(base / (1 - base))
 
@@ -678,5 +1088,4 @@ def dose_spline_plot(
     )
     ax.set_title("Shape of the dose-response (primary model with a spline in the dose)", pad=18)
     ax.legend(fontsize=7, loc="lower left")
-    mark_demo(fig, synthetic)
-    return fig
+    return finish(fig, synthetic, data)

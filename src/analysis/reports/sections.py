@@ -5,6 +5,7 @@ never refitted here."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -17,11 +18,11 @@ from analysis import outputs
 from analysis.domain import periods, rules, taxonomy
 from analysis.errors import InputError
 from analysis.paths import source_paths
-from analysis.reports import link_text, plots, verdicts
+from analysis.reports import link_text, plots, quote, verdicts
 from analysis.reports.display import Prose, Table, bullets, people_table
-from analysis.reports.headlines import sentence
 from analysis.sources.store import load_store
-from analysis.stats import funnel, link, shrinkage
+from analysis.stats import funnel, shrinkage
+from analysis.stats.measures import NATIONAL as NATIONAL_NAME
 from analysis.stats.measures import data_source_label, force_year, national_year, resolve_year
 
 
@@ -70,10 +71,20 @@ class Context:
 
     def figure(self, output: outputs.Output, **fields: str) -> plots.Shown:
         """A national figure as `analyse` drew and saved it, with its alt text: drawn once, shown
-        from its file."""
+        from its file (named, so that a report's page points at the file)."""
         png = self.table(output, **fields)
         alt = self.table(outputs.FIGURE_ALT).get(output.path(self.outputs_dir, **fields).name, "")
-        return plots.shown_file(png, alt)
+        return plots.shown_file(png, alt, file=output.relpath(**fields))
+
+    @cached_property
+    def quotes(self) -> pd.DataFrame:
+        """The figures to quote (analysis.reports.quote), as `tables` wrote them."""
+        return self.table(outputs.FIGURES_TO_QUOTE)
+
+    @cached_property
+    def rises(self) -> pd.DataFrame:
+        """The rise in recording across April 2020 per force, as `tables` wrote it."""
+        return self.table(outputs.RECORDING_RISE)
 
     def link_primary(self) -> dict:
         """The primary link estimate with its sentences (the link model table)."""
@@ -177,10 +188,8 @@ def national_table(ctx: Context) -> Table:
 
 
 def national_sentences(ctx: Context) -> list[str]:
-    """The headline sentence for England and Wales in every year."""
-    nat = ctx.national.copy()
-    nat["complete_year"] = True
-    return [sentence(r, False) for _, r in nat.iterrows()]
+    """The headline sentence for England and Wales in every year (incomplete years said so)."""
+    return [quote.year_sentence(r, False) for _, r in ctx.national.iterrows()]
 
 
 def _recorded(rows: pd.DataFrame, year: str) -> float:
@@ -199,16 +208,13 @@ def national_summary(ctx: Context, year: str | None = None) -> Prose:
     """The national notebook's opening: the year's charge rate with counts, evidential
     difficulties, and the April 2020 change in recording."""
     y = ctx.year(year or "")
-    r = ctx.national[ctx.national["financial_year"] == y].iloc[0]
-    before, after = link.PRE, taxonomy.RECLASSIFICATION_BREAK.first_year
+    charged = quoted(ctx, NATIONAL_NAME, y, quote.CHARGED.key)
+    evid = quoted(ctx, NATIONAL_NAME, y, quote.EVIDENTIAL.key)
     lines = [
-        f"England and Wales, {y}: charged or summonsed "
-        f"{verdicts.count_share(r['charged_closed'], r['outcomes_closed'])}.",
+        f"England and Wales, {y}: charged or summonsed {quote.share_phrase(charged)}.",
         f"Evidential difficulties (victim does not support action, or evidence not enough): "
-        f"{verdicts.pct(r['evidential_difficulties_rate_closed'])} of investigations closed in {y}.",
-        verdicts.recording_change(
-            _recorded(ctx.national, before), _recorded(ctx.national, after), before, after, ctx.noun
-        ),
+        f"{quote.share_phrase(evid)}.",
+        rise_sentence(ctx, NATIONAL_NAME),
     ]
     return Prose(f"**In brief**\n\n{bullets(lines)}")
 
@@ -323,8 +329,22 @@ SHRINKAGE_COLUMNS = [
 
 
 def shrinkage_table(shr: shrinkage.ShrinkageResult) -> Table:
-    """Every force's raw and shrunken rate and rank interval."""
-    return people_table(shr.units[SHRINKAGE_COLUMNS])
+    """Every force's raw and shrunken rate and rank interval (no rank, and no raw share, below
+    the small-number rule)."""
+    return people_table(unranked_small(shr.units[SHRINKAGE_COLUMNS]))
+
+
+def unranked_small(units: pd.DataFrame) -> pd.DataFrame:
+    """Shrinkage rows with the rank interval and the raw share blanked where the force closed
+    fewer than rules.SMALL_N investigations: its shrunken rate stands, its rank is not stated."""
+    out = units.copy()
+    small = out["n"].map(rules.small)
+    hide = [
+        c for c in ("raw_rate", "raw_low", "raw_high", "rank_low", "rank_median", "rank_high") if c in out
+    ]
+    out[hide] = out[hide].astype(float)
+    out.loc[small, hide] = np.nan
+    return out
 
 
 def link_summary(ctx: Context) -> Prose:
@@ -451,6 +471,119 @@ def decomposition_table(ctx: Context) -> Table:
     )
 
 
+# --- the figures to quote (analysis.reports.quote), as `tables` wrote them -----------------------
+
+
+def quoted(ctx: Context, force: str, year: str, measure: str) -> pd.Series | None:
+    """One row of the figures to quote (None if the force has no row for the year)."""
+    q = ctx.quotes
+    hit = q[(q["force"] == force) & (q["year"] == year) & (q["measure"] == measure)]
+    return None if hit.empty else hit.iloc[0]
+
+
+def _share_fact(row: pd.Series) -> str:
+    """A quoted share (or count, under the small-number rule) marked as a fact."""
+    return quote.fact(quote.fact_key(row["force"], row["year"], row["measure"]), quote.share_phrase(row))
+
+
+def _unlabelled(text: str) -> str:
+    """A sentence without the demo-data label (the page's banner says it once)."""
+    return text.removeprefix(quote.DEMO_PREFIX)
+
+
+def rise_sentence(ctx: Context, force: str) -> str:
+    """The force's rise in recording across April 2020 in words, its ratio marked as a fact."""
+    r = ctx.rises[ctx.rises["force"] == force]
+    if r.empty:
+        return f"April 2020: no recorded {ctx.noun} for {force} on both sides of the change."
+    r = r.iloc[0]
+    text = _unlabelled(r["sentence"])
+    if pd.notna(r["rise"]):
+        shown = quote.rise_text(r["rise"])
+        marked = quote.fact(f"{quote.slug(force)}|rise", shown, years=f"{r['year_from']} {r['year_to']}")
+        text = text.replace(shown, marked, 1)
+    return text
+
+
+def _default_quote_year(ctx: Context, force: str, year: str) -> str:
+    """The year a report's figures to quote open on: the report's year if it is complete for the
+    force, else the latest complete year before it (else the report's year)."""
+    q = ctx.quotes
+    rows = q[(q["force"] == force) & (q["measure"] == quote.CLOSED.key)]
+    done = [y for y, c in zip(rows["year"], rows["complete_year"]) if bool(c) and y <= year]
+    if year in done or not done:
+        return year
+    return done[-1]
+
+
+def _quote_block(ctx: Context, force: str, year: str) -> str:
+    """One year's figures to quote: the copy-ready sentence and the four measures beside England
+    and Wales, as HTML."""
+    q = ctx.quotes
+    rows = q[(q["force"] == force) & (q["year"] == year)].set_index("measure")
+    nat = q[(q["force"] == NATIONAL_NAME) & (q["year"] == year)].set_index("measure")
+    panel = ctx.panel[(ctx.panel["force"] == force) & (ctx.panel["financial_year"] == year)]
+    sentence = quote.year_sentence(panel.iloc[0], ctx.synthetic) if len(panel) else ""
+    cells = []
+    for m in quote.MEASURES:
+        r = rows.loc[m.key]
+        key = quote.fact_key(force, year, m.key)
+        if m.denominator:
+            mine = quote.fact(key, quote.share_phrase(r))
+            theirs = quote.percent_text(nat.loc[m.key, "percent"]) if m.key in nat.index else "–"
+        else:
+            mine = quote.fact(key, "not published" if pd.isna(r["count"]) else f"{round(r['count']):,}")
+            theirs = f"{round(nat.loc[m.key, 'count']):,}" if m.key in nat.index else "–"
+        note = "" if pd.isna(r["note"]) else html.escape(str(r["note"]))
+        cells.append(
+            f"<tr><th>{m.label.capitalize()}</th><td>{mine}</td><td>{theirs}</td><td>{note}</td></tr>"
+        )
+    table = (
+        '<table class="people quote"><thead><tr><th></th><th>' + html.escape(force) + "</th>"
+        "<th>England and Wales</th><th>Note</th></tr></thead><tbody>" + "".join(cells) + "</tbody></table>"
+    )
+    return f'<p class="quote-sentence">{html.escape(sentence)}</p>\n{table}'
+
+
+def figures_to_quote(ctx: Context, force: str, year: str) -> Prose:
+    """The report's opening "Figures to quote": the year chosen (the latest complete year by
+    default) with its copy-ready sentence and figures, the rise across April 2020, and every
+    other year one click away (no script: it works offline)."""
+    if force not in set(ctx.quotes["force"]):
+        return Prose(f"## Figures to quote\n\n{force} has no {ctx.offence} figures published.")
+    chosen = _default_quote_year(ctx, force, year)
+    years = sorted(ctx.quotes.loc[ctx.quotes["force"] == force, "year"].unique(), reverse=True)
+    why = "" if chosen == year else f" ({year} is incomplete for {force}: the latest complete year is shown)"
+    parts = [
+        "## Figures to quote",
+        "",
+        f"**{chosen}**{why}. Counts, not percentages, below {rules.SMALL_N} investigations closed; "
+        f"every figure is in `{outputs.FIGURES_TO_QUOTE.relpath()}` with its sentence.",
+        "",
+        _quote_block(ctx, force, chosen),
+        "",
+        f"<p>{rise_sentence(ctx, force)}</p>",
+        "",
+        "<details><summary>Other years</summary>",
+    ]
+    for y in years:
+        if y != chosen:
+            parts.append(f"<details><summary>{y}</summary>\n{_quote_block(ctx, force, y)}\n</details>")
+    parts.append("</details>")
+    return Prose("\n".join(parts))
+
+
+def force_rule(force: str) -> Prose | None:
+    """The rule a force outside the territorial model is reported under (None for the others)."""
+    from analysis.domain import forces
+
+    return (
+        None
+        if forces.resolve(force).territorial
+        else Prose(f"**How this force is treated.** {rules.OUTSIDE_TERRITORIAL_RULE}")
+    )
+
+
 # --- one force ---------------------------------------------------------------------------------
 
 
@@ -473,40 +606,52 @@ def headline(ctx: Context, force: str, year: str, basis: str = "closed", label: 
             f"charge or summons and {100 * r['not_yet_assigned_rate_recorded']:.1f}% had no outcome yet."
         )
         return ("[GENERATED DEMO DATA, not real figures] " + text) if ctx.synthetic and label else text
-    return sentence(r, ctx.synthetic and label)
+    return quote.year_sentence(r, ctx.synthetic and label)
 
 
-def headline_prose(ctx: Context, force: str, year: str, basis: str = "closed") -> Prose:
-    """The headline sentence as a paragraph of the report (the page's banner labels demo data)."""
+def headline_prose(ctx: Context, force: str, year: str, basis: str = "closed") -> Prose | None:
+    """The recorded-basis headline as a paragraph of the report (the page's banner labels demo
+    data); nothing on the closed basis, whose sentence opens the report's figures to quote."""
+    if basis != "recorded":
+        return None
     return Prose(headline(ctx, force, year, basis, label=False))
 
 
 def force_verdict(ctx: Context, force: str, year: str) -> Prose:
     """The force report's opening, in words: charge rate against England and Wales, place in the
     funnel, rank interval, the April 2020 change in recording, and the gap from the national
-    model after April 2020."""
+    model after April 2020. Under the small-number rule: counts, and no funnel verdict or rank
+    stated as a finding."""
     rows = force_rows(ctx, force)
     row = rows[rows["financial_year"] == year]
     if row.empty:
         return Prose(f"## {force}, {year}\n\n{force} has no {ctx.offence} outcomes published for {year}.")
-    nat = ctx.national[ctx.national["financial_year"] == year].iloc[0]
+    charged = quoted(ctx, force, year, quote.CHARGED.key)
+    nat = quoted(ctx, NATIONAL_NAME, year, quote.CHARGED.key)
     left = left_out(ctx, force, year)
-    lines = [left] if left else [verdicts.charge(row.iloc[0], nat)]
+    small = rules.small(row["outcomes_closed"].iloc[0])
+    lines = [left] if left else [_charge_line(charged, nat)]
     fun = funnel_for(ctx, year)
     unit = fun.units[fun.units["force"] == force]
-    if len(unit):
-        lines.append(verdicts.funnel_position(unit.iloc[0], fun.summary["levels"]))
     shr = shrinkage_for(ctx, year)
     r = shr.units[shr.units["force"] == force]
-    if len(r):
-        lines.append(verdicts.rank(int(r["rank_low"].iloc[0]), int(r["rank_high"].iloc[0]), len(shr.units)))
-    before, after = link.PRE, taxonomy.RECLASSIFICATION_BREAK.first_year
-    lines.append(
-        verdicts.recording_change(_recorded(rows, before), _recorded(rows, after), before, after, ctx.noun)
-    )
+    if small:
+        lines.append(
+            f"Funnel plot and rank: not stated: {round(row['outcomes_closed'].iloc[0]):,} investigations "
+            f"closed is below {rules.SMALL_N}, too few for its place among the forces to be a finding."
+        )
+    else:
+        if len(unit):
+            lines.append(verdicts.funnel_position(unit.iloc[0], fun.summary["levels"]))
+        if len(r):
+            lines.append(
+                verdicts.rank(int(r["rank_low"].iloc[0]), int(r["rank_high"].iloc[0]), len(shr.units))
+            )
+    lines.append(rise_sentence(ctx, force))
     res = ctx.table(outputs.LINK_FORCE_RESIDUALS)
     res = res[res["force"] == force]
     if len(res):
+        after = taxonomy.RECLASSIFICATION_BREAK.first_year
         post = rows[rows["financial_year"].map(periods.fy_start) >= periods.fy_start(after)]
         lines.append(
             verdicts.model_gap(
@@ -517,6 +662,19 @@ def force_verdict(ctx: Context, force: str, year: str) -> Prose:
             )
         )
     return Prose(f"## {force}, {year}\n\n{bullets(lines)}")
+
+
+def _charge_line(charged: pd.Series | None, nat: pd.Series | None) -> str:
+    """'Charged or summonsed: 2.2% (36 of 1,623 closed) against 8.0% in England and Wales.'"""
+    if charged is None or pd.isna(charged["denominator"]) or charged["denominator"] == 0:
+        return "Charged or summonsed: no investigations were closed in the year."
+    small = (
+        " (too few to give a percentage)"
+        if pd.isna(charged["percent"]) and rules.small(charged["denominator"])
+        else ""
+    )
+    beside = "" if nat is None else f" against {quote.percent_text(nat['percent'])} in England and Wales"
+    return f"Charged or summonsed: {_share_fact(charged)}{small}{beside}."
 
 
 def left_out(ctx: Context, force: str, year: str) -> str:
@@ -555,24 +713,45 @@ def force_numbers(ctx: Context, force: str, year: str) -> Table:
         "charge_rate_recorded",
         "not_yet_assigned_rate_recorded",
     ]
-    f = ctx.panel[(ctx.panel["force"] == force) & (ctx.panel["financial_year"] == year)]
+    f = _small_masked(ctx.panel[(ctx.panel["force"] == force) & (ctx.panel["financial_year"] == year)])
+    # recorded offences as the figures to quote count them (the outcomes file's for BTP)
+    f = f.assign(offences_recorded=[quote.recorded_count(r)[0] for _, r in f.iterrows()])
     n = ctx.national[ctx.national["financial_year"] == year]
     return people_table(pd.concat([f[cols], n[cols]], ignore_index=True), side_by_side="force")
 
 
+def _small_masked(rows: pd.DataFrame) -> pd.DataFrame:
+    """Force-year rows with their shares blanked where the small-number rule applies to their
+    denominator (closed investigations; offences recorded, on the recorded basis): counts only."""
+    out = rows.copy()
+    for basis, n in (("closed", "outcomes_closed"), ("recorded", "offences_recorded_outcomes_file")):
+        small = out[n].map(rules.small)
+        ends = tuple(f"_rate_{basis}{end}" for end in ("", "_low", "_high"))
+        out.loc[small, [c for c in out.columns if c.endswith(ends)]] = np.nan
+    return out
+
+
 def force_years_table(ctx: Context, force: str) -> Table:
-    """The force's numbers year by year."""
+    """The force's figures to quote year by year (counts below the small-number rule; incomplete
+    years marked)."""
+    q = ctx.quotes[ctx.quotes["force"] == force]
+    rows = []
+    for y, g in q.groupby("year", sort=True):
+        by = g.set_index("measure")
+        row = {"financial_year": y}
+        for m in quote.MEASURES:
+            r = by.loc[m.key]
+            key = quote.fact_key(force, y, m.key)
+            row[m.label] = quote.fact(
+                key,
+                quote.share_phrase(r)
+                if m.denominator
+                else ("–" if pd.isna(r["count"]) else f"{round(r['count']):,}"),
+            )
+        row["complete"] = "yes" if bool(by["complete_year"].iloc[0]) else f"no: {by['note'].iloc[0]}"
+        rows.append(row)
     return people_table(
-        force_rows(ctx, force)[
-            [
-                "financial_year",
-                "offences_recorded",
-                "outcomes_closed",
-                "charge_rate_closed",
-                "evidential_difficulties_rate_closed",
-                "quarters_with_outcomes",
-            ]
-        ]
+        pd.DataFrame(rows), kinds={m.label: "text" for m in quote.MEASURES} | {"complete": "text"}
     )
 
 
@@ -600,12 +779,23 @@ def force_funnel_position(ctx: Context, force: str, year: str) -> tuple[Table, p
         highlight=force,
         title=f"Charge rates {year}: {force} among all forces",
     )
-    alt = (
-        f"Funnel plot of charge rates in {year} with {force} circled. "
-        + verdicts.funnel_position(row.iloc[0], result.summary["levels"])
-        if len(row)
-        else f"Funnel plot of charge rates in {year}. {force} is not in it. {left_out(ctx, force, year)}".strip()
-    )
+    small = len(row) and rules.small(row["n"].iloc[0])
+    if small:  # counts only, and no verdict stated as a finding
+        out[["rate", "ci_low", "ci_high", "p_value"]] = np.nan
+        out["Random-effects limits"] = out["Exact binomial limits"] = (
+            f"not stated: fewer than {rules.SMALL_N} closed"
+        )
+    if not len(row):
+        alt = f"Funnel plot of charge rates in {year}. {force} is not in it. {left_out(ctx, force, year)}".strip()
+    elif small:
+        alt = (
+            f"Funnel plot of charge rates in {year} with {force} circled: {round(row['count'].iloc[0]):,} of "
+            f"{round(row['n'].iloc[0]):,} closed, too few for its place to be a finding."
+        )
+    else:
+        alt = f"Funnel plot of charge rates in {year} with {force} circled. " + verdicts.funnel_position(
+            row.iloc[0], result.summary["levels"]
+        )
     return people_table(out), _force_figure("funnel", fig, alt)
 
 
@@ -614,25 +804,42 @@ def force_rank(ctx: Context, force: str, year: str) -> tuple[Prose, Table, plots
     caterpillar plot with the force marked."""
     shr = shrinkage_for(ctx, year)
     row = shr.units[shr.units["force"] == force]
-    table = people_table(row[SHRINKAGE_COLUMNS])
+    table = people_table(unranked_small(row[SHRINKAGE_COLUMNS]))
     fig, alt = _caterpillar(ctx, shr, year, highlight=force)
-    return Prose(_rankability(shr)), table, _force_figure("ranks", fig, alt)
+    words = _rankability(shr)
+    if len(row) and rules.small(row["n"].iloc[0]):
+        words += (
+            f" {force} closed {round(row['n'].iloc[0]):,} investigations, fewer than {rules.SMALL_N}: its "
+            "shrunken rate is shown, its rank is not stated."
+        )
+    return Prose(words), table, _force_figure("ranks", fig, alt)
 
 
-def force_link(ctx: Context, force: str) -> tuple[Table, plots.Shown]:
+def force_link(ctx: Context, force: str) -> tuple[Table | Prose, plots.Shown]:
     """The force's dose and post-2020 gap from the primary link model (read from analyse's
-    tables, not refitted), and the dose-response figure with the force marked."""
+    tables, not refitted), and the dose-response figure with the force marked; for a force the
+    link models leave out (rules.OUTSIDE_TERRITORIAL_RULE), the rule instead of an empty table."""
     res = ctx.table(outputs.LINK_FORCE_RESIDUALS)
     row = res[res["force"] == force]
+    if row.empty:
+        from analysis.domain import forces
+
+        why = (
+            rules.OUTSIDE_TERRITORIAL_RULE
+            if not forces.resolve(force).territorial
+            else f"{force} is not in the link models: it has no usable years on both sides of April 2020."
+        )
+        fig, alt = _dose_response(ctx, highlight=None)
+        return Prose(why), _force_figure("dose_response", fig, alt + f" {force} is not in it.")
+    # the dose is the model's own input (log growth, part-years annualised); the rise a reader
+    # quotes is the figures-to-quote one, between complete years, in the report's opening
     out = row.assign(
-        rise=np.exp(row["dose"]),
         dose_rank=[int((res["dose"] > d).sum()) + 1 for d in row["dose"]],
         forces=len(res),
         gap_post=row["observed_rate_post"] - row["fitted_rate_post"],
     )[
         [
             "force",
-            "rise",
             "dose",
             "dose_rank",
             "forces",
@@ -649,27 +856,69 @@ def force_link(ctx: Context, force: str) -> tuple[Table, plots.Shown]:
 # --- the method study --------------------------------------------------------------------------
 
 
-def validation_summary(table: pd.DataFrame, reps: int, link_slope: float) -> Prose:
-    """The method notebook's opening: a banner (all its data are generated) and the primary
-    estimator's bias and coverage, each with its Monte Carlo standard error."""
-    p = table[table["estimator"] == "primary"].iloc[0]
-    where = f" under the {p['scenario']} scenario" if "scenario" in p else ""
+def _with_mcse(value: float, mcse: float, percent: bool = False) -> str:
+    """'+0.0023 (Monte Carlo SE 0.0010)', in points for a rate; 'not shown' for a blanked rate."""
+    if pd.isna(value):
+        return "not shown"
+    if percent:
+        return f"{verdicts.pct(value)} (Monte Carlo SE {100 * mcse:.1f} points)"
+    return f"{value:+.4f} (Monte Carlo SE {mcse:.4f})"
+
+
+def validation_summary(rows: pd.DataFrame, names: list[str]) -> Prose:
+    """The method notebook's opening: a banner (all its data are generated; the tables `names`)
+    and, one line per table (`rows`: one row each, its file in `table`), the primary
+    estimator's bias, coverage and rejection rate, each with its Monte Carlo standard error and
+    the replicates behind it. A blanked rate (too few replicates) is said to be not shown."""
     lines = [
-        f"Primary estimator of link_slope (true value {p['truth']:g}){where}: mean estimate "
-        f"{p['mean_estimate']:.3f}, bias {p['bias']:+.3f} (Monte Carlo SE {p['bias_mcse']:.3f}), "
-        f"95% interval coverage {verdicts.pct(p['coverage'])} (Monte Carlo SE "
-        f"{100 * p['coverage_mcse']:.1f} points) over {reps} replicates.",
+        f"{r['table']}, {r['scenario']} scenario, true link_slope {r['truth']:g}, "
+        f"{int(r['reps']):,} replicates: bias {_with_mcse(r['bias'], r['bias_mcse'])}, 95% "
+        f"interval coverage {_with_mcse(r['coverage'], r['coverage_mcse'], True)}, rejected at 5% "
+        f"in {_with_mcse(r['rejection_rate'], r['rejection_rate_mcse'], True)} of replicates."
+        for _, r in rows.iterrows()
     ]
     banner = (
-        f'<div class="demo-banner"><strong>GENERATED DATA: {reps} simulated data sets with known '
-        f"truth (true link_slope = {link_slope:g}); no real force is described.</strong></div>"
+        '<div class="demo-banner"><strong>GENERATED DATA: simulated data sets with known truth, '
+        f"from the method study's tables ({', '.join(names)}); no real force is described."
+        "</strong></div>"
     )
-    return Prose(f"{banner}\n\n**In brief**\n\n{bullets(lines)}")
+    brief = f"\n\n**The primary estimator in brief**\n\n{bullets(lines)}" if lines else ""
+    return Prose(banner + brief)
 
 
-def validation_table(table: pd.DataFrame) -> Table:
-    """The method study's results, one row per estimator and quantity."""
-    from analysis.stats.method_study import COLUMNS
+# a study table's columns as the page shows them: each figure beside its Monte Carlo error
+VALIDATION_SHOWN = [
+    "scenario",
+    "estimator",
+    "parameter",
+    "truth",
+    "mean_estimate",
+    "bias",
+    "bias_mcse",
+    "coverage",
+    "coverage_mcse",
+    "rejection_rate",
+    "rejection_rate_mcse",
+    "reps",
+    "verdict",
+]
 
-    first = ["scenario"] if "scenario" in table else []
-    return people_table(table[[*first, *(c for c in COLUMNS if c != "data_source")]])
+
+def validation_table(table: pd.DataFrame, caption: str = "") -> Table:
+    """The method study's results, one row per estimator and quantity, each figure beside its
+    Monte Carlo standard error and the replicates behind it; the bias to four decimal places,
+    where the larger studies' Monte Carlo errors sit."""
+    shown = [c for c in VALIDATION_SHOWN if c in table.columns]
+    kinds = {"bias": "num4", "bias_mcse": "num4", "truth": "num3", "mean_estimate": "num4"}
+    return people_table(table[shown], kinds=kinds, caption=caption)
+
+
+# --- the national notebook's recent years ------------------------------------------------------
+
+
+def recent_national_sentences(ctx: Context, years: int = 3) -> Prose:
+    """The headline sentence for England and Wales in each of the last `years` years, as a
+    Markdown list (text that wraps on a page, which printed lines in a monospace block do not)."""
+    return Prose(
+        f"**England and Wales, the last {years} years**\n\n{bullets(national_sentences(ctx)[-years:])}"
+    )

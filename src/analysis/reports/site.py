@@ -7,7 +7,7 @@ server (the search and sort are a few lines of inline JavaScript).
 
 from __future__ import annotations
 
-import math
+import re
 from pathlib import Path
 
 import jinja2
@@ -15,8 +15,7 @@ import pandas as pd
 
 from analysis import __version__, outputs
 from analysis.domain import forces, rules
-from analysis.reports import verdicts
-from analysis.reports.headlines import sentence
+from analysis.reports import provenance, quote
 from analysis.stats import funnel
 from analysis.stats.measures import NATIONAL, data_source_label
 
@@ -84,52 +83,62 @@ def _national_tables(out: Path) -> list[Path]:
     return [p for p, e in outputs.found(out, outputs.NATIONAL_FOLDERS) if e.national and p.suffix == ".csv"]
 
 
-def _force_rows(out: Path, heads: pd.DataFrame, year: str, nb: dict) -> list[dict]:
-    """One row per force for the index, alphabetical."""
+def _force_rows(out: Path, year: str, nb: dict) -> list[dict]:
+    """One row per force for the index, alphabetical; every figure from the figures to quote
+    (analysis.reports.quote), so the index and the reports give one value for each."""
     fun = _indexed(out, outputs.FUNNEL, year=year)
-    res = _indexed(out, outputs.LINK_FORCE_RESIDUALS)
     d_col, l_col = funnel.flag_columns("tau2")
-    by_name = heads.set_index("force")
+    q = outputs.FIGURES_TO_QUOTE.load(out)
+    q = q[q["year"] == year].set_index(["force", "measure"])
+    rises = _indexed(out, outputs.RECORDING_RISE)
     rows = []
     for f in sorted(forces.registry(), key=lambda f: f.name):
-        if f.name not in by_name.index:
+        if (f.name, quote.CLOSED.key) not in q.index:
             continue
-        r = by_name.loc[f.name]
         name = outputs.force_report(f.slug)
         files = outputs.report_files(name)
         status = nb.get(name, {}).get("status")
-        k, n = r["charged_closed"], r["outcomes_closed"]
+        n = q.loc[(f.name, quote.CLOSED.key), "count"]
         small = rules.small(n)
-        if pd.isna(n) or n == 0:
-            charge = evid = "–"
-        elif small:
-            charge = verdicts.count_share(k, n)
-            evid = verdicts.count_share(r["evidential_difficulties_closed"], n)
-        else:
-            charge = verdicts.pct(r["charge_rate_closed"])
-            evid = verdicts.pct(r["evidential_difficulties_rate_closed"])
-        if f.name in fun.index:
+        cells = {}
+        for m in (quote.CHARGED, quote.EVIDENTIAL):
+            r = q.loc[(f.name, m.key)]
+            text = "–" if pd.isna(n) or n == 0 else quote.share_phrase(r)
+            cells[m.key] = quote.fact(quote.fact_key(f.name, year, m.key), text)
+            # too few to rank (rules.SMALL_N): no share to sort by, so it sorts after the others
+            cells[m.key + "_sort"] = "" if small else _num(r["percent"])
+        if f.name in fun.index and not small:
             u = fun.loc[f.name]
             position, pos_sort = funnel.flag_label(u[d_col], u[l_col]), u["z"]
+        elif f.name in fun.index:
+            position, pos_sort = f"not placed: fewer than {rules.SMALL_N} closed", float("nan")
         else:
             position, pos_sort = "–", float("nan")
-        rise = float(pd.Series(res.loc[f.name, "dose"]).iloc[0]) if f.name in res.index else float("nan")
+        rise = rises.loc[f.name] if f.name in rises.index else None
+        ratio = float("nan") if rise is None else rise["rise"]
+        rise_cell = quote.rise_text(ratio)
+        if rise is not None and pd.notna(ratio):
+            rise_cell = (
+                quote.fact(f"{f.slug}|rise", rise_cell, years=f"{rise['year_from']} {rise['year_to']}")
+                + f'<span class="years">{rise["year_from"]} to {rise["year_to"]}</span>'
+            )
         rows.append(
             {
                 "name": f.name,
                 "region": f.region,
                 "search": f"{f.name} {f.region} {' '.join(f.aliases)}".lower(),
-                "closed": "–" if pd.isna(n) else f"{int(n):,}",
+                "closed": quote.fact(
+                    quote.fact_key(f.name, year, quote.CLOSED.key), "–" if pd.isna(n) else f"{int(n):,}"
+                ),
                 "closed_sort": _num(n),
-                "charge": charge,
-                # too few to rank: no rate to sort by (rules.SMALL_N), so it sorts after the others
-                "charge_sort": "" if small else _num(r["charge_rate_closed"]),
-                "evid": evid,
-                "evid_sort": "" if small else _num(r["evidential_difficulties_rate_closed"]),
+                "charge": cells[quote.CHARGED.key],
+                "charge_sort": cells[quote.CHARGED.key + "_sort"],
+                "evid": cells[quote.EVIDENTIAL.key],
+                "evid_sort": cells[quote.EVIDENTIAL.key + "_sort"],
                 "funnel": position,
                 "funnel_sort": _num(pos_sort),
-                "rise": _ratio(rise),
-                "rise_sort": _num(rise),
+                "rise": rise_cell,
+                "rise_sort": _num(ratio),
                 "status": status,
                 "report": files[outputs.REPORT_PAGE] if status in ("ok", "skipped") else "",
                 "nocode": files[outputs.REPORT_PAGE_NOCODE],
@@ -146,43 +155,158 @@ def _indexed(out: Path, output: outputs.Output, **fields: str) -> pd.DataFrame:
     return output.load(out, **fields).set_index("force")
 
 
-def _ratio(log_growth: float) -> str:
-    return "–" if pd.isna(log_growth) else f"×{math.exp(log_growth):.1f}"
-
-
 def _figures(out: Path) -> list[dict]:
-    """The national figures with their alt text and, as caption, their catalogue description."""
+    """The national figures with their alt text, as caption their catalogue description, and
+    the CSV of the numbers each draws (`csv`, "" if the run wrote none)."""
     alts = outputs.FIGURE_ALT.load(out) if outputs.FIGURE_ALT.path(out).exists() else {}
     found = []
     for f, entry in outputs.found(out, outputs.NATIONAL_FOLDERS):
         if entry.kind == "figure" and f.suffix == ".png":
             rel = f.relative_to(out).as_posix()
             found.append(
-                {"src": rel, "alt": alts.get(f.name, entry.described(rel)), "caption": entry.described(rel)}
+                {
+                    "src": rel,
+                    "alt": alts.get(f.name, entry.described(rel)),
+                    "caption": entry.described(rel),
+                    "csv": _figure_csv(out, entry, rel),
+                }
             )
     return found
 
 
-def methods_markdown() -> str | None:
-    """docs/methods.md from the project folder (or the source checkout), if there is one."""
+def _figure_csv(out: Path, entry: outputs.Output, rel: str) -> str:
+    """The path of the CSV beside a figure (outputs.FIGURE_DATA), if it was written, else ""."""
+    data = outputs.FIGURE_DATA.get(entry.key)
+    if data is None:
+        return ""
+    fields = {k: v.replace("-", "/") for k, v in (entry.match(rel) or {}).items()}
+    return data.relpath(**fields) if data.path(out, **fields).exists() else ""
+
+
+FUNNEL_MAP_RADIUS = 7  # pixels: a marker is about 8 across; a finger needs a little more
+
+
+def _png_size(png: bytes) -> tuple[int, int] | None:
+    """A PNG's width and height in pixels, from its header; None if it is no PNG."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def funnel_map(out: Path, year: str, nb: dict) -> dict | None:
+    """The picture the index opens with: the year's national funnel plot with an image map, one
+    circle per force where the figure drew it (the pixel positions `analyse` wrote beside the PNG
+    when it saved it, outputs.FIGURE_DATA), titled with its count and share ("Kent: 12 of 345
+    charged (3.5%)", no share below rules.SMALL_N) and linked to its report if the run made one.
+    None if the figure or its numbers are missing."""
+    from analysis.reports.verdicts import pct
+
+    png_path = outputs.FUNNEL_FIGURE.path(out, year=year)
+    data = outputs.FIGURE_DATA[outputs.FUNNEL_FIGURE.key]
+    if not png_path.exists() or not data.path(out, year=year).exists():
+        return None
+    size = _png_size(png_path.read_bytes())
+    points = data.load(out, year=year)
+    if size is None or "x_px" not in points.columns:
+        return None
+    points = points[points["force"].notna() & points["x_px"].notna()].sort_values("force")
+    slugs = {f.name: f.slug for f in forces.registry()}
+    areas = []
+    for p in points.itertuples():
+        k, n = round(float(p.count)), round(float(p.x))
+        title = f"{p.force}: {k:,} of {n:,} charged" + ("" if rules.small(n) else f" ({pct(k / n)})")
+        report = outputs.force_report(slugs[p.force]) if p.force in slugs else ""
+        ran = report and nb.get(report, {}).get("status") in ("ok", "skipped")
+        areas.append(
+            {
+                "coords": f"{round(float(p.x_px))},{round(float(p.y_px))},{FUNNEL_MAP_RADIUS}",
+                "title": title,
+                "href": outputs.report_files(report)[outputs.REPORT_PAGE] if ran else "",
+            }
+        )
+    rel = png_path.relative_to(out).as_posix()
+    alts = outputs.FIGURE_ALT.load(out) if outputs.FIGURE_ALT.path(out).exists() else {}
+    return {
+        "src": rel,
+        "alt": alts.get(png_path.name, outputs.FUNNEL_FIGURE.described(rel)),
+        "width": size[0],
+        "height": size[1],
+        "areas": areas,
+        "numbers": _figure_csv(out, outputs.FUNNEL_FIGURE, rel),
+    }
+
+
+def project_file(*parts: str) -> Path | None:
+    """A file of the project folder (docs/..., not installed with the package): looked for in
+    the current folder, where commands and notebooks run from, then in the source checkout this
+    module was imported from; None for an installed package run elsewhere."""
     for base in (Path.cwd(), Path(__file__).resolve().parents[3]):
-        path = base / "docs" / "methods.md"
+        path = base.joinpath(*parts)
         if path.exists():
-            return path.read_text(encoding="utf-8")
+            return path
     return None
 
 
-def write_methods(out: Path) -> Path:
-    """The methods page: docs/methods.md rendered, with a link back to the index."""
+def methods_markdown() -> str | None:
+    """docs/methods.md from the project folder (or the source checkout), if there is one."""
+    path = project_file("docs", "methods.md")
+    return path.read_text(encoding="utf-8") if path is not None else None
+
+
+# docs/methods.md keeps most of its tables inside list items, which mistune's table plugin
+# leaves as paragraphs of pipes unless `table_in_list` is on as well
+MARKDOWN_PLUGINS = ("table", "mistune.plugins.table.table_in_list")
+
+
+def _scrolling_table(renderer: object, text: str) -> str:
+    """A table in a focusable box of its own that scrolls sideways, so that a wide table never
+    widens the page on a phone (390 px) and can be scrolled from the keyboard."""
+    return (
+        '<div class="table-scroll" role="region" aria-label="table, scrolls sideways" tabindex="0">'
+        f"<table>\n{text}</table>\n</div>\n"
+    )
+
+
+LONG_CELL = 40  # characters of text above which a table cell wraps (a sentence, not a figure)
+
+
+def _table_cell(renderer: object, text: str, align: str | None = None, head: bool = False) -> str:
+    """A table cell that keeps a figure such as "-0.0017 (0.0016)" on one line but lets a
+    sentence wrap (class "long"), so a wide table scrolls instead of breaking its numbers."""
+    from mistune.plugins.table import render_table_cell
+
+    cell = render_table_cell(renderer, text, align, head)  # type: ignore[arg-type]
+    if head or len(re.sub(r"<[^>]+>", "", text)) <= LONG_CELL:
+        return cell
+    return cell.replace("<td", '<td class="long"', 1)
+
+
+def methods_html(text: str) -> str:
+    """The methods page's body: Markdown with its pipe tables (also those inside list items)
+    rendered as HTML tables."""
     import mistune
 
+    md = mistune.create_markdown(plugins=list(MARKDOWN_PLUGINS))
+    md.renderer.register("table", _scrolling_table)  # type: ignore[union-attr]
+    md.renderer.register("table_cell", _table_cell)  # type: ignore[union-attr]
+    return str(md(text))
+
+
+def write_methods(out: Path, footer: str = "") -> Path:
+    """The methods page: docs/methods.md rendered, with a link back to the index and the
+    provenance `footer` (analysis.reports.provenance)."""
     text = methods_markdown() or "# Methods\n\nSee docs/methods.md in the stalking-outcomes repository."
-    body = mistune.html(text)
+    body = methods_html(text)
     css = _env().get_template("style.css.j2").render()
     page = (
         _env()
         .get_template("methods.html.j2")
-        .render(css=css, body=jinja2.utils.markupsafe.Markup(body), index=outputs.INDEX.relpath())
+        .render(
+            css=css,
+            body=jinja2.utils.markupsafe.Markup(body),
+            index=outputs.INDEX.relpath(),
+            provenance=jinja2.utils.markupsafe.Markup(footer),
+        )
     )
     return _write(outputs.METHODS.path(out), page)
 
@@ -195,9 +319,10 @@ def write_index(out: Path, offence: str, synthetic: bool, manifest: dict) -> Pat
     year = heads["financial_year"].iloc[0]
     nb = manifest.get("notebooks", {})
     force_csvs(out)
-    write_methods(out)
+    footer = provenance.of_manifest(manifest, synthetic).html()
+    write_methods(out, footer)
     nat = heads[heads["force"] == NATIONAL]
-    national = sentence(nat.iloc[0], False) if len(nat) else ""
+    national = str(nat["sentence"].iloc[0]).removeprefix(quote.DEMO_PREFIX) if len(nat) else ""
     columns = [
         {"label": "Force", "sortable": True, "num": False},
         {"label": "Region", "sortable": True, "num": False},
@@ -249,13 +374,15 @@ def write_index(out: Path, offence: str, synthetic: bool, manifest: dict) -> Pat
         national=national,
         columns=columns,
         sortable=sortable,
-        rows=_force_rows(out, heads, year, nb),
+        rows=_force_rows(out, year, nb),
         funnel_limits=f"random-effects (τ²) limits in {year}",
-        rise_years="2020/21 over 2019/20 (the April 2020 counting-rule change)",
+        territorial_rule=rules.OUTSIDE_TERRITORIAL_RULE,
         notebooks=notebooks,
         figures=_figures(out),
+        funnel_map=funnel_map(out, year, nb),
         tables=tables,
         citation=citation,
+        provenance=footer,
         links={
             "methods": outputs.METHODS.relpath(),
             "manifest": outputs.MANIFEST.relpath(),

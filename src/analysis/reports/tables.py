@@ -1,5 +1,6 @@
-"""The first output tables: the force-year panel, England and Wales by year, and the headlines
-(analysis.outputs: FORCE_YEAR, NATIONAL_YEAR, HEADLINES)."""
+"""The first output tables: the force-year panel, England and Wales by year, the headlines, the
+figures to quote and the rise across April 2020 (analysis.outputs: FORCE_YEAR, NATIONAL_YEAR,
+HEADLINES, FIGURES_TO_QUOTE, RECORDING_RISE)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from analysis import outputs, paths
 from analysis.domain import forces, taxonomy
 from analysis.errors import InputError
 from analysis.reports.headlines import headlines
+from analysis.reports.quote import figures_to_quote, recording_rise
 from analysis.sources.store import Store, load_store
-from analysis.stats.measures import force_year, national_year, resolve_year
+from analysis.stats.measures import data_source_label, force_year, national_year, resolve_year
 
 
 def write_tables(
@@ -60,12 +62,17 @@ def write_store_tables(
     nat = national_year(panel, method=method, synthetic=st.synthetic)
     y = resolve_year(panel, year)
     heads = headlines(panel, nat, y, synthetic=st.synthetic)
+    label = data_source_label(st.synthetic)
+    quote = figures_to_quote(panel, nat, st.synthetic).assign(data_source=label)
+    rise = recording_rise(panel, nat, st.synthetic).assign(data_source=label)
     written = [
         (output.save_into if into_folder else output.save)(out, frame)
         for output, frame in (
             (outputs.FORCE_YEAR, panel),
             (outputs.NATIONAL_YEAR, nat),
             (outputs.HEADLINES, heads),
+            (outputs.FIGURES_TO_QUOTE, quote),
+            (outputs.RECORDING_RISE, rise),
         )
     ]
     line = None

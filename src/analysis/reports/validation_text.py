@@ -10,34 +10,38 @@ same tests as the table's `verdict` column, Morris, White and Crowther 2019):
 - **not settled**: neither, but too few replicates to tell a method that works from one that
   misses by a few points; and anything at fewer than `MIN_REPS` replicates, where the Monte
   Carlo errors are themselves too rough to test against.
+
+The method page shows the committed tables in docs/validation/ (`read_study`), each with its
+replicates, its Monte Carlo errors and the command that made it; a coverage or rejection rate
+from fewer than `MIN_RATE_REPS` replicates is blanked, never shown.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-from analysis.demo import scenarios
-from analysis.reports import sections
+from analysis import outputs
+from analysis.errors import InputError
+from analysis.reports import plots, sections, site
 from analysis.reports.display import Prose, Table, bullets, people_table
-from analysis.stats.method_study import NOMINAL_COVERAGE, Z, run_scenarios, targets
+from analysis.stats import method_study
+from analysis.stats.method_study import NOMINAL_COVERAGE, Z, targets
 
 SETTLED = 0.02  # the coverage error a study must be able to see before a method "holds up"
 MIN_REPS = 20  # below this the Monte Carlo SEs are themselves too rough to judge anything
+# A coverage or rejection rate from fewer replicates is never shown: at 100 a 95% coverage is
+# known to ±4.3 points (1.96 Monte Carlo SEs), and at the 2 or 20 of a quick run "100%
+# coverage" says nothing. The rows keep their bias, which carries its own Monte Carlo error.
+MIN_RATE_REPS = 100
+RATE_COLUMNS = ("coverage", "coverage_mcse", "rejection_rate", "rejection_rate_mcse")
 HOLDS, FAILS, UNSETTLED = "holds up", "fails", "not settled"
-# the columns of the scenario x estimator table, each figure beside its Monte Carlo error
-TABLE_COLUMNS = [
-    "scenario",
-    "estimator",
-    "truth",
-    "bias",
-    "bias_mcse",
-    "coverage",
-    "coverage_mcse",
-    "rejection_rate",
-    "rejection_rate_mcse",
-    "reps",
-]
+# the columns of the scenario x estimator table, each figure beside its Monte Carlo error: the
+# page's columns (sections.VALIDATION_SHOWN) less what the summary leaves to the full table
+TABLE_COLUMNS = [c for c in sections.VALIDATION_SHOWN if c not in ("parameter", "mean_estimate", "verdict")]
 
 
 def interval_rows(validation: pd.DataFrame) -> pd.DataFrame:
@@ -139,17 +143,161 @@ def scenario_table(validation: pd.DataFrame) -> Table:
     )
 
 
-def study(results: str, reps: int, seed: int, link_slope: float, names: str = "all") -> pd.DataFrame:
-    """The validation table to show: a full run's method-study table if `results` names one, else a
-    small study of the named scenarios ('all' or names separated by commas) run here."""
-    if results:
-        return pd.read_csv(results)
-    chosen = scenarios.names() if names == "all" else [n.strip() for n in names.split(",")]
-    return run_scenarios(chosen, reps, seed, {"link_slope": link_slope}, jobs=1)
+@dataclass(frozen=True)
+class StudyTable:
+    """One committed method-study table (`validate-methods` wrote it) with the command that made
+    it, its coverage and rejection rates from fewer than MIN_RATE_REPS replicates blanked."""
+
+    name: str  # the file's name (the catalogue's VALIDATION, or a twin of it)
+    table: pd.DataFrame
+    command: list[str]  # the lines of its *_command.txt: the command, then version and seeds
+    thin_rows: int  # rows whose rates were blanked (fewer than MIN_RATE_REPS replicates)
+
+    @property
+    def primary_battery(self) -> bool:
+        """Whether it holds the primary link estimator alone (`--battery primary`)."""
+        return set(self.table["estimator"]) == {"primary"}
 
 
-def opening(validation: pd.DataFrame) -> Prose:
-    """The banner and the primary estimator under the first scenario (the baseline, when run)."""
-    first = validation[validation["scenario"] == validation["scenario"].iloc[0]]
-    truth = float(first.loc[first["estimator"] == "primary", "truth"].iloc[0])
-    return sections.validation_summary(first, int(first["reps"].iloc[0]), truth)
+NOT_HERE = (
+    "The method study's committed tables are in docs/validation/ of the stalking-outcomes source "
+    "repository, which is not installed with the package, and no docs/validation/ was found here. "
+    "Run from the project folder, or set this notebook's `folder` parameter to a folder "
+    "`stalking-outcomes validate-methods --out` wrote."
+)
+
+
+def study_folder(folder: str = "") -> Path | None:
+    """The folder of method-study tables: `folder` if given (InputError if it is not a folder),
+    else the project's docs/validation/, found as the methods page finds docs/methods.md (the
+    current folder, else the source checkout): None for an installed package run elsewhere."""
+    if not folder:
+        return site.project_file("docs", "validation")
+    if not Path(folder).is_dir():
+        raise InputError(f"no method-study tables at {folder}: it is not a folder. {NOT_HERE}")
+    return Path(folder)
+
+
+def _order(path: Path) -> tuple[int, str]:
+    """The full battery first, then its null twin, then the others by name."""
+    first = outputs.VALIDATION.relpath()
+    return ({first: 0, first.replace(".csv", "_null.csv"): 1}.get(path.name, 2), path.name)
+
+
+def without_thin_rates(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with its coverage and rejection rates (and their Monte Carlo errors) blanked
+    where they rest on fewer than MIN_RATE_REPS replicates."""
+    out = table.copy()
+    thin = out["reps"] < MIN_RATE_REPS
+    out.loc[thin, list(RATE_COLUMNS)] = np.nan
+    if "verdict" in out.columns and thin.any():
+        # the verdict's words would restate the blanked rates: it is given for the bias alone
+        out.loc[thin, "verdict"] = [method_study.verdict(r) for _, r in out[thin].iterrows()]
+    return out
+
+
+def thin_note(table: StudyTable) -> str:
+    """What was blanked and why, with the Monte Carlo error that made it too rough ('' if nothing)."""
+    if not table.thin_rows:
+        return ""
+    reps = int(table.table.loc[table.table["reps"] < MIN_RATE_REPS, "reps"].min())
+    band = 100 * Z * np.sqrt(NOMINAL_COVERAGE * (1 - NOMINAL_COVERAGE) / reps)
+    return (
+        f"Coverage and rejection rates are not shown for {table.thin_rows} row(s) with fewer than "
+        f"{MIN_RATE_REPS} replicates (as few as {reps}): there a method with exactly 95% coverage "
+        f"would land within ±{band:.1f} points of it, 95 times in 100."
+    )
+
+
+def read_study(folder: str = "") -> list[StudyTable]:
+    """Every method-study table in the folder (validation*.csv, not the replicates), each with
+    its command; rates from too few replicates blanked (`without_thin_rates`). None at all (no
+    docs/validation/ to be found, `study_folder`) when no folder was named and none is found."""
+    where = study_folder(folder)
+    if where is None:  # as the methods page without docs/: the page says where the tables are
+        return []
+    found = []
+    for path in sorted(where.glob("validation*.csv"), key=_order):
+        if path.name == outputs.VALIDATION_REPLICATES.relpath():  # every replicate, not a table of results
+            continue
+        table = pd.read_csv(path)
+        command = path.with_name(f"{path.stem}_command.txt")
+        lines = command.read_text(encoding="utf-8").splitlines() if command.exists() else []
+        thin = int((table["reps"] < MIN_RATE_REPS).sum())
+        found.append(StudyTable(path.name, without_thin_rates(table), [x for x in lines if x.strip()], thin))
+    if not found:
+        raise InputError(f"{where} holds no method-study table (validation*.csv).")
+    return found
+
+
+def _reps_text(table: pd.DataFrame) -> str:
+    """'500 replicates', or '40 to 2,000 replicates' when the rows differ."""
+    low, high = int(table["reps"].min()), int(table["reps"].max())
+    return f"{low:,} replicates" if low == high else f"{low:,} to {high:,} replicates"
+
+
+def opening(study: list[StudyTable]) -> Prose:
+    """The banner and, from each table, the primary estimator under the baseline scenario (or
+    the table's first), with its replicates and Monte Carlo errors."""
+    rows = []
+    for t in study:
+        primary = t.table[t.table["estimator"] == "primary"]
+        if primary.empty:
+            continue
+        base = primary[primary["scenario"] == "baseline"] if "scenario" in primary else primary
+        rows.append((base if len(base) else primary).iloc[[0]].assign(table=t.name))
+    if not study:
+        return Prose(NOT_HERE)
+    chosen = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    return sections.validation_summary(chosen, [t.name for t in study])
+
+
+def holds_up(study: list[StudyTable]) -> Prose:
+    """Which estimators hold up under which scenario (`summary`), for each table of the full
+    battery (every estimator), headed by its file and true slope."""
+    parts = []
+    for t in study:
+        if t.primary_battery:
+            continue
+        scored = interval_rows(t.table)
+        truths = scored.query("estimator == 'primary'")["truth"]
+        slope = f", true link_slope {truths.iloc[0]:g}" if len(truths) else ""
+        note = thin_note(t)
+        if scored.empty:  # every coverage blanked (or none measured): nothing to judge by
+            parts.append(f"### {t.name} ({_reps_text(t.table)})\n\nNothing is judged here. {note}".rstrip())
+            continue
+        parts.append(
+            f"### {t.name} ({_reps_text(t.table)}{slope})\n\n{summary(t.table).markdown}"
+            + (f"\n\n{note}" if note else "")
+        )
+    return Prose("\n\n".join(parts) or "No table of the full battery (every estimator) here.")
+
+
+def study_figure(study: list[StudyTable]) -> plots.Shown | Prose:
+    """Bias and coverage by scenario with their Monte Carlo error bars, for the first table of
+    the full battery (the catalogue's VALIDATION when present)."""
+    full = [t for t in study if not t.primary_battery and not interval_rows(t.table).empty]
+    if not full:
+        return Prose("No table of the full battery (every estimator) here to draw.")
+    return plots.show(
+        plots.validation_plot(judgements(full[0].table)),
+        alt=f"Bias and 95% interval coverage of each interval estimator under each scenario in "
+        f"{full[0].name}, with Monte Carlo error bars (generated data)",
+    )
+
+
+def study_table(table: StudyTable) -> list[Prose | Table]:
+    """One committed table as the page shows it: what it is and the command that made it, any
+    blanked rates said, then every row with its replicates and Monte Carlo errors."""
+    command = "\n".join(f"    {line}" for line in table.command) or "    (no command file beside it)"
+    head = f"### {table.name}\n\n{len(table.table)} rows, {_reps_text(table.table)}; made by:\n\n{command}"
+    note = thin_note(table)
+    return [
+        Prose(head + (f"\n\n{note}" if note else "")),
+        sections.validation_table(table.table, caption=f"{table.name} (GENERATED DATA)"),
+    ]
+
+
+def study_tables(study: list[StudyTable]) -> list[Prose | Table]:
+    """Every table of the study, in order (`study_table` each)."""
+    return [shown for t in study for shown in study_table(t)]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
 import time
 from collections.abc import Iterable
 from contextlib import suppress
@@ -17,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 from analysis import __version__, outputs
+from analysis.reports.provenance import code_commit, code_modified
 from analysis.runs.jobs import JobResult
 
 KEY_PACKAGES = (
@@ -39,15 +39,6 @@ def previous(out: Path) -> dict:
     """The manifest of the last run into `out` ({} if none)."""
     path = outputs.MANIFEST.path(out)
     return json.loads(path.read_text()) if path.exists() else {}
-
-
-def _git_commit(root: Path) -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def _packages() -> dict[str, str]:
@@ -73,13 +64,16 @@ def build(
     started: float,
     results: list[JobResult],
     published: dict[str, str],
+    data_edition: Iterable[tuple[str, str]] = (),
 ) -> dict:
     """The manifest of a run whose notebooks have finished (results sorted by name)."""
     return {
         "source": source,
         "offence": offence,
         "synthetic": synthetic,
-        "code_commit": _git_commit(root),
+        "code_commit": code_commit(str(root)),
+        "code_modified": code_modified(str(root)),
+        "data_edition": [list(f) for f in data_edition],
         "code_sha256": code,
         "lock_sha256": lock,
         "national_key": national_key,

@@ -33,15 +33,12 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
     "force_comparison": (SOURCE, OFFENCE, YEAR),
     "reporting_link": (SOURCE, OFFENCE),
     "method_validation": (
-        Param("reps", int, 20, "simulation replicates (the full study: stalking-outcomes validate-methods)"),
-        Param("seed", int, 1000, "seed of the first replicate"),
-        Param("link_slope", float, -0.4, "true link slope for the simulated data"),
-        Param("scenarios", str, "all", "'all' or scenario names separated by commas"),
         Param(
-            "results",
+            "folder",
             str,
             "",
-            "a method-study table (validate-methods) from a full run to show; empty: run a small study here",
+            "a folder of method-study tables (stalking-outcomes validate-methods --out); empty: "
+            "the committed tables in the project's docs/validation/",
         ),
     ),
     "force_report": (
@@ -110,7 +107,5 @@ def check(template: str, values: dict) -> dict:
                 raise ParameterError(f"{template}: parameter 'year': {exc}.") from None
         elif p.name == "offence":
             v = taxonomy.normalise_offence_code(v)
-        elif p.name == "reps" and isinstance(v, int) and v < 1:
-            raise ParameterError(f"{template}: parameter 'reps' must be at least 1.")
         out[p.name] = v
     return out

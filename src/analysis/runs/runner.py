@@ -15,13 +15,15 @@ install the rest (`execute_all`), and record the run (analysis.runs.manifest).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import posixpath
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +32,7 @@ from analysis import outputs, paths, workers
 from analysis.domain import forces, taxonomy
 from analysis.errors import InputError, WorkFailed
 from analysis.paths import NOTEBOOKS
+from analysis.reports import provenance
 from analysis.runs import lock, manifest, params, publish
 from analysis.runs.jobs import Job, JobResult
 
@@ -106,8 +109,8 @@ def plan(source: str, names: Iterable[str] | None, offence: str) -> list[Job]:
                 t,
                 {"source": source, "offence": offence}
                 if t != "method_validation"
-                # the notebook's shape in seconds; the full study is `make validate`
-                else {"reps": 2, "scenarios": "baseline,pretrend"},
+                # the committed study tables (docs/validation/); the study itself is `make validate`
+                else {},
             ),
         )
         for t in params.NATIONAL
@@ -184,8 +187,9 @@ def execute(
             return _failed(job, start, f"{type(exc).__name__}: {exc}", None, attempt)
     _strip_volatile(nb)
     try:
-        nbformat.write(nb, out_nb)
         save_figures(nb, stage, job.name)
+        _drop_figure_data(nb)
+        nbformat.write(nb, out_nb)
         _export_pages(nb, job, files)
     except OSError as exc:  # a full disk or an unwritable folder fails this report alone
         error = f"could not write its outputs: {exc.strerror or exc} ({exc.filename or staging})"
@@ -203,26 +207,67 @@ def _failed(job: Job, start: float, error: str, cell: int | None, attempt: int) 
 
 
 def page_resources(job: Job) -> dict:
-    """What the page template is given besides the notebook: its title, and the links from the
-    report's folder back to the site's index and methods pages."""
+    """What the page template is given besides the notebook: its title, the links from the
+    report's folder back to the site's index and methods pages, and (`page`) the site's shared
+    stylesheet and `figure_href`, which names the file a figure output shows, if any."""
     from analysis.reports.site import page_title
 
     up = "../" * job.name.count("/")
     return {
         "metadata": {"name": page_title(job.template, job.parameters)},
         "site": {"index": up + outputs.INDEX.relpath(), "methods": up + outputs.METHODS.relpath()},
+        "page": {
+            "stylesheet": up + outputs.STYLESHEET.relpath(),
+            "figure_href": functools.partial(figure_href, job.name),
+        },
+        "provenance": _provenance_html(
+            job.parameters.get("source", ""), job.parameters.get("offence", ""), str(Path.cwd())
+        ),
     }
 
 
+@functools.cache  # one git call and one quality.json read per source and folder, not per page
+def _provenance_html(source: str, offence: str, cwd: str) -> str:
+    """The provenance footer of a source's pages (analysis.reports.provenance), for a run from
+    folder `cwd`; the method study's page, which reads committed tables, has no store."""
+    if not source:
+        return provenance.of_store(None, cwd).html()
+    store = paths.for_source(source, base=Path(cwd), offence=offence or taxonomy.STALKING).store
+    return provenance.of_store(store, cwd).html()
+
+
+def figure_href(report: str, meta: Mapping[str, Any]) -> str:
+    """The link, from a report's page, to the site's file of the figure a PNG output shows (its
+    metadata `meta`), or '' if it has none: a figure the run saves for the report (save_figures),
+    or a national figure shown from its file (plots.shown_file). The page then points at the
+    file, which the site holds anyway, instead of carrying the image a second time."""
+    from analysis.reports.plots import FIGURE_FILE, FIGURE_NAME
+
+    if meta.get(FIGURE_NAME):
+        rel = outputs.REPORT_FIGURE.relpath(report=report, figure=str(meta[FIGURE_NAME]))
+    else:
+        rel = str(meta.get(FIGURE_FILE) or "")
+        entry = outputs.describe(rel) if rel.endswith(".png") else None
+        if entry is None or entry.kind != "figure":  # only a figure the catalogue knows
+            return ""
+    return posixpath.relpath(rel, posixpath.dirname(report))
+
+
 _EXPORTERS = threading.local()
+# Made once per run into the site (write_stylesheet), not into every page: JupyterLab's styles,
+# its light theme, the lab template's own few rules (kept in the page templates) and the code
+# highlighting, which nbconvert would inline into each page (a quarter of a megabyte each).
+_STYLESHEET_PARTS = ("static/index.css", "static/theme-light.css", "lab-extras.css")
 
 
 def _html_exporter(with_code: bool):
     """The package's HTML exporter (template analysis/reports/templates/page, which extends
     JupyterLab's), kept per thread (setting one up costs more than using it). The template's
-    default parameters cell is dropped: papermill's injected cell shows the values used."""
+    default parameters cell is dropped: papermill's injected cell shows the values used. The
+    code highlighting's styles are in the shared stylesheet, so nbconvert does not inline them."""
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
+    from traitlets.config import Config
 
     from analysis.reports.site import TEMPLATES
 
@@ -233,17 +278,46 @@ def _html_exporter(with_code: bool):
             if with_code
             else dict(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
         )
-        exporter = HTMLExporter(template_name="page", extra_template_basedirs=[str(TEMPLATES)], **hide)
+        exporter = HTMLExporter(
+            template_name="page",
+            extra_template_basedirs=[str(TEMPLATES)],
+            config=Config({"CSSHTMLHeaderPreprocessor": {"enabled": False}}),
+            **hide,
+        )
         exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={"parameters"}), enabled=True)
         cache[with_code] = exporter
     return cache[with_code]
+
+
+def stylesheet() -> str:
+    """The report pages' shared stylesheet: the parts nbconvert's lab template would inline in
+    every page, and the code highlighting's rules (pygments, in nbconvert's default style)."""
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from pygments.formatters import HtmlFormatter
+
+    env = _html_exporter(True).environment
+    parts = [env.loader.get_source(env, name)[0] for name in _STYLESHEET_PARTS]
+    highlight = CSSHTMLHeaderPreprocessor()
+    parts.append(HtmlFormatter(style=highlight.style).get_style_defs(highlight.highlight_class))
+    return "\n".join(part.rstrip("\n") + "\n" for part in parts)
+
+
+def write_stylesheet(out: Path) -> Path:
+    """Write the shared stylesheet into the site `out` (atomically, and only if it changed: the
+    same nbconvert and templates give the same bytes)."""
+    path = outputs.STYLESHEET.path(out)
+    css = stylesheet()
+    if not (path.is_file() and path.read_text(encoding="utf-8") == css):
+        outputs.STYLESHEET.save(out, css)
+    return path
 
 
 _PAGES = (outputs.REPORT_PAGE, outputs.REPORT_PAGE_NOCODE)
 
 
 def _export_pages(nb, job: Job, files: dict) -> None:
-    """Write a notebook's two pages (with and without code) to `files`' paths."""
+    """Write a notebook's two pages (with and without code) to `files`' paths. They link to the
+    shared stylesheet, which the run writes once into the site (write_stylesheet)."""
     page = page_resources(job)
     for o, with_code in ((outputs.REPORT_PAGE, True), (outputs.REPORT_PAGE_NOCODE, False)):
         body, _ = _html_exporter(with_code).from_notebook_node(nb, resources=page)
@@ -281,9 +355,10 @@ def _strip_volatile(nb) -> None:
 
 def save_figures(nb, out: Path, report: str) -> list[str]:
     """Save the named figures a notebook shows (plots.Shown with a name) as report figure files
-    under `out` (outputs.REPORT_FIGURE), the very image the report shows, with their alt text
-    (outputs.REPORT_FIGURE_ALT); return the file names. The run saves them, not the notebook,
-    so they go through staging to `run --out`."""
+    under `out` (outputs.REPORT_FIGURE), the very image the report shows, each with the numbers
+    it draws beside it (outputs.REPORT_FIGURE_DATA) and their alt text
+    (outputs.REPORT_FIGURE_ALT); return the figures' file names. The run saves them, not the
+    notebook, so they go through staging to `run --out`."""
     import base64
 
     from analysis.reports.plots import FIGURE_NAME
@@ -297,12 +372,36 @@ def save_figures(nb, out: Path, report: str) -> list[str]:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(base64.b64decode(output["data"]["image/png"]))
                 alts[path.name] = meta.get("alt", "")
+                _save_figure_data(meta, out, report)
     if alts:
         path = outputs.REPORT_FIGURE_ALT.path(out, report=report)
         path.write_text(
             json.dumps(alts, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
         )
     return sorted(alts)
+
+
+def _drop_figure_data(nb) -> None:
+    """Remove the numbers each figure carried to save_figures from the notebook kept in the site:
+    they are in the CSV beside the figure, and a second copy in every notebook weighed 3 MB."""
+    from analysis.reports.plots import FIGURE_DATA
+
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            output.get("metadata", {}).get("image/png", {}).pop(FIGURE_DATA, None)
+
+
+def _save_figure_data(meta: dict, out: Path, report: str) -> Path | None:
+    """Write the numbers a named figure draws (the CSV text its output carries in its metadata,
+    plots.FIGURE_DATA) beside its PNG, byte for byte as the notebook made them; None if it
+    carries none."""
+    from analysis.reports.plots import FIGURE_DATA, FIGURE_NAME
+
+    if FIGURE_DATA not in meta:
+        return None
+    path = outputs.REPORT_FIGURE_DATA.path(out, report=report, figure=meta[FIGURE_NAME])
+    path.write_bytes(str(meta[FIGURE_DATA]).encode("utf-8"))
+    return path
 
 
 def _install(result: JobResult, stage: Path, out: Path) -> None:
@@ -482,6 +581,7 @@ def run(
             work, results = split_unchanged(planned, old, out, rerun, root, code, lock_sha, inputs)
             results += kept_from(old, planned, out, full=names is None)
             pages = page_hash()
+            write_stylesheet(nxt)  # every page links to it, whether made again or carried
             for r in results:  # unchanged reports go into the new site as they are
                 carried = [r.name + k for k in r.files]
                 if r.page_key != pages:  # only their pages are made again
@@ -508,6 +608,7 @@ def run(
                 started=started,
                 results=results,
                 published=published_hashes(nxt),
+                data_edition=provenance.source_files(where.store),
             )
             manifest.write(record, nxt, foreign)
             publish.swap(nxt, out)
@@ -704,7 +805,8 @@ def _raise_if_failed(results: list[JobResult], out: Path) -> None:
 
 
 def _input_hashes(store_dir: Path, out: Path) -> dict[str, str]:
-    """The store's files and the national tables the reports read, with their sha256."""
+    """The store's files, the national tables the reports read and the method study's committed
+    tables (from the project folder), with their sha256."""
     found = {f"store/{p.name}": p for p in _store_files(store_dir)}
     found.update(
         {
@@ -713,4 +815,7 @@ def _input_hashes(store_dir: Path, out: Path) -> dict[str, str]:
             if e.kind == "table"
         }
     )
+    # the method study's committed tables, which its page shows (docs/validation/)
+    study = Path("docs") / "validation"
+    found.update({f"{study.as_posix()}/{p.name}": p for p in sorted(study.glob("validation*.csv"))})
     return {k: _sha(p.read_bytes()) for k, p in found.items()}

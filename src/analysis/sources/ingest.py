@@ -17,6 +17,7 @@ import pandas as pd
 from analysis import paths, workers
 from analysis.domain import forces, periods, taxonomy
 from analysis.errors import InputError, WorkFailed
+from analysis.errors import where as location
 from analysis.files import sha256_of
 from analysis.sources import plausibility
 from analysis.sources.homeoffice import GENERATED_MARKER, FileReport, read_outcomes, read_recorded
@@ -190,8 +191,9 @@ def ingest(
             if years and f.year and years != [f.year]:
                 # a mislabelled file would silently fill (or duplicate) another year
                 raise InputError(
-                    f"{f.path.name} is named for {f.year} (from 'mar{f.year[:2]}{f.year[-2:]}' in its "
-                    f"name) but holds rows for {', '.join(years)}. Check that it is the right file; "
+                    f"file {f.path.name} is named for {f.year} (from 'mar{f.year[:2]}{f.year[-2:]}' "
+                    f"in its name) but holds rows for {', '.join(years)} (the first in "
+                    f"{_first_other_year(f, frame, report)}). Check that it is the right file; "
                     "rename it to the year it holds, or remove it from the source folder."
                 )
         frame["source_file"] = pd.array([f.path.name] * len(frame), dtype="string")
@@ -215,6 +217,14 @@ def ingest(
     write_store(where.store, outcomes, recorded, quality)
     quality["store"] = str(where.store)
     return quality
+
+
+def _first_other_year(f: SourceFile, frame: pd.DataFrame, report: FileReport) -> str:
+    """Where the first row of another year than the file's name says was read: "sheet 'S', row
+    N" (a CSV file has no sheet to name)."""
+    i = int(np.argmax((frame["financial_year"] != f.year).to_numpy()))
+    sheet = None if f.path.suffix.lower() == ".csv" else report.row_sheets[i]
+    return location(sheet=sheet, row=report.row_numbers[i])
 
 
 def normalise_offences(offences: Iterable[str] | None) -> tuple[str, ...] | None:

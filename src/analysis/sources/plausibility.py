@@ -129,9 +129,10 @@ def _sheet(row: pd.Series) -> str:
 
 
 def _place(row: pd.Series) -> str:
-    """The file a cell was read from, with its sheet and row when they are known."""
+    """The file a cell was read from ("file F"), with its sheet and row when they are known: the
+    same words as every other refusal of a file (analysis.errors.where)."""
     known = "source_row" in row.index and not pd.isna(row["source_row"])
-    return f"{row['source_file']}{_sheet(row)}" + (f", row {int(row['source_row'])}" if known else "")
+    return f"file {row['source_file']}{_sheet(row)}" + (f", row {int(row['source_row'])}" if known else "")
 
 
 def _where(row: pd.Series) -> str:
