@@ -45,7 +45,7 @@ def _expected(q: pd.DataFrame, rises: pd.DataFrame) -> dict[str, tuple[str, dict
         )
         want[key] = (text, r)
     for r in rises.to_dict("records"):
-        want[f"{quote.slug(r['force'])}|rise"] = (quote.rise_text(r["rise"]), r)
+        want[f"{quote.slug(r['force'])}|rise"] = (quote.rise_phrase(r), r)
     return want
 
 

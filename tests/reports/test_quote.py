@@ -135,3 +135,12 @@ def test_a_share_is_printed_as_the_table_holds_it():
         assert quote.percent_text(quote.percent(k, n)) == f"{100 * (k / n):.1f}%"
     assert math.isnan(quote.percent(5, 40 - 36))  # more charges than closed: no share
     assert math.isnan(quote.percent(1, 3))  # below the small-number rule: no share
+
+
+def test_a_rise_from_a_handful_gives_the_counts_not_a_ratio(panel):
+    rise = quote.recording_rise(*panel, synthetic=False).set_index("force")
+    city = rise.loc["London, City of"]
+    assert math.isnan(city["rise"]) and (city["recorded_from"], city["recorded_to"]) == (10, 13)
+    assert "×" not in city["sentence"] and "went from 10 in 2019/20 to 13 in 2020/21" in city["sentence"]
+    assert quote.rise_phrase(city) == "10 to 13"
+    assert quote.rise_phrase(rise.loc["Greater Manchester"]) == "×4.6"

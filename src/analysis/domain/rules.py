@@ -38,11 +38,9 @@ OUTSIDE_TERRITORIAL_RULE = (
     "are counted from the outcomes file; its charge rates are compared with the other forces' among "
     "closed investigations; it is not in the link models, whose dose is a force area's rise in recording."
 )
-OUTSIDE_TERRITORIAL_NOTE = (
-    "British Transport Police: recorded offences counted from the outcomes file (no police force area)"
-)
+OUTSIDE_TERRITORIAL_NOTE = "British Transport Police has no police force area: its recorded offences are counted from the outcomes file"
 OUTCOMES_FILE_COUNT_NOTE = (
-    "recorded offences counted from the outcomes file (no police force area count published)"
+    "no police force area count published: recorded offences counted from the outcomes file"
 )
 
 # the count and denominator every between-force comparison of charge rates uses (closed basis)

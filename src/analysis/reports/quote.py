@@ -77,6 +77,16 @@ def rise_text(ratio: float) -> str:
     return "–" if pd.isna(ratio) else f"×{ratio:.1f}"
 
 
+def rise_phrase(row: pd.Series | dict) -> str:
+    """A row of RECORDING_RISE as the index writes it: '×4.6', or the two counts ('6 to 13')
+    where the earlier year is below the small-number rule, or '–'."""
+    if pd.notna(row["rise"]):
+        return rise_text(row["rise"])
+    if pd.notna(row["recorded_from"]) and pd.notna(row["recorded_to"]):
+        return f"{_n(row['recorded_from'])} to {_n(row['recorded_to'])}"
+    return "–"
+
+
 def fact(key: str, text: str, **data: str) -> str:
     """A quoted figure as HTML, marked with its key (`<slug>|<year>|<measure>`, or
     `<slug>|rise`) so that the consistency test can check that every page gives it one value."""
@@ -171,7 +181,7 @@ def _sentence(m: Measure, row: pd.Series, count: float, share: float, nat: float
         return f"Of the {_n(n)} {inv} {who} closed in {y}, the number that {_ENDED[m.key]} is not published."
     if pd.isna(share):
         why = "too few investigations for a percentage" if rules.small(n) else rules.why_left_out(count, n)
-        return f"Of the {_n(n)} {inv} {who} closed in {y}, {_n(count)} {_ENDED[m.key]} ({why})."
+        return f"Of the {_n(n)} {inv} {who} closed in {y}, {_n(count)} {_ENDED[m.key]}: {why}."
     beside = "" if row["force"] == NATIONAL else f", against {percent_text(nat)} in England and Wales"
     return f"Of the {_n(n)} {inv} {who} closed in {y}, {_n(count)} ({percent_text(share)}) {_ENDED[m.key]}{beside}."
 
@@ -288,15 +298,27 @@ def _rise_row(rows: pd.DataFrame, code: str, synthetic: bool) -> dict:
         ]
         if force == forces.BTP:
             notes.append(rules.OUTSIDE_TERRITORIAL_NOTE)
+        small = rules.small(a["recorded"])  # a ratio of a handful is noise: counts only
+        if small:
+            notes.append(
+                f"fewer than {rules.SMALL_N} offences recorded in {a['financial_year']}: counts only, no ratio"
+            )
         row.update(
             year_from=a["financial_year"],
             year_to=b["financial_year"],
             recorded_from=a["recorded"],
             recorded_to=b["recorded"],
-            rise=b["recorded"] / a["recorded"],
+            rise=float("nan") if small else b["recorded"] / a["recorded"],
             note="; ".join(notes),
         )
-        text = recording_change(a["recorded"], b["recorded"], a["financial_year"], b["financial_year"], noun)
+        text = (
+            f"April 2020: recorded {noun} went from {_n(a['recorded'])} in {a['financial_year']} to "
+            f"{_n(b['recorded'])} in {b['financial_year']}."
+            if small
+            else recording_change(
+                a["recorded"], b["recorded"], a["financial_year"], b["financial_year"], noun
+            )
+        )
         if notes:
             text = text[:-1] + f" ({'; '.join(notes)})."
     row["sentence"] = (DEMO_PREFIX if synthetic else "") + text

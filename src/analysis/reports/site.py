@@ -116,8 +116,8 @@ def _force_rows(out: Path, year: str, nb: dict) -> list[dict]:
             position, pos_sort = "–", float("nan")
         rise = rises.loc[f.name] if f.name in rises.index else None
         ratio = float("nan") if rise is None else rise["rise"]
-        rise_cell = quote.rise_text(ratio)
-        if rise is not None and pd.notna(ratio):
+        rise_cell = "–" if rise is None else quote.rise_phrase(rise)
+        if rise is not None and rise_cell != "–":
             rise_cell = (
                 quote.fact(f"{f.slug}|rise", rise_cell, years=f"{rise['year_from']} {rise['year_to']}")
                 + f'<span class="years">{rise["year_from"]} to {rise["year_to"]}</span>'
