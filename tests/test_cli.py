@@ -43,10 +43,9 @@ def test_tables_for_one_force_writes_its_csv_alone(demo_store, tmp_path, capsys)
     assert sorted(p.name for p in out.iterdir()) == ["northamptonshire.csv"]  # no other table
     mine = pd.read_csv(out / "northamptonshire.csv")
     assert set(mine["force"]) == {"Northamptonshire"} and mine.columns[0] == "table"
-    assert {"force_year.csv", "headlines.csv"} <= set(mine["table"])
-    assert len(mine[mine["table"] == "force_year.csv"]) == 11  # every year of the force
-    heads = mine[mine["table"] == "headlines.csv"]
-    assert list(heads["financial_year"]) == ["2020/21"]  # the year asked for
+    assert set(mine["table"]) == {"figures_to_quote.csv", "recording_rise.csv"}  # as the site's force CSV
+    quoted = mine[mine["table"] == "figures_to_quote.csv"]
+    assert quoted["year"].nunique() == 11 and len(quoted) == 11 * 4  # every year, four measures
 
 
 def test_tables_for_one_force_never_touches_the_site(demo_store, tmp_path, monkeypatch, capsys):

@@ -290,26 +290,20 @@ def test_citation_banner_and_data_label_follow_the_data(national):
     assert not list(national.glob("*.tmp"))  # written through a temporary file, renamed
 
 
-def test_each_forces_csv_holds_its_rows_from_every_national_table_with_a_force_column(national):
+def test_each_forces_csv_holds_its_figures_to_quote_and_its_rise(national):
     written = site.force_csvs(national)
     assert set(written) == {BIG, SMALL, NONE}  # not England and Wales: it is not a force
     assert written[BIG] == outputs.FORCE_CSV.path(national, slug=SLUGS[BIG])
     big = pd.read_csv(written[BIG])
     assert big.columns[0] == "table"
     assert sorted(big["table"]) == sorted(
-        [
-            outputs.FUNNEL.path(national, year=YEAR).name,
-            outputs.HEADLINES.path(national).name,
-            outputs.LINK_FORCE_RESIDUALS.path(national).name,
-            outputs.RECORDING_RISE.path(national).name,
-            *[outputs.FIGURES_TO_QUOTE.path(national).name] * 8,  # 4 measures in 2 years
-        ]
-    )  # the link models have no force column
+        [outputs.RECORDING_RISE.path(national).name, *[outputs.FIGURES_TO_QUOTE.path(national).name] * 8]
+    )  # 4 measures in 2 years, and the rise; no model table (their rates ignore the reader rules)
     assert set(big["force"]) == {BIG}
-    funnel_row = big[big["table"] == outputs.FUNNEL.path(national, year=YEAR).name].iloc[0]
-    assert funnel_row["z"] == -3.25 and funnel_row["direction_tau2"] == "low"
-    none = pd.read_csv(written[NONE])
-    assert outputs.FUNNEL.path(national, year=YEAR).name not in set(none["table"])  # not in the funnel
+    # below the small-number rule the force's CSV gives counts and no share, as its pages do
+    small = pd.read_csv(written[SMALL])
+    shares = small[small["measure"].isin(["charged", "evidential_difficulties"])]
+    assert len(shares) and shares["percent"].isna().all() and shares["count"].notna().all()
 
 
 def test_methods_page_renders_the_projects_methods_file(tmp_path, monkeypatch):

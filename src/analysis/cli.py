@@ -437,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--force",
-        help="write only this force's CSV (its rows of those tables, with a 'table' column) into "
+        help="write only this force's CSV (its rows of the figures to quote and the rise in recording, with a 'table' column) into "
         f"--out as <slug>.csv, or by default as {paths.OUTPUTS}/<name>/tables/forces/<slug>.csv, "
         "never over a site file; print its path and headline",
     )

@@ -240,7 +240,7 @@ def test_the_funnel_map_has_one_circle_per_force_titled_and_linked(analysed):
     assert sorted(titles) == sorted(table["force"])
     for r in table.itertuples():
         title = titles[r.force]["title"]
-        assert f"{int(r.count):,} of {int(r.n):,} charged" in title
+        assert f"{int(r.count):,} of {int(r.n):,} closed" in title and "charged or summonsed" in title
         assert ("%" in title) is (not rules.small(r.n)), title  # no share below the small-number rule
         x, y, radius = (int(v) for v in titles[r.force]["coords"].split(","))
         assert 0 <= x < fm["width"] and 0 <= y < fm["height"] and radius > 0

@@ -13,24 +13,29 @@ import pandas as pd
 import pytest
 
 from analysis import outputs
+from analysis.domain import rules
 from analysis.reports import quote
 
 ROOT = Path(__file__).resolve().parents[2]
 FORCES = ("Northamptonshire", "Greater Manchester", "London, City of", "British Transport Police")
 _FACT = re.compile(r'<span class="fact" data-fact="([^"]+)"(?: data-years="([^"]*)")?>(.*?)</span>')
-_TAG = re.compile(r"<[^>]+>")
 _RATIO = re.compile(r"×\s*\d")
 
 
 def _pages(out: Path) -> list[Path]:
-    """The index and every force report page (with and without code)."""
-    return [outputs.INDEX.path(out), *sorted((out / "forces").glob("*.html"))]
+    """The index, every force report page and every national page (with and without code)."""
+    return [
+        outputs.INDEX.path(out),
+        *sorted((out / "forces").glob("*.html")),
+        *sorted((out / "national").glob("*.html")),
+    ]
 
 
-def _visible(html: str) -> str:
-    """A page's text outside scripts, styles and marked figures."""
+def _unmarked(html: str) -> str:
+    """A page outside scripts, styles and marked figures, its tags' attributes (alt text,
+    titles) kept."""
     html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
-    return _TAG.sub(" ", _FACT.sub(" ", html))
+    return _FACT.sub(" ", html)
 
 
 def _expected(q: pd.DataFrame, rises: pd.DataFrame) -> dict[str, tuple[str, dict]]:
@@ -56,7 +61,16 @@ def problems(out: Path) -> list[str]:
     q = outputs.FIGURES_TO_QUOTE.load(out)
     rises = outputs.RECORDING_RISE.load(out)
     want = _expected(q, rises)
-    complete = {(quote.slug(f), y): bool(c) for f, y, c in zip(q["force"], q["year"], q["complete_year"])}
+    # the rules checked from the force-year panel itself, not from the rule layer's own columns
+    panel = outputs.FORCE_YEAR.load(out)
+    keys = [(quote.slug(f), y) for f, y in zip(panel["force"], panel["financial_year"])]
+    closed = dict(zip(keys, panel["outcomes_closed"]))
+    # complete: four quarters of outcomes and, where the police force area count is used, of it
+    pfa_ok = panel["offences_recorded"].isna() | (panel["quarters_with_recorded"] == 4)
+    complete = dict(zip(keys, (panel["quarters_with_outcomes"] == 4) & pfa_ok))
+    nat = outputs.NATIONAL_YEAR.load(out)  # England and Wales: every force's year complete
+    for y, done, had in zip(nat["financial_year"], nat["forces_complete_year"], nat["forces_with_outcomes"]):
+        complete[("england-and-wales", y)] = done == had
     seen: dict[str, set[str]] = defaultdict(set)
     found = []
     for page in _pages(out):
@@ -71,16 +85,18 @@ def problems(out: Path) -> list[str]:
             if text != expected:
                 found.append(f"{rel}: {key} reads {text!r}, the table gives {expected!r}")
             shares = (quote.CHARGED.key, quote.EVIDENTIAL.key)
-            if row.get("measure") in shares and pd.isna(row["percent"]) and "%" in text:
+            slug, year = key.split("|")[:2]
+            if row.get("measure") in shares and "%" in text and closed.get((slug, year), 0) < rules.SMALL_N:
                 found.append(f"{rel}: {key} gives a share below the small-number rule: {text!r}")
             if key.endswith("|rise"):
                 slug = key.split("|")[0]
                 for y in years.split():
                     if not complete.get((slug, y), False):
                         found.append(f"{rel}: {key} rests on {y}, an incomplete year")
-        for m in _RATIO.finditer(_visible(html)):
+        rest = _unmarked(html)
+        for m in _RATIO.finditer(rest):
             found.append(
-                f"{rel}: a ratio not from the figures to quote: {_visible(html)[m.start() - 60 : m.end() + 20]!r}"
+                f"{rel}: a ratio not from the figures to quote: {rest[m.start() - 60 : m.end() + 20]!r}"
             )
     for key, texts in seen.items():
         if len(texts) > 1:
@@ -106,7 +122,26 @@ def test_the_checker_finds_two_values_and_a_share_below_the_rule(tmp_path):
         }
     )
     outputs.FIGURES_TO_QUOTE.save(out, panel)
+    outputs.FORCE_YEAR.save(
+        out,
+        pd.DataFrame(
+            {
+                "force": ["Northamptonshire", "London, City of"],
+                "financial_year": ["2020/21", "2020/21"],
+                "outcomes_closed": [1623, 8],
+                "quarters_with_outcomes": [4, 4],
+                "quarters_with_recorded": [4, 4],
+                "offences_recorded": [2092, 13],
+            }
+        ),
+    )
     outputs.RECORDING_RISE.save(out, pd.DataFrame(columns=list(quote.RISE_COLUMNS)))
+    outputs.NATIONAL_YEAR.save(
+        out,
+        pd.DataFrame(
+            {"financial_year": ["2020/21"], "forces_complete_year": [44], "forces_with_outcomes": [44]}
+        ),
+    )
     (out / "forces").mkdir()
     good = quote.fact("northamptonshire|2020/21|charged", "2.2% (36 of 1,623 closed)")
     outputs.INDEX.path(out).write_text(good, encoding="utf-8")
@@ -143,7 +178,12 @@ def test_the_rise_names_complete_years_and_agrees_between_index_and_report(quote
     index = outputs.INDEX.path(quoted_site).read_text(encoding="utf-8")
     facts = [t for k, _, t in _FACT.findall(gm) + _FACT.findall(index) if k == "greater-manchester|rise"]
     assert len(facts) >= 2 and len(set(facts)) == 1
-    assert "2019/20 is not used" in gm and "from 1" in gm  # a complete base year, named
+    rise = outputs.RECORDING_RISE.load(quoted_site).set_index("force").loc["Greater Manchester"]
+    panel = outputs.FORCE_YEAR.load(quoted_site).set_index(["force", "financial_year"])
+    assert panel.loc[("Greater Manchester", rise["year_from"]), "quarters_with_outcomes"] == 4
+    assert panel.loc[("Greater Manchester", "2019/20"), "quarters_with_outcomes"] < 4  # the gap it skips
+    assert f"went from {round(rise['recorded_from']):,} in {rise['year_from']}" in gm
+    assert "2019/20 is not used" in gm
 
 
 @pytest.mark.slow

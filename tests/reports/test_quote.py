@@ -78,7 +78,7 @@ def test_the_rise_skips_an_incomplete_year_and_names_its_two_years(panel):
     gm = rise.loc["Greater Manchester"]
     assert (gm["year_from"], gm["year_to"]) == ("2018/19", "2020/21")
     assert gm["rise"] == pytest.approx(4954 / 1082)
-    assert "×4.6, from 1,082 in 2018/19 to 4,954 in 2020/21" in gm["sentence"]
+    assert "went from 1,082 in 2018/19 to 4,954 in 2020/21 (×4.6)" in gm["sentence"]
     assert "2019/20 is not used: only 1 of 4 quarters published" in gm["sentence"]
     # England and Wales: 2019/20 lacks a force's quarters, so it is not the base either
     assert rise.loc[NATIONAL, "year_from"] == "2018/19"

@@ -100,7 +100,7 @@ def test_a_force_report_from_a_reused_kernel_matches_one_from_a_fresh_kernel(tmp
     shutil.copytree(root / "notebooks", proj / "notebooks", ignore=shutil.ignore_patterns("reference"))
     shutil.copytree(store, proj / "data" / "processed" / "demo")
     st = load_store(store)
-    write_store_tables(st, proj / "outputs" / "demo" / "tables", "8Q")
+    write_store_tables(st, proj / "outputs" / "demo", "8Q")
     write_analysis(st, proj / "outputs" / "demo", offence="8Q")
     jobs = {j.name: j for j in runner.plan("demo", ["Kent", "Cumbria"], "8Q")}
     warm_stage, fresh_stage = tmp_path / "warm", tmp_path / "fresh"

@@ -182,8 +182,9 @@ def test_run_with_a_broken_force_finishes_the_others(tmp_path, demo_store, monke
         for o in c.outputs
         if "text/markdown" in o.get("data", {})
     ]
-    banner, verdict = shown[0], shown[1]
+    banner, quoted, verdict = shown[0], shown[1], shown[2]
     assert "GENERATED DEMO DATA" in banner and "demo-banner" in banner
+    assert quoted.startswith("## Figures to quote")
     assert verdict.startswith("## Cumbria, ") and "- Charged or summonsed: " in verdict
     assert "start_time" not in json.dumps(done.metadata.get("papermill", {}))
 

@@ -70,12 +70,14 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "share_of_change": ("Share of the change", "pct"),
     "dose": ("Dose (log growth in recording)", "num3"),
     "estimate_without": ("Slope without this force", "num3"),
-    "rise": ("Recorded offences, 2020/21 over 2019/20", "ratio"),
+    # the link model's dose as a growth factor: its own quantity (part-years annualised), not the
+    # rise a reader quotes (analysis.reports.quote, complete years only), so not written "×"
+    "dose_growth": ("Dose as a growth factor (the link model's; part-years annualised)", "num2"),
     "observed_rate_post": ("Charged since April 2020 (mean of years)", "pct"),
     "fitted_rate_post": ("National model's prediction", "pct"),
     "gap_post": ("Observed minus predicted", "pp"),
     "pearson_residual_post": ("Mean Pearson residual", "num2"),
-    "dose_rank": ("Rise in recording: rank (1 = largest)", "count"),
+    "dose_rank": ("Dose in the link model: rank (1 = largest)", "count"),
     "point": ("Which dose", "text"),
     "log_odds": ("Change in charge log-odds", "num3"),
     "points": ("Change in the charge rate", "pp2"),

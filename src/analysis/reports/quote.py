@@ -22,10 +22,16 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis import outputs
-from analysis.domain import forces, rules, taxonomy
+from analysis.domain import forces, periods, rules, taxonomy
 from analysis.stats.measures import NATIONAL
 
 DEMO_PREFIX = "[GENERATED DEMO DATA, not real figures] "
+# England and Wales's recorded offences are the police force area tables' (which do not count
+# British Transport Police), while its closed investigations include British Transport Police's
+NATIONAL_RECORDED_NOTE = (
+    "the police force area tables' count, without British Transport Police (whose closed "
+    "investigations are in the England and Wales figures)"
+)
 
 
 @dataclass(frozen=True)
@@ -166,24 +172,35 @@ def _who(force: str) -> str:
     return f"{tail} {head}" if tail else force
 
 
+def _counted(n: float, one: str, many: str) -> str:
+    """'1 stalking offence', '2,092 stalking offences', 'no stalking offences'."""
+    if n == 0:
+        return f"no {many}"
+    return f"{_n(n)} {one if n == 1 else many}"
+
+
 def _sentence(m: Measure, row: pd.Series, count: float, share: float, nat: float, code: str) -> str:
     """The copy-ready sentence of one force-year's measure (no demo label, no notes)."""
     y, who = row["financial_year"], _who(row["force"])
-    inv = f"{rules.offence_noun(code)} investigations"
+    noun = rules.offence_noun(code)
+    inv, inv1 = f"{noun} investigations", f"{noun} investigation"
+    if pd.isna(count) and m in (RECORDED, CLOSED):
+        return f"{who}: {m.label} in {y} are not published."
     if m is RECORDED:
-        if pd.isna(count):
-            return f"{who}: {rules.offences(code)} recorded in {y} are not published."
-        return f"In {y} {who} recorded {_n(count)} {rules.offences(code)}."
+        return f"In {y} {who} recorded {_counted(count, f'{noun} offence', rules.offences(code))}."
     if m is CLOSED:
-        return f"In {y} {who} closed {_n(count)} {inv}."
+        return f"In {y} {who} closed {_counted(count, inv1, inv)}."
     n = row[m.denominator]
+    if pd.isna(n) or n == 0:
+        return f"In {y} {who} closed no {inv}."
+    closed = f"Of the {_counted(n, inv1, inv)} {who} closed in {y}"
     if pd.isna(count):
-        return f"Of the {_n(n)} {inv} {who} closed in {y}, the number that {_ENDED[m.key]} is not published."
+        return f"{closed}, the number that {_ENDED[m.key]} is not published."
     if pd.isna(share):
         why = "too few investigations for a percentage" if rules.small(n) else rules.why_left_out(count, n)
-        return f"Of the {_n(n)} {inv} {who} closed in {y}, {_n(count)} {_ENDED[m.key]}: {why}."
+        return f"{closed}, {_n(count)} {_ENDED[m.key]}: {why}."
     beside = "" if row["force"] == NATIONAL else f", against {percent_text(nat)} in England and Wales"
-    return f"Of the {_n(n)} {inv} {who} closed in {y}, {_n(count)} ({percent_text(share)}) {_ENDED[m.key]}{beside}."
+    return f"{closed}, {_n(count)} ({percent_text(share)}) {_ENDED[m.key]}{beside}."
 
 
 def _rows(row: pd.Series, nat_row: pd.Series | None, code: str, synthetic: bool) -> list[dict]:
@@ -196,6 +213,8 @@ def _rows(row: pd.Series, nat_row: pd.Series | None, code: str, synthetic: bool)
         if m is RECORDED:
             count, where = recorded_count(row)
             notes += [where] if where else []
+            if row["force"] == NATIONAL:
+                notes.append(NATIONAL_RECORDED_NOTE)
         else:
             count = float(row[m.count]) if pd.notna(row[m.count]) else float("nan")
         denominator = (
@@ -254,11 +273,15 @@ def figures_to_quote(panel: pd.DataFrame, national: pd.DataFrame, synthetic: boo
 
 
 def _recorded_years(rows: pd.DataFrame) -> pd.DataFrame:
-    """A force's complete years with a recorded count (financial_year, recorded, note)."""
+    """A force's complete years with a recorded count (financial_year, recorded): complete in
+    the table the count comes from (the police force area table's quarters, else the outcomes
+    file's)."""
     out = []
     for _, r in rows.iterrows():
-        count, _ = recorded_count(r)
-        if _complete(r) and pd.notna(count) and count > 0:
+        count, where = recorded_count(r)
+        pfa = not where and "quarters_with_recorded" in r and pd.notna(r["quarters_with_recorded"])
+        complete = rules.complete_year(r["quarters_with_recorded"]) if pfa else _complete(r)
+        if complete and pd.notna(count) and count > 0:
             out.append({"financial_year": r["financial_year"], "recorded": count})
     return pd.DataFrame(out, columns=["financial_year", "recorded"])
 
@@ -266,9 +289,6 @@ def _recorded_years(rows: pd.DataFrame) -> pd.DataFrame:
 def _rise_row(rows: pd.DataFrame, code: str, synthetic: bool) -> dict:
     """One force's rise across April 2020: the last complete year before it, the first complete
     year from it, and why any year between was passed over."""
-    from analysis.domain import periods
-    from analysis.reports.verdicts import recording_change
-
     force = rows["force"].iloc[0]
     cut = periods.fy_start(taxonomy.RECLASSIFICATION_BREAK.first_year)
     years = _recorded_years(rows)
@@ -311,18 +331,23 @@ def _rise_row(rows: pd.DataFrame, code: str, synthetic: bool) -> dict:
             rise=float("nan") if small else b["recorded"] / a["recorded"],
             note="; ".join(notes),
         )
-        text = (
-            f"April 2020: recorded {noun} went from {_n(a['recorded'])} in {a['financial_year']} to "
-            f"{_n(b['recorded'])} in {b['financial_year']}."
-            if small
-            else recording_change(
-                a["recorded"], b["recorded"], a["financial_year"], b["financial_year"], noun
-            )
-        )
+        text = rise_sentence(noun, a, b, small)
         if notes:
-            text = text[:-1] + f" ({'; '.join(notes)})."
+            text = text[:-1] + f"; {'; '.join(notes)}."
     row["sentence"] = (DEMO_PREFIX if synthetic else "") + text
     return row
+
+
+def rise_sentence(noun: str, before: pd.Series, after: pd.Series, small: bool) -> str:
+    """'April 2020: recorded stalking went from 1,082 in 2018/19 to 4,954 in 2020/21 (×4.6), when
+    the counting rules began to record harassment between ex-partners as stalking.' One form for
+    a rise or a fall, its ratio written as the index writes it (none from a handful)."""
+    ratio = "" if small else f" ({rise_text(after['recorded'] / before['recorded'])})"
+    return (
+        f"April 2020: recorded {noun} went from {_n(before['recorded'])} in {before['financial_year']} "
+        f"to {_n(after['recorded'])} in {after['financial_year']}{ratio}, across the counting-rule "
+        f"change ({taxonomy.RECLASSIFICATION_BREAK.label.lower()})."
+    )
 
 
 def recording_rise(panel: pd.DataFrame, national: pd.DataFrame, synthetic: bool) -> pd.DataFrame:

@@ -310,7 +310,12 @@ def _caterpillar(ctx: Context, shr: shrinkage.ShrinkageResult, year: str, highli
         row = shr.units[shr.units["force"] == highlight]
         if len(row):
             r = row.iloc[0]
-            alt += f" {highlight} is highlighted: {verdicts.rank(int(r['rank_low']), int(r['rank_high']), len(shr.units))}"
+            rank = (
+                f"closed {round(r['n']):,} investigations, too few for a rank"
+                if rules.small(r["n"])
+                else verdicts.rank(int(r["rank_low"]), int(r["rank_high"]), len(shr.units))
+            )
+            alt += f" {highlight} is highlighted: {rank}"
     return plots.caterpillar_plot(shr, synthetic=ctx.synthetic, highlight=highlight), alt
 
 
@@ -399,14 +404,24 @@ def link_dose_spline(ctx: Context) -> tuple[Prose, Table, plots.Shown]:
     curve = ctx.table(outputs.LINK_DOSE_SPLINE)
     named = curve[curve["point"].notna() & (curve["point"] != "")]
     shown = named.assign(
-        rise=named["growth"],
+        dose_growth=named["growth"],
         points=named["pp"] / 100,
         points_low=named["pp_low"] / 100,
         points_high=named["pp_high"] / 100,
     )  # the table's "pp" format takes fractions; the CSV has points
     table = people_table(
         shown[
-            ["point", "dose", "rise", "log_odds", "ci_low", "ci_high", "points", "points_low", "points_high"]
+            [
+                "point",
+                "dose",
+                "dose_growth",
+                "log_odds",
+                "ci_low",
+                "ci_high",
+                "points",
+                "points_low",
+                "points_high",
+            ]
         ],
         kinds={"ci_low": "num3", "ci_high": "num3"},
     )
@@ -491,13 +506,14 @@ def _unlabelled(text: str) -> str:
     return text.removeprefix(quote.DEMO_PREFIX)
 
 
-def rise_sentence(ctx: Context, force: str) -> str:
-    """The force's rise in recording across April 2020 in words, its ratio marked as a fact."""
+def rise_sentence(ctx: Context, force: str, labelled: bool = False) -> str:
+    """The force's rise in recording across April 2020 in words, its ratio marked as a fact
+    (with the demo-data label if `labelled`: a copy-ready sentence keeps it)."""
     r = ctx.rises[ctx.rises["force"] == force]
     if r.empty:
         return f"April 2020: no recorded {ctx.noun} for {force} on both sides of the change."
     r = r.iloc[0]
-    text = _unlabelled(r["sentence"])
+    text = r["sentence"] if labelled else _unlabelled(r["sentence"])
     if pd.notna(r["rise"]):
         shown = quote.rise_text(r["rise"])
         marked = quote.fact(f"{quote.slug(force)}|rise", shown, years=f"{r['year_from']} {r['year_to']}")
@@ -522,8 +538,6 @@ def _quote_block(ctx: Context, force: str, year: str) -> str:
     q = ctx.quotes
     rows = q[(q["force"] == force) & (q["year"] == year)].set_index("measure")
     nat = q[(q["force"] == NATIONAL_NAME) & (q["year"] == year)].set_index("measure")
-    panel = ctx.panel[(ctx.panel["force"] == force) & (ctx.panel["financial_year"] == year)]
-    sentence = quote.year_sentence(panel.iloc[0], ctx.synthetic) if len(panel) else ""
     cells = []
     for m in quote.MEASURES:
         r = rows.loc[m.key]
@@ -542,7 +556,10 @@ def _quote_block(ctx: Context, force: str, year: str) -> str:
         '<table class="people quote"><thead><tr><th></th><th>' + html.escape(force) + "</th>"
         "<th>England and Wales</th><th>Note</th></tr></thead><tbody>" + "".join(cells) + "</tbody></table>"
     )
-    return f'<p class="quote-sentence">{html.escape(sentence)}</p>\n{table}'
+    # the copy-ready sentences as the CSV holds them (the closed count is in the share sentences)
+    said = [rows.loc[m.key, "sentence"] for m in (quote.RECORDED, quote.CHARGED, quote.EVIDENTIAL)]
+    items = "".join(f"<li>{html.escape(str(t))}</li>" for t in said)
+    return f'<ul class="quote-sentences">{items}</ul>\n{table}'
 
 
 def figures_to_quote(ctx: Context, force: str, year: str) -> Prose:
@@ -558,11 +575,11 @@ def figures_to_quote(ctx: Context, force: str, year: str) -> Prose:
         "## Figures to quote",
         "",
         f"**{chosen}**{why}. Counts, not percentages, below {rules.SMALL_N} investigations closed; "
-        f"every figure is in `{outputs.FIGURES_TO_QUOTE.relpath()}` with its sentence.",
+        f"every figure and sentence here is a row of `{outputs.FIGURES_TO_QUOTE.relpath()}`.",
         "",
         _quote_block(ctx, force, chosen),
         "",
-        f"<p>{rise_sentence(ctx, force)}</p>",
+        f"<p>{rise_sentence(ctx, force, labelled=True)}</p>",
         "",
         "<details><summary>Other years</summary>",
     ]
@@ -600,13 +617,35 @@ def headline(ctx: Context, force: str, year: str, basis: str = "closed", label: 
         return f"{force} has no {ctx.offence} outcomes published for {year}."
     r = row.iloc[0]
     if basis == "recorded":
-        text = (
-            f"In {year} {force} recorded {int(r['offences_recorded_outcomes_file']):,} {ctx.noun}; by the time "
-            f"the figures were published, {100 * r['charge_rate_recorded']:.1f}% of them had led to a "
-            f"charge or summons and {100 * r['not_yet_assigned_rate_recorded']:.1f}% had no outcome yet."
-        )
-        return ("[GENERATED DEMO DATA, not real figures] " + text) if ctx.synthetic and label else text
+        text = _recorded_basis_sentence(r, ctx.noun)
+        return (quote.DEMO_PREFIX + text) if ctx.synthetic and label else text
     return quote.year_sentence(r, ctx.synthetic and label)
+
+
+def _recorded_basis_sentence(r: pd.Series, noun: str) -> str:
+    """'In 2020/21 Kent recorded 2,092 stalking offences; by the time the figures were published,
+    4.1% of them had led to a charge or summons and 20.3% had no outcome yet.' Counts instead of
+    shares below the small-number rule."""
+    n = r["offences_recorded_outcomes_file"]
+    if pd.isna(n):
+        return (
+            f"{r['force']}: {noun} recorded in {r['financial_year']} are not published in the outcomes file."
+        )
+    shares = {}
+    for col, rate in (
+        ("charged_recorded", "charge_rate_recorded"),
+        ("not_yet_assigned_recorded", "not_yet_assigned_rate_recorded"),
+    ):
+        shares[col] = (
+            f"{quote.percent_text(100 * r[rate])}"
+            if not rules.small(n) and pd.notna(r[rate])
+            else (f"{round(r[col]):,}" if pd.notna(r[col]) else "an unknown number")
+        )
+    return (
+        f"In {r['financial_year']} {r['force']} recorded {round(n):,} {noun}; by the time the figures were "
+        f"published, {shares['charged_recorded']} of them had led to a charge or summons and "
+        f"{shares['not_yet_assigned_recorded']} had no outcome yet."
+    )
 
 
 def headline_prose(ctx: Context, force: str, year: str, basis: str = "closed") -> Prose | None:
@@ -849,6 +888,13 @@ def force_link(ctx: Context, force: str) -> tuple[Table | Prose, plots.Shown]:
             "pearson_residual_post",
         ]
     ]
+    rows = force_rows(ctx, force)
+    after = periods.fy_start(taxonomy.RECLASSIFICATION_BREAK.first_year)
+    closed = rows.loc[rows["financial_year"].map(periods.fy_start) >= after, "outcomes_closed"].mean()
+    if rules.small(closed):  # as the verdict: too few a year to set against the model, or to rank
+        out = out.assign(
+            dose_rank=np.nan, observed_rate_post=np.nan, gap_post=np.nan, pearson_residual_post=np.nan
+        )
     fig, alt = _dose_response(ctx, highlight=force)
     return people_table(out), _force_figure("dose_response", fig, alt)
 

@@ -59,10 +59,13 @@ def _num(x) -> str:
 
 
 def force_csvs(out: Path) -> dict[str, Path]:
-    """Each force's CSV (outputs.FORCE_CSV): its rows from every national table that has a force
-    column, with a `table` column naming the source table."""
+    """Each force's CSV (outputs.FORCE_CSV): its rows of the figures to quote and of the rise in
+    recording (analysis.reports.quote, where the rules for readers are applied: no share below
+    the small-number rule, no ratio on an incomplete year), with a `table` column naming the
+    source table. The national tables, every force in each, are downloads of their own."""
     frames: dict[str, list[pd.DataFrame]] = {}
-    for path in _national_tables(out):
+    quoted = (outputs.FIGURES_TO_QUOTE.path(out), outputs.RECORDING_RISE.path(out))
+    for path in (p for p in quoted if p.exists()):
         t = pd.read_csv(path)
         if "force" not in t.columns:
             continue
@@ -76,11 +79,6 @@ def force_csvs(out: Path) -> dict[str, Path]:
         frame = frame[["table"] + [c for c in frame.columns if c != "table"]]
         written[f.name] = outputs.FORCE_CSV.save(out, frame, slug=f.slug)
     return written
-
-
-def _national_tables(out: Path) -> list[Path]:
-    """The CSV tables the national analysis published in `out`, as the catalogue knows them."""
-    return [p for p, e in outputs.found(out, outputs.NATIONAL_FOLDERS) if e.national and p.suffix == ".csv"]
 
 
 def _force_rows(out: Path, year: str, nb: dict) -> list[dict]:
@@ -196,11 +194,9 @@ def _png_size(png: bytes) -> tuple[int, int] | None:
 def funnel_map(out: Path, year: str, nb: dict) -> dict | None:
     """The picture the index opens with: the year's national funnel plot with an image map, one
     circle per force where the figure drew it (the pixel positions `analyse` wrote beside the PNG
-    when it saved it, outputs.FIGURE_DATA), titled with its count and share ("Kent: 12 of 345
-    charged (3.5%)", no share below rules.SMALL_N) and linked to its report if the run made one.
-    None if the figure or its numbers are missing."""
-    from analysis.reports.verdicts import pct
-
+    when it saved it, outputs.FIGURE_DATA), titled with its figures to quote ("Kent: charged or
+    summonsed 3.5% (12 of 345 closed)", counts only below rules.SMALL_N) and linked to its
+    report if the run made one. None if the figure or its numbers are missing."""
     png_path = outputs.FUNNEL_FIGURE.path(out, year=year)
     data = outputs.FIGURE_DATA[outputs.FUNNEL_FIGURE.key]
     if not png_path.exists() or not data.path(out, year=year).exists():
@@ -211,10 +207,13 @@ def funnel_map(out: Path, year: str, nb: dict) -> dict | None:
         return None
     points = points[points["force"].notna() & points["x_px"].notna()].sort_values("force")
     slugs = {f.name: f.slug for f in forces.registry()}
+    q = outputs.FIGURES_TO_QUOTE.load(out)
+    charged = q[(q["year"] == year) & (q["measure"] == quote.CHARGED.key)].set_index("force")
     areas = []
     for p in points.itertuples():
-        k, n = round(float(p.count)), round(float(p.x))
-        title = f"{p.force}: {k:,} of {n:,} charged" + ("" if rules.small(n) else f" ({pct(k / n)})")
+        # the share as every page gives it (the figures to quote), never worked out here
+        shown = quote.share_phrase(charged.loc[p.force]) if p.force in charged.index else "not published"
+        title = f"{p.force}: charged or summonsed {shown}"
         report = outputs.force_report(slugs[p.force]) if p.force in slugs else ""
         ran = report and nb.get(report, {}).get("status") in ("ok", "skipped")
         areas.append(
