@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 from analysis import outputs
-from analysis.reports import display, plots, sections, site, verdicts
+from analysis.domain import rules
+from analysis.reports import display, plots, quote, sections, site, verdicts
 from analysis.reports.headlines import sentence
 from analysis.stats import funnel, link
 
@@ -25,22 +26,49 @@ ROOT = Path(__file__).resolve().parents[2]
 # --- verdicts ------------------------------------------------------------------------------------
 
 
-def test_charge_sentence_gives_counts_beside_the_percentage():
-    force = pd.Series({"charged_closed": 34, "outcomes_closed": 2467})
-    nat = pd.Series({"charge_rate_closed": 0.0494})
-    assert verdicts.charge(force, nat) == (
-        "Charged or summonsed: 1.4% (34 of 2,467 closed) against 4.9% in England and Wales."
+def test_charge_line_gives_counts_beside_the_percentage():
+    def row(k, n, pct):
+        return pd.Series(
+            {
+                "force": "Kent",
+                "year": "2020/21",
+                "measure": "charged",
+                "count": k,
+                "denominator": n,
+                "percent": pct,
+            }
+        )
+
+    nat = pd.Series({"percent": 4.9})
+    assert sections._charge_line(row(34, 2467, quote.percent(34, 2467)), nat).endswith(
+        ">1.4% (34 of 2,467 closed)</span> against 4.9% in England and Wales."
     )
 
 
 def test_small_denominators_get_counts_and_no_percentage():
-    assert verdicts.count_share(1, 13) == "1 of 13 closed"
-    assert verdicts.count_share(1, verdicts.SMALL_N - 1) == f"1 of {verdicts.SMALL_N - 1} closed"
-    assert verdicts.count_share(3, verdicts.SMALL_N) == f"10.0% (3 of {verdicts.SMALL_N} closed)"
-    text = verdicts.charge(
-        pd.Series({"charged_closed": 1, "outcomes_closed": 13}), pd.Series({"charge_rate_closed": 0.05})
+    assert (
+        quote.share_phrase({"count": 1, "denominator": 13, "percent": quote.percent(1, 13)})
+        == "1 of 13 closed"
     )
-    assert "1 of 13 closed" in text and "7.7%" not in text
+    n = rules.SMALL_N
+    assert (
+        quote.share_phrase({"count": 3, "denominator": n, "percent": quote.percent(3, n)})
+        == f"10.0% (3 of {n} closed)"
+    )
+    text = sections._charge_line(
+        pd.Series(
+            {
+                "force": "Kent",
+                "year": "2020/21",
+                "measure": "charged",
+                "count": 1,
+                "denominator": 13,
+                "percent": float("nan"),
+            }
+        ),
+        pd.Series({"percent": 5.0}),
+    )
+    assert "1 of 13 closed" in text and "7.7%" not in text and "too few" in text
     row = {
         "offence_code": "8Q",
         "financial_year": "2024/25",

@@ -187,7 +187,9 @@ def _sentence(m: Measure, row: pd.Series, count: float, share: float, nat: float
     if pd.isna(count) and m in (RECORDED, CLOSED):
         return f"{who}: {m.label} in {y} are not published."
     if m is RECORDED:
-        return f"In {y} {who} recorded {_counted(count, f'{noun} offence', rules.offences(code))}."
+        said = f"In {y} {who} recorded {_counted(count, f'{noun} offence', rules.offences(code))}"
+        # the rule travels with the sentence a journalist copies
+        return said + (f" ({rules.OUTSIDE_TERRITORIAL_NOTE})." if row["force"] == forces.BTP else ".")
     if m is CLOSED:
         return f"In {y} {who} closed {_counted(count, inv1, inv)}."
     n = row[m.denominator]

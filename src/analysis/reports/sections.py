@@ -192,18 +192,6 @@ def national_sentences(ctx: Context) -> list[str]:
     return [quote.year_sentence(r, False) for _, r in ctx.national.iterrows()]
 
 
-def _recorded(rows: pd.DataFrame, year: str) -> float:
-    """Offences recorded in a year: the PFA table's count, else the outcomes file's (as in the
-    headline sentence); NaN when neither is published (e.g. British Transport Police)."""
-    r = rows[rows["financial_year"] == year]
-    if r.empty:
-        return float("nan")
-    for col in ("offences_recorded", "offences_recorded_outcomes_file"):
-        if col in r.columns and pd.notna(r[col].iloc[0]):
-            return float(r[col].iloc[0])
-    return float("nan")
-
-
 def national_summary(ctx: Context, year: str | None = None) -> Prose:
     """The national notebook's opening: the year's charge rate with counts, evidential
     difficulties, and the April 2020 change in recording."""

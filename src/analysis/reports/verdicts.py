@@ -31,14 +31,6 @@ def pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def count_share(k: float, n: float, noun: str = "closed") -> str:
-    """'1.4% (34 of 2,467 closed)', or '1 of 13 closed' when n < SMALL_N."""
-    k_i, n_i = round(k), round(n)
-    if n_i < SMALL_N:
-        return f"{k_i:,} of {n_i:,} {noun}"
-    return f"{pct(k / n)} ({k_i:,} of {n_i:,} {noun})"
-
-
 def p_value(p: float) -> str:
     """'< 0.001' or '= 0.034'."""
     return "< 0.001" if p < 0.001 else f"= {p:.3f}"
@@ -48,18 +40,6 @@ def ordinal(i: int) -> str:
     """1st, 2nd, 3rd, 4th, 11th, 21st, ..."""
     suffix = "th" if 10 <= i % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(i % 10, "th")
     return f"{i}{suffix}"
-
-
-def charge(force_row: pd.Series, national_row: pd.Series) -> str:
-    """'Charged or summonsed: 1.4% (34 of 2,467 closed) against 4.9% in England and Wales.'"""
-    k, n = force_row["charged_closed"], force_row["outcomes_closed"]
-    if pd.isna(n) or n == 0:
-        return "Charged or summonsed: no investigations were closed in the year."
-    small = " (too few to give a percentage)" if n < SMALL_N else ""
-    return (
-        f"Charged or summonsed: {count_share(k, n)}{small} against "
-        f"{pct(national_row['charge_rate_closed'])} in England and Wales."
-    )
 
 
 def _side(direction: str, level: float) -> str:
