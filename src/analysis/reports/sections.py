@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import outputs
-from analysis.domain import periods, rules, taxonomy
+from analysis.domain import forces, periods, rules, taxonomy
 from analysis.errors import InputError
 from analysis.paths import source_paths
 from analysis.reports import link_text, plots, quote, verdicts
@@ -849,8 +849,6 @@ def force_link(ctx: Context, force: str) -> tuple[Table | Prose, plots.Shown]:
     res = ctx.table(outputs.LINK_FORCE_RESIDUALS)
     row = res[res["force"] == force]
     if row.empty:
-        from analysis.domain import forces
-
         why = (
             rules.OUTSIDE_TERRITORIAL_RULE
             if not forces.resolve(force).territorial
