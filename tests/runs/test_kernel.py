@@ -114,3 +114,14 @@ def test_a_force_report_from_a_reused_kernel_matches_one_from_a_fresh_kernel(tmp
     for suffix in (".ipynb", ".html", ".nocode.html"):
         rel = f"forces/cumbria{suffix}"
         assert (warm_stage / rel).read_bytes() == (fresh_stage / rel).read_bytes(), rel
+
+
+def test_kill_reaches_a_kernel_no_handle_holds_yet():
+    """A worker stopped while its kernel is starting has no handle on that kernel: kill() still
+    ends every child process (CI saw an orphaned kernel hold a killed run's pipes for 60 s)."""
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "30"])
+    assert child.pid in kernel._children()
+    kernel.kill()
+    assert child.wait(timeout=5) == -9

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import threading
+from pathlib import Path
 
 from jupyter_core.utils import run_sync
 from papermill.clientwrap import PapermillNotebookClient
@@ -28,6 +30,7 @@ from analysis import paths
 
 ENGINE = "warm"
 STARTUP_TIMEOUT = 60
+STARTS = 2  # a kernel can die at start when another takes its port first: one retry
 _LOCAL = threading.local()  # one kernel per thread: a dask worker may run tasks in threads
 
 
@@ -92,8 +95,20 @@ def acquire(kernel_name: str, cwd: str, code: str, outputs: str = "") -> WarmKer
             return warm
         except Exception:  # a kernel that cannot reset is replaced, not trusted
             discard()
-    _LOCAL.warm = WarmKernel(kernel_name, cwd, code, outputs)
+    _LOCAL.warm = _start(kernel_name, cwd, code, outputs)
     return _LOCAL.warm
+
+
+def _start(kernel_name: str, cwd: str, code: str, outputs: str) -> WarmKernel:
+    """A new kernel; started again once if it died starting (jupyter_client picks free TCP ports
+    before the kernel binds them, so two workers starting at once can collide)."""
+    for attempt in range(STARTS):
+        try:
+            return WarmKernel(kernel_name, cwd, code, outputs)
+        except RuntimeError:  # "Kernel died before replying to kernel_info", set-up failures
+            if attempt == STARTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def discard() -> None:
@@ -105,13 +120,27 @@ def discard() -> None:
 
 
 def kill() -> None:
-    """Kill this thread's kernel process at once, no shutdown handshake (a worker being stopped
-    has no time for one)."""
+    """Kill this process's kernels at once, no shutdown handshake (a worker being stopped has no
+    time for one): the warm one, and one still starting, which no handle holds yet. A kernel left
+    behind would hold the run's output pipes, and its parent poller does not always see its
+    parent go (it only looks for pid 1 when the parent died before the poller started)."""
     warm, _LOCAL.warm = getattr(_LOCAL, "warm", None), None
     process = getattr(getattr(getattr(warm, "km", None), "provisioner", None), "process", None)
-    if process is not None:
-        with contextlib.suppress(Exception):
-            process.kill()
+    pids = {process.pid} if process is not None else set()
+    for pid in pids | _children():
+        with contextlib.suppress(OSError):  # already gone
+            os.kill(pid, signal.SIGKILL)
+
+
+def _children() -> set[int]:
+    """Pids of this process's child processes (Linux /proc; empty elsewhere)."""
+    me, found = os.getpid(), set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # the command name, in parentheses, may hold spaces: fields after its ")" are fixed
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == me:
+                found.add(int(stat.parent.name))
+    return found
 
 
 class WarmEngine(NBClientEngine):
