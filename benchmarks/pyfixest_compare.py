@@ -44,7 +44,7 @@ def primary_panel() -> pd.DataFrame:
     """The primary estimator's force-years on the default demo data, with its term and an
     integer force id (wildboottest needs numeric cluster ids)."""
     sim = generator.simulate(generator.load_config())
-    dp = link.primary_sample(link._usable(link_panel(sim.outcomes, sim.recorded)))
+    dp = link.primary_sample(link.usable(link_panel(sim.outcomes, sim.recorded)))
     return dp.assign(dose_x_post=dp["dose_c"] * dp["post"], force_id=pd.factorize(dp["force"])[0])
 
 

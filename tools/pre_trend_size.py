@@ -23,7 +23,7 @@ def p_values(scenario: str, rep: int) -> tuple[float, float]:
     """The F test's and the wild bootstrap test's p-values on one generated dataset."""
     cfg = generator.load_config(None, {"link_slope": 0, "seed": 1000 + rep}, scenario)
     data = generator.simulate(cfg, offences=("8Q",))
-    d = link._usable(link_panel(data.outcomes, data.recorded))
+    d = link.usable(link_panel(data.outcomes, data.recorded))
     b = link.PRIMARY
     es = link.event_study(b.sample(d), success=b.success, total=b.total, bootstrap_reps=399, seed=rep + 1)
     return es.pre_test["p_value"], es.pre_test["wild_p_value"]

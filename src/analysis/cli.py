@@ -531,9 +531,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--battery",
         choices=BATTERIES,
         default="full",
-        help="what each replicate runs: every estimator, funnel and shrinkage check, or the primary "
+        help="what each replicate runs: every estimator, funnel and shrinkage check; the primary "
         "link estimator alone (about a third of the cost, for the thousands of replicates its "
-        "targets need) (default: full)",
+        "targets need); or the headline the pages print with its diagnostics and the 2018 "
+        "replication (default: full)",
     )
     s.set_defaults(func=_cmd_validate_methods)
     for command in sub.choices.values():

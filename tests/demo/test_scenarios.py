@@ -27,10 +27,14 @@ def test_the_scenarios_shipped(sims):
         "baseline",
         "backlog",
         "correlated_jumps",
+        "dose_backlog",
+        "dose_delays",
         "dose_error",
         "heterogeneous",
         "missing_years",
         "pretrend",
+        "reclassification",
+        "second_break",
         "slow_charges",
     ]
     with pytest.raises(InputError, match="no such scenario"):
@@ -112,34 +116,98 @@ def test_correlated_jumps(sims):
     assert abs(base) < 0.35 and corr > 0.5
 
 
-def test_heterogeneous_records_its_average_slope_as_the_truth(sims):
-    truth = sims["heterogeneous"].truth
+def _weighted_slope(data: generator.SyntheticData, effect: pd.Series) -> float:
+    """The slope the truth is defined as: least squares on the true dose, weighted by the forces'
+    information n_pre n_post / (n_pre + n_post), recomputed here from the published counts."""
+    r = data.recorded[data.recorded["offence_code"] == "8Q"]
+    years = sorted(data.outcomes["financial_year"].unique())
+    n = r[r["financial_year"].isin(years)].pivot_table(
+        index="force", columns="financial_year", values="offences", aggfunc="sum"
+    )
+    post = [y for y in n.columns if int(y[:4]) >= 2020]
+    n_pre, n_post = n.drop(columns=post).sum(axis=1), n[post].sum(axis=1)
+    w = (n_pre * n_post / (n_pre + n_post)).reindex(effect.index)
+    dose = _forces(data, "true_dose").reindex(effect.index)
+    return float(np.polyfit(dose - dose.mean(), effect, 1, w=np.sqrt(w))[0])
+
+
+def test_heterogeneous_truth_is_the_weighted_slope_the_primary_estimates(sims):
+    """The heterogeneous truth weights forces as the primary does (by information), not equally."""
+    data = sims["heterogeneous"]
+    truth = data.truth
     extra = pd.Series({f: e["link_effect_beyond_slope"] for f, e in truth["scenario"]["forces"].items()})
-    dose = _forces(sims["heterogeneous"], "dose_centred")
+    dose = _forces(data, "dose_centred")
     effect = truth["link_slope"] * dose + extra
-    assert truth["scenario"]["average_link_slope"] == pytest.approx(np.polyfit(dose, effect, 1)[0], abs=1e-5)
+    # published counts stand in for expected ones: close, not equal
+    assert truth["link"]["behaviour"] == pytest.approx(_weighted_slope(data, effect), abs=0.02)
+    assert truth["link"]["composition"] == 0 and truth["link"]["total"] == truth["link"]["behaviour"]
     assert np.std(effect - np.polyval(np.polyfit(dose, effect, 1), dose)) > 0.02  # not one line
-    diff = logit(_p(sims["heterogeneous"])) - logit(_p(sims["baseline"]))
+    diff = logit(_p(data)) - logit(_p(sims["baseline"]))
     assert np.allclose(diff["2021/22"], extra, atol=1e-4) and np.allclose(diff["2019/20"], 0, atol=1e-4)
 
 
-def test_dose_error_adds_noise_the_dose_does_not_see_and_a_case_mix_route(sims):
-    truth = sims["dose_error"].truth
-    sc = truth["config"]["scenario"]
-    extra = pd.Series({f: e["link_effect_beyond_slope"] for f, e in truth["scenario"]["forces"].items()})
-    assert truth["scenario"]["average_link_slope"] is None  # the truth stays link_slope
-    # the case-mix route: reclassified cases' own charge log-odds times each force's
-    # reclassified share of its post-2020 stalking (its share of the rise, 1 - exp(-dose))
+def test_baseline_truth_is_behaviour_alone(sims):
+    link = sims["baseline"].truth["link"]
+    assert link["behaviour"] == pytest.approx(-0.4) and link["composition"] == 0 and link["slope_2018"] == 0
+
+
+def test_dose_error_is_classical_error_in_the_published_dose_and_a_case_mix_route(sims):
+    data = sims["dose_error"]
+    truth = data.truth
     f = truth["forces"]
+    practice = pd.Series({n: v["dose"] - v["true_dose"] for n, v in f.items()})
+    assert 0.08 < practice.std() < 0.25  # dose_error_sd 0.15: recording practice, not charging
+    # charging follows the true dose: the baseline's behaviour, with no extra per-force effect
+    extra = pd.Series({n: e["link_effect_beyond_slope"] for n, e in truth["scenario"]["forces"].items()})
+    assert (extra == 0).all()
+    case_mix = pd.Series({n: e["case_mix_effect"] for n, e in truth["scenario"]["forces"].items()})
+    sc = truth["config"]["scenario"]
     share = pd.Series(
         {n: v["reclassified_share"] * (1 - np.exp(-max(v["expected_dose"], 0))) for n, v in f.items()}
     )
-    case_mix = sc["reclassified_charge_logodds"] * share
-    assert sc["reclassified_charge_logodds"] < 0 and case_mix.std() > 0.01
-    # what is left is link_slope x (true - measured change): sd about 0.4 x 0.15, unrelated to the share
-    error = extra - case_mix
-    assert 0.03 < error.std() < 0.09
+    assert np.allclose(case_mix, sc["reclassified_charge_logodds"] * share, atol=1e-5)
     # reclassification rises with the dose, so the case-mix route leans the way the link does
-    dose = pd.Series({n: v["dose"] for n, v in f.items()})
-    assert np.corrcoef(dose, case_mix)[0, 1] < -0.3
-    assert sims["baseline"].truth["scenario"]["average_link_slope"] is None
+    assert np.corrcoef(_forces(data, "true_dose"), case_mix)[0, 1] < -0.3
+    assert truth["link"]["composition"] < -0.02
+    assert truth["link"]["total"] == pytest.approx(
+        truth["link"]["behaviour"] + truth["link"]["composition"], abs=1e-6
+    )
+    assert _weighted_slope(data, case_mix) == pytest.approx(truth["link"]["composition"], abs=0.01)
+
+
+def test_reclassification_has_no_behaviour_and_a_case_mix_link(sims):
+    link = sims["reclassification"].truth["link"]
+    assert link["behaviour"] == 0 and link["composition"] < -0.05 and link["total"] == link["composition"]
+
+
+def test_dose_delays_delay_post_2020_charges_more_where_the_dose_is_larger(sims):
+    effects = pd.DataFrame(sims["dose_delays"].truth["scenario"]["forces"]).T
+    dose = _forces(sims["dose_delays"], "dose_centred")
+    extra = effects["charge_delay_post_2020_extra"].astype(float)
+    assert (extra[dose <= 0] == 0).all() and (extra[dose > 0] > 0).all()
+    assert np.corrcoef(extra, dose)[0, 1] > 0.5
+    assert (effects["charge_delay_quarters"] == 0).all()  # before 2020 nothing changes
+    pd.testing.assert_frame_equal(_p(sims["dose_delays"]), _p(sims["baseline"]))  # timing only
+
+
+def test_dose_backlog_shock_tracks_the_dose(sims):
+    shock = pd.Series(
+        {f: e["backlog_2020_shock"] for f, e in sims["dose_backlog"].truth["scenario"]["forces"].items()}
+    )
+    dose = _forces(sims["dose_backlog"], "dose_centred")
+    assert np.corrcoef(shock, dose)[0, 1] < -0.3  # larger (more negative) where the dose is larger
+    base = pd.Series(
+        {f: e["backlog_2020_shock"] for f, e in sims["backlog"].truth["scenario"]["forces"].items()}
+    )
+    assert abs(np.corrcoef(base, _forces(sims["backlog"], "dose_centred"))[0, 1]) < 0.35
+
+
+def test_second_break_plants_a_2018_link_on_the_2018_dose(sims):
+    data = sims["second_break"]
+    assert data.truth["link"]["slope_2018"] == pytest.approx(-0.4)
+    d18 = _forces(data, "dose_2018")
+    diff = logit(_p(data)) - logit(_p(sims["baseline"]))
+    assert np.allclose(diff["2017/18"], 0, atol=1e-4)
+    slope = np.polyfit(d18, diff["2018/19"], 1)[0]
+    assert slope == pytest.approx(-0.4, abs=1e-3)
+    assert data.truth["link"]["total"] == pytest.approx(sims["baseline"].truth["link"]["total"], abs=1e-6)

@@ -408,10 +408,10 @@ def test_force_report_reads_what_analyse_wrote_and_refits_nothing(analysed, monk
     year = analysed.year("")
     verdict = _text(sections.force_verdict(analysed, "Northamptonshire", year).markdown)
     assert verdict.startswith(
-        f"## Northamptonshire, {year}\n\n- Charged or summonsed: 1.4% (34 of 2,467 closed) against 4.9%"
+        f"## Northamptonshire, {year}\n\n- Charged or summonsed: 2.3% (42 of 1,810 closed) against 4.8%"
     )
     for words in (
-        "- Funnel plot: lower than the national rate",
+        "- Funnel plot: within the 95% random-effects (τ²) limits",
         "- Rank: between",
         "- April 2020: recorded stalking went from ",
         "- Against the national model:",

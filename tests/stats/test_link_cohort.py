@@ -175,7 +175,7 @@ def test_negative_control_sees_a_shared_shock_and_the_triple_difference_removes_
 def test_comparison_offence_missing_from_the_store_says_so():
     sim = generator.simulate(generator.load_config())
     outcomes = sim.outcomes[sim.outcomes["offence_code"] != "46"]
-    d = link._usable(link_panel(sim.outcomes, sim.recorded))
+    d = link.usable(link_panel(sim.outcomes, sim.recorded))
     (row,) = link.comparison_estimates(outcomes, sim.recorded, d, "46")
     assert row.estimator == "negative_control" and np.isnan(row.estimate) and "--offences" in row.note
     rows = link.comparison_estimates(sim.outcomes, sim.recorded, d, "46")

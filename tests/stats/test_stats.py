@@ -12,7 +12,7 @@ from scipy.special import expit, logit
 
 from analysis.demo import generator
 from analysis.reports import link_text, plots
-from analysis.stats import decompose, funnel, glm, link, shrinkage
+from analysis.stats import decompose, funnel, glm, link, method_study, shrinkage
 
 # --- funnel limits ---------------------------------------------------------------------------
 
@@ -339,7 +339,7 @@ def test_link_panel_flags_and_dose(sim):
 
 
 def test_irls_matches_statsmodels(sim):
-    d = link._usable(link.link_panel(sim.outcomes, sim.recorded))
+    d = link.usable(link.link_panel(sim.outcomes, sim.recorded))
     term = {"dose_x_post": d["dose_c"].to_numpy() * d["post"].to_numpy()}
     fit = glm.fit_glm(d, term, "dose_x_post", jackknife=False)
     beta = glm.irls(fit.X, d["charged"].to_numpy(float), d["closed"].to_numpy(float))
@@ -389,7 +389,7 @@ def test_simulation_with_known_truth_small():
 
     table, _records = validate_methods(4, seed=500, jobs=2)
     t = table.set_index(["estimator", "parameter"])
-    prim = t.loc[("primary", "link_slope")]
+    prim = t.loc[("primary", method_study.TOTAL)]
     assert abs(prim["bias"]) < 0.1 and prim["reps"] == 4
     assert abs(t.loc[("placebo_2017", "zero (no effect before 2020)"), "mean_estimate"]) < 0.15
     assert t.loc[("shrinkage_hb", "MSE ratio shrunken / raw"), "mean_estimate"] < 1
@@ -427,7 +427,7 @@ def test_simulation_coverage_and_size(tmp_path):
     from analysis.stats.method_study import validate_methods
 
     table, _ = validate_methods(40, seed=7000, overrides={"link_slope": 0.0}, jobs=2)
-    prim = table.set_index(["estimator", "parameter"]).loc[("primary", "link_slope")]
+    prim = table.set_index(["estimator", "parameter"]).loc[("primary", method_study.TOTAL)]
     assert prim["coverage"] >= 0.8 and prim["rejection_rate"] <= 0.2
     assert abs(prim["bias"]) < 0.05
 

@@ -219,16 +219,21 @@ def simulate(cfg: dict, offences: tuple[str, ...] | None = None) -> SyntheticDat
     )
     recording = _recording_effects(cfg, rng, grid.nf)
     expected, expected_dose = _expected_volumes(cfg, grid, recording)
+    practice = _recording_practice(cfg, grid.nf)
+    expected["stalking"] = expected["stalking"] * np.exp(np.outer(grid.after(2020), practice))
     volumes = _recorded_volumes(cfg, rng, grid, expected)
     dose = _dose(volumes, grid)
-    scenario = _scenario_effects(cfg, grid, dose - dose.mean(), _reclassified_share(recording, expected_dose))
-    charging = _charge_probabilities(cfg, rng, grid, expected, dose - dose.mean(), scenario)
+    true_dose = dose - practice  # the change in recording the charge effect follows
+    doses = _Doses(true_dose - true_dose.mean(), _dose_2018(volumes, grid))
+    reclassified = _reclassified_share(recording, expected_dose)
+    scenario = _scenario_effects(cfg, grid, doses.true_c, reclassified)
+    charging = _charge_probabilities(cfg, rng, grid, expected, doses, scenario)
     mixes = _outcome_mixes(cfg, rng, grid.nf)
     sims = {
         s: (
             volumes[s],
             _outcomes_by_delay(
-                cfg, rng, grid, volumes[s], charging.probability[s], mixes[s], scenario.charge_delay
+                cfg, rng, grid, volumes[s], charging.probability[s], mixes[s], scenario.delays(grid)
             ),
         )
         for s in SERIES
@@ -237,7 +242,88 @@ def simulate(cfg: dict, offences: tuple[str, ...] | None = None) -> SyntheticDat
     outcomes = _drop_force_years(outcomes, scenario.missing)
     truth = _truth(cfg, grid, recording, expected, expected_dose, dose, charging, sims)
     truth["scenario"] = scenario.record(grid)
+    truth["link"] = _link_truth(cfg, grid, expected, doses, scenario)
+    for j, f in enumerate(grid.forces):
+        truth["forces"][f.name]["true_dose"] = round(float(true_dose[j]), 6)
+        truth["forces"][f.name]["dose_2018"] = round(float(doses.d2018[j]), 6)
     return SyntheticData(outcomes, recorded, truth)
+
+
+@dataclass(frozen=True)
+class _Doses:
+    """The doses the charge effects follow, per force: the true change in recorded stalking
+    across April 2020 (centred; the published dose unless `dose_error` adds recording-practice
+    noise to it), and the published log growth across April 2018 (uncentred)."""
+
+    true_c: np.ndarray
+    d2018: np.ndarray
+
+    @property
+    def d2018_c(self) -> np.ndarray:
+        return self.d2018 - self.d2018.mean()
+
+
+def _recording_practice(cfg: dict, nf: int) -> np.ndarray:
+    """dose_error: per force, a lasting log shift in how much stalking it records from April
+    2020 (recording practice), which the published dose sees and the charge effect does not
+    (classical measurement error in the dose); zeros otherwise. From a stream of its own, so
+    no other draw changes."""
+    sd = float(cfg["scenario"]["dose_error_sd"])
+    if not sd:
+        return np.zeros(nf)
+    return np.random.default_rng([int(cfg["seed"]), 2021]).normal(0, sd, nf)
+
+
+def information_weights(expected: np.ndarray, grid: _Grid, years: list[str], from_year: int) -> np.ndarray:
+    """Per force, the weight a before/after comparison with force effects gives it: the
+    harmonic combination n_pre n_post / (n_pre + n_post) of its expected offences before and
+    from `from_year` within `years` (a binomial GLM's information, up to the charge rate's
+    p(1 - p), which varies little between forces)."""
+    rows = [grid.index(y) for y in years]
+    post = grid.after(from_year)[rows]
+    n_pre, n_post = expected[rows][~post].sum(axis=0), expected[rows][post].sum(axis=0)
+    return n_pre * n_post / np.maximum(n_pre + n_post, 1e-9)
+
+
+def weighted_slope(effect: np.ndarray, dose_c: np.ndarray, weights: np.ndarray) -> float:
+    """The weighted least-squares slope of a per-force effect on the dose."""
+    return float(np.polyfit(dose_c, effect, 1, w=np.sqrt(weights))[0])
+
+
+def _link_truth(
+    cfg: dict, grid: _Grid, expected: dict[str, np.ndarray], doses: _Doses, scenario: _Scenario
+) -> dict:
+    """The link's true value in two parts, each the information-weighted least-squares slope
+    across forces of a per-force post-2020 change in stalking charge log-odds on the true dose
+    (the weights the primary estimator gives forces, to first order):
+    - behaviour: how a force's charging changed with its rise (link_slope, or the average of
+      force-varying slopes under `heterogeneous`);
+    - composition: the case-mix route, reclassified ex-partner harassment charged at its own
+      log-odds (`reclassified_charge_logodds`) times each force's reclassified share.
+    An estimator of the change in the stalking charge rate measures their sum (`total`)."""
+    w = information_weights(expected["stalking"], grid, grid.out_years, 2020)
+    behaviour_effect = float(cfg["link_slope"]) * doses.true_c + scenario.link
+    behaviour = weighted_slope(behaviour_effect, doses.true_c, w)
+    composition = weighted_slope(scenario.case_mix, doses.true_c, w) if scenario.case_mix.any() else 0.0
+    pre18 = [y for y in grid.out_years if grid.start[y] < 2020]
+    w18 = information_weights(expected["stalking"], grid, pre18, 2018)
+    slope18 = float(cfg["link_slope_2018"])
+    return {
+        "behaviour": round(behaviour, 6),
+        "composition": round(composition, 6),
+        "total": round(behaviour + composition, 6),
+        "slope_2018": round(weighted_slope(slope18 * doses.d2018_c, doses.d2018_c, w18), 6)
+        if doses.d2018.any()
+        else 0.0,
+        "definition": (
+            "slopes of the post-2020 change in stalking charge log-odds on each force's true log "
+            "growth in recorded stalking from 2019/20 to 2020/21 (centred), least squares across "
+            "forces weighted by n_pre n_post / (n_pre + n_post) of expected offences: behaviour "
+            "(charging changing with the rise), composition (reclassified cases' own charge "
+            "propensity times their share), total = behaviour + composition; slope_2018 is the "
+            "same for the April 2018 change, on the 2018 dose, from 2018/19, before 2020/21"
+        ),
+    }
 
 
 @dataclass(frozen=True)
@@ -245,10 +331,11 @@ class _Scenario:
     """What a method-study scenario adds to the baseline, per force (zeros in the baseline)."""
 
     charge_delay: np.ndarray  # extra quarters before a charge, per force
+    charge_delay_post: np.ndarray  # and more for offences recorded from April 2020, per force
     trend: np.ndarray  # charge log-odds per year, per force, around 2019/20
     backlog: np.ndarray  # shock to every series' charge log-odds for the 2020/21 cohort, per force
     link: np.ndarray  # the post-2020 change in stalking charge log-odds beyond link_slope x dose
-    average_slope: float | None  # the truth's link slope when the effect is not one slope
+    case_mix: np.ndarray  # the post-2020 change in stalking charge log-odds from reclassified cases
     missing: list[tuple[str, str]]  # (force, year) outcomes published as "data not provided"
 
     def record(self, grid: _Grid) -> dict:
@@ -257,15 +344,21 @@ class _Scenario:
             "forces": {
                 f.name: {
                     "charge_delay_quarters": round(float(self.charge_delay[j]), 6),
+                    "charge_delay_post_2020_extra": round(float(self.charge_delay_post[j]), 6),
                     "charge_trend_per_year": round(float(self.trend[j]), 6),
                     "backlog_2020_shock": round(float(self.backlog[j]), 6),
                     "link_effect_beyond_slope": round(float(self.link[j]), 6),
+                    "case_mix_effect": round(float(self.case_mix[j]), 6),
                 }
                 for j, f in enumerate(grid.forces)
             },
             "missing_force_years": [list(fy) for fy in self.missing],
-            "average_link_slope": None if self.average_slope is None else round(self.average_slope, 6),
         }
+
+    def delays(self, grid: _Grid) -> np.ndarray:
+        """(quarters, forces): the extra quarters before a charge for each recorded quarter."""
+        post = np.repeat(grid.after(2020), 4)
+        return self.charge_delay[None, :] + np.outer(post, self.charge_delay_post)
 
 
 def _reclassified_share(rec: _Recording, expected_dose: np.ndarray) -> np.ndarray:
@@ -282,52 +375,45 @@ def _scenario_effects(cfg: dict, grid: _Grid, dose_c: np.ndarray, reclassified: 
     rng = np.random.default_rng([int(cfg["seed"]), 2020])
     nf = grid.nf
     delay = sc["charge_delay_quarters"] + sc["charge_delay_per_dose"] * np.clip(dose_c, 0, None)
+    delay_post = sc["charge_delay_post_per_dose"] * np.clip(dose_c, 0, None)
     z = (dose_c - dose_c.mean()) / (dose_c.std() or 1.0)
     rho = float(sc["pretrend_dose_corr"])
     trend = sc["pretrend_sd"] * (rho * z + np.sqrt(max(0.0, 1 - rho**2)) * rng.standard_normal(nf))
-    court = np.exp(rng.normal(0, sc["backlog_court_sd"], nf)) if sc["backlog_court_sd"] > 0 else np.ones(nf)
+    court = np.ones(nf)
+    if sc["backlog_court_sd"] > 0:
+        rho_b = float(sc["backlog_dose_corr"])
+        court = np.exp(sc["backlog_court_sd"] * (rho_b * z + np.sqrt(1 - rho_b**2) * rng.standard_normal(nf)))
     backlog = sc["backlog_2020"] * court / court.mean()
     candidates = [(f.name, y) for f in grid.forces if f.name not in (forces.BTP, GMP) for y in grid.out_years]
     picks = rng.choice(len(candidates), size=int(sc["missing_force_years"]), replace=False)
     missing = sorted(candidates[i] for i in picks)
-    link, average = _link_beyond_slope(cfg, rng, dose_c, reclassified)
+    link = _behaviour_beyond_slope(cfg, rng, dose_c)
+    # the case-mix route: reclassified cases (ex-partner harassment) charged at their own
+    # log-odds, relative to other stalking, times each force's reclassified share (the mixture,
+    # to first order): the rise moves the charge rate without any change in charging
+    case_mix = float(sc["reclassified_charge_logodds"]) * reclassified
     return _Scenario(
         charge_delay=np.asarray(delay, dtype=float),
+        charge_delay_post=np.asarray(delay_post, dtype=float),
         trend=trend,
         backlog=backlog,
         link=link,
-        average_slope=average,
+        case_mix=case_mix,
         missing=missing,
     )
 
 
-def _link_beyond_slope(
-    cfg: dict, rng: np.random.Generator, dose_c: np.ndarray, reclassified: np.ndarray
-) -> tuple[np.ndarray, float | None]:
-    """The post-2020 charge effect a scenario adds to link_slope x dose, and the average slope
-    the truth then has (None when it stays link_slope):
-    - heterogeneous: each force its own slope (sd `slope_sd`) and a quadratic term; the truth
-      is the least-squares slope of the whole effect on the dose across forces;
-    - dose_error: the effect follows the true change in recording, of which the published dose
-      is a noisy measure: link_slope x (true - measured) is added; and reclassified cases have
-      their own charge log-odds (`reclassified_charge_logodds` relative to other stalking), so
-      a force's post-2020 charge log-odds also moves by that times its reclassified share (the
-      mixture, to first order): a route from the rise to the charge rate through case mix, not
-      through the rise's pressure on investigators. The truth stays link_slope per unit of the
-      true change, so an estimator that reads the case-mix route as the link is biased."""
-    sc, slope = cfg["scenario"], float(cfg["link_slope"])
+def _behaviour_beyond_slope(cfg: dict, rng: np.random.Generator, dose_c: np.ndarray) -> np.ndarray:
+    """heterogeneous: the post-2020 charge effect beyond link_slope x dose when each force has
+    its own slope (sd `slope_sd`) and the effect bends with the dose (a quadratic term); zeros
+    otherwise. The truth is then the weighted least-squares slope of the whole effect
+    (`_link_truth`)."""
+    sc = cfg["scenario"]
     extra = np.zeros_like(dose_c)
     if sc["slope_sd"] or sc["slope_curvature"]:
         extra += rng.normal(0, sc["slope_sd"], len(dose_c)) * dose_c
         extra += sc["slope_curvature"] * (dose_c**2 - np.mean(dose_c**2))
-    if sc["dose_error_sd"]:
-        extra += slope * rng.normal(0, sc["dose_error_sd"], len(dose_c))
-    if sc["reclassified_charge_logodds"]:
-        extra += sc["reclassified_charge_logodds"] * reclassified
-    if not (sc["slope_sd"] or sc["slope_curvature"]):
-        return extra, None
-    effect = slope * dose_c + extra
-    return extra, float(np.polyfit(dose_c, effect, 1)[0])
+    return extra
 
 
 def _drop_force_years(out: pd.DataFrame, missing: list[tuple[str, str]]) -> pd.DataFrame:
@@ -352,6 +438,14 @@ def _recording_effects(cfg: dict, rng: np.random.Generator, nf: int) -> _Recordi
     rho = float(cfg["scenario"]["jumps_correlation"])
     if rho:  # the same draws, mixed: a force that jumped in 2018 jumps in 2020 too
         g20 = rho * g18 * st["growth_2020_sd"] / st["growth_2018_sd"] + np.sqrt(1 - rho**2) * g20
+    # the April 2020 rule moved ex-partner harassment into stalking, so a force that recorded
+    # more harassment for each stalking offence beforehand had more to move: its 2020 jump
+    # follows that pre-determined exposure (the instrument the exposure estimator uses)
+    exposure = effect["harassment"] - effect["stalking"]
+    rho_x = float(st["exposure_dose_corr"])
+    if rho_x:
+        z = (exposure - exposure.mean()) / exposure.std()
+        g20 = rho_x * st["growth_2020_sd"] * z + np.sqrt(1 - rho_x**2) * g20
     reclass = rng.beta(
         st["reclassified_share_mean"] * st["reclassified_share_concentration"],
         (1 - st["reclassified_share_mean"]) * st["reclassified_share_concentration"],
@@ -409,11 +503,22 @@ def _recorded_volumes(
     return volumes
 
 
-def _dose(volumes: dict[str, np.ndarray], grid: _Grid) -> np.ndarray:
-    """Each force's realised log growth in recorded stalking across April 2020."""
+def _dose(
+    volumes: dict[str, np.ndarray], grid: _Grid, pre: str = "2019/20", post: str = "2020/21"
+) -> np.ndarray:
+    """Each force's realised log growth in recorded stalking from `pre` to `post` (by default
+    across April 2020)."""
     annual = volumes["stalking"].reshape(grid.ny, 4, grid.nf).sum(axis=1)
-    i19, i20 = grid.index("2019/20"), grid.index("2020/21")
-    return np.log(np.maximum(annual[i20], 1) / np.maximum(annual[i19], 1))
+    i0, i1 = grid.index(pre), grid.index(post)
+    return np.log(np.maximum(annual[i1], 1) / np.maximum(annual[i0], 1))
+
+
+def _dose_2018(volumes: dict[str, np.ndarray], grid: _Grid) -> np.ndarray:
+    """Each force's log growth in recorded stalking across April 2018 (zeros, and so no 2018
+    link, when a configuration's years do not span that change)."""
+    if not {"2017/18", "2018/19"} <= set(grid.all_years):
+        return np.zeros(grid.nf)
+    return _dose(volumes, grid, "2017/18", "2018/19")
 
 
 def _charge_probabilities(
@@ -421,7 +526,7 @@ def _charge_probabilities(
     rng: np.random.Generator,
     grid: _Grid,
     expected: dict[str, np.ndarray],
-    dose_c: np.ndarray,
+    doses: _Doses,
     scenario: _Scenario,
 ) -> _Charging:
     """Charge probabilities per series, year and force: expit(year intercept + force effect +
@@ -429,12 +534,12 @@ def _charge_probabilities(
     so that the national rates match the config; then a scenario's trends (stalking) and
     2020/21 shock (every series), which the intercepts do not absorb."""
     names = [f.name for f in grid.forces]
-    post20 = grid.after(2020)
+    post18, post20 = grid.after(2018), grid.after(2020)
     u = {s: rng.normal(0, cfg[s]["force_sd"], grid.nf) for s in SERIES}
     u["harassment"] = 0.6 * u["stalking"] + 0.8 * u["harassment"]
     for name, eff in cfg["stalking"]["extreme_forces"].items():
         u["stalking"][names.index(forces.resolve(name).name)] = eff
-    slope = float(cfg["link_slope"])
+    slope, slope18 = float(cfg["link_slope"]), float(cfg["link_slope_2018"])
     p_charge: dict[str, np.ndarray] = {}
     mu: dict[str, dict[str, float]] = {}
     for s in SERIES:
@@ -444,12 +549,15 @@ def _charge_probabilities(
         for i, y in enumerate(grid.all_years):
             if y not in cfg[s]["charge_rate"]:
                 continue
-            shift = u[s] + (slope * dose_c * post20[i] if s == "stalking" else 0.0)
+            shift = u[s]
+            if s == "stalking":
+                shift = shift + slope * doses.true_c * post20[i] + slope18 * doses.d2018_c * post18[i]
             m = _solve_intercept(cfg[s]["charge_rate"][y], expected[s][i] + 1e-9, shift)
             mu[s][y] = m
             extra = scenario.backlog * (y == "2020/21")
             if s == "stalking":
-                extra = extra + scenario.trend * (grid.start[y] - 2019) + scenario.link * post20[i]
+                extra = extra + scenario.trend * (grid.start[y] - 2019)
+                extra = extra + (scenario.link + scenario.case_mix) * post20[i]
             p[i] = expit(m + shift + noise[i] + extra)
         p_charge[s] = p
     return _Charging(u, p_charge, mu)
@@ -483,7 +591,8 @@ def _outcomes_by_delay(
 ) -> np.ndarray:
     """One series' offences recorded per quarter and force, split by eventual outcome type and
     by the delay in quarters before the outcome: (quarters, forces, types, delays). A force's
-    charges wait `charge_delay` quarters more than its other outcomes (0 in the baseline)."""
+    charges wait `charge_delay` quarters more than its other outcomes, per recorded quarter
+    and force (0 in the baseline)."""
     delays = np.asarray(cfg["delays"]["quarters"], dtype=float)
     delays /= delays.sum()
     type_first = np.array([periods.fy_start(o.first_year) for o in taxonomy.OUTCOME_TYPES])
@@ -503,19 +612,23 @@ def _outcomes_by_delay(
 
 
 def _shifted_delays(delays: np.ndarray, shift: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Delay probabilities per (quarter, force, type): charges' (type 1) moved later by each
-    force's `shift` quarters (a fraction split between the two neighbouring whole shifts)."""
+    """Delay probabilities per (quarter, force, type): charges' (type 1) moved later by the
+    (quarter, force) `shift` in quarters (a fraction split between the two neighbouring whole
+    shifts)."""
     width = len(delays) + int(np.ceil(shift.max()))
     base = np.zeros(width)
     base[: len(delays)] = delays
     out = np.broadcast_to(base, (*shape, width)).copy()
-    for j, k in enumerate(shift):
-        whole, frac = int(np.floor(k)), float(k - np.floor(k))
-        moved = np.zeros(width)
-        moved[whole : whole + len(delays)] += (1 - frac) * delays
-        if frac:
-            moved[whole + 1 : whole + 1 + len(delays)] += frac * delays
-        out[:, j, 1] = moved
+    moved: dict[float, np.ndarray] = {}
+    for (q, j), k in np.ndenumerate(shift):
+        if k not in moved:
+            whole, frac = int(np.floor(k)), float(k - np.floor(k))
+            m = np.zeros(width)
+            m[whole : whole + len(delays)] += (1 - frac) * delays
+            if frac:
+                m[whole + 1 : whole + 1 + len(delays)] += frac * delays
+            moved[k] = m
+        out[q, j, 1] = moved[k]
     return out
 
 

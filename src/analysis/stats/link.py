@@ -428,7 +428,7 @@ def dose_x_post_estimate(
     note: str = "",
 ) -> Estimate:
     """The dose x post slope of a binomial GLM with force and year effects on `d`, with CV3."""
-    X, names = glm.design(d, _dose_x_post(d))
+    X, names = glm.design(d, dose_x_post(d))
     return cv3_estimate(
         estimator, specification, d, X, names.index("dose_x_post"), level, success, total, note
     )
@@ -774,7 +774,7 @@ def average_marginal_effect(fit: glm.Fit, dp: pd.DataFrame) -> dict:
     }
 
 
-def _with_dose(other: pd.DataFrame, d: pd.DataFrame) -> pd.DataFrame:
+def with_dose(other: pd.DataFrame, d: pd.DataFrame) -> pd.DataFrame:
     """Another offence's panel with the analysed offence's dose (the exposure is its rise in recording)."""
     dose = d.groupby("force")[["dose", "dose_c"]].first()
     o = other.drop(columns=["dose", "dose_c"]).merge(dose, left_on="force", right_index=True)
@@ -790,7 +790,7 @@ def negative_control(
     return dose_x_post_estimate(
         "negative_control",
         f"as primary on offence {code}'s charges, with {noun}'s dose (no link expected)",
-        PRIMARY.sample(_with_dose(other, d)),
+        PRIMARY.sample(with_dose(other, d)),
         level,
         PRIMARY.success,
         PRIMARY.total,
@@ -812,14 +812,14 @@ def triple_difference(
     CV3 (leave-one-force-out) SE with t(G-1)."""
     s, n = PRIMARY.success, PRIMARY.total
     a = PRIMARY.sample(d)
-    b = PRIMARY.sample(_with_dose(other, d))
+    b = PRIMARY.sample(with_dose(other, d))
     both = a.merge(
         b[["force", "financial_year", s, n]], on=["force", "financial_year"], suffixes=("", "_other")
     )
     la, va = _empirical_logit(both[s], both[n])
     lb, vb = _empirical_logit(both[f"{s}_other"], both[f"{n}_other"])
     y, w = (la - lb).to_numpy(), 1 / (va + vb).to_numpy()
-    X, names = glm.design(both, _dose_x_post(both))
+    X, names = glm.design(both, dose_x_post(both))
     groups = pd.factorize(both["force"])[0]
     est, draws = glm.fe_wls_jackknife(groups, X, y, w, names.index("dose_x_post"))
     return cv3_row(
@@ -860,7 +860,7 @@ def comparison_estimates(
     return [negative_control(other, d, code, level, noun), triple_difference(other, d, code, level, noun)]
 
 
-def _usable(panel: pd.DataFrame) -> pd.DataFrame:
+def usable(panel: pd.DataFrame) -> pd.DataFrame:
     """The usable force-years, with force and year as plain Python text: each estimator selects
     and factorises these columns many times over, and Arrow-backed text makes each of those
     steps cost tenths of a millisecond on a few hundred rows."""
@@ -887,11 +887,11 @@ def run_link(
     models table, the primary estimate and the panel. `comparison` is the negative-control
     offence's code."""
     panel = link_panel(outcomes, recorded, (offence,))
-    d = _usable(panel)
+    d = usable(panel)
     dp = primary_sample(d)
     basis = (PRIMARY.success, PRIMARY.total)
     prim, influence = _fit_primary(dp, level)
-    wild_p = glm.wild_score_bootstrap(dp, _dose_x_post(dp), "dose_x_post", bootstrap_reps, seed, *basis)
+    wild_p = glm.wild_score_bootstrap(dp, dose_x_post(dp), "dose_x_post", bootstrap_reps, seed, *basis)
     es = event_study(
         PRIMARY.sample(d),
         level=level,
@@ -933,7 +933,7 @@ def run_link(
 def primary_only(outcomes: pd.DataFrame, recorded: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """The primary estimator's row of the link models table alone, as `run_link` fits it (the method
     study's `--battery primary`, for the thousands of replicates its targets need)."""
-    d = _usable(link_panel(outcomes, recorded, (taxonomy.STALKING,)))
+    d = usable(link_panel(outcomes, recorded, (taxonomy.STALKING,)))
     prim, _ = _fit_primary(primary_sample(d), level)
     return pd.DataFrame([_primary_estimates(prim, np.nan, 0)[0].row()])
 
@@ -943,7 +943,7 @@ def _fit_primary(dp: pd.DataFrame, level: float) -> tuple[glm.Fit, pd.DataFrame]
     leave-one-force-out refits, which also give the influence table: each force's estimate
     without it, and the change."""
     fit = glm.fit_glm(
-        dp, _dose_x_post(dp), "dose_x_post", level, PRIMARY.success, PRIMARY.total, jackknife=False
+        dp, dose_x_post(dp), "dose_x_post", level, PRIMARY.success, PRIMARY.total, jackknife=False
     )
     assert fit.X is not None
     k = fit.names.index("dose_x_post")
@@ -982,7 +982,7 @@ def influence_summary(influence: pd.DataFrame, estimate: float, top: int = 3) ->
     }
 
 
-def _dose_x_post(d: pd.DataFrame) -> dict[str, np.ndarray]:
+def dose_x_post(d: pd.DataFrame) -> dict[str, np.ndarray]:
     """The primary term: the centred dose in the years from the break on."""
     return {"dose_x_post": d["dose_c"].to_numpy() * d["post"].to_numpy()}
 
@@ -1116,7 +1116,7 @@ def _secondary_estimates(
                 perm_p,
             )
         )
-    both = primary_sample(_usable(link_panel(outcomes, recorded, (taxonomy.STALKING, taxonomy.HARASSMENT))))
+    both = primary_sample(usable(link_panel(outcomes, recorded, (taxonomy.STALKING, taxonomy.HARASSMENT))))
     rows.append(
         dose_x_post_estimate(
             "combined_8Q_8L",
@@ -1136,7 +1136,7 @@ def _secondary_estimates(
 def _force_residuals(d: pd.DataFrame) -> pd.DataFrame:
     """Per force: dose and the mean Pearson residual in post-2020 years from the closed-basis
     model on every year (the force report compares its closed-basis charge rate with it)."""
-    X, _ = glm.design(d, _dose_x_post(d))
+    X, _ = glm.design(d, dose_x_post(d))
     n = d["closed"].to_numpy(float)
     mu = expit(X @ glm.fe_start(d, X))
     pearson = (d["charged"].to_numpy(float) - n * mu) / np.sqrt(n * mu * (1 - mu))

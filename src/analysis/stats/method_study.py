@@ -27,7 +27,8 @@ from analysis import workers
 from analysis.demo import generator
 from analysis.domain import forces, rules, taxonomy
 from analysis.sources.homeoffice import OUTCOME_REQUIRED
-from analysis.stats import BATTERIES, funnel, link, shrinkage
+from analysis.stats import BATTERIES, funnel, headline, link, shrinkage
+from analysis.stats.link_panel import link_panel
 from analysis.stats.measures import data_source_label
 
 FUNNEL_YEAR = "2020/21"
@@ -46,6 +47,10 @@ COLUMNS = [
     "rmse_mcse",
     "coverage_mcse",
     "rejection_rate_mcse",
+    "warned_rate",
+    "silent_miss_rate",
+    "warned_rate_mcse",
+    "silent_miss_rate_mcse",
     "verdict",
 ]
 # what the estimators read of the outcomes table: stalking, harassment for the combined model,
@@ -55,6 +60,8 @@ STUDY_OFFENCES = ("8Q", "8L", taxonomy.COMPARISON_OFFENCE)
 STUDY_COLUMNS = OUTCOME_REQUIRED
 NOMINAL_COVERAGE = 0.95
 NOMINAL_SIZE = 0.05
+TOTAL = "link total (behaviour + case mix)"  # the parameter every dose x post estimator on stalking measures
+MAX_SILENT_MISS = 0.05  # the headline's target: intervals that miss with no warning shown, at most 5%
 Z = 1.96  # a measured value further than Z Monte Carlo errors from its target is told apart
 
 
@@ -63,56 +70,119 @@ def one_replicate(args: tuple[int, dict, Path | None, str, str]) -> list[dict]:
     estimator's alone under the "primary" battery)."""
     rep, overrides, config, scenario, battery = args
     cfg = generator.load_config(config, overrides, scenario)
-    primary = battery == "primary"
+    primary = battery == "primary"  # the stalking rows alone: no harassment, no comparison offence
     # the same stalking rows either way: simulate() draws every offence and keeps the ones asked for
     data = generator.simulate(cfg, offences=(taxonomy.STALKING,) if primary else STUDY_OFFENCES)
     outcomes, recorded = _estimator_tables(data)
-    average = data.truth["scenario"]["average_link_slope"]
-    slope = float(cfg["link_slope"]) if average is None else float(average)  # each estimator's target
+    truth = Truths.of(cfg, data.truth["link"])
     if primary:
-        return _link_records(rep, link.primary_only(outcomes, recorded), slope, cfg)
+        return _link_records(rep, link.primary_only(outcomes, recorded), truth)
+    if battery == "headline":
+        return _headline_records(rep, outcomes, recorded, truth)
     res = link.run_link(outcomes, recorded, bootstrap_reps=399, permutation_reps=99, seed=rep + 1)
-    out = _link_records(rep, res.models, slope, cfg)
+    headline.attach(res, outcomes, recorded)
+    out = _link_records(rep, res.models, truth, warned=res.primary["headline"]["warned"])
     panel = closed_counts(outcomes, (FUNNEL_YEAR, SHRINK_YEAR))
     out += _funnel_records(rep, panel, data.truth, float(cfg["stalking"]["force_sd"]))
     out += _shrinkage_records(rep, panel, data.truth)
     return out
 
 
-def _link_records(rep: int, models: pd.DataFrame, slope: float, cfg: dict) -> list[dict]:
-    """One record per row of the link models table, with that estimator's true value."""
+@dataclass(frozen=True)
+class Truths:
+    """What each link estimator is scored against in one replicate (truth.json's `link`): the
+    total link (behaviour plus case mix, the change in the charge rate of what is recorded as
+    stalking, which every dose x post estimator on stalking's own counts measures), the 2018
+    link for the 2018 replication, and which diagnostics have a true value of 0 under this
+    scenario (none where the scenario plants the very problem a diagnostic looks for: its
+    rejection rate is then its power)."""
+
+    total: float
+    slope_2018: float
+    pre_trend_free: bool  # no dose-related pre-2020 trend and no 2018 link inside the pre years
+    dose_exact: bool  # the published dose is the change charging follows (no recording-practice error)
+    delays_flat: bool  # post-2020 charging delays do not grow with the dose
+    shocks_unrelated: bool  # no charging shock shared with the comparison offence tracks the dose
+    bent: bool  # the link is curved in the dose (heterogeneous's slope_curvature)
+
+    @classmethod
+    def of(cls, cfg: dict, link_truth: dict) -> Truths:
+        sc = cfg["scenario"]
+        return cls(
+            total=float(link_truth["total"]),
+            slope_2018=float(link_truth["slope_2018"]),
+            pre_trend_free=not (sc["pretrend_sd"] and sc["pretrend_dose_corr"])
+            and not link_truth["slope_2018"],
+            dose_exact=not sc["dose_error_sd"],
+            delays_flat=not sc["charge_delay_post_per_dose"] and not sc["charge_delay_per_dose"],
+            shocks_unrelated=not (sc["backlog_2020"] and sc["backlog_dose_corr"]),
+            bent=bool(sc["slope_curvature"]),
+        )
+
+    def of_estimator(self, name: str) -> tuple[float, str]:
+        """(true value, what it is) for one row of the link models table."""
+        zero_unless = {
+            "pre_trend_linear": (self.pre_trend_free, "no dose-related pre-trend"),
+            "exposure_check": (self.dose_exact, "the published dose exact"),
+            "maturity_check": (self.delays_flat, "delays that do not grow with the dose"),
+            # the comparison offence shares the scenarios' courts and delays
+            "negative_control": (
+                self.shocks_unrelated and self.delays_flat,
+                "no shock or delay shared with the comparison offence that tracks the dose",
+            ),
+        }
+        if name.startswith("placebo") or name.startswith("event_study_pre_trend"):
+            zero_unless[name] = (self.pre_trend_free, "no effect before 2020")
+        if name in zero_unless:
+            holds, why = zero_unless[name]
+            if holds:
+                return 0.0, f"zero ({why})"
+            return np.nan, f"not zero here: this scenario plants what it looks for (power; {why} fails)"
+        if name == "break_2018":
+            return self.slope_2018, "link_slope_2018"
+        if name.startswith("dose_tercile"):
+            # a log-odds difference between dose thirds: the slope times their dose gap, not set here
+            return np.nan, "dose third against the bottom third (no true value)"
+        if name == "dose_spline_nonlinearity":
+            # the generator's link is a straight line in the dose unless a scenario bends it
+            return (
+                (np.nan, "spline's change in slope (bent: no true value)")
+                if self.bent
+                else (0.0, "spline's change in slope (0: linear)")
+            )
+        if name == "combined_8Q_8L":
+            return np.nan, "slope on the 8Q + 8L dose: a different estimand (no true value)"
+        return self.total, TOTAL
+
+
+def _headline_records(rep: int, outcomes: pd.DataFrame, recorded: pd.DataFrame, truth: Truths) -> list[dict]:
+    """The headline battery: the primary, the headline as printed and its diagnostics, the 2018
+    replication (about a tenth of the full battery's cost)."""
+    summary, rows = headline.assess(outcomes, recorded, link.usable(link_panel(outcomes, recorded)))
+    models = pd.concat([link.primary_only(outcomes, recorded), pd.DataFrame([r.row() for r in rows])])
+    return _link_records(rep, models, truth, warned=summary["warned"])
+
+
+def _link_records(rep: int, models: pd.DataFrame, truth: Truths, warned: bool | None = None) -> list[dict]:
+    """One record per row of the link models table, with that estimator's true value; the
+    `headline` row also records whether any warning shown beside it fired."""
     out: list[dict] = []
     for row in models.to_dict("records"):
         name = row["estimator"]
-        if name.startswith("placebo") or name.startswith("event_study_pre_trend"):
-            truth, parameter = 0.0, "zero (no effect before 2020)"
-        elif name == "negative_control":
-            truth, parameter = 0.0, "zero (no link for the comparison offence)"
-        elif name.startswith("dose_tercile"):
-            # a log-odds difference between dose thirds: link_slope times their dose gap, not set here
-            truth, parameter = np.nan, "dose third against the bottom third (no true value)"
-        elif name == "dose_spline_nonlinearity":
-            # the generator's link is a straight line in the dose unless a scenario bends it
-            bent = bool(cfg["scenario"]["slope_curvature"])
-            truth = np.nan if bent else 0.0
-            parameter = "spline's change in slope" + (" (bent: no true value)" if bent else " (0: linear)")
-        elif name == "combined_8Q_8L":
-            # a different estimand: the dose is the growth of 8Q + 8L, which the generator does not set
-            truth, parameter = np.nan, "slope on the 8Q + 8L dose (no true value)"
-        else:
-            truth, parameter = slope, "link_slope"
-        out.append(
-            {
-                "rep": rep,
-                "estimator": name,
-                "parameter": parameter,
-                "truth": truth,
-                "estimate": row["estimate"],
-                "ci_low": row["ci_low"],
-                "ci_high": row["ci_high"],
-                "p_value": row["p_value"],
-            }
-        )
+        value, parameter = truth.of_estimator(name)
+        record = {
+            "rep": rep,
+            "estimator": name,
+            "parameter": parameter,
+            "truth": value,
+            "estimate": row["estimate"],
+            "ci_low": row["ci_low"],
+            "ci_high": row["ci_high"],
+            "p_value": row["p_value"],
+        }
+        if name == "headline":
+            record["warned"] = warned
+        out.append(record)
     return out
 
 
@@ -251,11 +321,19 @@ class Targets:
     coverage: str | None
     size: str | None
     size_band: float  # how far a method with exactly 5% size would wander (2 MC errors)
+    # the headline's silent-miss rate against its 5% ceiling: "below" or "above" it beyond Monte
+    # Carlo error, or "" (cannot be told from 5% at this number of replicates: not shown met)
+    silent: str | None = None
 
     @property
     def missed(self) -> bool:
         """Whether any target is missed beyond Monte Carlo error."""
-        return bool(self.bias_distinguishable) or bool(self.coverage) or bool(self.size)
+        return (
+            bool(self.bias_distinguishable)
+            or bool(self.coverage)
+            or bool(self.size)
+            or self.silent == "above"
+        )
 
 
 def targets(row) -> Targets:
@@ -279,7 +357,11 @@ def targets(row) -> Targets:
     if np.isfinite(row["rejection_rate"]) and row["truth"] == 0:
         gap = row["rejection_rate"] - NOMINAL_SIZE
         size = "" if abs(gap) <= band else ("above" if gap > 0 else "below")
-    return Targets(bias, coverage, size, band)
+    silent = None
+    if np.isfinite(row.get("silent_miss_rate", np.nan)):
+        gap = row["silent_miss_rate"] - MAX_SILENT_MISS
+        silent = "" if abs(gap) <= band else ("above" if gap > 0 else "below")
+    return Targets(bias, coverage, size, band, silent)
 
 
 def verdict(row) -> str:
@@ -302,6 +384,14 @@ def verdict(row) -> str:
             f"size {t.size} 5% beyond Monte Carlo error"
             if t.size
             else f"size consistent with 5% (within ±{100 * t.size_band:.1f} points)"
+        )
+    if t.silent is not None:
+        parts.append(
+            {
+                "above": "silent misses above 5% beyond Monte Carlo error (target missed)",
+                "below": "silent misses below 5% beyond Monte Carlo error (target met)",
+                "": f"silent misses not distinguishable from 5% (within ±{100 * t.size_band:.1f} points: not shown met)",
+            }[t.silent]
         )
     return "; ".join(parts)
 
@@ -342,12 +432,35 @@ def summarise(records: pd.DataFrame) -> pd.DataFrame:
             else np.nan,
             "coverage_mcse": _proportion_mcse(coverage, reps),
             "rejection_rate_mcse": _proportion_mcse(rejection, reps),
+            **_warning_rates(g, t, has_ci and known),
         }
         row["verdict"] = verdict(row)
         rows.append(row)
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["data_source"] = data_source_label(True)  # every replicate is generated data
     return out
+
+
+def _warning_rates(g: pd.DataFrame, t: pd.Series, scored: bool) -> dict[str, float]:
+    """For the headline (records carrying `warned`): the share of replicates in which a warning
+    shown to readers fired, and the share whose interval misses the truth with no warning shown
+    (a silent miss), each with its Monte Carlo error; NaN for every other estimator."""
+    reps = len(g)
+    if "warned" not in g or g["warned"].isna().all():
+        return {
+            k: np.nan
+            for k in ("warned_rate", "silent_miss_rate", "warned_rate_mcse", "silent_miss_rate_mcse")
+        }
+    warned = g["warned"].astype(bool)
+    miss = ~((g["ci_low"] <= t) & (t <= g["ci_high"])) if scored else pd.Series(np.nan, index=g.index)
+    silent = float((miss.astype(bool) & ~warned).mean()) if scored else np.nan
+    rate = float(warned.mean())
+    return {
+        "warned_rate": rate,
+        "silent_miss_rate": silent,
+        "warned_rate_mcse": _proportion_mcse(rate, reps),
+        "silent_miss_rate_mcse": _proportion_mcse(silent, reps),
+    }
 
 
 def _with_error(value: float, mcse: float) -> str:
@@ -372,6 +485,8 @@ def summary_text(table: pd.DataFrame) -> str:
                     ("RMSE (MCSE)", "rmse"),
                     ("coverage (MCSE)", "coverage"),
                     ("rejection (MCSE)", "rejection_rate"),
+                    ("warned (MCSE)", "warned_rate"),
+                    ("silent miss (MCSE)", "silent_miss_rate"),
                 )
             },
             "reps": table["reps"],

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.domain import rules, taxonomy
-from analysis.stats import decompose, funnel, link, shrinkage
+from analysis.stats import decompose, funnel, headline, link, shrinkage
 from analysis.stats.measures import force_year, national_year, resolve_year
 
 
@@ -102,6 +102,7 @@ def fit(
         comparison=comparison,
         offence=offence,
     )
+    headline.attach(lk, outcomes, recorded, comparison, offence)
     pairs = [(link.PRE, brk), (years[0], years[-1])] if change is not None else [(years[0], years[-1])]
     phi = decompose.quarterly_dispersion(outcomes, offence, tuple(y for pair in pairs for y in pair))
     decs = [decompose.decompose(panel, a, b, phi=phi) for a, b in pairs]
