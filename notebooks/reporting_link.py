@@ -65,9 +65,11 @@ sections.link_models_table(ctx)
 sections.link_pre_trend(ctx)
 
 # %% [markdown]
-# How large would a violation of parallel trends have to be to overturn the result? Rambachan
-# and Roth's relative-magnitudes bounds allow the post-2020 changes in the trend gap to be up to
-# Mbar times the largest pre-2020 one (see the methods page).
+# Rambachan and Roth's relative-magnitudes bounds, for the methods: they bound the event study's
+# mean post-2020 coefficient (not the headline), allowing the post-2020 changes in the trend gap
+# to be up to Mbar times the largest pre-2020 one. With 43 forces they are wide, so the headline
+# uses the smoothness bound in "In brief" instead (a steady trend carried forward, and the trend
+# that would overturn the parallel-trends estimate).
 
 # %%
 sections.link_pre_trend_sensitivity(ctx)

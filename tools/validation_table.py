@@ -94,11 +94,13 @@ def markdown(
     scenarios: list[str] | None,
     bounds: bool = False,
     parameter: bool = False,
+    silent: bool = False,
 ) -> str:
     """The chosen rows (every estimator's if `estimators` is None) in the order asked for
     (scenario, then estimator), as a Markdown table; with `bounds`, two more columns: the bias's
     Monte Carlo interval and the coverage's lower bound; with `parameter`, the parameter scored
-    and the verdict (for estimators with several rows, such as the funnels)."""
+    and the verdict (for estimators with several rows, such as the funnels); with `silent`, the
+    headline's warned and silent-miss rates."""
     rows = table if estimators is None else table[table["estimator"].isin(estimators)]
     if scenarios:
         rows = rows[rows["scenario"].isin(scenarios)]
@@ -108,6 +110,9 @@ def markdown(
     head = "| scenario | estimator |" + (" parameter |" if parameter else "")
     head += " truth | bias (MCSE) | coverage (MCSE) | rejection (MCSE) | reps |"
     rule = "|---|---|" + ("---|" if parameter else "") + "---|---|---|---|---|"
+    if silent:
+        head += " warned (MCSE) | silent miss (MCSE) |"
+        rule += "---|---|"
     if bounds:
         head += " bias ± 1.96 MCSE | coverage − 1.96 MCSE |"
         rule += "---|---|"
@@ -122,6 +127,12 @@ def markdown(
             + f" {r.truth:g} | {_with_mcse(r.bias, r.bias_mcse)} | "
             f"{_with_mcse(r.coverage, r.coverage_mcse, True)} | "
             f"{_with_mcse(r.rejection_rate, r.rejection_rate_mcse, True)} | {r.reps} |"
+            + (
+                f" {_with_mcse(r.warned_rate, r.warned_rate_mcse, True)} |"
+                f" {_with_mcse(r.silent_miss_rate, r.silent_miss_rate_mcse, True)} |"
+                if silent
+                else ""
+            )
             + (_bounds(r) if bounds else "")
             + (f" {r.verdict} |" if parameter else "")
         )
@@ -137,6 +148,11 @@ def main() -> None:
         "--bounds",
         action="store_true",
         help="add the bias's Monte Carlo 95%% interval and the coverage's lower bound",
+    )
+    p.add_argument(
+        "--silent",
+        action="store_true",
+        help="add the headline's warned and silent-miss rates (a --battery headline table)",
     )
     p.add_argument(
         "--misses",
@@ -165,7 +181,7 @@ def main() -> None:
         return
     if a.misses:
         table = misses(table)
-    print(markdown(table, a.estimator, a.scenario, a.bounds, parameter=a.misses))
+    print(markdown(table, a.estimator, a.scenario, a.bounds, parameter=a.misses, silent=a.silent))
 
 
 if __name__ == "__main__":

@@ -119,3 +119,93 @@ def test_spline_sentence_quotes_the_outer_knots_and_the_test():
     bent = spline | {"nonlinearity_test": spline["nonlinearity_test"] | {"p_value": 0.01}}
     assert "it rejects a straight line" in link_text.spline_sentence(bent)
     assert "No dose-response spline" in link_text.spline_sentence(None)
+
+
+def _headline(**over) -> dict:
+    check = {"ran": True, "fired": False, "p_value": 0.5, "estimate": -0.1}
+    h = {
+        "estimate": -0.3,
+        "ci_low": -0.5,
+        "ci_high": -0.1,
+        "level": 0.95,
+        "n_forces": 43,
+        "fired": [],
+        "checks": {
+            "pre_trend_linear": dict(check, estimate=-0.02, p_value=0.4),
+            "exposure_check": dict(check),
+            "maturity_check": dict(check),
+            "negative_control": dict(check),
+        },
+        "parallel_trends": {"estimate": -0.4, "ci_low": -0.55, "ci_high": -0.25, "breakdown_trend": -0.06},
+        "break_2018": {"estimate": 0.05, "ci_low": -0.2, "ci_high": 0.3, "n_forces": 43},
+    }
+    return h | over
+
+
+def test_headline_sentence_claims_no_more_than_its_interval():
+    fall = link_text.headline_sentence(_headline(), "stalking")
+    assert fall.startswith(
+        "Forces whose recorded stalking rose more across April 2020 saw their charge rate fall by more"
+    )
+    # the odds per doubling, from the log-odds per unit of log growth, and its interval
+    assert f"x {2**-0.3:.2f} (95% CI x {2**-0.5:.2f} to x {2**-0.1:.2f})" in fall
+    assert "a change in charging together with the change in which cases count as stalking" in fall
+    unsure = link_text.headline_sentence(_headline(ci_high=0.1), "stalking")
+    assert unsure.startswith("The data cannot tell whether") and "fall by more" in unsure
+    rise = link_text.headline_sentence(_headline(estimate=0.3, ci_low=0.1, ci_high=0.5), "stalking")
+    assert "fall by less (or rise by more)" in rise
+
+
+def test_bound_sentence_puts_the_breakdown_trend_in_words():
+    text = link_text.bound_sentence(_headline())
+    pct = f"{100 * (1 - 2**-0.06):.1f}%"
+    assert f"already falling behind by more than {pct} a year per doubling" in text
+    assert f"falling behind by {100 * (1 - 2**-0.02):.1f}% a year" in text and "does not find" in text
+    inside = _headline(parallel_trends=_headline()["parallel_trends"] | {"breakdown_trend": 0.0})
+    assert "already includes no difference" in link_text.bound_sentence(inside)
+    no_pre = _headline()
+    no_pre["checks"]["pre_trend_linear"] = {"ran": False, "fired": False, "p_value": float("nan")}
+    assert "Too few years before 2020" in link_text.bound_sentence(no_pre)
+
+
+def test_warnings_are_printed_when_and_only_when_a_check_fires():
+    quiet = link_text.warning_sentences(_headline())
+    assert len(quiet) == 1 and quiet[0].startswith("No warning from")
+    h = _headline(fired=["maturity_check"])
+    h["checks"]["maturity_check"] = {"ran": True, "fired": True, "p_value": 0.01, "estimate": -0.6}
+    said = link_text.warning_sentences(h)
+    assert said[0].startswith("Warning: offences followed longest") and "p = 0.01" in said[0]
+    assert not any("Warning" in s for s in said[1:]) and "the offences followed longest" not in said[1]
+    h["checks"]["exposure_check"] = {"ran": False, "fired": False, "p_value": float("nan")}
+    assert said != link_text.warning_sentences(h)
+    assert "Not run on these data: the rise measured" in link_text.warning_sentences(h)[-1]
+
+
+def test_break_2018_sentence_sits_beside_or_says_why_not():
+    assert "April 2018 rule change" in link_text.break_2018_sentence(_headline(), "stalking")
+    assert link_text.break_2018_sentence(_headline(break_2018=None), "stalking").startswith("No replication")
+
+
+def test_study_sentence_quotes_the_committed_headline_rows():
+    rows = []
+    for scenario, silent in (("baseline", 0.06), ("dose_error", 0.09)):
+        rows.append(
+            {
+                "scenario": scenario,
+                "estimator": "headline",
+                "truth": -0.4,
+                "reps": 500,
+                "coverage": 0.93,
+                "coverage_mcse": 0.011,
+                "rejection_rate": 0.6,
+                "rejection_rate_mcse": 0.022,
+                "silent_miss_rate": silent,
+                "silent_miss_rate_mcse": 0.011,
+            }
+        )
+    table = pd.DataFrame(rows)
+    text = link_text.study_sentence(table, "t.csv")
+    assert "in 6.0% to 9.0% of replicates (most in dose_error: 9.0% (Monte Carlo SE 1.1 points))" in text
+    assert "500 generated replicates in each of 2 scenarios" in text and "in 60.0%" in text
+    assert "pre-2020 trend test" not in text
+    assert "is not with this installation" in link_text.study_sentence(None, "t.csv")

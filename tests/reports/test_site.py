@@ -263,7 +263,14 @@ def test_a_reader_finds_a_force_in_the_browser(small_site, browser, tmp_path):
     assert "Northamptonshire" in browser.js("document.querySelector('h1').textContent")
     assert browser.js(ALL_IMAGES_RENDERED)
     text = browser.js("document.body.innerText")
-    assert "Charged or summonsed: 1.4% (34 of 2,467 closed) against 4.9% in England and Wales." in text
+    # the verdict's figures are the force CSV's (the page computes none of its own)
+    rows = pd.read_csv(small_site / "forces" / "northamptonshire.csv")
+    c = rows[(rows["table"] == "figures_to_quote.csv") & (rows["measure"] == "charged")].iloc[-1]
+    said = (
+        f"Charged or summonsed: {c['percent']:.1f}% ({int(c['count']):,} of {int(c['denominator']):,} "
+        f"closed) against {c['england_and_wales_percent']:.1f}% in England and Wales."
+    )
+    assert said in text
     # the banner once; besides it, only the copy-ready sentence, which keeps its label when copied
     # (figures carry their own)
     labelled = text.count("[GENERATED DEMO DATA, not real figures]")

@@ -123,3 +123,16 @@ def test_silent_misses_count_misses_no_warning_flagged():
     assert (
         "silent misses above 5% beyond Monte Carlo error" in method_study.summarise(many).iloc[0]["verdict"]
     )
+
+
+def test_the_words_are_the_summary_s_numbers(baseline):
+    from analysis.reports import link_text
+
+    summary = baseline[2]
+    words = link_text.headline_words(summary, "stalking")
+    assert f"x {link_text.per_doubling(summary['estimate']):.2f}" in words["headline_sentence"]
+    par = summary["parallel_trends"]
+    assert f"x {link_text.per_doubling(par['estimate']):.2f}" in words["bound_sentence"]
+    b18 = summary["break_2018"]
+    assert f"x {link_text.per_doubling(b18['estimate']):.2f}" in words["break_2018_sentence"]
+    assert len([w for w in words["warning_sentences"] if w.startswith("Warning")]) == len(summary["fired"])

@@ -1,5 +1,8 @@
-"""The words that go with the primary link estimate: its sentence and its caveats, written into
-the link model table beside the numbers (the notebooks print them)."""
+"""The words that go with the link estimates: the headline's sentence, the bound and the
+warnings computed from its own diagnostics (`analysis.stats.headline`), the April 2018
+replication, the study's record of the headline, and the primary model's other sentences and
+caveats; written into the link model table beside the numbers (every page prints them from it).
+"""
 
 from __future__ import annotations
 
@@ -11,18 +14,137 @@ from analysis.stats.link import BREAK, DONUT_YEARS, PRE, LinkResult
 from analysis.stats.measures import data_source_label
 
 
-def sentence(primary: dict) -> str:
-    """The primary estimate in one sentence: charge odds per doubling of the recorded offence."""
-    odds_per_doubling = float(np.exp(np.log(2) * primary["estimate"]))
-    noun = rules.offence_noun(primary["offence"])
+def per_doubling(log_odds: float) -> float:
+    """A slope per unit of log growth as a factor on the charge odds per doubling of the rise."""
+    return float(np.exp(np.log(2) * log_odds))
+
+
+def _odds_interval(x: dict) -> str:
+    """'x 0.82 (95% CI x 0.70 to x 0.96)' from an estimate with its interval (log-odds per unit)."""
     return (
-        f"Across {primary['n_forces']} forces, a force whose recorded {noun} grew by a factor of 2 "
-        f"more than another's across April 2020 had, for offences recorded from {BREAK}, charge odds "
-        f"{odds_per_doubling:.2f} times the other's, relative to its own earlier years and the "
-        f"national trend (slope {primary['estimate']:.3f} per unit log growth, "
-        f"{100 * primary['level']:.0f}% CI {primary['ci_low']:.3f} to {primary['ci_high']:.3f}; "
-        f"clustered p = {primary['p_value_cluster']:.3g}, wild bootstrap p = "
-        f"{primary['p_value_wild_bootstrap']:.3g})."
+        f"x {per_doubling(x['estimate']):.2f} ({100 * x['level']:.0f}% CI x {per_doubling(x['ci_low']):.2f} "
+        f"to x {per_doubling(x['ci_high']):.2f})"
+    )
+
+
+def _direction(x: dict, noun: str) -> str:
+    """The sentence's claim, as strong as the interval allows and no stronger."""
+    who = f"forces whose recorded {noun} rose more across April 2020"
+    if x["ci_high"] < 0:
+        return f"{who[0].upper()}{who[1:]} saw their charge rate fall by more than forces whose rose less"
+    if x["ci_low"] > 0:
+        return f"{who[0].upper()}{who[1:]} saw their charge rate fall by less (or rise by more) than forces whose rose less"
+    return (
+        f"The data cannot tell whether {who} saw their charge rate fall by more, or by less, than "
+        "forces whose rose less"
+    )
+
+
+def headline_sentence(h: dict, noun: str) -> str:
+    """The headline (`analysis.stats.headline.assess`) in words: direction as far as the interval
+    allows, the change in a change per doubling of the rise, and what it is a change in (charging
+    and case mix together)."""
+    return (
+        f"{_direction(h, noun)}: for each doubling of a force's rise beyond another's, the change in its "
+        f"charge odds from before April 2020 to after (offences recorded from {BREAK}) was "
+        f"{_odds_interval(h)} the other's, across {h['n_forces']} forces, allowing for charge trends "
+        "before 2020 that already differed steadily with the rise. This is a total: a change in "
+        f"charging together with the change in which cases count as {noun} (from April 2020 harassment "
+        "between ex-partners is recorded as stalking, and its charge rates differ); the published "
+        "counts cannot separate the two."
+    )
+
+
+def _pct_a_year(trend: float) -> str:
+    """A dose x year trend (log-odds a year per unit of log growth) as a percentage change in the
+    charge odds a year per doubling of the rise."""
+    return f"{100 * abs(per_doubling(trend) - 1):.1f}%"
+
+
+def bound_sentence(h: dict) -> str:
+    """The parallel-trends estimate beside the headline, with the steady divergence in charge
+    trends that would take its interval across no change, and the divergence the years before
+    2020 show."""
+    par, pre = {**h["parallel_trends"], "level": h["level"]}, h["checks"]["pre_trend_linear"]
+    text = (
+        f"Assuming instead that charge trends before 2020 were parallel across forces (the primary "
+        f"model) gives {_odds_interval(par)}. "
+    )
+    bd = par["breakdown_trend"]
+    if bd == 0:
+        text += "Its interval already includes no difference. "
+    elif np.isfinite(bd):
+        behind = "already falling behind" if bd < 0 else "already pulling ahead"
+        text += (
+            "That sign holds unless the charge odds of forces with larger rises were "
+            f"{behind} by more than {_pct_a_year(bd)} a year per doubling of the rise. "
+        )
+    if pre["ran"]:
+        way = "falling behind" if pre["estimate"] < 0 else "pulling ahead"
+        text += (
+            f"In the years before 2020 they were {way} by {_pct_a_year(pre['estimate'])} a year per "
+            f"doubling (p = {pre['p_value']:.2g}, a test that "
+            + ("finds" if pre["fired"] else "does not find")
+            + " such a trend at the 5% level; the headline allows for it either way)."
+        )
+    else:
+        text += "Too few years before 2020 to estimate a trend in them."
+    return text
+
+
+WARNING_TEXT = {
+    "exposure_check": (
+        "Warning: the rise measured from harassment recorded per stalking offence before the rule "
+        "changes gives a different answer (x {x} per doubling, p = {p}): the published rise may "
+        "mismeasure what the rule moved, and the headline may be biased."
+    ),
+    "maturity_check": (
+        "Warning: offences followed longest give a different answer (x {x} per doubling, p = {p}): "
+        "charges may be taking longer where recording rose more, and the headline may be biased."
+    ),
+    "negative_control": (
+        "Warning: the comparison offence's charges moved with the stalking rise (x {x} per doubling, "
+        "p = {p}): something beyond stalking changed charging in the same forces, and the headline "
+        "may be biased."
+    ),
+}
+
+
+def warning_sentences(h: dict) -> list[str]:
+    """One sentence for each diagnostic that fired, none for those that did not, and what ran."""
+    said = [
+        WARNING_TEXT[name].format(
+            x=f"{per_doubling(h['checks'][name]['estimate']):.2f}", p=f"{h['checks'][name]['p_value']:.2g}"
+        )
+        for name in h["fired"]
+    ]
+    ran = [name for name in WARNING_TEXT if h["checks"][name]["ran"]]
+    quiet = [CHECK_NAMES[n] for n in ran if n not in h["fired"]]
+    if quiet:
+        said.append(f"No warning from {_listed(quiet)}.")
+    missing = [CHECK_NAMES[n] for n in WARNING_TEXT if n not in ran]
+    if missing:
+        said.append(f"Not run on these data: {_listed(missing)}.")
+    return said
+
+
+CHECK_NAMES = {
+    "exposure_check": "the rise measured from pre-2020 harassment recording",
+    "maturity_check": "the offences followed longest",
+    "negative_control": "the comparison offence",
+}
+
+
+def break_2018_sentence(h: dict, noun: str) -> str:
+    """The same model on the April 2018 change, beside the headline."""
+    b = h.get("break_2018")
+    if not b:
+        return f"No replication on the April 2018 change: these data do not span it for recorded {noun}."
+    b = {**b, "level": h["level"]}
+    return (
+        f"The same comparison on the April 2018 rule change (each force's rise in recorded {noun} from "
+        f"2017/18 to 2018/19, parallel trends): {_odds_interval(b)} per doubling, across "
+        f"{b['n_forces']} forces."
     )
 
 
@@ -30,7 +152,7 @@ def marginal_effect_sentence(me: dict, noun: str) -> str:
     """The primary slope in percentage points: the average marginal effect per doubling."""
     lo, hi = me["per_doubling_pp_ci"]
     return (
-        f"In percentage points: at the fitted charge rates of the years from {BREAK} (mean "
+        f"The parallel-trends primary in percentage points: at the fitted charge rates of the years from {BREAK} (mean "
         f"{100 * me['mean_charge_rate_post']:.1f}%), a doubling of recorded {noun} beyond another "
         f"force's goes with a charge rate {abs(me['per_doubling_pp']):.2f} points "
         f"{'lower' if me['per_doubling_pp'] < 0 else 'higher'} (average marginal effect, 95% CI "
@@ -50,7 +172,7 @@ def dose_shape_sentence(models: pd.DataFrame) -> str:
     if not parts:
         return "No dose thirds were fitted."
     return (
-        "Shape: against the forces in the bottom third of the dose, the change in charge log-odds "
+        "Shape (the primary model, parallel trends): against the forces in the bottom third of the dose, the change in charge log-odds "
         f"from {BREAK} was, for {' and '.join(parts)}."
     )
 
@@ -232,9 +354,57 @@ def caveats(primary: dict, dose: pd.Series) -> list[str]:
         f"{g} forces are {g} clusters: intervals use the leave-one-force-out jackknife (CV3) "
         "standard error with t(G-1) critical values, and the wild cluster bootstrap p-value does "
         "not rely on large-cluster asymptotics.",
-        "Much of the 2020/21 change is reclassification between harassment and stalking; the "
-        "8Q + 8L specification fits the two offences together.",
+        "The 8Q + 8L row of the models table fits stalking and harassment together: charging "
+        "across both offences, which the reclassification between them does not move. It measures "
+        "a different quantity from the headline and is not a check on it.",
     ]
+
+
+def study_sentence(study: pd.DataFrame | None, where: str) -> str:
+    """How the headline fared in the method study (the committed `headline` table at `where`):
+    its silent-miss rate (interval missing the truth with no warning) across scenarios, its
+    power where the assumptions hold, and the linear pre-trend test's power against a trend
+    that grows with the rise; each with its Monte Carlo error."""
+    if study is None or "silent_miss_rate" not in study or not (study["estimator"] == "headline").any():
+        return f"The method study's table for this headline ({where}) is not with this installation."
+    h = study[study["estimator"] == "headline"].set_index("scenario")
+    worst = h["silent_miss_rate"].idxmax()
+
+    def rate(row: pd.Series, col: str) -> str:
+        return f"{100 * row[col]:.1f}% (Monte Carlo SE {100 * row[col + '_mcse']:.1f} points)"
+
+    text = (
+        f"In the method study ({where}: {int(h['reps'].min()):,} generated replicates in each of "
+        f"{len(h)} scenarios, with known truth), this headline's interval missed the truth with no "
+        f"warning in {100 * h['silent_miss_rate'].min():.1f}% to {100 * h['silent_miss_rate'].max():.1f}% "
+        f"of replicates (most in {worst}: {rate(h.loc[worst], 'silent_miss_rate')})"
+    )
+    if "baseline" in h.index:
+        b = h.loc["baseline"]
+        text += (
+            f"; where its assumptions hold (baseline) it covered the truth in {rate(b, 'coverage')} "
+            f"and found a link of the generator's size (charge odds x {per_doubling(b['truth']):.2f} per doubling) "
+            f"in {rate(b, 'rejection_rate')}"
+        )
+    pre = study[(study["estimator"] == "pre_trend_linear") & (study["scenario"] == "pretrend")]
+    if len(pre):
+        text += (
+            "; the pre-2020 trend test found the planted trend that grows with the rise in "
+            f"{rate(pre.iloc[0], 'rejection_rate')}"
+        )
+    return text + "."
+
+
+def headline_words(h: dict | None, noun: str) -> dict:
+    """The headline's sentences for the link model table (none when it was not assessed)."""
+    if not h:
+        return {}
+    return {
+        "headline_sentence": headline_sentence(h, noun),
+        "bound_sentence": bound_sentence(h),
+        "warning_sentences": warning_sentences(h),
+        "break_2018_sentence": break_2018_sentence(h, noun),
+    }
 
 
 def described(result: LinkResult, synthetic: bool) -> dict:
@@ -242,7 +412,7 @@ def described(result: LinkResult, synthetic: bool) -> dict:
     noun = rules.offence_noun(result.primary["offence"])
     return {
         **result.primary,
-        "sentence": sentence(result.primary),
+        **headline_words(result.primary.get("headline"), noun),
         "pre_trend_sentence": pre_trend_sentence(result.primary["pre_trend_test"]),
         "pre_trend_sensitivity_sentence": pre_trend_sensitivity_sentence(
             result.primary.get("pre_trend_sensitivity")

@@ -18,7 +18,7 @@ from analysis import outputs
 from analysis.domain import forces, periods, rules, taxonomy
 from analysis.errors import InputError
 from analysis.paths import source_paths
-from analysis.reports import link_text, plots, quote, verdicts
+from analysis.reports import link_text, plots, quote, site, verdicts
 from analysis.reports.display import Prose, Table, bullets, people_table
 from analysis.sources.store import load_store
 from analysis.stats import funnel, shrinkage
@@ -341,9 +341,28 @@ def unranked_small(units: pd.DataFrame) -> pd.DataFrame:
 
 
 def link_summary(ctx: Context) -> Prose:
-    """The link notebook's opening: the primary estimate in words, with its caveats after."""
-    primary = ctx.link_primary()
-    return Prose(f"**In brief**\n\n{primary['sentence']}")
+    """The link claim as every page prints it: the headline in words, the warnings that fired
+    (and which checks ran quiet), the parallel-trends estimate with the trend that would overturn
+    it, and the April 2018 replication beside (all written by `analyse`, link_text)."""
+    p = ctx.link_primary()
+    if "headline_sentence" not in p:
+        raise InputError(
+            f"{outputs.LINK_MODEL.relpath()} has no headline: re-run 'stalking-outcomes analyse --source {ctx.source}'."
+        )
+    return Prose(
+        f"**In brief**\n\n{p['headline_sentence']}\n\n{bullets(list(p['warning_sentences']))}\n\n"
+        f"{p['bound_sentence']}\n\n{p['break_2018_sentence']}\n\n{headline_study()}"
+    )
+
+
+HEADLINE_STUDY = ("docs", "validation", "validation_headline.csv")
+
+
+def headline_study() -> str:
+    """The headline's record in the committed method study, in words (link_text.study_sentence)."""
+    path = site.project_file(*HEADLINE_STUDY)
+    table = pd.read_csv(path) if path is not None else None
+    return link_text.study_sentence(table, "/".join(HEADLINE_STUDY))
 
 
 def link_caveats(ctx: Context) -> Prose:
@@ -936,11 +955,17 @@ VALIDATION_SHOWN = [
 ]
 
 
+HEADLINE_SHOWN = ["warned_rate", "silent_miss_rate", "silent_miss_rate_mcse"]
+
+
 def validation_table(table: pd.DataFrame, caption: str = "") -> Table:
     """The method study's results, one row per estimator and quantity, each figure beside its
     Monte Carlo standard error and the replicates behind it; the bias to four decimal places,
     where the larger studies' Monte Carlo errors sit."""
     shown = [c for c in VALIDATION_SHOWN if c in table.columns]
+    # the headline battery's own columns, where a table scores the headline
+    extra = [c for c in HEADLINE_SHOWN if c in table.columns and table[c].notna().any()]
+    shown[shown.index("reps") : shown.index("reps")] = extra
     kinds = {"bias": "num4", "bias_mcse": "num4", "truth": "num3", "mean_estimate": "num4"}
     return people_table(table[shown], kinds=kinds, caption=caption)
 
