@@ -113,7 +113,7 @@ def trend_adjusted(dp: pd.DataFrame) -> Jackknifed:
     line fitted on the years before the break alone and carried forward (Rambachan and Roth's
     smoothness class at M = 0): a dose x year term plus one dose term for each year from the
     break (so only the earlier years fix the line), the headline being those years' terms
-    averaged with the weights of their closed cases. A shock confined to one later year moves
+    averaged with the weights of their assigned outcomes. A shock confined to one later year moves
     that year's term only, not the line."""
     years = _years_from_origin(dp)
     dose = dp["dose_c"].to_numpy()
