@@ -145,22 +145,37 @@ def _headline(**over) -> dict:
 def test_headline_sentence_claims_no_more_than_its_interval():
     fall = link_text.headline_sentence(_headline(), "stalking")
     assert fall.startswith(
-        "Forces whose recorded stalking rose more across April 2020 saw their charge rate fall by more"
+        "Forces whose recorded stalking rose more across April 2020 saw their charge odds fall by more "
+        "(or rise by less) than forces whose recorded stalking rose less"
     )
-    # the odds per doubling, from the log-odds per unit of log growth, and its interval
+    # the odds for a twofold difference in growth, from the log-odds per unit of log growth
     assert f"x {2**-0.3:.2f} (95% CI x {2**-0.5:.2f} to x {2**-0.1:.2f})" in fall
     assert "a change in charging together with the change in which cases count as stalking" in fall
     unsure = link_text.headline_sentence(_headline(ci_high=0.1), "stalking")
     assert unsure.startswith("The data cannot tell whether") and "fall by more" in unsure
     rise = link_text.headline_sentence(_headline(estimate=0.3, ci_low=0.1, ci_high=0.5), "stalking")
-    assert "fall by less (or rise by more)" in rise
+    assert "fall by less (or rise by more) than forces whose recorded stalking rose less" in rise
+    gone = link_text.headline_sentence(_headline(estimate=float("nan")), "stalking")
+    assert gone.startswith("The headline link could not be estimated") and "x nan" not in gone
 
 
 def test_bound_sentence_puts_the_breakdown_trend_in_words():
     text = link_text.bound_sentence(_headline())
     pct = f"{100 * (1 - 2**-0.06):.1f}%"
-    assert f"already falling behind by more than {pct} a year per doubling" in text
+    assert f"already falling behind by more than {pct} a year per twofold difference in growth" in text
     assert f"falling behind by {100 * (1 - 2**-0.02):.1f}% a year" in text and "does not find" in text
+    assert "less than the divergence that would overturn" in text and "cannot be relied on" not in text
+    past = _headline()
+    past["checks"]["pre_trend_linear"] = dict(past["checks"]["pre_trend_linear"], estimate=-0.07)
+    assert "already more than the divergence that would overturn" in link_text.bound_sentence(past)
+    assert "cannot be relied on" in link_text.bound_sentence(past)
+    other_way = _headline()
+    other_way["checks"]["pre_trend_linear"] = dict(other_way["checks"]["pre_trend_linear"], estimate=0.07)
+    assert "runs the other way" in link_text.bound_sentence(other_way)
+    no_bd = _headline(parallel_trends=_headline()["parallel_trends"] | {"breakdown_trend": float("nan")})
+    assert "could not be estimated" in link_text.bound_sentence(
+        no_bd
+    ) and "nan" not in link_text.bound_sentence(no_bd)
     inside = _headline(parallel_trends=_headline()["parallel_trends"] | {"breakdown_trend": 0.0})
     assert "already includes no difference" in link_text.bound_sentence(inside)
     no_pre = _headline()
@@ -186,26 +201,50 @@ def test_break_2018_sentence_sits_beside_or_says_why_not():
     assert link_text.break_2018_sentence(_headline(break_2018=None), "stalking").startswith("No replication")
 
 
+def _study_row(scenario: str, estimator: str = "headline", **over) -> dict:
+    row = {
+        "scenario": scenario,
+        "estimator": estimator,
+        "truth": -0.4,
+        "reps": 500,
+        "bias": 0.0,
+        "bias_mcse": 0.01,
+        "coverage": 0.93,
+        "coverage_mcse": 0.011,
+        "rejection_rate": 0.6,
+        "rejection_rate_mcse": 0.022,
+        "warned_rate": 0.116,
+        "warned_rate_mcse": 0.014,
+        "silent_miss_rate": 0.06,
+        "silent_miss_rate_mcse": 0.011,
+    }
+    return row | over
+
+
 def test_study_sentence_quotes_the_committed_headline_rows():
-    rows = []
-    for scenario, silent in (("baseline", 0.06), ("dose_error", 0.09)):
-        rows.append(
-            {
-                "scenario": scenario,
-                "estimator": "headline",
-                "truth": -0.4,
-                "reps": 500,
-                "coverage": 0.93,
-                "coverage_mcse": 0.011,
-                "rejection_rate": 0.6,
-                "rejection_rate_mcse": 0.022,
-                "silent_miss_rate": silent,
-                "silent_miss_rate_mcse": 0.011,
-            }
-        )
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame([_study_row("baseline"), _study_row("dose_error", silent_miss_rate=0.09)])
     text = link_text.study_sentence(table, "t.csv")
     assert "in 6.0% to 9.0% of replicates (most in dose_error: 9.0% (Monte Carlo SE 1.1 points))" in text
     assert "500 generated replicates in each of 2 scenarios" in text and "in 60.0%" in text
-    assert "pre-2020 trend test" not in text
+    # the missed scenario is named: 9% is beyond 5% by more than its Monte Carlo error
+    assert "above the 5% target beyond Monte Carlo error in dose_error" in text
+    assert "showed a warning although nothing was wrong in 11.6%" in text
+    assert "pre-2020 trend test" not in text and "Against what they look for" not in text
+    within = pd.DataFrame([_study_row("baseline"), _study_row("dose_error", silent_miss_rate=0.06)])
+    assert "above the 5% target" not in link_text.study_sentence(within, "t.csv")
     assert "is not with this installation" in link_text.study_sentence(None, "t.csv")
+
+
+def test_study_sentence_quotes_each_warnings_power_and_the_trend_tests_size():
+    table = pd.DataFrame(
+        [
+            _study_row("baseline"),
+            _study_row("dose_error", "exposure_check", truth=float("nan"), rejection_rate=0.024),
+            _study_row("baseline", "pre_trend_linear", truth=0.0, rejection_rate=0.086),
+            _study_row("pretrend", "pre_trend_linear", truth=float("nan"), rejection_rate=0.318),
+        ]
+    )
+    text = link_text.study_sentence(table, "t.csv")
+    assert "the check on the rise measured from pre-2020 harassment recording fired in 2.4%" in text
+    assert "(dose_error)" in text and "offences followed longest" not in text
+    assert "rejected with no trend (baseline) in 8.6%" in text and "planted trend" in text and "31.8%" in text

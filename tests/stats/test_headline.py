@@ -62,6 +62,10 @@ def test_the_headline_row_and_summary_are_one_number(baseline):
     prim = link.primary_only(data.outcomes, data.recorded).iloc[0]
     assert summary["parallel_trends"]["estimate"] == pytest.approx(prim["estimate"], abs=1e-6)
     assert summary["break_2018"] is not None and "break_2018" in models
+    # the 2018 interval on the page is the 2018 row's, with its own t(G-1)
+    assert summary["break_2018"]["ci_low"] == pytest.approx(models["break_2018"].ci_low)
+    nc = summary["checks"]["negative_control"]
+    assert nc["ran"] and models["negative_control_check"].estimate == nc["estimate"]
 
 
 def test_the_headline_survives_a_dose_related_pre_trend_that_biases_the_primary():
@@ -89,6 +93,7 @@ def test_each_estimator_is_scored_against_the_part_it_measures():
     assert t.of_estimator("headline")[0] == pytest.approx(data.truth["link"]["total"])
     assert np.isnan(t.of_estimator("exposure_check")[0])  # dose_error plants what it looks for
     assert t.of_estimator("maturity_check")[0] == 0
+    assert t.of_estimator("negative_control_check") == t.of_estimator("negative_control")
     assert np.isnan(t.of_estimator("combined_8Q_8L")[0])  # a different estimand, not a check
     _, cfg_p = _data("pretrend")
     tp = method_study.Truths.of(cfg_p, data.truth["link"])

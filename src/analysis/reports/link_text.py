@@ -10,13 +10,21 @@ import numpy as np
 import pandas as pd
 
 from analysis.domain import rules
+from analysis.stats import method_study
 from analysis.stats.link import BREAK, DONUT_YEARS, PRE, LinkResult
 from analysis.stats.measures import data_source_label
 
+PER_TWOFOLD = "per twofold difference in growth"
+
 
 def per_doubling(log_odds: float) -> float:
-    """A slope per unit of log growth as a factor on the charge odds per doubling of the rise."""
+    """A slope per unit of log growth as a factor on the charge odds for a twofold difference in
+    growth (one force's recorded count growing by twice the multiple of another's)."""
     return float(np.exp(np.log(2) * log_odds))
+
+
+def _estimated(*values: float) -> bool:
+    return all(np.isfinite(v) for v in values)
 
 
 def _odds_interval(x: dict) -> str:
@@ -28,26 +36,32 @@ def _odds_interval(x: dict) -> str:
 
 
 def _direction(x: dict, noun: str) -> str:
-    """The sentence's claim, as strong as the interval allows and no stronger."""
+    """The sentence's claim, as strong as the interval allows and no stronger; the two directions
+    worded alike."""
     who = f"forces whose recorded {noun} rose more across April 2020"
+    than = f"than forces whose recorded {noun} rose less"
     if x["ci_high"] < 0:
-        return f"{who[0].upper()}{who[1:]} saw their charge rate fall by more than forces whose rose less"
+        return f"{who[0].upper()}{who[1:]} saw their charge odds fall by more (or rise by less) {than}"
     if x["ci_low"] > 0:
-        return f"{who[0].upper()}{who[1:]} saw their charge rate fall by less (or rise by more) than forces whose rose less"
-    return (
-        f"The data cannot tell whether {who} saw their charge rate fall by more, or by less, than "
-        "forces whose rose less"
-    )
+        return f"{who[0].upper()}{who[1:]} saw their charge odds fall by less (or rise by more) {than}"
+    return f"The data cannot tell whether {who} saw their charge odds fall by more, or by less, {than}"
 
 
 def headline_sentence(h: dict, noun: str) -> str:
     """The headline (`analysis.stats.headline.assess`) in words: direction as far as the interval
-    allows, the change in a change per doubling of the rise, and what it is a change in (charging
-    and case mix together)."""
+    allows, the change in a change for a twofold difference in growth, and what it is a change in
+    (charging and case mix together); or that it could not be estimated."""
+    if not _estimated(h["estimate"], h["ci_low"], h["ci_high"]):
+        return (
+            f"The headline link could not be estimated on these data: the model comparing charge odds "
+            f"before and after April 2020 across forces with different rises in recorded {noun} did not "
+            "give an estimate with an interval, so no claim is made about it."
+        )
     return (
-        f"{_direction(h, noun)}: for each doubling of a force's rise beyond another's, the change in its "
-        f"charge odds from before April 2020 to after (offences recorded from {BREAK}) was "
-        f"{_odds_interval(h)} the other's, across {h['n_forces']} forces, allowing for charge trends "
+        f"{_direction(h, noun)}: where one force's recorded {noun} grew by twice the multiple of "
+        "another's (say x6 against x3), the change in its charge odds from before April 2020 to after "
+        f"(offences recorded from {BREAK}) was {_odds_interval(h)} the other's, across "
+        f"{h['n_forces']} forces, allowing for charge trends "
         "before 2020 that already differed steadily with the rise. This is a total: a change in "
         f"charging together with the change in which cases count as {noun} (from April 2020 harassment "
         "between ex-partners is recorded as stalking, and its charge rates differ); the published "
@@ -57,15 +71,17 @@ def headline_sentence(h: dict, noun: str) -> str:
 
 def _pct_a_year(trend: float) -> str:
     """A dose x year trend (log-odds a year per unit of log growth) as a percentage change in the
-    charge odds a year per doubling of the rise."""
+    charge odds a year per twofold difference in growth."""
     return f"{100 * abs(per_doubling(trend) - 1):.1f}%"
 
 
 def bound_sentence(h: dict) -> str:
     """The parallel-trends estimate beside the headline, with the steady divergence in charge
-    trends that would take its interval across no change, and the divergence the years before
-    2020 show."""
+    trends that would take its interval across no change, the divergence the years before 2020
+    show, and whether that divergence is already past the one that would overturn it."""
     par, pre = {**h["parallel_trends"], "level": h["level"]}, h["checks"]["pre_trend_linear"]
+    if not _estimated(par["estimate"], par["ci_low"], par["ci_high"]):
+        return "The parallel-trends estimate (the primary model) could not be estimated on these data."
     text = (
         f"Assuming instead that charge trends before 2020 were parallel across forces (the primary "
         f"model) gives {_odds_interval(par)}. "
@@ -77,33 +93,47 @@ def bound_sentence(h: dict) -> str:
         behind = "already falling behind" if bd < 0 else "already pulling ahead"
         text += (
             "That sign holds unless the charge odds of forces with larger rises were "
-            f"{behind} by more than {_pct_a_year(bd)} a year per doubling of the rise. "
-        )
-    if pre["ran"]:
-        way = "falling behind" if pre["estimate"] < 0 else "pulling ahead"
-        text += (
-            f"In the years before 2020 they were {way} by {_pct_a_year(pre['estimate'])} a year per "
-            f"doubling (p = {pre['p_value']:.2g}, a test that "
-            + ("finds" if pre["fired"] else "does not find")
-            + " such a trend at the 5% level; the headline allows for it either way)."
+            f"{behind} by more than {_pct_a_year(bd)} a year {PER_TWOFOLD}. "
         )
     else:
-        text += "Too few years before 2020 to estimate a trend in them."
+        text += "The trend that would overturn its sign could not be estimated. "
+    if not (pre["ran"] and np.isfinite(pre["estimate"])):
+        return text + "Too few years before 2020 to estimate a trend in them."
+    way = "falling behind" if pre["estimate"] < 0 else "pulling ahead"
+    text += (
+        f"In the years before 2020 they were {way} by {_pct_a_year(pre['estimate'])} a year {PER_TWOFOLD} "
+        f"(p = {pre['p_value']:.2g}, a test that "
+        + ("finds" if pre["fired"] else "does not find")
+        + " such a trend at the 5% level; the headline allows for it either way)."
+    )
+    if np.isfinite(bd) and bd != 0:
+        if np.sign(pre["estimate"]) == np.sign(bd) and abs(pre["estimate"]) >= abs(bd):
+            text += (
+                " That is already more than the divergence that would overturn the parallel-trends "
+                "estimate's sign, so its sign cannot be relied on: read the headline, which allows for "
+                "the trend."
+            )
+        elif np.sign(pre["estimate"]) == np.sign(bd):
+            text += (
+                " That is less than the divergence that would overturn the parallel-trends estimate's sign."
+            )
+        else:
+            text += " That divergence runs the other way from the one that would overturn its sign."
     return text
 
 
 WARNING_TEXT = {
     "exposure_check": (
         "Warning: the rise measured from harassment recorded per stalking offence before the rule "
-        "changes gives a different answer (x {x} per doubling, p = {p}): the published rise may "
+        "changes gives a different answer (x {x} per twofold difference in growth, p = {p}): the published rise may "
         "mismeasure what the rule moved, and the headline may be biased."
     ),
     "maturity_check": (
-        "Warning: offences followed longest give a different answer (x {x} per doubling, p = {p}): "
+        "Warning: offences followed longest give a different answer (x {x} per twofold difference in growth, p = {p}): "
         "charges may be taking longer where recording rose more, and the headline may be biased."
     ),
     "negative_control": (
-        "Warning: the comparison offence's charges moved with the stalking rise (x {x} per doubling, "
+        "Warning: the comparison offence's charges moved with the stalking rise (x {x} per twofold difference in growth, "
         "p = {p}): something beyond stalking changed charging in the same forces, and the headline "
         "may be biased."
     ),
@@ -143,18 +173,18 @@ def break_2018_sentence(h: dict, noun: str) -> str:
     b = {**b, "level": h["level"]}
     return (
         f"The same comparison on the April 2018 rule change (each force's rise in recorded {noun} from "
-        f"2017/18 to 2018/19, parallel trends): {_odds_interval(b)} per doubling, across "
+        f"2017/18 to 2018/19, parallel trends): {_odds_interval(b)} {PER_TWOFOLD}, across "
         f"{b['n_forces']} forces."
     )
 
 
 def marginal_effect_sentence(me: dict, noun: str) -> str:
-    """The primary slope in percentage points: the average marginal effect per doubling."""
+    """The primary slope in percentage points: the average marginal effect per twofold difference in growth."""
     lo, hi = me["per_doubling_pp_ci"]
     return (
         f"The parallel-trends primary in percentage points: at the fitted charge rates of the years from {BREAK} (mean "
-        f"{100 * me['mean_charge_rate_post']:.1f}%), a doubling of recorded {noun} beyond another "
-        f"force's goes with a charge rate {abs(me['per_doubling_pp']):.2f} points "
+        f"{100 * me['mean_charge_rate_post']:.1f}%), recorded {noun} growing by twice the multiple of "
+        f"another force's goes with a charge rate {abs(me['per_doubling_pp']):.2f} points "
         f"{'lower' if me['per_doubling_pp'] < 0 else 'higher'} (average marginal effect, 95% CI "
         f"{lo:+.2f} to {hi:+.2f} points)."
     )
@@ -360,15 +390,24 @@ def caveats(primary: dict, dose: pd.Series) -> list[str]:
     ]
 
 
+# each warning's power: the scenario that plants what it looks for, in words
+CHECK_TARGETS = {
+    "exposure_check": ("dose_error", "where the published rise mismeasures the change the rule made"),
+    "maturity_check": ("dose_delays", "where charges slowed more where recording rose more"),
+}
+
+
 def study_sentence(study: pd.DataFrame | None, where: str) -> str:
-    """How the headline fared in the method study (the committed `headline` table at `where`):
-    its silent-miss rate (interval missing the truth with no warning) across scenarios, its
-    power where the assumptions hold, and the linear pre-trend test's power against a trend
-    that grows with the rise; each with its Monte Carlo error."""
+    """How the headline fared in the method study (the committed `headline` table at `where`),
+    each rate with its Monte Carlo error: its silent-miss rate (interval missing the truth with no
+    warning) across scenarios, naming any that miss the 5% target; where its assumptions hold,
+    its coverage, power and false-alarm rate; each warning's power against what it looks for;
+    and the pre-2020 trend test's size and power."""
     if study is None or "silent_miss_rate" not in study or not (study["estimator"] == "headline").any():
         return f"The method study's table for this headline ({where}) is not with this installation."
     h = study[study["estimator"] == "headline"].set_index("scenario")
     worst = h["silent_miss_rate"].idxmax()
+    rows = study.set_index(["estimator", "scenario"])
 
     def rate(row: pd.Series, col: str) -> str:
         return f"{100 * row[col]:.1f}% (Monte Carlo SE {100 * row[col + '_mcse']:.1f} points)"
@@ -377,22 +416,46 @@ def study_sentence(study: pd.DataFrame | None, where: str) -> str:
         f"In the method study ({where}: {int(h['reps'].min()):,} generated replicates in each of "
         f"{len(h)} scenarios, with known truth), this headline's interval missed the truth with no "
         f"warning in {100 * h['silent_miss_rate'].min():.1f}% to {100 * h['silent_miss_rate'].max():.1f}% "
-        f"of replicates (most in {worst}: {rate(h.loc[worst], 'silent_miss_rate')})"
+        f"of replicates (most in {worst}: {rate(h.loc[worst], 'silent_miss_rate')})."
     )
+    missed = [sc for sc, row in h.iterrows() if method_study.targets(row).silent == "above"]
+    if missed:
+        text += (
+            f" That is above the 5% target beyond Monte Carlo error in {_listed(missed)}"
+            + (
+                ", where the published rise mismeasures the change the rule made and no warning reliably catches it"
+                if missed == ["dose_error"]
+                else ""
+            )
+            + "."
+        )
     if "baseline" in h.index:
         b = h.loc["baseline"]
         text += (
-            f"; where its assumptions hold (baseline) it covered the truth in {rate(b, 'coverage')} "
-            f"and found a link of the generator's size (charge odds x {per_doubling(b['truth']):.2f} per doubling) "
-            f"in {rate(b, 'rejection_rate')}"
+            f" Where its assumptions hold (baseline) it covered the truth in {rate(b, 'coverage')}, "
+            f"found a link of the generator's size (charge odds x {per_doubling(b['truth']):.2f} {PER_TWOFOLD}) "
+            f"in {rate(b, 'rejection_rate')}, and showed a warning although nothing was wrong in "
+            f"{rate(b, 'warned_rate')}."
         )
-    pre = study[(study["estimator"] == "pre_trend_linear") & (study["scenario"] == "pretrend")]
-    if len(pre):
+    powers = [
+        f"the check on {CHECK_NAMES[name]} fired in {rate(rows.loc[(name, sc)], 'rejection_rate')} of "
+        f"replicates {gloss} ({sc})"
+        for name, (sc, gloss) in CHECK_TARGETS.items()
+        if (name, sc) in rows.index
+    ]
+    if powers:
         text += (
-            "; the pre-2020 trend test found the planted trend that grows with the rise in "
-            f"{rate(pre.iloc[0], 'rejection_rate')}"
+            f" Against what they look for, {_listed(powers)}: a warning that stays quiet is evidence "
+            "only as strong as that."
         )
-    return text + "."
+    if ("pre_trend_linear", "baseline") in rows.index and ("pre_trend_linear", "pretrend") in rows.index:
+        text += (
+            " The pre-2020 trend test rejected with no trend (baseline) in "
+            f"{rate(rows.loc[('pre_trend_linear', 'baseline')], 'rejection_rate')} against a nominal 5%, "
+            "and found the planted trend that grows with the rise in "
+            f"{rate(rows.loc[('pre_trend_linear', 'pretrend')], 'rejection_rate')}."
+        )
+    return text
 
 
 def headline_words(h: dict | None, noun: str) -> dict:

@@ -341,7 +341,10 @@ def assess(
             "trend_leverage": lev,
             "breakdown_trend": breakdown_trend(prim.estimate, parallel["ci_low"], parallel["ci_high"], lev),
         },
-        "break_2018": _interval(b18, tq) if b18 is not None else None,
+        # its own t(G-1): the 2018 fit can hold fewer forces than the primary
+        "break_2018": _interval(b18, stats.t.ppf(0.5 + level / 2, b18.n_forces - 1))
+        if b18 is not None
+        else None,
     }
     return summary, _rows(summary, prim, head, pre, iv, b18, level)
 
@@ -400,20 +403,33 @@ def _rows(
             )
         )
     tq = stats.t.ppf(0.5 + level / 2, prim.n_forces - 1)
-    for name, spec in (
-        ("exposure_check", "exposure_iv minus primary (paired jackknife)"),
-        ("maturity_check", "recorded_mature minus primary (paired jackknife)"),
+    for row_name, name, spec, value in (
+        ("exposure_check", "exposure_check", "exposure_iv minus primary (paired jackknife)", "difference"),
+        (
+            "maturity_check",
+            "maturity_check",
+            "recorded_mature minus primary (paired jackknife)",
+            "difference",
+        ),
+        # named apart from the link table's own negative_control row (the same fit) so that
+        # attach() adds no second row of that name
+        (
+            "negative_control_check",
+            "negative_control",
+            "primary model on the comparison offence's charges, the analysed offence's dose",
+            "estimate",
+        ),
     ):
         c = summary["checks"][name]
         if c["ran"]:
             rows.append(
                 link.Estimate(
-                    name,
+                    row_name,
                     spec,
-                    c["difference"],
+                    c[value],
                     link.CV3.format(df=prim.n_forces - 1),
-                    c["difference"] - tq * c["se"],
-                    c["difference"] + tq * c["se"],
+                    c[value] - tq * c["se"],
+                    c[value] + tq * c["se"],
                     c["p_value"],
                     prim.n_forces,
                     None,

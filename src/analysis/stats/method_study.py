@@ -131,6 +131,7 @@ class Truths:
                 "no shock or delay shared with the comparison offence that tracks the dose",
             ),
         }
+        zero_unless["negative_control_check"] = zero_unless["negative_control"]  # the headline's row of it
         if name.startswith("placebo") or name.startswith("event_study_pre_trend"):
             zero_unless[name] = (self.pre_trend_free, "no effect before 2020")
         if name in zero_unless:
