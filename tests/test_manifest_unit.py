@@ -77,6 +77,7 @@ def test_build_records_the_run_and_each_notebook_by_name(tmp_path):
         "parameters": {"force": "Cumbria"},
         "files": {},
         "page_key": "",
+        "export_seconds": 0.0,
     }
     assert nbs["forces/kent"]["files"] == {".html": "h"}
     assert nbs["national/national_trends"]["page_key"] == "p"

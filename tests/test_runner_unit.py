@@ -169,17 +169,21 @@ def test_unchanged_intact_reports_are_skipped_and_the_rest_run(project, tmp_path
     inputs = {"store/x": "1"}
     old = _previous(out, jobs, project, inputs, cumbria="failed")
     (out / outputs.report_files(outputs.force_report("northamptonshire"))[PAGE]).write_text("edited")
-    work, skipped = runner.split_unchanged(jobs, old, out, False, project, "code", "lock", inputs)
+    work, skipped = runner.split_unchanged(jobs, old, out, set(), project, "code", "lock", inputs)
     assert all(j.key == runner.run_key(j, project, "code", "lock", inputs) for j in jobs)
     assert [j.name for j in work] == [CUMBRIA, outputs.force_report("northamptonshire")]
     assert {r.name for r in skipped} == {j.name for j in jobs} - {j.name for j in work}
     kent = next(r for r in skipped if r.name == KENT)
     assert kent.status == "skipped" and kent.page_key == "pages"
     assert kent.files == old["notebooks"][KENT]["files"] and kent.parameters["force"] == "Kent"
-    # --rerun runs everything; changed inputs change every key
-    work, skipped = runner.split_unchanged(jobs, old, out, True, project, "code", "lock", inputs)
+    # forced reports run whatever their key (--rerun); changed inputs change every key
+    work, skipped = runner.split_unchanged(
+        jobs, old, out, {j.name for j in jobs}, project, "code", "lock", inputs
+    )
     assert len(work) == len(jobs) and skipped == []
-    work, skipped = runner.split_unchanged(jobs, old, out, False, project, "code", "lock", {"store/x": "2"})
+    work, skipped = runner.split_unchanged(jobs, old, out, {KENT}, project, "code", "lock", inputs)
+    assert [j.name for j in work] == [KENT, CUMBRIA, outputs.force_report("northamptonshire")]
+    work, skipped = runner.split_unchanged(jobs, old, out, set(), project, "code", "lock", {"store/x": "2"})
     assert len(work) == len(jobs) and skipped == []
 
 
@@ -626,8 +630,13 @@ def test_a_run_of_one_force_keeps_the_others_reports(fakes, project):
     _run(project, ["Kent", "Cumbria"])
     fakes.executed.clear()
     record = _run(project, ["Kent"], rerun=True)
-    assert fakes.executed == [*(outputs.national_report(t) for t in params.NATIONAL), KENT]
-    assert fakes.fits == ["8Q", "8Q"]  # --rerun refits too
+    # a force run's --rerun is for its reports: the national models and notebooks, unchanged, stay
+    assert fakes.executed == [KENT]
+    assert fakes.fits == ["8Q"]  # the first run's fit only
+    fakes.executed.clear()
+    _run(project, None, rerun=True)  # a whole --rerun redoes everything
+    assert fakes.executed[: len(params.NATIONAL)] == [outputs.national_report(t) for t in params.NATIONAL]
+    assert fakes.fits == ["8Q", "8Q"]
     assert record["notebooks"][CUMBRIA]["status"] == "skipped"
     assert (project / "site" / outputs.report_files(CUMBRIA)[PAGE]).exists()
 
@@ -649,7 +658,7 @@ def test_a_failed_national_fit_leaves_the_previous_site_as_it_was(fakes, project
 
     monkeypatch.setattr(runner, "fit_national", broken)
     with pytest.raises(RuntimeError, match="the fit failed"):
-        _run(project, ["Kent"], rerun=True)
+        _run(project, None, rerun=True)
     assert _on_disk(out) == before
     assert not publish.next_folder(project / "site").exists()
 

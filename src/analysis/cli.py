@@ -490,7 +490,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--scheduler", help="dask scheduler address (default: a LocalCluster)")
     s.add_argument("--out", type=Path, help=f"output folder (default: {paths.OUTPUTS}/<name>)")
-    s.add_argument("--rerun", action="store_true", help="run every notebook even if unchanged")
+    s.add_argument(
+        "--rerun",
+        action="store_true",
+        help=(
+            "execute the reports even if unchanged; with --forces, those forces' reports only (the "
+            "national models and notebooks are redone only if their inputs changed)"
+        ),
+    )
     s.add_argument("--timeout", type=SECONDS, default=600, help="per-cell timeout in seconds (default: 600)")
     s.set_defaults(func=_cmd_run)
 

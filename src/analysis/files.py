@@ -84,10 +84,10 @@ def write_json(data: object, path: Path) -> None:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write a CSV table atomically, floats to SIGNIFICANT_DIGITS, so runs are byte-identical."""
-    atomic_write(
-        path,
-        lambda tmp: frame.to_csv(
-            tmp, index=False, lineterminator="\n", float_format=f"%.{SIGNIFICANT_DIGITS}g"
-        ),
-    )
+    """Write a CSV table atomically, floats to SIGNIFICANT_DIGITS, so runs are byte-identical. A
+    file already holding those very bytes is left as it is: a run that linked it in from the
+    last site keeps the same file rather than a copy."""
+    text = frame.to_csv(index=False, lineterminator="\n", float_format=f"%.{SIGNIFICANT_DIGITS}g").encode()
+    if path.is_file() and path.stat().st_size == len(text) and path.read_bytes() == text:
+        return
+    atomic_write(path, lambda tmp: tmp.write_bytes(text))

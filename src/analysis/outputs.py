@@ -1112,6 +1112,11 @@ def national_report(template: str) -> str:
     return f"national/{template}"
 
 
+def is_national(report: str) -> bool:
+    """Whether a report name is a national notebook's (`national_report`)."""
+    return report.startswith("national/")
+
+
 def force_report(slug: str) -> str:
     """The report name of a force's notebook: 'forces/<slug>'."""
     return f"forces/{slug}"

@@ -260,3 +260,28 @@ def test_the_index_opens_with_the_funnel_and_its_map(analysed):
     assert len(areas) == len(table)
     assert all('shape="circle"' in a and "title=" in a and "alt=" in a for a in areas)
     assert f'src="{outputs.FUNNEL_FIGURE.relpath(year=year)}"' in block and 'usemap="#funnel-map"' in block
+
+
+def _autoscaled_scatter() -> tuple[plt.Figure, plt.Axes, list]:
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(0.5, 1.7, 30), rng.uniform(-1.1, 0.3, 30)
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    ax.scatter(x, y, s=28)  # no limits set: autoscaled, as the dose-response chart is
+    ax.plot([0.6, 1.6], [-0.4, -0.9], label="line")
+    ax.legend(fontsize=8)
+    points = [plots._Point(f"Force {i}", float(a), float(b)) for i, (a, b) in enumerate(zip(x, y))]
+    return fig, ax, points
+
+
+def test_names_are_placed_as_after_a_full_draw_without_one():
+    """_label_points does no layout pass; on an autoscaled chart it must still see the final
+    limits (the dose-response chart once lost every name but one to stale limits)."""
+    fig, ax, points = _autoscaled_scatter()
+    fast = plots._label_points(ax, points)
+    placed = [(t.get_text(), t.get_position(), t.get_horizontalalignment()) for t in ax.texts]
+    plt.close(fig)
+    fig, ax, points = _autoscaled_scatter()
+    fig.draw_without_rendering()
+    assert plots._label_points(ax, points) == fast and len(fast) > 15
+    assert [(t.get_text(), t.get_position(), t.get_horizontalalignment()) for t in ax.texts] == placed
+    plt.close(fig)

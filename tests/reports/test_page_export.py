@@ -153,8 +153,25 @@ def test_a_shown_figure_is_paletted_and_the_same_bytes_each_time():
     with Image.open(io.BytesIO(png)) as im:
         assert im.mode == "P" and len(im.getcolors(256) or []) <= 256
     full = io.BytesIO()
-    fig.savefig(full, format="png", dpi=100, bbox_inches="tight", metadata=plots.PNG_METADATA)
+    fig.savefig(full, format="png", dpi=100, bbox_inches="tight")
     assert len(png) < len(full.getvalue())
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("synthetic", [True, False])
+@pytest.mark.parametrize("dpi", [100, 110])  # the notebooks' (the box found in finish), the files'
+def test_a_figure_drawn_once_is_the_tight_save_pixel_for_pixel(synthetic, dpi):
+    """render_png crops where mark_source found the tight box (one layout pass, not three): the
+    same pixels as matplotlib's own tight save of the finished figure, source line and demo
+    marks (above the plot) included."""
+    fig = plots.finish(_chart("once"), synthetic)
+    ours = plots.render_png(fig, dpi=dpi)
+    full = io.BytesIO()
+    fig.savefig(full, format="png", dpi=dpi, bbox_inches="tight")
+    theirs = plots._palette_png(full.getvalue())  # the same palette step, from matplotlib's PNG
+    with Image.open(io.BytesIO(ours)) as a, Image.open(io.BytesIO(theirs)) as b:
+        assert a.size == b.size
+        assert a.convert("RGBA").tobytes() == b.convert("RGBA").tobytes()
     plt.close(fig)
     # a figure shown from its file is that file's bytes, untouched
     assert plots.shown_file(b"bytes", "alt", FUNNEL).png() == b"bytes"

@@ -361,3 +361,41 @@ def test_dask_executor_on_a_local_cluster(small_site, monkeypatch):
     a = (proj / "outputs" / "demo" / "forces" / "dyfed-powys.ipynb").read_text()
     b = (proj / "outputs" / "demo-dask" / "forces" / "dyfed-powys.ipynb").read_text()
     assert a == b  # the same notebook, byte for byte, whichever executor ran it
+
+
+def _inodes(site: Path) -> dict[str, int]:
+    return {p.relative_to(site).as_posix(): p.stat().st_ino for p in site.rglob("*") if p.is_file()}
+
+
+def test_a_rerun_does_only_the_work_it_must(small_site, tmp_path, monkeypatch):
+    """The guard against a run that does work it should skip (issue 23): an unchanged rerun
+    executes no notebook and refits nothing; the scheduled force run (`--forces X --rerun` after a
+    full run) executes X's report alone, reuses the national models and leaves every other
+    report's files as they were (the very same files, linked into the new site)."""
+    proj = tmp_path / "proj"
+    shutil.copytree(small_site.parent.parent, proj, symlinks=True)
+    site, timings = proj / "outputs" / "demo", tmp_path / "timings.json"
+    monkeypatch.chdir(proj)
+    monkeypatch.setenv("STALKING_OUTCOMES_TIMINGS", str(timings))
+    run = ["run", "--source", "demo", "--jobs", "1", "--forces"]
+
+    assert main([*run, "Northamptonshire", "Dyfed-Powys"]) == 0
+    done = json.loads(timings.read_text())
+    assert done["executed"] == [] and done["national_refit"] is False
+
+    before = _inodes(site)
+    assert main([*run, "Northamptonshire", "--rerun"]) == 0
+    done = json.loads(timings.read_text())
+    assert done["executed"] == ["forces/northamptonshire"] and done["national_refit"] is False
+    after = _inodes(site)
+    remade = {rel for rel in after if before.get(rel) != after[rel]}
+    # its notebook, its two pages and its figures; and the site's own files, which list it
+    assert {"forces/northamptonshire.ipynb", "forces/northamptonshire.html"} <= remade
+    assert {rel for rel in remade if rel.startswith(("forces/", "national/", "tables/", "figures/"))} == {
+        rel for rel in remade if rel.startswith("forces/northamptonshire")
+    }
+    pages = [rel for rel in remade if rel.startswith("forces/northamptonshire") and rel.endswith(".html")]
+    assert len(pages) == 2  # the page with code and the page without
+    manifest = json.loads((site / "manifest.json").read_text())["notebooks"]
+    assert manifest["forces/dyfed-powys"]["status"] == "skipped"
+    assert manifest["forces/northamptonshire"]["status"] == "ok"

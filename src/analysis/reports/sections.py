@@ -6,6 +6,7 @@ never refitted here."""
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -103,11 +104,33 @@ class Context:
         return rules.offences(self.offence)
 
 
+# The last context made in this process, by what it read. A run's warm kernel keeps imported
+# modules from one report to the next (analysis.runs.kernel), so each report after the first
+# reuses the store and panel the first one loaded, as long as no file it reads has changed.
+_LAST: dict[tuple, Context] = {}
+
+
+def _fingerprint(folders: Iterable[Path]) -> tuple:
+    """Every file under `folders`, with what changes when it is rewritten or replaced."""
+    found = []
+    for folder in folders:
+        for p in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            st = p.stat()
+            found.append((p.as_posix(), st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(found)
+
+
 def context(source: str, offence: str = taxonomy.STALKING) -> Context:
-    """The context for a source, with paths relative to the project folder."""
+    """The context for a source, with paths relative to the project folder; the same one again
+    while the store and the national tables it reads are unchanged."""
     code = taxonomy.normalise_offence_code(offence)
     store_dir, outputs_dir = source_paths(source, code)
-    return Context(source, code, store_dir, outputs_dir)
+    folders = [store_dir, *(outputs_dir / f for f in outputs.NATIONAL_FOLDERS)]
+    key = (source, code, str(store_dir.resolve()), str(outputs_dir.resolve()), _fingerprint(folders))
+    if key not in _LAST:
+        _LAST.clear()
+        _LAST[key] = Context(source, code, store_dir, outputs_dir)
+    return _LAST[key]
 
 
 # --- the national models, read from the tables analyse wrote ------------------------------------

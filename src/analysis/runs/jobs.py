@@ -24,10 +24,11 @@ class JobResult:
     name: str
     status: str  # "ok", "skipped", "failed"
     key: str
-    seconds: float = 0.0
+    seconds: float = 0.0  # executing and exporting, in its worker
     error: str = ""
     cell: int | None = None
     attempts: int = 1
     parameters: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)  # suffix -> sha256 of each installed file
     page_key: str = ""  # the page templates its HTML was made with (page_hash)
+    export_seconds: float = 0.0  # of `seconds`: figures, notebook file and the two HTML pages

@@ -33,7 +33,7 @@ from analysis.domain import forces, taxonomy
 from analysis.errors import InputError, WorkFailed
 from analysis.paths import NOTEBOOKS
 from analysis.reports import provenance
-from analysis.runs import lock, manifest, params, publish
+from analysis.runs import lock, manifest, params, publish, timing
 from analysis.runs.jobs import Job, JobResult
 
 if TYPE_CHECKING:
@@ -186,6 +186,7 @@ def execute(
                 continue
             return _failed(job, start, f"{type(exc).__name__}: {exc}", None, attempt)
     _strip_volatile(nb)
+    exported = time.perf_counter()
     try:
         save_figures(nb, stage, job.name)
         _drop_figure_data(nb)
@@ -194,8 +195,15 @@ def execute(
     except OSError as exc:  # a full disk or an unwritable folder fails this report alone
         error = f"could not write its outputs: {exc.strerror or exc} ({exc.filename or staging})"
         return _failed(job, start, error, None, attempt)
+    done = time.perf_counter()
     return JobResult(
-        job.name, "ok", job.key, time.perf_counter() - start, attempts=attempt, parameters=job.parameters
+        job.name,
+        "ok",
+        job.key,
+        done - start,
+        attempts=attempt,
+        parameters=job.parameters,
+        export_seconds=done - exported,
     )
 
 
@@ -565,6 +573,7 @@ def run(
     jobs = jobs or os.cpu_count() or 1
     st = load_store(where.store)
     started = time.time()
+    timing.reset()
     with lock.output_lock(out), lock.store_lock(where.store, shared=True), _sigterm_as_interrupt():
         old = manifest.previous(out)
         publish.check_owned(out, old)
@@ -573,23 +582,33 @@ def run(
             foreign = publish.carry_foreign(out, nxt, old)
             code, lock_sha = code_hash(), lock_hash(root)
             key = national_key(code, lock_sha, offence, where.store)
-            if rerun or national_stale(old, key, out):
-                fit_national(st, nxt, offence)
-            else:
-                publish.carry(out, nxt, old.get("published", {}))
-            inputs = _input_hashes(where.store, nxt)
-            work, results = split_unchanged(planned, old, out, rerun, root, code, lock_sha, inputs)
-            results += kept_from(old, planned, out, full=names is None)
-            pages = page_hash()
-            write_stylesheet(nxt)  # every page links to it, whether made again or carried
-            for r in results:  # unchanged reports go into the new site as they are
-                carried = [r.name + k for k in r.files]
-                if r.page_key != pages:  # only their pages are made again
-                    carried = [f for f in carried if outputs.describe(f) not in _PAGES]
-                publish.carry(out, nxt, carried)
-                if r.page_key != pages:
-                    _reexport(r, nxt)
-            results += execute_all(work, root, nxt, executor, jobs, scheduler, timeout, progress)
+            # a force run's --rerun is for its reports; the national models and notebooks it
+            # shares with every other page are redone only when their inputs changed
+            whole = rerun and names is None
+            with timing.stage("national models"):
+                refit = whole or national_stale(old, key, out)
+                if refit:
+                    fit_national(st, nxt, offence)
+                else:
+                    publish.carry(out, nxt, old.get("published", {}))
+                # each force's CSV, rewritten by the site only where its rows changed
+                publish.carry(out, nxt, [outputs.FORCE_CSV.relpath(slug=f.slug) for f in forces.registry()])
+            with timing.stage("plan and carry unchanged reports"):
+                inputs = _input_hashes(where.store, nxt)
+                forced = {j.name for j in planned if whole or (rerun and not outputs.is_national(j.name))}
+                work, results = split_unchanged(planned, old, out, forced, root, code, lock_sha, inputs)
+                results += kept_from(old, planned, out, full=names is None)
+                pages = page_hash()
+                write_stylesheet(nxt)  # every page links to it, whether made again or carried
+                for r in results:  # unchanged reports go into the new site as they are
+                    carried = [r.name + k for k in r.files]
+                    if r.page_key != pages:  # only their pages are made again
+                        carried = [f for f in carried if outputs.describe(f) not in _PAGES]
+                    publish.carry(out, nxt, carried)
+                    if r.page_key != pages:
+                        _reexport(r, nxt)
+            with timing.stage("notebooks and their pages"):
+                results += execute_all(work, root, nxt, executor, jobs, scheduler, timeout, progress)
             for r in results:
                 if r.status != "failed":
                     r.page_key = pages
@@ -610,11 +629,13 @@ def run(
                 published=published_hashes(nxt),
                 data_edition=provenance.source_files(where.store),
             )
-            manifest.write(record, nxt, foreign)
-            publish.swap(nxt, out)
+            with timing.stage("site and manifest"):
+                manifest.write(record, nxt, foreign)
+                publish.swap(nxt, out)
         except BaseException:
             publish.abandon(out)  # the previous site stays exactly as it was
             raise
+    timing.write({"national_refit": refit, "executed": sorted(j.name for j in work)})
     _raise_if_failed(results, out)
     return record
 
@@ -695,21 +716,21 @@ def split_unchanged(
     planned: list[Job],
     previous: dict,
     out: Path,
-    rerun: bool,
+    forced: set[str],
     root: Path,
     code: str,
     lock: str,
     inputs: dict[str, str],
 ) -> tuple[list[Job], list[JobResult]]:
-    """Give each job its run key; return the jobs to execute and, as skipped results, those
-    whose last run succeeded with the same key and whose files are in place, unchanged."""
+    """Give each job its run key; return the jobs to execute and, as skipped results, those not
+    `forced` whose last run succeeded with the same key and whose files are in place, unchanged."""
     work, skipped = [], []
     done = previous.get("notebooks", {})
     for job in planned:
         job.key = run_key(job, root, code, lock, inputs)
         prev = done.get(job.name, {})
         if (
-            not rerun
+            job.name not in forced
             and prev.get("status") in ("ok", "skipped")
             and prev.get("key") == job.key
             and intact(out, job.name, prev)
