@@ -118,3 +118,25 @@ def test_one_force_missing_a_year_is_left_out_and_named_not_blocking(kent_missin
     assert "Funnel plot:" not in verdict
     # its other years are compared as usual
     assert "Funnel plot:" in sections.force_verdict(ctx, "Kent", "2020/21").markdown
+
+
+@pytest.mark.parametrize(
+    "count,n",
+    [
+        (3, 10),
+        (0, 5),
+        (5, 5),
+        (6, 5),
+        (-1, 5),
+        (3, 0),
+        (float("nan"), 5),
+        (3, float("nan")),
+        (None, 5),
+        ("3", "10"),
+        ("x", 4),
+    ],
+)
+def test_one_figure_is_comparable_exactly_when_its_row_is(count, n):
+    assert rules.comparable_one(count, n) == bool(
+        rules.comparable(pd.Series([count]), pd.Series([n])).iloc[0]
+    )

@@ -146,6 +146,20 @@ def test_the_shared_stylesheet_is_written_once_the_same_bytes(tmp_path):
     assert runner.write_stylesheet(tmp_path).read_bytes() == css
 
 
+def test_a_run_links_in_the_last_sites_stylesheet_when_its_makers_are_unchanged(tmp_path, monkeypatch):
+    old, new = tmp_path / "old", tmp_path / "new"
+    css = runner.write_stylesheet(old).read_bytes()
+    assert css.startswith(runner.stylesheet_header().encode())
+    monkeypatch.setattr(runner, "stylesheet", lambda: pytest.fail("made again"))
+    path = runner.write_stylesheet(new, previous=old)
+    assert path.read_bytes() == css and path.stat().st_ino == outputs.STYLESHEET.path(old).stat().st_ino
+    # made by other templates or packages: its header differs, and it is made again
+    monkeypatch.undo()
+    stale = tmp_path / "stale"
+    outputs.STYLESHEET.save(stale, "/* stalking-outcomes page styles 0000 */\nold\n")
+    assert runner.write_stylesheet(tmp_path / "fresh", previous=stale).read_bytes() == css
+
+
 def test_a_shown_figure_is_paletted_and_the_same_bytes_each_time():
     fig = _chart("palette")
     png = plots.Shown(fig, "alt").png()

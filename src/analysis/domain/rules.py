@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from analysis.domain import taxonomy
@@ -57,10 +58,26 @@ def small(n) -> bool:
     return bool(pd.notna(n) and n < SMALL_N)
 
 
+def _comparable(count: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """The rule itself, on float arrays (NaN: not present)."""
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(count) & ~np.isnan(n) & (n > 0) & (count >= 0) & (count <= n)
+
+
 def comparable(count: pd.Series, n: pd.Series) -> pd.Series:
     """Which rows' count of `n` can enter a comparison: n > 0, and 0 <= count <= n, both present."""
-    count, n = pd.to_numeric(count, errors="coerce"), pd.to_numeric(n, errors="coerce")
-    return (count.notna() & n.notna() & (n > 0) & (count >= 0) & (count <= n)).astype(bool)
+    c = pd.to_numeric(count, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    d = pd.to_numeric(n, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return pd.Series(_comparable(c, d), index=count.index, dtype=bool)
+
+
+def comparable_one(count: object, n: object) -> bool:
+    """`comparable` for one count and its `n` (a page's single figure): numbers are checked
+    directly, anything else is parsed as `comparable` parses a column."""
+    if not all(v is None or isinstance(v, (int, float, np.integer, np.floating)) for v in (count, n)):
+        return bool(comparable(pd.Series([count]), pd.Series([n])).iloc[0])
+    c, d = (np.nan if v is None else float(v) for v in (count, n))  # type: ignore[arg-type]
+    return bool(_comparable(np.array([c]), np.array([d]))[0])
 
 
 def why_left_out(count: float, n: float) -> str:

@@ -134,7 +134,10 @@ def _write_analysis(
     put(pd.concat([d.summary for d in decs + mix], ignore_index=True), o.DECOMPOSITION)
 
     if figures:
-        written += _national_figures(st, fitted, Path(out))
+        # made at the resolution they are saved at, so that the layout finish() does for the
+        # source line is the one the save uses (plots.render_png), not done again
+        with plots.plt.rc_context({"figure.dpi": plots.FILE_DPI}):
+            written += _national_figures(st, fitted, Path(out))
     return written
 
 

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from analysis.domain import rules
-from analysis.stats import method_study
 from analysis.stats.link import BREAK, DONUT_YEARS, PRE, LinkResult
 from analysis.stats.measures import data_source_label
 
@@ -403,6 +402,10 @@ def study_sentence(study: pd.DataFrame | None, where: str) -> str:
     warning) across scenarios, naming any that miss the 5% target; where its assumptions hold,
     its coverage, power and false-alarm rate; each warning's power against what it looks for;
     and the pre-2020 trend test's size and power."""
+    # here, not at the top: the study's module (its generator and workers) is heavy to import,
+    # and every page that prints link words imports this one
+    from analysis.stats import method_study
+
     if study is None or "silent_miss_rate" not in study or not (study["estimator"] == "headline").any():
         return f"The method study's table for this headline ({where}) is not with this installation."
     h = study[study["estimator"] == "headline"].set_index("scenario")

@@ -390,13 +390,18 @@ def _err(centre, low, high) -> list[np.ndarray]:
     return [np.clip(c - lo, 0, None), np.clip(hi - c, 0, None)]
 
 
+FILE_DPI = 110  # the figures saved as files (the national ones); a notebook shows its own at 100
+
+
 def save(fig: plt.Figure, path: Path | str) -> Path:
     """Save a PNG with no version or date metadata (same inputs, same bytes), and close it."""
     from analysis.files import atomic_write
 
     path = Path(path)
     # through a temporary file and a rename: a reader never meets half an image
-    png = render_png(fig, dpi=110)  # the same palette PNG as the notebooks' figures: a third of the bytes
+    png = render_png(
+        fig, dpi=FILE_DPI
+    )  # the same palette PNG as the notebooks' figures: a third of the bytes
     atomic_write(path, lambda tmp: tmp.write_bytes(png))
     plt.close(fig)
     return path

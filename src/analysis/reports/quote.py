@@ -65,7 +65,7 @@ RISE_COLUMNS = tuple(c for c in outputs.RECORDING_RISE.columns if c != "data_sou
 def percent(count: float, denominator: float) -> float:
     """The share a page shows, in per cent to one decimal place; NaN under the small-number rule
     or where the count cannot be a share of the denominator."""
-    if not bool(rules.comparable(pd.Series([count]), pd.Series([denominator])).iloc[0]):
+    if not rules.comparable_one(count, denominator):
         return float("nan")
     if rules.small(denominator):
         return float("nan")

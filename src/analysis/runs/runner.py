@@ -297,6 +297,16 @@ def _html_exporter(with_code: bool):
     return cache[with_code]
 
 
+def stylesheet_header() -> str:
+    """The stylesheet's first line: a hash of what makes it (the page templates, and the
+    nbconvert and pygments installed), so that a run can tell an up-to-date one without
+    importing nbconvert to make it again."""
+    from importlib.metadata import version
+
+    made_by = f"{page_hash()} nbconvert {version('nbconvert')} pygments {version('pygments')}"
+    return f"/* stalking-outcomes page styles {_sha(made_by.encode())[:16]} */\n"
+
+
 def stylesheet() -> str:
     """The report pages' shared stylesheet: the parts nbconvert's lab template would inline in
     every page, and the code highlighting's rules (pygments, in nbconvert's default style)."""
@@ -307,13 +317,21 @@ def stylesheet() -> str:
     parts = [env.loader.get_source(env, name)[0] for name in _STYLESHEET_PARTS]
     highlight = CSSHTMLHeaderPreprocessor()
     parts.append(HtmlFormatter(style=highlight.style).get_style_defs(highlight.highlight_class))
-    return "\n".join(part.rstrip("\n") + "\n" for part in parts)
+    return stylesheet_header() + "\n".join(part.rstrip("\n") + "\n" for part in parts)
 
 
-def write_stylesheet(out: Path) -> Path:
+def write_stylesheet(out: Path, previous: Path | None = None) -> Path:
     """Write the shared stylesheet into the site `out` (atomically, and only if it changed: the
-    same nbconvert and templates give the same bytes)."""
+    same nbconvert and templates give the same bytes). One in the `previous` site made by the
+    same templates and packages (its header says) is linked in as it is."""
     path = outputs.STYLESHEET.path(out)
+    if previous is not None and not path.exists():
+        old = outputs.STYLESHEET.path(previous)
+        if old.is_file():
+            with old.open(encoding="utf-8") as f:
+                if f.readline() == stylesheet_header().rstrip("\n") + "\n":
+                    publish.carry(previous, out, [outputs.STYLESHEET.relpath()])
+                    return path
     css = stylesheet()
     if not (path.is_file() and path.read_text(encoding="utf-8") == css):
         outputs.STYLESHEET.save(out, css)
@@ -599,7 +617,7 @@ def run(
                 work, results = split_unchanged(planned, old, out, forced, root, code, lock_sha, inputs)
                 results += kept_from(old, planned, out, full=names is None)
                 pages = page_hash()
-                write_stylesheet(nxt)  # every page links to it, whether made again or carried
+                write_stylesheet(nxt, previous=out)  # every page links to it, whether made again or carried
                 for r in results:  # unchanged reports go into the new site as they are
                     carried = [r.name + k for k in r.files]
                     if r.page_key != pages:  # only their pages are made again

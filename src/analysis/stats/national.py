@@ -47,13 +47,20 @@ class National:
         return next(c for c in self.years if c.year == year)
 
 
-def left_out(sel: rules.Selection, label: str, outcomes: pd.DataFrame, offence: str) -> pd.DataFrame:
+def source_files(outcomes: pd.DataFrame, offence: str) -> dict[tuple[str, str], str]:
+    """The published files each force-year's rows of `offence` came from ('a.xlsx, b.xlsx')."""
+    rows = outcomes.loc[outcomes["offence_code"] == offence, ["force", "financial_year", "source_file"]]
+    rows = rows.dropna(subset=["source_file"]).astype(str).drop_duplicates()
+    return {
+        (force, year): ", ".join(sorted(g["source_file"]))
+        for (force, year), g in rows.groupby(["force", "financial_year"], sort=False)
+    }
+
+
+def left_out(sel: rules.Selection, label: str, files: dict[tuple[str, str], str]) -> pd.DataFrame:
     """The force-years a comparison (`label`) left out, with the reason and the published file
-    their rows came from, so a reader can find and check them (outputs.LEFT_OUT's columns)."""
-    rows = outcomes[outcomes["offence_code"] == offence]
-    files = rows.groupby(["force", "financial_year"], observed=True)["source_file"].agg(
-        lambda f: ", ".join(sorted(f.dropna().astype(str).unique()))
-    )
+    their rows came from (`source_files`), so a reader can find and check them
+    (outputs.LEFT_OUT's columns)."""
     left = sel.left_out.copy()
     left.insert(0, "label", label)
     left["source_file"] = [files.get((r.force, r.financial_year), "") for r in left.itertuples()]
@@ -75,6 +82,7 @@ def fit(
     panel = force_year(outcomes, recorded, offence, synthetic=synthetic)
     nat = national_year(panel, synthetic=synthetic)
     years = sorted(panel["financial_year"].unique())
+    files = source_files(outcomes, offence)
     comparisons = []
     for fy in years:
         sel = rules.closed_in_year(panel, fy)
@@ -85,7 +93,7 @@ def fit(
                 fy,
                 funnel.funnel(sel.rows, label=fy),
                 shrinkage.shrink(sel.rows),
-                left_out(sel, fy, outcomes, offence),
+                left_out(sel, fy, files),
             )
         )
     brk = taxonomy.RECLASSIFICATION_BREAK.first_year
@@ -93,7 +101,7 @@ def fit(
     if link.PRE in years and brk in years:
         sel = rules.closed_in_years(panel, (link.PRE, brk))
         change = funnel.change_funnel(sel.rows, link.PRE, brk)
-        change_left = left_out(sel, change.summary["label"], outcomes, offence)
+        change_left = left_out(sel, change.summary["label"], files)
     lk = link.run_link(
         outcomes,
         recorded,
