@@ -329,7 +329,7 @@ def write_stylesheet(out: Path, previous: Path | None = None) -> Path:
         old = outputs.STYLESHEET.path(previous)
         if old.is_file():
             with old.open(encoding="utf-8") as f:
-                if f.readline() == stylesheet_header().rstrip("\n") + "\n":
+                if f.readline() == stylesheet_header():
                     publish.carry(previous, out, [outputs.STYLESHEET.relpath()])
                     return path
     css = stylesheet()
