@@ -145,12 +145,13 @@ def resolve(text: str, context: str = "") -> Force:
     return force
 
 
-# Rows in the PFA tables that are not police forces (fraud reporting bodies).
-NON_FORCE_ROWS = ("Action Fraud", "CIFAS", "UK Finance")
+# Rows in the PFA tables that are not police forces (fraud reporting bodies; Financial Fraud
+# Action UK is UK Finance's name before 2017, in the real 2017/18 file's first quarter).
+NON_FORCE_ROWS = ("Action Fraud", "CIFAS", "UK Finance", "Financial Fraud Action UK")
 
 
 def is_non_force(text: str) -> bool:
-    """True for a PFA-table row that is not a police force (Action Fraud, CIFAS, UK Finance)."""
+    """True for a PFA-table row that is not a police force (NON_FORCE_ROWS)."""
     return _key(str(text)) in {_key(n) for n in NON_FORCE_ROWS}
 
 
