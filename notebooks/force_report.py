@@ -98,11 +98,13 @@ rank_table
 rank_figure
 
 # %% [markdown]
-# ## The April 2020 change: rise in recording and the national model
+# ## The April 2020 change: rise in recording and the national link
 #
-# The force's growth in recorded offences from 2019/20 to 2020/21 (its dose), and how far its
-# charge rates after April 2020 sit from what the national model predicts for a force with that
-# rise. The model is fitted once for all forces; its estimate is below.
+# The force's growth in recorded offences from 2019/20 to 2020/21 (its dose), its own change in
+# charge odds after April 2020 against the change in all forces, and how far that sits from the
+# national link's line for a force with its rise. Both come from one hierarchical link model,
+# fitted once for all forces: a force with few cases is drawn towards the line, and its interval
+# says how far. The national estimate is below.
 
 # %%
 sections.link_summary(ctx)

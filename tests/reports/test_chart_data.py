@@ -161,6 +161,7 @@ def test_names_on_a_chart_do_not_overlap(analysed):
     for fig in (
         plots.funnel_plot(sections.funnel_for(analysed, year), synthetic=True, highlight=FORCE),
         plots.dose_response_plot(analysed.table(outputs.LINK_FIRST_DIFFERENCE), -0.3, highlight=FORCE),
+        plots.own_change_plot(analysed.table(outputs.LINK_FORCE_GAPS), highlight=FORCE),
     ):
         fig.draw_without_rendering()
         ax = fig.axes[0]
@@ -188,7 +189,7 @@ def _force_figures(ctx: sections.Context) -> list[plots.Shown]:
 
 def test_a_force_reports_figures_carry_their_numbers_and_run_writes_them_beside_the_png(analysed, tmp_path):
     shown = _force_figures(analysed)
-    assert [s.name for s in shown] == ["trends", "funnel", "ranks", "dose_response"]
+    assert [s.name for s in shown] == ["trends", "funnel", "ranks", "own_change"]
     nb = nbformat.v4.new_notebook()
     for s in shown:
         data, meta = s._repr_mimebundle_()

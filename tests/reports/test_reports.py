@@ -101,16 +101,31 @@ def test_rank_sentence_says_which_way_ranks_run_or_that_it_cannot_rank():
     ]  # fmt: skip
 
 
-def test_recording_change_and_model_gap_in_plain_words():
+def test_recording_change_and_own_change_in_plain_words():
     assert verdicts.recording_change(673, 2092, "2019/20", "2020/21", "stalking offences") == (
         "April 2020: recorded stalking offences rose ×3.1, from 673 in 2019/20 to 2,092 in 2020/21."
     )
     assert "fell by 20%" in verdicts.recording_change(100, 80, "a", "b", "x")
-    gap = verdicts.model_gap(0.015, 0.017)
-    assert "0.2 percentage points below what the national model predicts" in gap
-    assert "above" in verdicts.model_gap(0.05, 0.03)
-    few = verdicts.model_gap(0.085, 0.069, closed_per_year=13)
-    assert "too few investigations closed since April 2020 (about 13 a year)" in few and "%" not in few
+    row = pd.Series(
+        {
+            "line": -0.10,
+            "own_change": -0.30,
+            "own_change_low": -0.50,
+            "own_change_high": -0.12,
+            "gap": -0.20,
+            "gap_low": -0.38,
+            "gap_high": -0.02,
+        }
+    )
+    words = verdicts.own_change(row)
+    assert (
+        "its charge odds moved ×0.74 against the change in all forces (95% interval ×0.61 to ×0.89)" in words
+    )
+    assert "the national link gives ×0.90" in words and "below the line beyond its interval" in words
+    inside = verdicts.own_change({**row, "gap_high": 0.05})  # an interval that holds the line
+    assert "within its interval of the line" in inside and "beyond" not in inside
+    few = verdicts.own_change(row, closed_per_year=13)
+    assert "too few investigations closed since April 2020 (about 13 a year)" in few and "×" not in few
 
 
 def _units(direction_tau2, level_tau2, direction_exact, level_exact) -> pd.Series:
@@ -414,7 +429,7 @@ def test_force_report_reads_what_analyse_wrote_and_refits_nothing(analysed, monk
         "- Funnel plot: within the 95% random-effects (τ²) limits",
         "- Rank: between",
         "- April 2020: recorded stalking went from ",
-        "- Against the national model:",
+        "- Against the national link:",
     ):
         assert words in verdict
     table, shown = sections.force_funnel_position(analysed, "Northamptonshire", year)

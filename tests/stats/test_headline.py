@@ -89,19 +89,19 @@ def test_maturity_check_fires_when_post_2020_delays_grow_with_the_dose():
 
 def test_each_estimator_is_scored_against_the_part_it_measures():
     data, cfg = _data("dose_error")
-    t = method_study.Truths.of(cfg, data.truth["link"])
+    t = method_study.Truths.of(cfg, data.truth)
     assert t.of_estimator("headline")[0] == pytest.approx(data.truth["link"]["total"])
     assert np.isnan(t.of_estimator("exposure_check")[0])  # dose_error plants what it looks for
     assert t.of_estimator("maturity_check")[0] == 0
     assert t.of_estimator("negative_control_check") == t.of_estimator("negative_control")
     assert np.isnan(t.of_estimator("combined_8Q_8L")[0])  # a different estimand, not a check
     _, cfg_p = _data("pretrend")
-    tp = method_study.Truths.of(cfg_p, data.truth["link"])
+    tp = method_study.Truths.of(cfg_p, data.truth)
     assert np.isnan(tp.of_estimator("placebo_2017/18")[0]) and np.isnan(
         tp.of_estimator("pre_trend_linear")[0]
     )
     _, cfg_s = _data("second_break")
-    ts = method_study.Truths.of(cfg_s, {**data.truth["link"], "slope_2018": -0.4})
+    ts = method_study.Truths.of(cfg_s, {**data.truth, "link": {**data.truth["link"], "slope_2018": -0.4}})
     assert ts.of_estimator("break_2018")[0] == -0.4 and np.isnan(ts.of_estimator("placebo_2018/19")[0])
 
 

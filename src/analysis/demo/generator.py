@@ -243,7 +243,9 @@ def simulate(cfg: dict, offences: tuple[str, ...] | None = None) -> SyntheticDat
     truth = _truth(cfg, grid, recording, expected, expected_dose, dose, charging, sims)
     truth["scenario"] = scenario.record(grid)
     truth["link"] = _link_truth(cfg, grid, expected, doses, scenario)
+    gaps = link_gaps(cfg, grid, expected, doses, scenario)
     for j, f in enumerate(grid.forces):
+        truth["forces"][f.name]["link_gap"] = round(float(gaps[j]), 6)
         truth["forces"][f.name]["true_dose"] = round(float(true_dose[j]), 6)
         truth["forces"][f.name]["dose_2018"] = round(float(doses.d2018[j]), 6)
     return SyntheticData(outcomes, recorded, truth)
@@ -288,6 +290,23 @@ def information_weights(expected: np.ndarray, grid: _Grid, years: list[str], fro
 def weighted_slope(effect: np.ndarray, dose_c: np.ndarray, weights: np.ndarray) -> float:
     """The weighted least-squares slope of a per-force effect on the dose."""
     return float(np.polyfit(dose_c, effect, 1, w=np.sqrt(weights))[0])
+
+
+def weighted_gaps(effect: np.ndarray, dose_c: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Each force's effect less the weighted least-squares line through every force's effect
+    on the dose: its true gap from the national line."""
+    return effect - np.polyval(np.polyfit(dose_c, effect, 1, w=np.sqrt(weights)), dose_c)
+
+
+def link_gaps(
+    cfg: dict, grid: _Grid, expected: dict[str, np.ndarray], doses: _Doses, scenario: _Scenario
+) -> np.ndarray:
+    """Per force, the true gap a force page's link estimate measures: its post-2020 change in
+    stalking charge log-odds (behaviour and case mix) less the line `_link_truth`'s total is
+    the slope of."""
+    w = information_weights(expected["stalking"], grid, grid.out_years, 2020)
+    effect = float(cfg["link_slope"]) * doses.true_c + scenario.link + scenario.case_mix
+    return weighted_gaps(effect, doses.true_c, w)
 
 
 def _link_truth(

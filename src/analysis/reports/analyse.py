@@ -14,7 +14,7 @@ from analysis.errors import InputError
 from analysis.reports import link_text, plots, verdicts
 from analysis.reports.tables import checked_offence
 from analysis.sources.store import Store
-from analysis.stats import funnel, link, national
+from analysis.stats import force_gaps, funnel, link, national
 from analysis.stats.measures import data_source_label, force_year, national_year
 
 
@@ -122,6 +122,7 @@ def _write_analysis(
     put(lk.event_study, o.EVENT_STUDY)
     put(lk.panel, o.LINK_PANEL)
     put(lk.force_residuals, o.LINK_FORCE_RESIDUALS)
+    put(force_gaps.of_link(lk).table, o.LINK_FORCE_GAPS)
     put(lk.influence, o.LINK_INFLUENCE)
     put(lk.dose_spline, o.LINK_DOSE_SPLINE)
     put(lk.dose_thirds, o.LINK_DOSE_THIRDS)

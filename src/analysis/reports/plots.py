@@ -942,6 +942,76 @@ def dose_response_plot(
     return finish(fig, synthetic, data, track=(ax, "forces"))
 
 
+def own_change_plot(
+    gaps: pd.DataFrame, synthetic: bool = False, highlight: str | None = None, noun: str = "stalking"
+) -> plt.Figure:
+    """Each force's own change in charge log-odds across April 2020 (the hierarchical link
+    model's, with its 95% interval) against its dose, and the national line the primary
+    estimate draws: `gaps` is the link force gaps table; the figure fits nothing."""
+    style()
+    g = gaps.set_index("force")
+    dose, change = g["dose"], g["own_change"]
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    ax.errorbar(
+        dose,
+        change,
+        yerr=_err(change, g["own_change_low"], g["own_change_high"]),
+        fmt="o",
+        ms=4,
+        color=PALETTE["blue"],
+        ecolor="#9ecae1",
+        elinewidth=1,
+        capsize=0,
+        label="a force's own change (95% interval)",
+    )
+    order = np.argsort(dose.to_numpy())
+    xs, ys = dose.to_numpy()[order][[0, -1]], g["line"].to_numpy()[order][[0, -1]]
+    ax.plot(xs, ys, color=PALETTE["red"], lw=1.5, label="the national link (primary estimate)")
+    ax.axhline(0, color=PALETTE["black"], lw=0.6)
+    marked = highlight is not None and highlight in g.index
+    if marked:
+        ax.errorbar(
+            [dose[highlight]],
+            [change[highlight]],
+            yerr=_err(
+                [change[highlight]],
+                [g.loc[highlight, "own_change_low"]],
+                [g.loc[highlight, "own_change_high"]],
+            ),
+            fmt="o",
+            ms=8,
+            mfc="none",
+            color=PALETTE["black"],
+            elinewidth=2,
+        )
+    ax.set_xlabel(
+        f"dose: log growth in recorded {noun}, {taxonomy.RECLASSIFICATION_BREAK.first_year} vs previous year"
+    )
+    ax.set_ylabel("change in log-odds of charge after April 2020, against all forces")
+    ax.set_title(f"Each force's change in charge odds, and the line for its rise in {noun}")
+    ax.legend(fontsize=8, loc="upper right")
+    # the report's force first, then forces whose interval leaves the line
+    off = g[(g["gap_low"] > 0) | (g["gap_high"] < 0)].index
+    ordered = ([highlight] if marked else []) + sorted(f for f in off if f != highlight)
+    _label_points(
+        ax,
+        [_Point(str(f), dose[f], change[f], required=f == highlight, bold=f == highlight) for f in ordered],
+    )
+    data = [
+        _rows(
+            "forces",
+            force=g.index,
+            x=dose,
+            y=change,
+            y_low=g["own_change_low"],
+            y_high=g["own_change_high"],
+            highlighted=np.asarray(g.index == highlight) if marked else False,
+        ).sort_values("force", kind="stable"),
+        _rows("the national link (primary estimate)", x=xs, y=ys),
+    ]
+    return finish(fig, synthetic, data, track=(ax, "forces"))
+
+
 def event_study_plot(es: pd.DataFrame, synthetic: bool = False, truth: float | None = None) -> plt.Figure:
     """Dose x year coefficients with intervals; reference year at 0."""
     style()

@@ -717,18 +717,11 @@ def force_verdict(ctx: Context, force: str, year: str) -> Prose:
                 verdicts.rank(int(r["rank_low"].iloc[0]), int(r["rank_high"].iloc[0]), len(shr.units))
             )
     lines.append(rise_sentence(ctx, force))
-    res = ctx.table(outputs.LINK_FORCE_RESIDUALS)
-    res = res[res["force"] == force]
-    if len(res):
-        after = taxonomy.RECLASSIFICATION_BREAK.first_year
-        post = rows[rows["financial_year"].map(periods.fy_start) >= periods.fy_start(after)]
+    gap = ctx.table(outputs.LINK_FORCE_GAPS)
+    gap = gap[gap["force"] == force]
+    if len(gap):
         lines.append(
-            verdicts.model_gap(
-                res["observed_rate_post"].iloc[0],
-                res["fitted_rate_post"].iloc[0],
-                post["outcomes_closed"].mean(),
-                rules.offence_noun(ctx.offence),
-            )
+            verdicts.own_change(gap.iloc[0], _closed_since_break(rows), rules.offence_noun(ctx.offence))
         )
     return Prose(f"## {force}, {year}\n\n{bullets(lines)}")
 
@@ -884,47 +877,60 @@ def force_rank(ctx: Context, force: str, year: str) -> tuple[Prose, Table, plots
     return Prose(words), table, _force_figure("ranks", fig, alt)
 
 
+def _closed_since_break(rows: pd.DataFrame) -> float:
+    """A force's mean investigations closed a year from April 2020 (the small-number rule's
+    count for its link figures)."""
+    after = periods.fy_start(taxonomy.RECLASSIFICATION_BREAK.first_year)
+    return float(rows.loc[rows["financial_year"].map(periods.fy_start) >= after, "outcomes_closed"].mean())
+
+
+def _own_change_figure(ctx: Context, highlight: str | None) -> tuple[plots.plt.Figure, str]:
+    """The own-change chart (the link force gaps table as `analyse` wrote it) and its alt text."""
+    gaps, noun = ctx.table(outputs.LINK_FORCE_GAPS), rules.offence_noun(ctx.offence)
+    fig = plots.own_change_plot(gaps, synthetic=ctx.synthetic, highlight=highlight, noun=noun)
+    return fig, verdicts.alt_own_change(gaps, highlight, noun)
+
+
 def force_link(ctx: Context, force: str) -> tuple[Table | Prose, plots.Shown]:
-    """The force's dose and post-2020 gap from the primary link model (read from analyse's
-    tables, not refitted), and the dose-response figure with the force marked; for a force the
+    """The force's dose and its own change in charge odds across April 2020 from the
+    hierarchical link model (read from analyse's tables, not refitted), the national line at its
+    dose and its gap from it, and the chart of every force with this one marked; for a force the
     link models leave out (rules.OUTSIDE_TERRITORIAL_RULE), the rule instead of an empty table."""
-    res = ctx.table(outputs.LINK_FORCE_RESIDUALS)
-    row = res[res["force"] == force]
+    gaps = ctx.table(outputs.LINK_FORCE_GAPS)
+    row = gaps[gaps["force"] == force]
     if row.empty:
         why = (
             rules.OUTSIDE_TERRITORIAL_RULE
             if not forces.resolve(force).territorial
             else f"{force} is not in the link models: it has no usable years on both sides of April 2020."
         )
-        fig, alt = _dose_response(ctx, highlight=None)
-        return Prose(why), _force_figure("dose_response", fig, alt + f" {force} is not in it.")
+        fig, alt = _own_change_figure(ctx, highlight=None)
+        return Prose(why), _force_figure("own_change", fig, alt + f" {force} is not in it.")
     # the dose is the model's own input (log growth, part-years annualised); the rise a reader
     # quotes is the figures-to-quote one, between complete years, in the report's opening
+    cols = ["line", "own_change", "own_change_low", "own_change_high", "gap", "gap_low", "gap_high"]
     out = row.assign(
-        dose_rank=[int((res["dose"] > d).sum()) + 1 for d in row["dose"]],
-        forces=len(res),
-        gap_post=row["observed_rate_post"] - row["fitted_rate_post"],
-    )[
-        [
-            "force",
-            "dose",
-            "dose_rank",
-            "forces",
-            "observed_rate_post",
-            "fitted_rate_post",
-            "gap_post",
-            "pearson_residual_post",
-        ]
-    ]
-    rows = force_rows(ctx, force)
-    after = periods.fy_start(taxonomy.RECLASSIFICATION_BREAK.first_year)
-    closed = rows.loc[rows["financial_year"].map(periods.fy_start) >= after, "outcomes_closed"].mean()
-    if rules.small(closed):  # as the verdict: too few a year to set against the model, or to rank
-        out = out.assign(
-            dose_rank=np.nan, observed_rate_post=np.nan, gap_post=np.nan, pearson_residual_post=np.nan
-        )
-    fig, alt = _dose_response(ctx, highlight=force)
-    return people_table(out), _force_figure("dose_response", fig, alt)
+        dose_rank=[int((gaps["dose"] > d).sum()) + 1 for d in row["dose"]],
+        forces=len(gaps),
+        **{c: np.exp(row[c]) for c in cols},  # as multiples of the charge odds, as the sentence says
+    )[["force", "dose", "dose_rank", "forces", *cols]]
+    if rules.small(
+        _closed_since_break(force_rows(ctx, force))
+    ):  # as the verdict: too few to set against the line
+        out = out.assign(**{c: np.nan for c in ["dose_rank", *cols[1:]]})
+    out = out.rename(
+        columns={
+            "line": "odds_multiple_line",
+            "own_change": "odds_multiple_own",
+            "own_change_low": "odds_multiple_own_low",
+            "own_change_high": "odds_multiple_own_high",
+            "gap": "odds_multiple_gap",
+            "gap_low": "odds_multiple_gap_low",
+            "gap_high": "odds_multiple_gap_high",
+        }
+    )
+    fig, alt = _own_change_figure(ctx, highlight=force)
+    return people_table(out), _force_figure("own_change", fig, alt)
 
 
 # --- the method study --------------------------------------------------------------------------

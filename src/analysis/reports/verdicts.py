@@ -107,27 +107,42 @@ def recording_change(before: float, after: float, year_before: str, year_after: 
     )
 
 
-def model_gap(
-    observed: float, fitted: float, closed_per_year: float = float("inf"), noun: str = "stalking"
-) -> str:
-    """How far a force's post-April-2020 charge rate sits from the national model's prediction
-    for a force with its rise in recording, in percentage points (not given when the force
-    closed fewer than SMALL_N investigations a year on average since then)."""
-    if any(pd.isna(v) for v in (observed, fitted)):
-        return "Against the national model: no charge rates after April 2020 for this force."
+def _odds(logodds: float) -> str:
+    """A log-odds change as the multiple of the charge odds, '×0.82'."""
+    return f"×{math.exp(logodds):.2f}"
+
+
+def own_change(row: pd.Series | dict, closed_per_year: float = float("inf"), noun: str = "stalking") -> str:
+    """A force's own change in charge odds across April 2020 against all forces (the
+    hierarchical link model's, `row` of the link force gaps table), beside what the national
+    link gives a force whose recorded `noun` rose as much, and whether its interval leaves that
+    line (not given when the force closed fewer than SMALL_N investigations a year since then)."""
+    head = "Against the national link"
     if closed_per_year < SMALL_N:
         return (
-            f"Against the national model: too few investigations closed since April 2020 (about "
-            f"{round(closed_per_year):,} a year) to compare its charge rate with the model's prediction."
+            f"{head}: too few investigations closed since April 2020 (about {round(closed_per_year):,} "
+            "a year) to set its charge rate against the line."
         )
-    gap = 100 * (observed - fitted)
-    if math.isclose(round(gap, 1), 0.0, abs_tol=1e-9):
-        where = "what the national model predicts"
+    if row["gap_low"] > 0 or row["gap_high"] < 0:
+        side = "above" if row["gap_low"] > 0 else "below"
+        where = f"{side} the line beyond its interval (gap {_odds(row['gap'])}, {_odds(row['gap_low'])} to {_odds(row['gap_high'])})"
     else:
-        where = f"{abs(gap):.1f} percentage points {'above' if gap > 0 else 'below'} what the national model predicts"
+        where = f"within its interval of the line (gap {_odds(row['gap'])}, {_odds(row['gap_low'])} to {_odds(row['gap_high'])})"
     return (
-        f"Against the national model: since April 2020 its charge rate ({pct(observed)}, mean of the "
-        f"years) has been {where} for a force whose recorded {noun} rose as much ({pct(fitted)})."
+        f"{head}: after April 2020 its charge odds moved {_odds(row['own_change'])} against the change in all "
+        f"forces (95% interval {_odds(row['own_change_low'])} to {_odds(row['own_change_high'])}); the national "
+        f"link gives {_odds(row['line'])} for a force whose recorded {noun} rose as much, so it sits {where}."
+    )
+
+
+def alt_own_change(gaps: pd.DataFrame, highlight: str | None = None, noun: str = "stalking") -> str:
+    """Alt text of the own-change chart."""
+    off = int(((gaps["gap_low"] > 0) | (gaps["gap_high"] < 0)).sum())
+    return (
+        f"Chart of each of {len(gaps)} forces' change in the log-odds of charge after April 2020 "
+        f"against its rise in recorded {noun}, with 95% intervals from the hierarchical link model "
+        f"and the national link's line; {off} of them lie off the line beyond their interval"
+        + (f"; {highlight} is circled." if highlight else ".")
     )
 
 

@@ -27,7 +27,7 @@ from analysis import workers
 from analysis.demo import generator
 from analysis.domain import forces, rules, taxonomy
 from analysis.sources.homeoffice import OUTCOME_REQUIRED
-from analysis.stats import BATTERIES, funnel, headline, link, shrinkage
+from analysis.stats import BATTERIES, force_gaps, funnel, headline, link, shrinkage
 from analysis.stats.link_panel import link_panel
 from analysis.stats.measures import data_source_label
 
@@ -74,7 +74,7 @@ def one_replicate(args: tuple[int, dict, Path | None, str, str]) -> list[dict]:
     # the same stalking rows either way: simulate() draws every offence and keeps the ones asked for
     data = generator.simulate(cfg, offences=(taxonomy.STALKING,) if primary else STUDY_OFFENCES)
     outcomes, recorded = _estimator_tables(data)
-    truth = Truths.of(cfg, data.truth["link"])
+    truth = Truths.of(cfg, data.truth)
     if primary:
         return _link_records(rep, link.primary_only(outcomes, recorded), truth)
     if battery == "headline":
@@ -104,10 +104,11 @@ class Truths:
     delays_flat: bool  # post-2020 charging delays do not grow with the dose
     shocks_unrelated: bool  # no charging shock shared with the comparison offence tracks the dose
     bent: bool  # the link is curved in the dose (heterogeneous's slope_curvature)
+    gaps: dict[str, float]  # each force's true gap from the national line (the force pages' estimand)
 
     @classmethod
-    def of(cls, cfg: dict, link_truth: dict) -> Truths:
-        sc = cfg["scenario"]
+    def of(cls, cfg: dict, truth: dict) -> Truths:
+        sc, link_truth = cfg["scenario"], truth["link"]
         return cls(
             total=float(link_truth["total"]),
             slope_2018=float(link_truth["slope_2018"]),
@@ -117,6 +118,7 @@ class Truths:
             delays_flat=not sc["charge_delay_post_per_dose"] and not sc["charge_delay_per_dose"],
             shocks_unrelated=not (sc["backlog_2020"] and sc["backlog_dose_corr"]),
             bent=bool(sc["slope_curvature"]),
+            gaps={f: float(t["link_gap"]) for f, t in truth["forces"].items()},
         )
 
     def of_estimator(self, name: str) -> tuple[float, str]:
@@ -159,9 +161,39 @@ class Truths:
 def _headline_records(rep: int, outcomes: pd.DataFrame, recorded: pd.DataFrame, truth: Truths) -> list[dict]:
     """The headline battery: the primary, the headline as printed and its diagnostics, the 2018
     replication (about a tenth of the full battery's cost)."""
-    summary, rows = headline.assess(outcomes, recorded, link.usable(link_panel(outcomes, recorded)))
-    models = pd.concat([link.primary_only(outcomes, recorded), pd.DataFrame([r.row() for r in rows])])
-    return _link_records(rep, models, truth, warned=summary["warned"])
+    d = link.usable(link_panel(outcomes, recorded))
+    summary, rows = headline.assess(outcomes, recorded, d)
+    primary = link.primary_only(outcomes, recorded)
+    models = pd.concat([primary, pd.DataFrame([r.row() for r in rows])])
+    out = _link_records(rep, models, truth, warned=summary["warned"])
+    return out + _force_gap_records(rep, link.primary_sample(d), primary.iloc[0], truth.gaps)
+
+
+def _force_gap_records(rep: int, dp: pd.DataFrame, primary: pd.Series, gaps: dict[str, float]) -> list[dict]:
+    """The force pages' link estimate (analysis.stats.force_gaps) scored against each force's
+    true gap from the national line: the share of forces whose 95% interval holds it (target at
+    least 90%), the mean squared error of the pooled gaps and of the raw ones, and the intervals'
+    median width."""
+    level = 0.95
+    tq = stats.t.ppf(0.5 + level / 2, int(primary["n_forces"]) - 1)
+    se = (primary["ci_high"] - primary["ci_low"]) / (2 * tq)  # the primary's CV3 SE, from its interval
+    t = force_gaps.force_gaps(dp, float(primary["estimate"]), float(se), level).table
+    true = t["force"].map(gaps).to_numpy(float)
+    raw = t["raw_gap"] - np.average(t["raw_gap"], weights=1 / t["raw_gap_var"])  # against the line's level
+    rows = [
+        (
+            "share of forces whose 95% interval holds their true gap",
+            NOMINAL_COVERAGE,
+            float(((t["gap_low"] <= true) & (true <= t["gap_high"])).mean()),
+        ),
+        ("MSE of force gaps (pooled)", 0.0, float(np.mean((t["gap"] - true) ** 2))),
+        ("MSE of force gaps (raw)", 0.0, float(np.mean((raw - true) ** 2))),
+        ("median width of the 95% gap intervals", np.nan, float(np.median(t["gap_high"] - t["gap_low"]))),
+    ]
+    return [
+        {"rep": rep, "estimator": "force_gap", "parameter": par, "truth": tr, "estimate": est}
+        for par, tr, est in rows
+    ]
 
 
 def _link_records(rep: int, models: pd.DataFrame, truth: Truths, warned: bool | None = None) -> list[dict]:

@@ -110,6 +110,38 @@ def _draws(y: np.ndarray, v: np.ndarray, grid: tuple, draws: int, rng: np.random
     return theta, t2, mu
 
 
+@dataclass(frozen=True)
+class Posterior:
+    """The hierarchical normal model's posterior for units with estimates y_i and sampling
+    variances v_i: joint draws of the true values, the exact posterior means, mu, tau^2."""
+
+    sims: np.ndarray  # draws x units
+    tau2_draws: np.ndarray
+    theta: np.ndarray  # posterior means, summed over the tau grid (no simulation noise)
+    shrinkage: np.ndarray  # each unit's mean shrinkage factor B_i
+    mu: float
+    tau2: float  # posterior median
+
+
+def normal_hierarchy(
+    y: np.ndarray, v: np.ndarray, method: str = "hb", draws: int = 4000, seed: int = 2020
+) -> Posterior:
+    """y_i ~ N(theta_i, v_i), theta_i ~ N(mu, tau^2), with tau^2 from `method` (see the module
+    docstring); the one home of the model for force rates and for the link's force gaps."""
+    grid = _tau2_grid(y, v, method)
+    sims, t2_draws, _ = _draws(y, v, grid, draws, np.random.default_rng(seed))
+    t2_grid, p, _ = grid
+    mu_hat, _, b_grid = _conditional(y, v, t2_grid)
+    return Posterior(
+        sims=sims,
+        tau2_draws=t2_draws,
+        theta=p @ (b_grid * mu_hat[:, None] + (1 - b_grid) * y),
+        shrinkage=p @ b_grid,
+        mu=float(p @ mu_hat),
+        tau2=float(t2_grid[np.searchsorted(np.cumsum(p), 0.5)]),
+    )
+
+
 def shrink(
     frame: pd.DataFrame,
     unit: str = "force",
@@ -134,18 +166,12 @@ def shrink(
     x, m = d["x"].to_numpy(), d["n"].to_numpy()
     y = logit((x + 0.5) / (m + 1))
     v = 1 / (x + 0.5) + 1 / (m - x + 0.5)
-    grid = _tau2_grid(y, v, method)
-    sims, t2_draws, _ = _draws(y, v, grid, draws, np.random.default_rng(seed))
-    # point estimates exactly, by summing over the grid (no simulation noise in them)
-    t2_grid, p, _ = grid
-    mu_hat, _, b_grid = _conditional(y, v, t2_grid)
-    mu = float(p @ mu_hat)
-    theta = p @ (b_grid * mu_hat[:, None] + (1 - b_grid) * y)
-    tau2 = float(t2_grid[np.searchsorted(np.cumsum(p), 0.5)])
+    post = normal_hierarchy(y, v, method, draws, seed)
+    sims, t2_draws, theta, mu, tau2 = post.sims, post.tau2_draws, post.theta, post.mu, post.tau2
     lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
     units = pd.DataFrame({unit: d["unit"], "n": m, "count": x, "raw_rate": x / m})
     units["raw_low"], units["raw_high"] = proportion_ci(x, m, level=level)
-    units["shrinkage_factor"] = p @ b_grid
+    units["shrinkage_factor"] = post.shrinkage
     units["shrunk_rate"] = expit(theta)
     units["shrunk_low"] = expit(np.quantile(sims, lo_q, axis=0))
     units["shrunk_high"] = expit(np.quantile(sims, hi_q, axis=0))
