@@ -118,3 +118,29 @@ def test_wide_applies_the_filters_and_refuses_an_empty_selection(tmp_path):
     ]
     run = subprocess.run([*cmd, "--estimator", "nothing"], capture_output=True, text=True)
     assert run.returncode == 2 and "no rows of" in run.stderr
+
+
+def test_means_print_the_mean_estimate_and_name_each_rows_parameter(tmp_path):
+    """A row scoring a share (the force pages' gap intervals) reads as the share itself."""
+    share = "share of forces whose 95% interval holds their true gap"
+    rows = [
+        _row("heterogeneous", "force_gap", share, 0.95, mean_estimate=0.957, bias=0.007, bias_mcse=0.003),
+        _row(
+            "heterogeneous",
+            "force_gap",
+            "MSE of force gaps (pooled)",
+            0.0,
+            mean_estimate=0.013,
+            bias=0.013,
+            bias_mcse=0.001,
+        ),
+    ]
+    path = tmp_path / "t.csv"
+    pd.DataFrame(rows, columns=COLUMNS).assign(scenario=["heterogeneous"] * 2).to_csv(path, index=False)
+    out = subprocess.run(
+        [sys.executable, str(TOOL), str(path), "--estimator", "force_gap", "--means"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "| mean (MCSE) |" in out and f"| {share} | 0.95 | +0.9570 (0.0030) |" in out

@@ -95,12 +95,14 @@ def markdown(
     bounds: bool = False,
     parameter: bool = False,
     silent: bool = False,
+    means: bool = False,
 ) -> str:
     """The chosen rows (every estimator's if `estimators` is None) in the order asked for
     (scenario, then estimator), as a Markdown table; with `bounds`, two more columns: the bias's
     Monte Carlo interval and the coverage's lower bound; with `parameter`, the parameter scored
     and the verdict (for estimators with several rows, such as the funnels); with `silent`, the
-    headline's warned and silent-miss rates."""
+    headline's warned and silent-miss rates; with `means`, the mean estimate in place of the
+    bias (for rows that score a share or an error, whose Monte Carlo error is the bias's)."""
     rows = table if estimators is None else table[table["estimator"].isin(estimators)]
     if scenarios:
         rows = rows[rows["scenario"].isin(scenarios)]
@@ -108,7 +110,7 @@ def markdown(
         order = {e: i for i, e in enumerate(estimators)}
         rows = rows.assign(_o=rows["estimator"].map(order)).sort_values(["scenario", "_o"], kind="stable")
     head = "| scenario | estimator |" + (" parameter |" if parameter else "")
-    head += " truth | bias (MCSE) | coverage (MCSE) | rejection (MCSE) | reps |"
+    head += f" truth | {'mean' if means else 'bias'} (MCSE) | coverage (MCSE) | rejection (MCSE) | reps |"
     rule = "|---|---|" + ("---|" if parameter else "") + "---|---|---|---|---|"
     if silent:
         head += " warned (MCSE) | silent miss (MCSE) |"
@@ -124,7 +126,7 @@ def markdown(
         lines.append(
             f"| {r.scenario} | {r.estimator} |"
             + (f" {r.parameter} |" if parameter else "")
-            + f" {r.truth:g} | {_with_mcse(r.bias, r.bias_mcse)} | "
+            + f" {r.truth:g} | {_with_mcse(r.mean_estimate if means else r.bias, r.bias_mcse)} | "
             f"{_with_mcse(r.coverage, r.coverage_mcse, True)} | "
             f"{_with_mcse(r.rejection_rate, r.rejection_rate_mcse, True)} | {r.reps} |"
             + (
@@ -155,6 +157,11 @@ def main() -> None:
         help="add the headline's warned and silent-miss rates (a --battery headline table)",
     )
     p.add_argument(
+        "--means",
+        action="store_true",
+        help="the mean estimate in place of the bias (rows scoring a share or an error)",
+    )
+    p.add_argument(
         "--misses",
         action="store_true",
         help="only the rows that miss a target beyond Monte Carlo error, with their parameter and verdict",
@@ -181,7 +188,18 @@ def main() -> None:
         return
     if a.misses:
         table = misses(table)
-    print(markdown(table, a.estimator, a.scenario, a.bounds, parameter=a.misses, silent=a.silent))
+    several = bool((table.groupby("estimator")["parameter"].nunique() > 1).any())  # name what each row scores
+    print(
+        markdown(
+            table,
+            a.estimator,
+            a.scenario,
+            a.bounds,
+            parameter=a.misses or several,
+            silent=a.silent,
+            means=a.means,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -474,3 +474,26 @@ def test_every_force_has_a_region():
     assert regions == english | {"Wales", "national"}
     assert all((f.region == "Wales") == (f.country == "Wales") for f in forces.registry())
     assert forces.resolve("BTP").region == "national"
+
+
+def test_the_force_gaps_summary_names_the_forces_off_the_line():
+    gaps = pd.DataFrame(
+        {
+            "force": ["Kent", "Essex", "Surrey"],
+            "gap_low": [-0.1, 0.02, -0.3],
+            "gap_high": [0.1, 0.2, -0.01],
+            "gap_tau": 0.05,
+            "gap_tau_slope": 0.12,
+            "gap_sigma_year": 0.11,
+        }
+    )
+    words = verdicts.force_gaps_summary(gaps)
+    assert words.startswith(
+        "2 of 3 forces sit off the national link's line beyond their 95% interval (Essex, Surrey)."
+    )
+    assert (
+        "0.050 on the log-odds scale" in words and "0.120 per unit of dose" in words and "at 0.110." in words
+    )
+    assert verdicts.force_gaps_summary(gaps.assign(gap_low=-1.0, gap_high=1.0)).startswith(
+        "0 of 3 forces sit off the national link's line beyond their 95% interval. The model"
+    )

@@ -891,6 +891,14 @@ def _own_change_figure(ctx: Context, highlight: str | None) -> tuple[plots.plt.F
     return fig, verdicts.alt_own_change(gaps, highlight, noun)
 
 
+def link_force_gaps(ctx: Context) -> tuple[Prose, plots.Shown]:
+    """The hierarchical link model's summary in words (how many forces sit off the line beyond
+    their interval, the spreads it found) and the own-change chart of every force."""
+    gaps = ctx.table(outputs.LINK_FORCE_GAPS)
+    fig, alt = _own_change_figure(ctx, highlight=None)
+    return Prose(verdicts.force_gaps_summary(gaps)), plots.show(fig, alt)
+
+
 def force_link(ctx: Context, force: str) -> tuple[Table | Prose, plots.Shown]:
     """The force's dose and its own change in charge odds across April 2020 from the
     hierarchical link model (read from analyse's tables, not refitted), the national line at its
