@@ -17,7 +17,7 @@ from pathlib import Path
 
 from analysis import __version__, paths
 from analysis import outputs as output_catalogue
-from analysis.demo import scenarios
+from analysis.demo import MAX_EDITIONS, scenarios
 from analysis.domain import forces, taxonomy
 from analysis.errors import InputError, WorkFailed
 from analysis.stats import BATTERIES
@@ -45,8 +45,9 @@ _ENVIRONMENT_ERRORS = {
 EPILOG = "Exit codes: 0 ok, 1 some work failed, 2 bad input or usage. Add --debug for tracebacks."
 
 
-def _bounded_int(low: int, what: str):
-    """An argparse type: a whole number of at least `low` (argparse exits 2 with the message)."""
+def _bounded_int(low: int, what: str, high: int | None = None):
+    """An argparse type: a whole number of at least `low` (and at most `high`, if given)
+    (argparse exits 2 with the message)."""
 
     def parse(text: str) -> int:
         try:
@@ -55,9 +56,22 @@ def _bounded_int(low: int, what: str):
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; {what}") from None
         if value < low:
             raise argparse.ArgumentTypeError(f"{value} is too small; {what}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"{value} is too large; {what}")
         return value
 
     return parse
+
+
+def _edition_date(text: str) -> str:
+    """An argparse type: a data edition's publication date, YYYY-MM-DD (argparse exits 2 with
+    the message)."""
+    from analysis.sources.store import edition_text
+
+    try:
+        return edition_text(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 COUNT = _bounded_int(1, "use 1 or more")
@@ -77,15 +91,24 @@ def _cmd_forces(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:
-    from analysis.demo import generator
+    from analysis.demo import editions, generator
 
     overrides = {"seed": args.seed} if args.seed is not None else None
     cfg = generator.load_config(args.config, overrides)
-    data = generator.write_demo(args.out, cfg)
+    data = editions.write_editions(args.out, cfg, args.editions)
     print(
         f"Wrote {len(data.truth['files'])} GENERATED DEMO files and truth.json to {args.out} "
         f"(seed {cfg['seed']}, link_slope {cfg['link_slope']})."
     )
+    if args.editions > 1:
+        listed = data.truth["editions"]["editions"]
+        print(
+            f"Wrote {len(listed)} editions, each a source folder of its own: "
+            + ", ".join(f"{args.out / e['folder']} ({e['date']})" for e in listed)
+            + f"; {args.out} holds the latest. Ingest them oldest first into one store, e.g. "
+            f"'stalking-outcomes ingest --source {args.out / listed[0]['folder']} --store "
+            f"{paths.PROCESSED}/{Path(args.out).resolve().name}'."
+        )
     return 0
 
 
@@ -121,6 +144,8 @@ def _ingest(args: argparse.Namespace) -> dict:
         progress=sys.stderr.isatty(),
         accept_outliers=args.accept_outliers,
         jobs=args.jobs or os.cpu_count() or 1,
+        edition=args.edition,
+        allow_older_edition=args.allow_older_edition,
     )
 
 
@@ -261,6 +286,56 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_changes(args: argparse.Namespace) -> int:
+    from analysis.runs import manifest
+    from analysis.runs.lock import store_lock
+    from analysis.sources import store
+    from analysis.stats import editions
+
+    where = paths.for_source(args.source, args.store, offence=args.offence)
+    names = [forces.resolve(n, context="--forces").name for n in args.forces] if args.forces else None
+    with store_lock(where.store, shared=True, what="'changes'"):
+        old_edition, new_edition = _editions_compared(where.store, args.since)
+        old = store.load_edition(where.store, old_edition)
+        new = store.load_edition(where.store, new_edition)
+    table = editions.changes(old, new, forces=names, offence=args.offence)
+    if args.out:  # a folder of the user's choosing, not a run's: no lock on a site, no record
+        path = output_catalogue.CHANGES.save_into(args.out, table)
+    else:
+        with _adhoc_lock(where.outputs, where.store, "changes"):
+            path = output_catalogue.CHANGES.save(where.outputs, table)
+            manifest.record_adhoc(where.outputs, [path])
+    print(editions.summary_text(table, old_edition, new_edition, synthetic=new.synthetic))
+    print(f"wrote {path}")
+    return 0
+
+
+def _editions_compared(store_dir: Path, since: str | None) -> tuple[str, str]:
+    """(old, new): the edition `--since` names (default: the one before the latest) and the
+    store's latest; InputError when the store holds fewer than two editions or `since` is not
+    an earlier one it holds."""
+    from analysis.sources import store
+
+    held = store.editions(store_dir)
+    if len(held) < 2:
+        raise InputError(
+            f"store {store_dir} holds "
+            + (f"one data edition ({held[0]})" if held else "no data edition")
+            + ": 'changes' compares two. Ingest another edition of the source into the same store "
+            "first ('stalking-outcomes ingest --source FOLDER --store STORE' for each quarter's "
+            "files; for the demo, 'stalking-outcomes demo-data --editions 2' writes two)."
+        )
+    if since is None:
+        return held[-2], held[-1]
+    if since not in held[:-1]:
+        what = "is the latest edition" if since == held[-1] else "is not an edition the store holds"
+        raise InputError(
+            f"--since {since} {what}: give an earlier edition the store {store_dir} holds "
+            f"({', '.join(held[:-1])}); the latest, {held[-1]}, is compared with it."
+        )
+    return since, held[-1]
+
+
 def _cmd_validate_methods(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -394,6 +469,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, default=paths.DEMO, help=f"folder (default: {paths.DEMO})")
     s.add_argument("--seed", type=int, help="random seed (default: the config's)")
     s.add_argument("--config", type=Path, help="TOML file overriding any true parameter, e.g. link_slope = 0")
+    s.add_argument(
+        "--editions",
+        type=_bounded_int(1, f"use 1 to {MAX_EDITIONS}", MAX_EDITIONS),
+        default=1,
+        metavar="N",
+        help="successive data editions of the same years to write, a quarter apart, with outcomes "
+        "maturing between them and a few planted revisions (truth.json 'editions'): each a "
+        "complete source folder, OUT/editions/1 ... OUT/editions/N, and the latest also in OUT "
+        f"(default: 1, just the files in OUT; at most {MAX_EDITIONS})",
+    )
     s.set_defaults(func=_cmd_demo_data)
 
     s = sub.add_parser("ingest", help="read the files of a source into the parquet store", epilog=EPILOG)
@@ -415,6 +500,21 @@ def build_parser() -> argparse.ArgumentParser:
         type=COUNT,
         help="files read at once, in separate processes (default: number of cores); each holds one "
         "whole sheet while it reads, up to about 0.8 GB for a full-size year (benchmarks/ingest.py)",
+    )
+    s.add_argument(
+        "--edition",
+        type=_edition_date,
+        metavar="YYYY-MM-DD",
+        help="the files' publication date (default: the newest -DDMMYY suffix in their names); each "
+        f"dated edition is kept, in {paths.PROCESSED}/<name>{paths.EDITIONS_SUFFIX}/<date>/, and the "
+        "newest is the store every command reads. Files with no date and none given are ingested "
+        "as 'undated' and not kept as an edition (refused if the store holds editions)",
+    )
+    s.add_argument(
+        "--allow-older-edition",
+        action="store_true",
+        help="keep an edition older than the newest the store holds (refused otherwise) among its "
+        "editions; the latest stays the one commands read",
     )
     s.set_defaults(func=_cmd_ingest)
 
@@ -500,6 +600,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--timeout", type=SECONDS, default=600, help="per-cell timeout in seconds (default: 600)")
     s.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser(
+        "changes",
+        help="what moved between two data editions of a source's store: revisions, outcomes "
+        f"maturing and quarters added; print a summary, write {output_catalogue.CHANGES.pattern}",
+        epilog=EPILOG,
+    )
+    s.add_argument("--source", default=paths.DEFAULT_SOURCE, help=paths.SOURCE_HELP)
+    s.add_argument("--store", type=Path, help=f"store folder (default: {paths.PROCESSED}/<name>)")
+    s.add_argument(
+        "--out",
+        type=Path,
+        help=f"folder to write the table into (default: {paths.OUTPUTS}/<name>/"
+        f"{output_catalogue.CHANGES.pattern.rsplit('/', 1)[0]})",
+    )
+    s.add_argument(
+        "--since",
+        type=_edition_date,
+        metavar="EDITION",
+        help="the earlier edition, YYYY-MM-DD, compared with the latest (default: the edition before "
+        "the latest)",
+    )
+    s.add_argument(
+        "--forces",
+        nargs="+",
+        metavar="NAME",
+        help="only these forces (names, aliases, slugs or codes), with England and Wales (default: all)",
+    )
+    s.add_argument("--offence", default=taxonomy.STALKING, help="offence code (default: 8Q stalking)")
+    s.set_defaults(func=_cmd_changes)
 
     s = sub.add_parser(
         "validate-methods", help="simulation study on generated data with known truth", epilog=EPILOG

@@ -307,6 +307,30 @@ COLUMNS: tuple[Column, ...] = (
     _C("rise", "ratio", "recorded_to / recorded_from"),
     # the per-force CSV
     _C("table", "file name", "The national table the row comes from"),
+    # what changed between two data editions (analysis.stats.editions)
+    _C("quarter", "quarter (1-4)", "Financial quarter (1 = April to June); empty for a whole year's figure"),
+    _C(
+        "figure",
+        "column name",
+        "The figure that moved, named as the force_year.csv column it is: offences_recorded, "
+        "outcomes_closed, charged_closed, evidential_difficulties_closed or charged_recorded",
+    ),
+    _C(
+        "change_kind",
+        "text",
+        "revised (a figure of a quarter both editions publish moved), matured (a recorded-basis "
+        "count rose, as outcomes assigned since would make it), quarter_added or quarter_withdrawn",
+    ),
+    _C("old_value", "count", "The figure in the earlier edition (empty: not published in it)"),
+    _C("new_value", "count", "The figure in the later edition (empty: not published in it)"),
+    _C("difference", "count", "new_value - old_value (a quarter added or withdrawn: its whole value)"),
+    _C(
+        "small",
+        "true/false",
+        "A revision too small to matter: under 3 and under 1% of the old value (printed as one line)",
+    ),
+    _C("edition_from", "date (YYYY-MM-DD)", "The earlier data edition's publication date"),
+    _C("edition_to", "date (YYYY-MM-DD)", "The later data edition's publication date"),
     # figure data: the numbers a chart draws, in the CSV beside its PNG
     _C("series", "text", "What the row draws: a legend entry, the forces' points, the limits or a line"),
     _C("flag", "text", "The legend entry a force's point is drawn under (outside which limits, if any)"),
@@ -888,6 +912,33 @@ DECOMPOSITION_FORCES = _O(
     national=True,
 )
 
+# tables/changes.csv: written by `changes`, not by the national analysis
+CHANGES = _O(
+    "changes",
+    "tables/changes.csv",
+    "table",
+    "What moved between two data editions, per force (and England and Wales) and year: offences "
+    "recorded, investigations closed, charged and closed for evidential difficulties revised, "
+    "recorded-basis charges matured, and whole quarters added, with old and new values; small "
+    "revisions marked.",
+    (
+        "financial_year",
+        "quarter",
+        "force",
+        "force_code",
+        "offence_code",
+        "figure",
+        "change_kind",
+        "old_value",
+        "new_value",
+        "difference",
+        "small",
+        "edition_from",
+        "edition_to",
+        "data_source",
+    ),
+)
+
 # figures/: the national figures, drawn once by the national analysis
 FUNNEL_FIGURE = _O(
     "funnel_figure",
@@ -1112,6 +1163,7 @@ OUTPUTS: tuple[Output, ...] = (
     LINK_FIRST_DIFFERENCE,
     DECOMPOSITION,
     DECOMPOSITION_FORCES,
+    CHANGES,
     FUNNEL_FIGURE,
     *NATIONAL_FIGURES.values(),
     FIGURE_ALT,

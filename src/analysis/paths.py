@@ -6,7 +6,8 @@ source has a name (the folder's own name for a folder), and the name alone fixes
 `data/processed/<name>/`, and its outputs, `outputs/<name>/` (`outputs/<name>-<code>/` for an
 offence other than stalking, so a run for harassment sits beside stalking's and never replaces it). So `ingest --source /some/folder`
 and `run --source /some/folder` (or `--source folder`) find the same store, and the notebooks,
-which are given only the name, find it too.
+which are given only the name, find it too. Every data edition a store has ingested is kept
+beside it, in `data/processed/<name>.editions/<YYYY-MM-DD>/` (`editions_folder`).
 
 Every command's `--source` defaults to DEFAULT_SOURCE, the real data: a user who forgets the
 flag gets the Home Office figures (or an error saying how to ingest them), never demo output.
@@ -103,6 +104,18 @@ def for_source(
         Path(store) if store else base / PROCESSED / name,
         Path(out) if out else base / OUTPUTS / output_name(name, offence),
     )
+
+
+EDITIONS_SUFFIX = ".editions"
+
+
+def editions_folder(store: Path | str) -> Path:
+    """Where a store keeps every data edition it has ingested: `<store>.editions/`, beside the
+    store (as its lock is), with one folder per edition named by its publication date
+    (`<store>.editions/2025-12-31/`). Beside it, not in it, so that the store's own files stay
+    its latest edition's tables and report, which every other command reads."""
+    store = Path(store)
+    return store.parent / f"{store.name}{EDITIONS_SUFFIX}"
 
 
 def output_name(name: str, offence: str = DEFAULT_OFFENCE) -> str:

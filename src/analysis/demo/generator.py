@@ -1093,10 +1093,21 @@ def _pfa_sheets(cfg: dict, rec: pd.DataFrame) -> list[Sheet]:
 
 
 def write_demo(out: Path | str, cfg: dict) -> SyntheticData:
-    """Simulate and write the demo files and truth.json into `out`; return what was written."""
+    """Simulate and write the demo files and truth.json into `out`; return what was written.
+    (`analysis.demo.editions.write_editions` writes several editions of them.)"""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     data = simulate(cfg)
+    names = write_source(out, cfg, data)
+    data.truth["files"] = names
+    write_truth(out, data.truth)
+    data.outcomes = data.outcomes.drop(columns="not_provided")
+    return data
+
+
+def write_source(out: Path, cfg: dict, data: SyntheticData) -> list[str]:
+    """Write simulated tables as a source folder in the published layout (one outcomes workbook
+    per year and the PFA table, named with the config's edition suffix); return the file names."""
     names = []
     for year in _years(cfg["first_year"], cfg["last_year"]):
         suffix, lay = layout_for(year)
@@ -1112,10 +1123,12 @@ def write_demo(out: Path | str, cfg: dict) -> SyntheticData:
     pfa = pfa_file_name(cfg)
     _write_atomic(out / pfa, _pfa_sheets(cfg, data.recorded))
     names.append(pfa)
-    data.truth["files"] = names
-    (out / "truth.json").write_text(json.dumps(data.truth, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    data.outcomes = data.outcomes.drop(columns="not_provided")
-    return data
+    return names
+
+
+def write_truth(out: Path, truth: dict) -> None:
+    """Write truth.json into a folder."""
+    (out / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def _write_atomic(path: Path, sheets: list[Sheet]) -> None:

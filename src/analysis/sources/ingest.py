@@ -28,6 +28,9 @@ from analysis.sources.store import (
     PROVENANCE_COLUMNS,
     RECORDED_COLUMNS,
     RECORDED_KEY,
+    UNDATED,
+    edition_text,
+    editions,
     tidy_frame,
     warm_schemas,
     write_store,
@@ -171,17 +174,27 @@ def ingest(
     progress: bool = False,
     accept_outliers: bool = False,
     jobs: int = 1,
+    edition: date | str | None = None,
+    allow_older_edition: bool = False,
 ) -> dict:
     """Read every outcomes workbook and the PFA table in a source folder into the store.
 
     Returns the data-quality report (also written to the store as quality.json). Implausible
     counts stop the ingest before anything is written (see `plausibility`), unless
     `accept_outliers`, when they are recorded in the report.
+
+    The files are one data edition (`ingest_edition`: `edition` if given, else the newest
+    publication date in their names). A dated edition is kept beside the store with every
+    other one ingested, and becomes the store's latest unless older than the newest held,
+    which is refused unless `allow_older_edition` (`place_edition`).
     """
     offences = normalise_offences(offences)
     folder = paths.source_folder(source)
     where = paths.for_source(source, store)
     files, notes, ignored = discover(folder)
+    # the edition is settled from the names alone, before any file is read
+    this_edition = ingest_edition(files, edition, notes)
+    latest = place_edition(where.store, this_edition, folder, files, allow_older_edition, notes)
     outcome_frames: list[pd.DataFrame] = []
     recorded_frames: list[pd.DataFrame] = []
     reports: list[FileReport] = []
@@ -214,9 +227,85 @@ def ingest(
     quality["plausibility"] = checked
     quality["source"] = where.name
     quality["synthetic"] = synthetic
-    write_store(where.store, outcomes, recorded, quality)
+    quality["edition"] = this_edition
+    write_store(
+        where.store,
+        outcomes,
+        recorded,
+        quality,
+        edition=None if this_edition == UNDATED else this_edition,
+        latest=latest,
+    )
     quality["store"] = str(where.store)
+    quality["editions_held"] = editions(where.store)
+    quality["latest"] = latest
     return quality
+
+
+def ingest_edition(files: list[SourceFile], given: date | str | None, notes: list[str]) -> str:
+    """The data edition of an ingest, YYYY-MM-DD: the date given (`ingest --edition`), else the
+    newest publication date among the files' name suffixes (a PFA table republished later than
+    the outcomes workbooks makes the edition its date), else `store.UNDATED`."""
+    dated = sorted({f.edition for f in files if f.edition is not None})
+    if given is not None:
+        chosen = edition_text(given)
+        if dated and chosen != dated[-1].isoformat():
+            notes.append(
+                f"edition {chosen} was given (--edition); the newest date in the files' names is "
+                f"{dated[-1].isoformat()}"
+            )
+        return chosen
+    return dated[-1].isoformat() if dated else UNDATED
+
+
+def place_edition(
+    store: Path, edition: str, folder: Path, files: list[SourceFile], allow_older: bool, notes: list[str]
+) -> bool:
+    """Whether an ingest of `edition` becomes the store's latest edition, checked against the
+    editions the store holds before anything is read or written.
+
+    - A dated edition newer than every edition held, or the newest itself again (replaced), is
+      the latest. One older than the newest held is refused (InputError naming both dates),
+      unless `allow_older`: then it is kept among the editions and the latest stays as it is.
+    - An undated ingest (no date in any file's name, none given) is refused when the store
+      holds editions (it could not be placed among them); otherwise it is the latest, as
+      before editions were kept, and is not kept as an edition of its own.
+    """
+    held = editions(store)
+    if edition == UNDATED:
+        names = _files_text([f.path.name for f in files], limit=4)
+        if held:
+            raise InputError(
+                f"{folder}: no file name carries a publication date (a -DDMMYY suffix, as in "
+                f"prc-outcomes-open-data-mar2021-tables-240425.xlsx): {names}. The store {store} "
+                f"holds the editions {', '.join(held)}, so this one cannot be placed among them. "
+                "Give its publication date with --edition YYYY-MM-DD; nothing was written."
+            )
+        notes.append(
+            f"no file name carries a publication date (a -DDMMYY suffix): {names}. The edition is "
+            f"recorded as '{UNDATED}' and not kept among the store's editions; give "
+            "--edition YYYY-MM-DD to keep it as one"
+        )
+        return True
+    newest = held[-1] if held else None
+    if newest is not None and edition < newest:
+        if not allow_older:
+            raise InputError(
+                f"{folder}: these files are the edition of {edition}, older than the newest "
+                f"edition the store {store} holds, {newest}. Nothing was written. To keep it as a "
+                f"past edition beside the others (the latest, {newest}, stays the one every "
+                "command reads), run ingest again with --allow-older-edition; to update the "
+                "store, ingest an edition newer than "
+                f"{newest}."
+            )
+        notes.append(
+            f"edition {edition} is older than the newest held, {newest}: kept as a past edition "
+            f"(--allow-older-edition); the store's latest stays {newest}"
+        )
+        return False
+    if edition in held:
+        notes.append(f"edition {edition} was already held: replaced")
+    return True
 
 
 def _first_other_year(f: SourceFile, frame: pd.DataFrame, report: FileReport) -> str:
@@ -274,6 +363,17 @@ def generated(folder: Path, reports: list[FileReport], notes: list[str]) -> bool
             "carries the generator's marker: labelled GENERATED DEMO DATA"
         )
     return truth or bool(marked)
+
+
+def _edition_line(v: dict) -> str:
+    """The summary's line on the edition ingested and those the store now holds."""
+    edition, held = v.get("edition", UNDATED), v.get("editions_held", [])
+    kept = f"; editions held: {', '.join(held)}" if held else ""
+    if edition == UNDATED:
+        return f"Edition: {UNDATED} (the store's latest; not kept as an edition){kept}"
+    if v.get("latest", True):
+        return f"Edition: {edition} (the store's latest){kept}"
+    return f"Edition: {edition} (kept as a past edition; the store's latest is {held[-1]}){kept}"
 
 
 def _files_text(names: list[str], limit: int = 3) -> str:
@@ -514,6 +614,7 @@ def summary_text(v: dict) -> str:
     lines = [
         f"Source: {v['source']}{' (GENERATED DEMO DATA, not Home Office data)' if v['synthetic'] else ''}",
         f"Store: {v['store']}",
+        _edition_line(v),
         f"Files read: {len(v['files'])} ({sum(f['kind'] == 'outcomes' for f in v['files'])} outcomes, "
         f"{sum(f['kind'] == 'recorded' for f in v['files'])} PFA)",
         f"Forces: {len(v['forces'])}",

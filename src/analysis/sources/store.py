@@ -1,20 +1,32 @@
 """The parquet store: the tidy tables' columns, dtypes and schemas, provenance, writing
-(through analysis.files) and loading."""
+(through analysis.files) and loading.
+
+A store folder holds its latest data edition (the one every command reads); every dated
+edition ingested is also kept, by publication date, in `<store>.editions/<YYYY-MM-DD>/`
+(`paths.editions_folder`), each with the same three files (`editions`, `load_edition`)."""
 
 from __future__ import annotations
 
 import json
+import re
+from datetime import date
 from functools import cache
 from pathlib import Path
 
 import pandas as pd
 
+from analysis import paths
 from analysis.errors import InputError
 from analysis.files import sha256_of, write_json, write_parquet
 
 OUTCOMES_FILE = "outcomes.parquet"
 RECORDED_FILE = "recorded_offences.parquet"
 QUALITY_FILE = "quality.json"  # the data-quality report ingest writes
+STORE_FILES = (OUTCOMES_FILE, RECORDED_FILE, QUALITY_FILE)
+# The edition of an ingest whose files carry no publication date and that was given none
+# (`ingest --edition`): it becomes the store's latest, and is not kept among its editions.
+UNDATED = "undated"
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # The tidy tables' columns and dtypes, in order, as the readers return them; ingest adds the
 # provenance columns. Counts are nullable ("data not provided" is missing, not zero).
@@ -104,25 +116,95 @@ def check_schema(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         raise InputError(f"the {schema.name} table failed its schema check: {cases}") from None
 
 
-def write_store(store: Path, outcomes: pd.DataFrame, recorded: pd.DataFrame, quality: dict) -> None:
+def write_store(
+    store: Path,
+    outcomes: pd.DataFrame,
+    recorded: pd.DataFrame,
+    quality: dict,
+    edition: str | None = None,
+    latest: bool = True,
+) -> None:
     """Check both tables against their schemas, then write the store's three files (the two
-    tables and the quality report).
+    tables and the quality report): into `editions_folder(store)/<edition>/` when `edition` is
+    a publication date (YYYY-MM-DD), and into the store itself, its latest edition, when
+    `latest` (an older edition kept with `ingest --allow-older-edition` is not).
 
     Everything is checked before anything is written, and each file is written to a
     temporary name and renamed, so a failure leaves the previous store as it was.
     """
     outcomes = check_schema(outcomes, "outcomes")
     recorded = check_schema(recorded, "recorded_offences")
-    store = Path(store)
-    store.mkdir(parents=True, exist_ok=True)
-    write_parquet(outcomes, store / OUTCOMES_FILE)
-    write_parquet(recorded, store / RECORDED_FILE)
+    folders = [Path(store)] if latest else []
+    folders += [edition_folder(store, edition)] if edition is not None else []
+    for folder in folders:  # a store path that cannot be a folder stops here, with nothing written
+        folder.mkdir(parents=True, exist_ok=True)
+    for folder in reversed(folders):  # the edition kept, then the store's latest
+        _write_files(folder, outcomes, recorded, quality)
+
+
+def _write_files(folder: Path, outcomes: pd.DataFrame, recorded: pd.DataFrame, quality: dict) -> None:
+    """The three files of a store, or of one of its editions, the report last (it holds the
+    tables' hashes, which `load_store` checks)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_parquet(outcomes, folder / OUTCOMES_FILE)
+    write_parquet(recorded, folder / RECORDED_FILE)
     quality = dict(quality)
     quality["store_files"] = {
-        OUTCOMES_FILE: sha256_of(store / OUTCOMES_FILE),
-        RECORDED_FILE: sha256_of(store / RECORDED_FILE),
+        OUTCOMES_FILE: sha256_of(folder / OUTCOMES_FILE),
+        RECORDED_FILE: sha256_of(folder / RECORDED_FILE),
     }
-    write_json(quality, store / QUALITY_FILE)
+    write_json(quality, folder / QUALITY_FILE)
+
+
+def edition_text(value: date | str) -> str:
+    """An edition as the store names it, YYYY-MM-DD; InputError for anything that is not a
+    date written so."""
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value).strip()
+    try:
+        if not _ISO_DATE.match(text):
+            raise ValueError(text)
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise InputError(
+            f"edition {value!r}: give a publication date as YYYY-MM-DD, e.g. 2025-04-24 for files "
+            "named ...-240425.xlsx."
+        ) from None
+
+
+def edition_folder(store: Path | str, edition: date | str) -> Path:
+    """The folder holding one edition of a store: `<store>.editions/<YYYY-MM-DD>/`."""
+    return paths.editions_folder(store) / edition_text(edition)
+
+
+def editions(store_dir: Path | str) -> list[str]:
+    """The editions a store holds (each ingested edition's publication date, YYYY-MM-DD), oldest
+    first; the last is the store's latest, the one every other command reads. Only complete
+    editions count (all three files present)."""
+    root = paths.editions_folder(store_dir)
+    if not root.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in root.iterdir()
+        if p.is_dir() and _ISO_DATE.match(p.name) and all((p / f).is_file() for f in STORE_FILES)
+    )
+
+
+def load_edition(store_dir: Path | str, edition: date | str) -> Store:
+    """Load one edition a store holds (`editions`); InputError naming those it holds if it is
+    not one of them."""
+    wanted = edition_text(edition)
+    held = editions(store_dir)
+    if wanted not in held:
+        raise InputError(
+            f"store {store_dir} holds no edition {wanted}; it holds "
+            + (", ".join(held) if held else "none")
+            + ". Ingest that edition's files first ('stalking-outcomes ingest --source FOLDER "
+            f"--store {store_dir}'), or give one of the editions held."
+        )
+    return load_store(edition_folder(store_dir, wanted))
 
 
 class Store:
@@ -138,6 +220,12 @@ class Store:
     def synthetic(self) -> bool:
         """True when the store was built from generated demo data."""
         return bool(self.quality.get("synthetic"))
+
+    @property
+    def edition(self) -> str:
+        """The data edition the store holds: its publication date (YYYY-MM-DD), or "undated"
+        (also for a store written before editions were recorded)."""
+        return str(self.quality.get("edition") or UNDATED)
 
     @property
     def years(self) -> list[str]:

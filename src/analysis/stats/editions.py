@@ -1,0 +1,247 @@
+"""What changed between two data editions of a store (`stalking-outcomes changes`).
+
+Each quarter the Home Office republishes the outcomes open data: earlier years come back with the
+outcomes assigned since and with corrections, and a new quarter is added. `changes` compares two
+editions a store holds (`analysis.sources.store.load_edition`) for one offence, per force (and
+England and Wales) and financial year, on the figures of the force-year table (`outputs.FORCE_YEAR`):
+
+- a figure of the quarters both editions publish that moved is `revised`; a recorded-basis count
+  that rose (charges among the offences recorded in the year, as outcomes are assigned) is
+  `matured`, the growth every republication brings;
+- a quarter one edition publishes and the other does not is `quarter_added` (or
+  `quarter_withdrawn`), one row per figure with that quarter's value;
+- a revision too small to matter (`SMALL_ABSOLUTE`, `SMALL_RELATIVE`) is marked `small`, so that
+  a printer folds such rows into one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis import outputs
+from analysis.domain import forces as force_registry
+from analysis.domain import taxonomy
+from analysis.sources.store import Store
+from analysis.stats.measures import NATIONAL, data_source_label, force_year
+
+# The figures compared, named as the force-year table's columns: offences recorded (the police force
+# area tables), then the outcomes file's investigations closed (types 1-22), charged (type 1) and
+# closed for evidential difficulties (types 14-16), all on the closed basis, and charged on the
+# recorded basis (the figure that matures as outcomes are assigned).
+FIGURES = (
+    "offences_recorded",
+    "outcomes_closed",
+    "charged_closed",
+    "evidential_difficulties_closed",
+    "charged_recorded",
+)
+_OUTCOME_FIGURES = list(FIGURES[1:])
+MATURING = frozenset({"charged_recorded"})  # recorded-basis figures: a rise is outcomes maturing
+FIGURE_WORDS = {
+    "offences_recorded": "offences recorded",
+    "outcomes_closed": "investigations closed",
+    "charged_closed": "charged (closed basis)",
+    "evidential_difficulties_closed": "evidential difficulties (closed basis)",
+    "charged_recorded": "charged (recorded basis)",
+}
+KINDS = ("revised", "matured", "quarter_added", "quarter_withdrawn")
+
+# A revision too small to matter moves a figure by fewer than SMALL_ABSOLUTE AND by less than
+# SMALL_RELATIVE of its old value. Both, so that neither a change of 2 in a count of 20 (10%) nor
+# one of 40 in 10,000 (0.4%) is folded away; a figure that appears or vanishes, a quarter added or
+# withdrawn is never small.
+SMALL_ABSOLUTE = 3
+SMALL_RELATIVE = 0.01
+
+COLUMNS = list(outputs.CHANGES.columns)  # the catalogue's, one home
+_CELL = ["financial_year", "quarter", "force"]  # what a published quarter is
+_YEAR = ["financial_year", "force", "figure"]
+_TABLE = [*_YEAR, "quarter", "change_kind", "old_value", "new_value"]  # before `_finish`
+
+
+def changes(
+    old: Store, new: Store, forces: Iterable[str] | None = None, offence: str = taxonomy.STALKING
+) -> pd.DataFrame:
+    """What moved from edition `old` to edition `new` for one offence (default 8Q stalking): one
+    row per force (or England and Wales), year and figure that moved, and per quarter added or
+    withdrawn, with the old and new values, their difference and whether it is `small`.
+    `forces` (canonical names) keeps only those forces' rows, with England and Wales'."""
+    code = taxonomy.normalise_offence_code(offence)
+    o_out, n_out = _offence_rows(old.outcomes, code), _offence_rows(new.outcomes, code)
+    o_rec, n_rec = _offence_rows(old.recorded, code), _offence_rows(new.recorded, code)
+    (o_out_both, o_out_only), (n_out_both, n_out_only) = _split(o_out, n_out), _split(n_out, o_out)
+    (o_rec_both, o_rec_only), (n_rec_both, n_rec_only) = _split(o_rec, n_rec), _split(n_rec, o_rec)
+    parts = [
+        _revisions(year_figures(o_out_both, o_rec_both), year_figures(n_out_both, n_rec_both)),
+        _quarters(n_out_only, n_rec_only, "quarter_added"),
+        _quarters(o_out_only, o_rec_only, "quarter_withdrawn"),
+    ]
+    found = [p for p in parts if not p.empty]
+    table = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=_TABLE)
+    if forces is not None:
+        table = table[table["force"].isin([*forces, NATIONAL])]
+    return _finish(table, code, old, new)
+
+
+def _offence_rows(frame: pd.DataFrame, code: str) -> pd.DataFrame:
+    """The rows of one offence code."""
+    return frame[frame["offence_code"] == code]
+
+
+def _split(frame: pd.DataFrame, other: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of `frame` in quarters (year, quarter, force) that `other` also publishes, and
+    the rest."""
+    cells = other[_CELL].drop_duplicates().assign(_both=True)
+    both = frame[_CELL].merge(cells, how="left", on=_CELL)["_both"].notna().to_numpy()
+    return frame[both], frame[~both]
+
+
+def year_figures(outcomes: pd.DataFrame, recorded: pd.DataFrame) -> pd.DataFrame:
+    """The figures per force and year, long (financial_year, force, figure, value; NaN where none
+    is published), with England and Wales (the sum over forces): the outcome figures from
+    `measures.force_year`, offences recorded from the police force area table's rows."""
+    parts = []
+    if not outcomes.empty:
+        code = str(outcomes["offence_code"].iloc[0])
+        panel = force_year(outcomes, recorded.iloc[:0], code)
+        parts.append(panel.melt(["financial_year", "force"], _OUTCOME_FIGURES, "figure", "value"))
+    if not recorded.empty:
+        pfa = recorded.groupby(["financial_year", "force"])["offences"].sum(min_count=1)
+        parts.append(pfa.rename("value").reset_index().assign(figure="offences_recorded"))
+    if not parts:
+        return pd.DataFrame(columns=[*_YEAR, "value"])
+    long = pd.concat(parts, ignore_index=True)
+    long["value"] = pd.to_numeric(long["value"], errors="coerce").astype(float)
+    long["force"] = long["force"].astype(str)
+    long["financial_year"] = long["financial_year"].astype(str)
+    national = long.groupby(["financial_year", "figure"])["value"].sum(min_count=1).reset_index()
+    return pd.concat([long, national.assign(force=NATIONAL)], ignore_index=True)[[*_YEAR, "value"]]
+
+
+def _revisions(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """The figures (of the quarters both editions publish) that moved: revised, or matured (a
+    recorded-basis figure that rose)."""
+    both = old.merge(new, how="outer", on=_YEAR, suffixes=("_old", "_new"))
+    a, b = both["value_old"], both["value_new"]
+    moved = (a.isna() != b.isna()) | ((a - b).abs() > 0)
+    both = both[moved.to_numpy()].rename(columns={"value_old": "old_value", "value_new": "new_value"})
+    rose = both["figure"].isin(MATURING) & (both["new_value"] > both["old_value"])
+    return both.assign(quarter=np.nan, change_kind=np.where(rose, "matured", "revised"))
+
+
+def _quarters(outcomes: pd.DataFrame, recorded: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """One row per figure for each quarter one edition publishes and the other does not, with
+    that quarter's value as the new (`quarter_added`) or old (`quarter_withdrawn`) value."""
+    rows = []
+    for q in sorted(set(outcomes["quarter"]) | set(recorded["quarter"])):
+        f = year_figures(outcomes[outcomes["quarter"] == q], recorded[recorded["quarter"] == q])
+        rows.append(f.assign(quarter=q))
+    if not rows:
+        return pd.DataFrame()
+    added = pd.concat(rows, ignore_index=True)
+    side = "new_value" if kind == "quarter_added" else "old_value"
+    return added.rename(columns={"value": side}).assign(change_kind=kind)
+
+
+def _finish(table: pd.DataFrame, code: str, old: Store, new: Store) -> pd.DataFrame:
+    """The table's columns, types and order: differences, the small flag, force codes, the
+    editions and the data label."""
+    table = table.reindex(columns=_TABLE)
+    kind = table["change_kind"].astype(object)
+    old_v = table["old_value"].astype(float)
+    new_v = table["new_value"].astype(float)
+    diff = np.where(
+        kind == "quarter_added", new_v, np.where(kind == "quarter_withdrawn", -old_v, new_v - old_v)
+    )
+    small = is_small(old_v, pd.Series(diff, index=table.index, dtype=float))
+    table = table.assign(difference=diff, small=small & kind.isin(["revised", "matured"]))
+    codes = {f.name: f.code or "" for f in force_registry.registry()}
+    table["force_code"] = table["force"].map(codes).fillna("")
+    table["offence_code"] = code
+    table["edition_from"], table["edition_to"] = old.edition, new.edition
+    table["data_source"] = data_source_label(old.synthetic or new.synthetic)
+    for col in ("quarter", "old_value", "new_value", "difference"):
+        table[col] = pd.Series(table[col], dtype=float).round().astype("Int64")
+    order = {name: i for i, name in enumerate([*force_registry.names(), NATIONAL])}
+    keys = {
+        "force": order,
+        "figure": {f: i for i, f in enumerate(FIGURES)},
+        "change_kind": {k: i for i, k in enumerate(KINDS)},
+    }
+    table = table.sort_values(
+        ["financial_year", "force", "quarter", "figure", "change_kind"],
+        key=lambda s: s.map(keys[s.name]) if s.name in keys else s,
+        na_position="first",
+    )
+    return table[COLUMNS].reset_index(drop=True)
+
+
+def is_small(old: pd.Series, difference: pd.Series) -> pd.Series:
+    """Whether each revision is too small to matter: under SMALL_ABSOLUTE in absolute terms and
+    under SMALL_RELATIVE of the old value (False where either is unknown)."""
+    size = difference.abs()
+    small = (size < SMALL_ABSOLUTE) & (size < SMALL_RELATIVE * old.abs())
+    return small.fillna(False).astype(bool)
+
+
+def _count(value: Any) -> str:
+    return "not published" if pd.isna(value) else f"{int(value):,}"
+
+
+def _line(row: pd.Series) -> str:
+    """One row in words: 'Kent 2022/23: charged (closed basis) 310 -> 319 (+9)'."""
+    where = f"{row['force']} {row['financial_year']}" + (
+        f" Q{int(row['quarter'])}" if pd.notna(row["quarter"]) else ""
+    )
+    diff = "" if pd.isna(row["difference"]) else f" ({int(row['difference']):+,})"
+    return (
+        f"  {where}: {FIGURE_WORDS[row['figure']]} {_count(row['old_value'])} -> "
+        f"{_count(row['new_value'])}{diff}"
+    )
+
+
+def summary_text(
+    table: pd.DataFrame, old_edition: str, new_edition: str, synthetic: bool = False, limit: int = 15
+) -> str:
+    """The printed summary of a changes table: revisions listed (up to `limit`), small revisions
+    folded into one line, matured figures as England and Wales' per year, quarters added or
+    withdrawn by year and quarter."""
+    label = " (GENERATED DEMO DATA, not Home Office data)" if synthetic else ""
+    code = str(table["offence_code"].iloc[0]) if len(table) else ""
+    lines = [
+        f"Changes from edition {old_edition} to {new_edition}{f', offence {code}' if code else ''}{label}"
+    ]
+    if table.empty:
+        return "\n".join([*lines, "Nothing moved: every figure compared is the same in both editions."])
+    forces_only = table[table["force"] != NATIONAL]
+    revised = table[(table["change_kind"] == "revised") & ~table["small"]]
+    lines.append(f"Revised ({len(revised)} figures; each moved by 3 or more, or by 1% or more):")
+    lines += [_line(r) for _, r in revised.head(limit).iterrows()] or ["  none"]
+    if len(revised) > limit:
+        lines.append(f"  ... and {len(revised) - limit} more (see the table)")
+    small = forces_only[(forces_only["change_kind"] == "revised") & forces_only["small"]]
+    if len(small):
+        lines.append(
+            f"Small revisions: {len(small)} force figures moved by under {SMALL_ABSOLUTE} and under "
+            f"{SMALL_RELATIVE:.0%} of their old value, not listed (see the table)."
+        )
+    matured = table[(table["change_kind"] == "matured") & (table["force"] == NATIONAL)]
+    if len(matured):
+        n = int((forces_only["change_kind"] == "matured").sum())
+        lines.append(
+            f"Matured: charges on the recorded basis rose in {n} force-years as outcomes were "
+            "assigned since; England and Wales:"
+        )
+        lines += [_line(r) for _, r in matured.iterrows()]
+    for kind, words in (("quarter_added", "Quarters added"), ("quarter_withdrawn", "Quarters withdrawn")):
+        q = forces_only[forces_only["change_kind"] == kind][["financial_year", "quarter", "force"]]
+        if len(q):
+            per = q.drop_duplicates().groupby(["financial_year", "quarter"])["force"].nunique()
+            lines.append(
+                f"{words}: " + "; ".join(f"{y} Q{int(qq)} ({n} forces)" for (y, qq), n in per.items())
+            )
+    return "\n".join(lines)
