@@ -52,6 +52,16 @@ sections.headline_prose(ctx, p["force"], year, p["basis"])
 sections.force_numbers(ctx, p["force"], year)
 
 # %% [markdown]
+# ## Since the last edition
+#
+# Each quarter the Home Office republishes the outcomes data: earlier years come back with
+# corrections and with the outcomes assigned since. What moved for this force between the data
+# edition this report uses and the one before it (every force: the changes table, linked from the site's index).
+
+# %%
+sections.since_last_edition(ctx, p["force"])
+
+# %% [markdown]
 # ## Trends against England and Wales
 #
 # Dashed lines mark the counting-rule changes (April 2014, April 2018, April 2020). Years either

@@ -912,7 +912,8 @@ DECOMPOSITION_FORCES = _O(
     national=True,
 )
 
-# tables/changes.csv: written by `changes`, not by the national analysis
+# tables/changes.csv: what moved since the edition before the store's latest, written with the
+# national tables by every run (empty when the store holds no earlier edition), and by `changes`
 CHANGES = _O(
     "changes",
     "tables/changes.csv",
@@ -937,6 +938,7 @@ CHANGES = _O(
         "edition_to",
         "data_source",
     ),
+    national=True,
 )
 
 # figures/: the national figures, drawn once by the national analysis

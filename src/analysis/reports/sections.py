@@ -22,7 +22,7 @@ from analysis.paths import source_paths
 from analysis.reports import link_text, plots, quote, site, verdicts
 from analysis.reports.display import Prose, Table, bullets, people_table
 from analysis.sources.store import load_store
-from analysis.stats import funnel, shrinkage
+from analysis.stats import editions, funnel, shrinkage
 from analysis.stats.measures import NATIONAL as NATIONAL_NAME
 from analysis.stats.measures import data_source_label, force_year, national_year, resolve_year
 
@@ -756,6 +756,15 @@ def _force_figure(name: str, fig, alt: str) -> plots.Shown:
     """A force report's figure, shown inline and named, so that `run` also saves it as
     a report figure file with its alt text (analysis.outputs.REPORT_FIGURE; analysis.runs.runner.save_figures)."""
     return plots.show(fig, alt, name=name)
+
+
+def since_last_edition(ctx: Context, force: str) -> Prose:
+    """What moved for the force since the store's previous data edition (the changes table the
+    run wrote; analysis.stats.editions)."""
+    st = ctx.store
+    return Prose(
+        editions.force_text(ctx.table(outputs.CHANGES), force, st.edition, editions.previous_edition(st))
+    )
 
 
 def force_numbers(ctx: Context, force: str, year: str) -> Table:

@@ -1,6 +1,7 @@
 """The first output tables: the force-year panel, England and Wales by year, the headlines, the
-figures to quote and the rise across April 2020 (analysis.outputs: FORCE_YEAR, NATIONAL_YEAR,
-HEADLINES, FIGURES_TO_QUOTE, RECORDING_RISE)."""
+figures to quote, the rise across April 2020 and what moved since the previous data edition
+(analysis.outputs: FORCE_YEAR, NATIONAL_YEAR, HEADLINES, FIGURES_TO_QUOTE, RECORDING_RISE,
+CHANGES)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from analysis.errors import InputError
 from analysis.reports.headlines import headlines
 from analysis.reports.quote import figures_to_quote, recording_rise
 from analysis.sources.store import Store, load_store
+from analysis.stats.editions import since_previous
 from analysis.stats.measures import data_source_label, force_year, national_year, resolve_year
 
 
@@ -54,8 +56,9 @@ def write_store_tables(
     force: str | None = None,
     into_folder: bool = False,
 ) -> tuple[list[Path], str | None]:
-    """Write the force-year panel, England and Wales by year and the headlines for a loaded store
-    into output folder `out` (with `into_folder`, straight into the folder `out`)."""
+    """Write the force-year panel, England and Wales by year, the headlines and what moved since
+    the store's previous edition for a loaded store into output folder `out` (with
+    `into_folder`, straight into the folder `out`)."""
     code = checked_offence(st, offence)
     chosen = forces.resolve(force, context="--force") if force else None
     panel = force_year(st.outcomes, st.recorded, code, method=method, synthetic=st.synthetic)
@@ -73,6 +76,7 @@ def write_store_tables(
             (outputs.HEADLINES, heads),
             (outputs.FIGURES_TO_QUOTE, quote),
             (outputs.RECORDING_RISE, rise),
+            (outputs.CHANGES, since_previous(st, code)),
         )
     ]
     line = None

@@ -665,7 +665,10 @@ def _store_files(store_dir: Path) -> list[Path]:
 
 
 def national_key(code: str, lock: str, offence: str, store_dir: Path) -> str:
-    """A hash of everything the national models depend on: code, lock file, offence, store."""
+    """A hash of everything the national models depend on: code, lock file, offence, store,
+    and the editions it keeps (what moved since the previous one is a national table)."""
+    from analysis.sources.store import QUALITY_FILE, edition_folder, editions
+
     return _sha(
         json.dumps(
             {
@@ -673,6 +676,11 @@ def national_key(code: str, lock: str, offence: str, store_dir: Path) -> str:
                 "lock": lock,
                 "offence": offence,
                 "store": {p.name: _sha(p.read_bytes()) for p in _store_files(store_dir)},
+                # each edition's report holds its tables' hashes
+                "editions": {
+                    e: _sha((edition_folder(store_dir, e) / QUALITY_FILE).read_bytes())
+                    for e in editions(store_dir)
+                },
             },
             sort_keys=True,
         ).encode()

@@ -219,7 +219,10 @@ def summary_text(
         return "\n".join([*lines, "Nothing moved: every figure compared is the same in both editions."])
     forces_only = table[table["force"] != NATIONAL]
     revised = table[(table["change_kind"] == "revised") & ~table["small"]]
-    lines.append(f"Revised ({len(revised)} figures; each moved by 3 or more, or by 1% or more):")
+    lines.append(
+        f"Revised ({len(revised)} figures; each moved by {SMALL_ABSOLUTE} or more, or by "
+        f"{SMALL_RELATIVE:.0%} or more):"
+    )
     lines += [_line(r) for _, r in revised.head(limit).iterrows()] or ["  none"]
     if len(revised) > limit:
         lines.append(f"  ... and {len(revised) - limit} more (see the table)")
@@ -245,3 +248,70 @@ def summary_text(
                 f"{words}: " + "; ".join(f"{y} Q{int(qq)} ({n} forces)" for (y, qq), n in per.items())
             )
     return "\n".join(lines)
+
+
+def previous_edition(st: Store) -> str | None:
+    """The edition before the one a store holds as its latest, among those it keeps (None when
+    it keeps no earlier one, or its latest is undated)."""
+    from analysis.sources import store
+
+    held = store.editions(st.path)
+    if st.edition not in held:
+        return None
+    i = held.index(st.edition)
+    return held[i - 1] if i > 0 else None
+
+
+def since_previous(st: Store, offence: str = taxonomy.STALKING) -> pd.DataFrame:
+    """What moved from the store's previous edition to its latest (`changes`); no rows when it
+    keeps no earlier edition."""
+    from analysis.sources import store
+
+    before = previous_edition(st)
+    if before is None:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
+    return changes(store.load_edition(st.path, before), st, offence=offence)
+
+
+def force_text(table: pd.DataFrame, force: str, edition: str, before: str | None, limit: int = 12) -> str:
+    """A force page's "Since the last edition" in Markdown: its revisions listed (up to `limit`),
+    small revisions folded into one line, recorded-basis charges that matured, quarters added or
+    withdrawn; or why there is nothing to compare."""
+    if before is None:
+        held = "an undated edition" if edition == "undated" else f"one edition of the data ({edition})"
+        return (
+            f"The store holds {held}: there is no earlier edition to compare with. Ingest each new "
+            "edition into the same store, and this section lists what moved."
+        )
+    t = table[table["force"] == force]
+    head = f"Edition {edition} against the one before it, {before}"
+    if t.empty:
+        return f"{head}: nothing moved for {force}."
+    lines = []
+    revised = t[(t["change_kind"] == "revised") & ~t["small"]]
+    lines += [_line(r).strip().removeprefix(f"{force} ") for _, r in revised.head(limit).iterrows()]
+    if len(revised) > limit:
+        lines.append(f"... and {len(revised) - limit} more revisions ({outputs.CHANGES.pattern})")
+    small = t[(t["change_kind"] == "revised") & t["small"]]
+    if len(small):
+        lines.append(
+            f"{len(small)} small revisions (each under {SMALL_ABSOLUTE} and under {SMALL_RELATIVE:.0%} "
+            "of the old figure), not listed"
+        )
+    matured = t[t["change_kind"] == "matured"]
+    if len(matured):
+        lines.append(
+            "Charges on the recorded basis rose as outcomes were assigned since (maturing, not "
+            "corrections): "
+            + "; ".join(
+                f"{r['financial_year']} {_count(r['old_value'])} -> {_count(r['new_value'])}"
+                for _, r in matured.iterrows()
+            )
+        )
+    for kind, words in (("quarter_added", "New quarters"), ("quarter_withdrawn", "Quarters withdrawn")):
+        q = t[t["change_kind"] == kind][["financial_year", "quarter"]].drop_duplicates()
+        if len(q):
+            lines.append(
+                f"{words}: " + ", ".join(f"{y} Q{int(n)}" for y, n in zip(q["financial_year"], q["quarter"]))
+            )
+    return f"{head}:\n\n" + "\n".join(f"- {line}" for line in lines)
