@@ -119,13 +119,18 @@ def test_recording_change_and_own_change_in_plain_words():
     )
     words = verdicts.own_change(row)
     assert (
-        "its charge odds moved ×0.74 against the change in all forces (95% interval ×0.61 to ×0.89)" in words
+        "its charge odds moved x 0.74 against the change in all forces (95% interval x 0.61 to x 0.89)"
+        in words
     )
-    assert "the national link gives ×0.90" in words and "below the line beyond its interval" in words
+    assert (
+        "the national link under parallel trends (the primary model, not the trend-allowing headline) gives x 0.90"
+        in words
+        and "below the line beyond its interval" in words
+    )
     inside = verdicts.own_change({**row, "gap_high": 0.05})  # an interval that holds the line
     assert "within its interval of the line" in inside and "beyond" not in inside
     few = verdicts.own_change(row, closed_per_year=13)
-    assert "too few investigations closed since April 2020 (about 13 a year)" in few and "×" not in few
+    assert "too few investigations closed since April 2020 (about 13 a year)" in few and "x 0" not in few
 
 
 def _units(direction_tau2, level_tau2, direction_exact, level_exact) -> pd.Series:
@@ -492,7 +497,9 @@ def test_the_force_gaps_summary_names_the_forces_off_the_line():
         "2 of 3 forces sit off the national link's line beyond their 95% interval (Essex, Surrey)."
     )
     assert (
-        "0.050 on the log-odds scale" in words and "0.120 per unit of dose" in words and "at 0.110." in words
+        "0.050 on the log-odds scale" in words
+        and "spread by 0.120 per unit of dose" in words
+        and "at 0.110." in words
     )
     assert verdicts.force_gaps_summary(gaps.assign(gap_low=-1.0, gap_high=1.0)).startswith(
         "0 of 3 forces sit off the national link's line beyond their 95% interval. The model"

@@ -160,7 +160,7 @@ def test_run_with_a_broken_force_finishes_the_others(tmp_path, demo_store, monke
     # the run saves each report's named figures, the images the report shows, with alt text
     figures = out / "forces" / "cumbria"
     alts = json.loads((figures / "alt.json").read_text())
-    assert sorted(alts) == ["dose_response.png", "funnel.png", "ranks.png", "trends.png"]
+    assert sorted(alts) == ["funnel.png", "own_change.png", "ranks.png", "trends.png"]
     assert all(alts.values()) and all((figures / n).read_bytes()[:4] == b"\x89PNG" for n in alts)
     assert not (out / "forces" / "kent").exists()
     manifest = json.loads((out / "manifest.json").read_text())

@@ -78,7 +78,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "gap_post": ("Observed minus predicted", "pp"),
     "pearson_residual_post": ("Mean Pearson residual", "num2"),
     "dose_rank": ("Dose in the link model: rank (1 = largest)", "count"),
-    "odds_multiple_line": ("National link at its dose: charge odds after April 2020", "odds"),
+    "odds_multiple_line": ("National link at its dose (primary model, parallel trends)", "odds"),
     "odds_multiple_own": ("Its own change: charge odds after April 2020, against all forces", "odds"),
     "odds_multiple_own_low": ("Its own change: 95% interval from", "odds"),
     "odds_multiple_own_high": ("Its own change: 95% interval to", "odds"),
@@ -130,7 +130,7 @@ _FORMATS: dict[str, Callable[[object], str]] = {
     "count": _nan(lambda x: f"{round(x):,}"),
     "p": _nan(lambda x: "< 0.001" if x < 0.001 else f"{x:.3f}"),
     "ratio": _nan(lambda x: f"×{x:.1f}"),
-    "odds": _nan(lambda x: f"×{x:.2f}"),
+    "odds": _nan(lambda x: f"x {x:.2f}"),  # as the headline writes a multiple of the odds
     "num2": _nan(lambda x: f"{x:.2f}"),
     "num3": _nan(lambda x: f"{x:.3f}"),
     "num4": _nan(lambda x: f"{x:.4f}"),

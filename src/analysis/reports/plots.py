@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
+import math
 import sys
 import weakref
 from collections.abc import Sequence
@@ -144,12 +146,23 @@ def render_png(fig: plt.Figure, dpi: int) -> bytes:
         box = tight_box(fig, dpi)
     buf = io.BytesIO()
     fig.savefig(buf, format="rgba", dpi=dpi, bbox_inches=box)
-    # Agg draws into a canvas of the crop's size in whole pixels
-    size = (int(box.width * dpi), int(box.height * dpi))
-    if buf.getbuffer().nbytes != 4 * size[0] * size[1]:
-        raise RuntimeError(f"a {size[0]}x{size[1]} figure drew {buf.getbuffer().nbytes} bytes")
-    image = Image.frombuffer("RGBA", size, buf.getvalue(), "raw", "RGBA", 0, 1)
+    image = Image.frombuffer(
+        "RGBA", _canvas_size(box, dpi, buf.getbuffer().nbytes), buf.getvalue(), "raw", "RGBA", 0, 1
+    )
     return _palette_png(image)
+
+
+def _canvas_size(box: Bbox, dpi: float, nbytes: int) -> tuple[int, int]:
+    """The whole-pixel size Agg drew a crop at: each side's pixels, truncated or, where the
+    product lands a hair under a whole number (752.99999...), rounded up; the one whose RGBA
+    bytes are those drawn."""
+    w, h = box.width * dpi, box.height * dpi
+    for size in itertools.product(
+        dict.fromkeys((int(w), math.ceil(w))), dict.fromkeys((int(h), math.ceil(h)))
+    ):
+        if 4 * size[0] * size[1] == nbytes:
+            return size
+    raise RuntimeError(f"a {int(w)}x{int(h)} figure drew {nbytes} bytes")
 
 
 def _renderer(fig: plt.Figure):

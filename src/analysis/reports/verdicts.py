@@ -108,8 +108,9 @@ def recording_change(before: float, after: float, year_before: str, year_after: 
 
 
 def _odds(logodds: float) -> str:
-    """A log-odds change as the multiple of the charge odds, '×0.82'."""
-    return f"×{math.exp(logodds):.2f}"
+    """A log-odds change as the multiple of the charge odds, 'x 0.82' (as the headline writes
+    one; '×' is kept for rises in recording, which the figures to quote carry)."""
+    return f"x {math.exp(logodds):.2f}"
 
 
 def own_change(row: pd.Series | dict, closed_per_year: float = float("inf"), noun: str = "stalking") -> str:
@@ -131,7 +132,8 @@ def own_change(row: pd.Series | dict, closed_per_year: float = float("inf"), nou
     return (
         f"{head}: after April 2020 its charge odds moved {_odds(row['own_change'])} against the change in all "
         f"forces (95% interval {_odds(row['own_change_low'])} to {_odds(row['own_change_high'])}); the national "
-        f"link gives {_odds(row['line'])} for a force whose recorded {noun} rose as much, so it sits {where}."
+        f"link under parallel trends (the primary model, not the trend-allowing headline) gives "
+        f"{_odds(row['line'])} for a force whose recorded {noun} rose as much, so it sits {where}."
     )
 
 
@@ -144,9 +146,10 @@ def force_gaps_summary(gaps: pd.DataFrame) -> str:
     return (
         f"{len(off)} of {len(gaps)} forces sit off the national link's line beyond their 95% interval"
         f"{names}. The model puts the spread of the forces' own gaps at {first['gap_tau']:.3f} on the "
-        f"log-odds scale at the average dose, growing by {first['gap_tau_slope']:.3f} per unit of dose away "
-        f"from it, and charging's year-to-year spread within a force, beyond chance, at "
-        f"{first['gap_sigma_year']:.3f}."
+        f"log-odds scale at the average dose, with force slopes of their own spread by "
+        f"{first['gap_tau_slope']:.3f} per unit of dose (the gaps' spread d units of dose away is the "
+        f"square root of {first['gap_tau']:.3f}² + ({first['gap_tau_slope']:.3f} d)²), and charging's "
+        f"year-to-year spread within a force, beyond chance, at {first['gap_sigma_year']:.3f}."
     )
 
 
