@@ -25,7 +25,7 @@ import pandas as pd
 from analysis import outputs
 from analysis.domain import forces as force_registry
 from analysis.domain import taxonomy
-from analysis.sources.store import Store
+from analysis.sources.store import Store, editions, load_edition
 from analysis.stats.measures import NATIONAL, data_source_label, force_year
 
 # The figures compared, named as the force-year table's columns: offences recorded (the police force
@@ -188,6 +188,11 @@ def is_small(old: pd.Series, difference: pd.Series) -> pd.Series:
     return small.fillna(False).astype(bool)
 
 
+def _revised(table: pd.DataFrame, small: bool) -> pd.DataFrame:
+    """The revisions of a changes table that are (or are not) too small to matter."""
+    return table[(table["change_kind"] == "revised") & (table["small"] == small)]
+
+
 def _count(value: Any) -> str:
     return "not published" if pd.isna(value) else f"{int(value):,}"
 
@@ -218,7 +223,7 @@ def summary_text(
     if table.empty:
         return "\n".join([*lines, "Nothing moved: every figure compared is the same in both editions."])
     forces_only = table[table["force"] != NATIONAL]
-    revised = table[(table["change_kind"] == "revised") & ~table["small"]]
+    revised = _revised(table, small=False)
     lines.append(
         f"Revised ({len(revised)} figures; each moved by {SMALL_ABSOLUTE} or more, or by "
         f"{SMALL_RELATIVE:.0%} or more):"
@@ -226,7 +231,7 @@ def summary_text(
     lines += [_line(r) for _, r in revised.head(limit).iterrows()] or ["  none"]
     if len(revised) > limit:
         lines.append(f"  ... and {len(revised) - limit} more (see the table)")
-    small = forces_only[(forces_only["change_kind"] == "revised") & forces_only["small"]]
+    small = _revised(forces_only, small=True)
     if len(small):
         lines.append(
             f"Small revisions: {len(small)} force figures moved by under {SMALL_ABSOLUTE} and under "
@@ -253,9 +258,7 @@ def summary_text(
 def previous_edition(st: Store) -> str | None:
     """The edition before the one a store holds as its latest, among those it keeps (None when
     it keeps no earlier one, or its latest is undated)."""
-    from analysis.sources import store
-
-    held = store.editions(st.path)
+    held = editions(st.path)
     if st.edition not in held:
         return None
     i = held.index(st.edition)
@@ -265,12 +268,10 @@ def previous_edition(st: Store) -> str | None:
 def since_previous(st: Store, offence: str = taxonomy.STALKING) -> pd.DataFrame:
     """What moved from the store's previous edition to its latest (`changes`); no rows when it
     keeps no earlier edition."""
-    from analysis.sources import store
-
     before = previous_edition(st)
     if before is None:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
-    return changes(store.load_edition(st.path, before), st, offence=offence)
+    return changes(load_edition(st.path, before), st, offence=offence)
 
 
 def force_text(table: pd.DataFrame, force: str, edition: str, before: str | None, limit: int = 12) -> str:
@@ -288,11 +289,11 @@ def force_text(table: pd.DataFrame, force: str, edition: str, before: str | None
     if t.empty:
         return f"{head}: nothing moved for {force}."
     lines = []
-    revised = t[(t["change_kind"] == "revised") & ~t["small"]]
+    revised = _revised(t, small=False)
     lines += [_line(r).strip().removeprefix(f"{force} ") for _, r in revised.head(limit).iterrows()]
     if len(revised) > limit:
         lines.append(f"... and {len(revised) - limit} more revisions ({outputs.CHANGES.pattern})")
-    small = t[(t["change_kind"] == "revised") & t["small"]]
+    small = _revised(t, small=True)
     if len(small):
         lines.append(
             f"{len(small)} small revisions (each under {SMALL_ABSOLUTE} and under {SMALL_RELATIVE:.0%} "

@@ -85,10 +85,7 @@ def raw_gaps(res: pd.DataFrame, sigma2: float, slope_se: float) -> pd.DataFrame:
     )
     parts["v"] = parts["v"] / parts["k"] ** 2
     wide = parts.unstack("post").dropna()
-    dose = res.groupby("force")["dose_c"].first()
-    out = pd.DataFrame(
-        {"dose": res.groupby("force")["dose"].first().loc[wide.index], "dose_c": dose.loc[wide.index]}
-    )
+    out = res.groupby("force")[["dose", "dose_c"]].first().loc[wide.index]
     out["raw_gap"] = wide[("r", 1)] - wide[("r", 0)]
     out["raw_gap_var"] = wide[("v", 1)] + wide[("v", 0)] + (out["dose_c"] * slope_se) ** 2
     out["years_before"] = wide[("k", 0)].astype(int)
