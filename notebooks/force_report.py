@@ -62,6 +62,21 @@ sections.force_numbers(ctx, p["force"], year)
 sections.since_last_edition(ctx, p["force"])
 
 # %% [markdown]
+# ## Recent years still maturing
+#
+# On the recorded basis a year's charge rate keeps rising after the year ends, as slow
+# investigations close. For each year still maturing: the rate as published, the rate it is
+# expected to end at with a 95% interval, and how much of its final charges are published so far.
+# These are **projections**, not published figures (how they are made: the methods page).
+
+# %%
+maturing_text, maturing_table = sections.maturing(ctx, p["force"])
+maturing_text
+
+# %%
+maturing_table
+
+# %% [markdown]
 # ## Trends against England and Wales
 #
 # Dashed lines mark the counting-rule changes (April 2014, April 2018, April 2020). Years either

@@ -670,8 +670,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="full",
         help="what each replicate runs: every estimator, funnel and shrinkage check; the primary "
         "link estimator alone (about a third of the cost, for the thousands of replicates its "
-        "targets need); or the headline the pages print with its diagnostics and the 2018 "
-        "replication (default: full)",
+        "targets need); the headline the pages print with its diagnostics and the 2018 "
+        "replication; or the nowcast of recent years' final charge rates, from three editions a "
+        "quarter apart and from the latest alone (default: full)",
     )
     s.set_defaults(func=_cmd_validate_methods)
     for command in sub.choices.values():

@@ -151,7 +151,11 @@ COLUMNS: tuple[Column, ...] = (
     _C("level_phi", "level", "The widest phi limit the force falls outside"),
     _C("direction_tau2", "high/low/-", "Side of the random-effects limits the force falls outside, if any"),
     _C("level_tau2", "level", "The widest random-effects limit the force falls outside"),
-    _C("method", "text", "Method (limits: exact, phi, tau2; models: estimator and inference)"),
+    _C(
+        "method",
+        "text",
+        "Method (limits: exact, phi, tau2; models: estimator and inference; nowcast: editions or one_edition)",
+    ),
     _C("level", "level", "Limit level (0.95, 0.998)"),
     _C("precision", "1/SE", "Precision at which the limit is drawn"),
     _C("lower", "as the measure", "Lower limit"),
@@ -331,6 +335,25 @@ COLUMNS: tuple[Column, ...] = (
     ),
     _C("edition_from", "date (YYYY-MM-DD)", "The earlier data edition's publication date"),
     _C("edition_to", "date (YYYY-MM-DD)", "The later data edition's publication date"),
+    # the nowcast (analysis.stats.nowcast)
+    _C("charged_expected", "count", "Charges the year's offences are expected to end with (projection)"),
+    _C("charged_expected_low", "count", "Lower end of its 95% interval (never below charged_recorded)"),
+    _C("charged_expected_high", "count", "Upper end of its 95% interval"),
+    _C(
+        "charge_rate_expected",
+        "proportion (0-1)",
+        "Expected final charge rate on the recorded basis: charged_expected / offences_recorded_outcomes_file",
+    ),
+    _C("charge_rate_expected_low", "proportion (0-1)", "Lower end of its 95% interval"),
+    _C("charge_rate_expected_high", "proportion (0-1)", "Upper end of its 95% interval"),
+    _C("share_published", "proportion (0-1)", "charged_recorded / charged_expected: how much has matured"),
+    _C(
+        "force_multiplier",
+        "ratio",
+        "The force's pace of charging late against all forces', shrunk towards 1 (chain ladder only)",
+    ),
+    _C("editions_used", "count", "Editions the projection is made from (1: the one-edition method)"),
+    _C("edition", "date (YYYY-MM-DD)", "The data edition the row describes (the latest held)"),
     # figure data: the numbers a chart draws, in the CSV beside its PNG
     _C("series", "text", "What the row draws: a legend entry, the forces' points, the limits or a line"),
     _C("flag", "text", "The legend entry a force's point is drawn under (outside which limits, if any)"),
@@ -940,6 +963,39 @@ CHANGES = _O(
     ),
     national=True,
 )
+NOWCAST = _O(
+    "nowcast",
+    "tables/nowcast.csv",
+    "table",
+    "Per force (and England and Wales) and recent year still maturing: the charge rate on the "
+    "recorded basis as published, the expected final charge rate with its 95% interval (a "
+    "projection), the share of the final charges already published and the method "
+    "(analysis.stats.nowcast).",
+    (
+        "financial_year",
+        "force",
+        "force_code",
+        "offence_code",
+        "quarters",
+        "offences_recorded_outcomes_file",
+        "charged_recorded",
+        "charge_rate_recorded",
+        "charged_expected",
+        "charged_expected_low",
+        "charged_expected_high",
+        "charge_rate_expected",
+        "charge_rate_expected_low",
+        "charge_rate_expected_high",
+        "share_published",
+        "force_multiplier",
+        "interval",
+        "method",
+        "editions_used",
+        "edition",
+        "data_source",
+    ),
+    national=True,
+)
 
 # figures/: the national figures, drawn once by the national analysis
 FUNNEL_FIGURE = _O(
@@ -1166,6 +1222,7 @@ OUTPUTS: tuple[Output, ...] = (
     DECOMPOSITION,
     DECOMPOSITION_FORCES,
     CHANGES,
+    NOWCAST,
     FUNNEL_FIGURE,
     *NATIONAL_FIGURES.values(),
     FIGURE_ALT,

@@ -87,7 +87,9 @@ def test_later_editions_see_more_outcomes_and_only_the_planted_revisions_move():
         assigned = grown[types > 0].dropna()
         assert (assigned >= 0).all() and assigned.sum() > 0
         charged = grown[types == 1].dropna()
-        assert charged.groupby(level="financial_year").sum().gt(0).all()  # every year matures a little
+        by_year = charged.groupby(level="financial_year").sum()
+        # counted to one date: the recent years mature, the oldest (past the longest delays) barely
+        assert by_year.iloc[-1] > 0 and by_year.iloc[-1] > 10 * by_year.iloc[0]
         # closed basis and recorded offences: only the planted cells move, by what truth says
         closed = (_cells(new, "closed_basis") - _cells(old, "closed_basis")).dropna()
         moved = closed[closed != 0]

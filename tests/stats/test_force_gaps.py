@@ -13,7 +13,9 @@ from analysis.stats.link_panel import link_panel
 
 
 def _sample(scenario: str, seed: int):
-    cfg = generator.load_config(None, {"seed": seed}, scenario)
+    cfg = generator.load_config(
+        None, {"seed": seed, "recorded_basis_as_at": method_study.LINK_AS_AT}, scenario
+    )
     data = generator.simulate(cfg, offences=(taxonomy.STALKING,))
     outcomes, recorded = method_study._estimator_tables(data)
     d = link.usable(link_panel(outcomes, recorded, (taxonomy.STALKING,)))

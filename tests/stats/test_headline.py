@@ -13,7 +13,9 @@ from analysis.stats.link_panel import link_panel
 
 
 def _data(name: str = "baseline", **overrides):
-    cfg = generator.load_config(None, {"seed": 1003, **overrides}, name)
+    cfg = generator.load_config(
+        None, {"seed": 1003, "recorded_basis_as_at": method_study.LINK_AS_AT, **overrides}, name
+    )
     data = generator.simulate(cfg, offences=method_study.STUDY_OFFENCES)
     return data, cfg
 

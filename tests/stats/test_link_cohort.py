@@ -11,10 +11,13 @@ from scipy.special import expit
 from analysis.demo import generator
 from analysis.domain import periods
 from analysis.errors import InputError
-from analysis.stats import link
+from analysis.stats import link, method_study
 from analysis.stats.link_panel import cohort_weights, delay_distribution, link_panel
 
 YEARS = [periods.fy_label(y) for y in range(2014, 2025)]
+# the generator as the link study runs it: each year's recorded basis counted a quarter after its
+# own end, the snapshot the cohort panel assumes (link_panel.SNAPSHOT_LAG)
+STUDY = {"recorded_basis_as_at": method_study.LINK_AS_AT}
 
 
 def _panel(
@@ -118,7 +121,7 @@ def test_cohort_weights_of_steady_volumes():
 
 
 def test_panel_carries_cohort_shares_and_mature_counts():
-    sim = generator.simulate(generator.load_config())
+    sim = generator.simulate(generator.load_config(None, STUDY))
     p = link_panel(sim.outcomes, sim.recorded)
     by_year = p.groupby("financial_year")["post_cohort_share"].mean()
     assert by_year["2019/20"] == 0 and 0.6 < by_year["2020/21"] < 0.95 and by_year["2023/24"] > 0.98
@@ -173,7 +176,7 @@ def test_negative_control_sees_a_shared_shock_and_the_triple_difference_removes_
 
 
 def test_comparison_offence_missing_from_the_store_says_so():
-    sim = generator.simulate(generator.load_config())
+    sim = generator.simulate(generator.load_config(None, STUDY))
     outcomes = sim.outcomes[sim.outcomes["offence_code"] != "46"]
     d = link.usable(link_panel(sim.outcomes, sim.recorded))
     (row,) = link.comparison_estimates(outcomes, sim.recorded, d, "46")
@@ -197,7 +200,7 @@ def test_dose_thirds_recover_a_step_in_the_top_third():
 
 
 def test_average_marginal_effect_is_the_slope_times_the_mean_derivative():
-    sim = generator.simulate(generator.load_config())
+    sim = generator.simulate(generator.load_config(None, STUDY))
     r = link.run_link(
         sim.outcomes, sim.recorded, bootstrap_reps=19, permutation_reps=0, include_secondary=False
     )
@@ -214,7 +217,7 @@ def test_average_marginal_effect_is_the_slope_times_the_mean_derivative():
 def test_panel_counts_equal_plain_groupings_with_gaps():
     # the panel's one-pass counts against one plain grouping per count, on demo data with the
     # Greater Manchester gap, extra missing quarters and a force-year with no charges at all
-    sim = generator.simulate(generator.load_config(scenario="missing_years"))
+    sim = generator.simulate(generator.load_config(None, STUDY, "missing_years"))
     o = sim.outcomes[sim.outcomes["offence_code"] == "8Q"].copy()
     no_charges = (o["force"] == "Kent") & (o["financial_year"] == "2016/17") & (o["outcome_type"] == 1)
     o = o[~no_charges]
@@ -242,7 +245,7 @@ def test_panel_counts_equal_plain_groupings_with_gaps():
 def test_panel_dose_and_mature_counts_equal_plain_groupings():
     # the dose from the PFA table's annualised quarters, and the mature cohorts' recorded-basis
     # counts, against plain pandas groupings, with the Greater Manchester gap and missing years
-    sim = generator.simulate(generator.load_config(scenario="missing_years"))
+    sim = generator.simulate(generator.load_config(None, STUDY, "missing_years"))
     o = sim.outcomes[sim.outcomes["offence_code"] == "8Q"]
     p = link_panel(o, sim.recorded).set_index(["force", "financial_year"])
     rec = sim.recorded[sim.recorded["offence_code"] == "8Q"].dropna(subset=["offences"])
@@ -269,7 +272,7 @@ def test_panel_dose_and_mature_counts_equal_plain_groupings():
 def test_combined_panel_without_a_pfa_table_takes_each_offences_recorded_basis():
     # with no PFA table the dose comes from the outcomes files' recorded basis, each offence's
     # quarter counted only when both have one (this once found no force with a dose at all)
-    sim = generator.simulate(generator.load_config())
+    sim = generator.simulate(generator.load_config(None, STUDY))
     p = link_panel(sim.outcomes, sim.recorded.iloc[:0], ("8Q", "8L"))
     assert p.attrs["dose_source"] == "recorded-basis totals in the outcomes files"
     assert p["force"].nunique() == 43 and np.isfinite(p["dose"]).all()
@@ -343,7 +346,7 @@ def test_spline_test_rejects_a_bent_dose_response_and_not_a_straight_one():
 
 
 def test_dose_spline_rows_tables_and_figure_from_run_link():
-    sim = generator.simulate(generator.load_config())
+    sim = generator.simulate(generator.load_config(None, STUDY))
     r = link.run_link(sim.outcomes, sim.recorded, bootstrap_reps=19, permutation_reps=0)
     row = r.models.set_index("estimator").loc["dose_spline_nonlinearity"]
     assert 0 < row["p_value"] < 1 and row["ci_low"] < row["estimate"] < row["ci_high"]

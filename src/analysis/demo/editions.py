@@ -2,11 +2,13 @@
 
 The Home Office republishes the outcomes open data each quarter: every year comes back with the
 outcomes assigned since, and now and then a correction. The demo does the same with the
-generator's own model. Edition 1 is the default demo data, byte for byte; edition n is
-published 3(n - 1) months later (its files' -DDMMYY suffix) and counts each year's
-recorded-basis outcomes up to `snapshot_lag_quarters` + n - 1 quarters after the year ends, so
-it sees more of each recording cohort's outcomes, as the generator's delays (and a scenario's
-charge delays) dictate. Every draw is the same in every edition: the closed basis and the
+generator's own model. Edition 1 is the default demo data, byte for byte. Every edition counts
+the recorded basis as a republication does (`recorded_basis_as_at = "edition"`, the default):
+every year's outcomes so far, up to one date, so that older years are mature and recent ones are
+not. Edition n is published 3(n - 1) months after
+the first (its files' -DDMMYY suffix) and counts outcomes up to `snapshot_lag_quarters` + n - 1
+quarters after the last year ends, so it sees more of the recent recording cohorts' outcomes, as
+the generator's delays (and a scenario's charge delays) dictate. Every draw is the same in every edition: the closed basis and the
 offences recorded do not change, except for the revisions planted for tests
 (`PLANTED_REVISIONS`), which each edition carries on from the one that first has them.
 
@@ -48,10 +50,11 @@ PLANTED_REVISIONS: tuple[tuple[int, str, int, str, int, int], ...] = (
 )
 _QUARTERS = (2, 3, 4, 1)
 DESCRIPTION = (
-    "Successive editions of the same years, a quarter apart; edition 1 is the default demo data. "
-    "Edition n counts each year's recorded-basis outcomes up to snapshot_lag_quarters + n - 1 "
-    "quarters after the year ends, so a later edition sees more of each recording cohort's "
-    "outcomes (the generator's delays); every draw is the same in every edition, so the closed "
+    "Successive editions of the same years, a quarter apart. Every edition counts each year's "
+    "recorded-basis outcomes to one date, as a republication does (recorded_basis_as_at = "
+    "'edition'): edition n up to snapshot_lag_quarters + n - 1 quarters after the last year ends, "
+    "so a later edition sees more of the recent recording cohorts' outcomes (the generator's "
+    "delays) and older years are mature in all of them; every draw is the same in every edition, so the closed "
     "basis and the offences recorded do not change but for the planted revisions, which each "
     "edition carries on from the one that first has them. 'planted': each revision, the edition "
     "that first carries it, its cell and the force-year table figures it moves; 'maturing': between "

@@ -55,6 +55,13 @@ N_TYPES = 23
 GMP = "Greater Manchester"
 GMP_GAP = ("2019/20", (2, 3, 4))
 SERIES = ("stalking", "harassment", "other")
+AS_AT = ("year", "edition")  # when the recorded basis is counted (config recorded_basis_as_at)
+EVENTUAL_DESCRIPTION = (
+    "stalking (8Q) charges/summonses (outcome type 1) that the offences recorded in each quarter "
+    "(Apr-Jun, Jul-Sep, Oct-Dec, Jan-Mar) eventually get, every delay counted, per force and "
+    "financial year: what the recorded basis reaches once every investigation is closed, and what "
+    "a nowcast of a recent year's final charge rate is scored against"
+)
 
 
 def default_config() -> dict:
@@ -123,6 +130,8 @@ def _check_config(cfg: dict) -> None:
         forces.resolve(name, context="config [stalking.extreme_forces]")
     if not isinstance(cfg["link_slope"], (int, float)):
         raise InputError("config: link_slope must be a number.")
+    if cfg["recorded_basis_as_at"] not in AS_AT:
+        raise InputError(f"config: recorded_basis_as_at must be one of {', '.join(AS_AT)}.")
 
 
 @dataclass
@@ -243,6 +252,7 @@ def simulate(cfg: dict, offences: tuple[str, ...] | None = None) -> SyntheticDat
     truth = _truth(cfg, grid, recording, expected, expected_dose, dose, charging, sims)
     truth["scenario"] = scenario.record(grid)
     truth["link"] = _link_truth(cfg, grid, expected, doses, scenario)
+    truth["eventual_charges"] = _eventual_charges(cfg, grid, sims["stalking"][1])
     gaps = link_gaps(cfg, grid, expected, doses, scenario)
     for j, f in enumerate(grid.forces):
         truth["forces"][f.name]["link_gap"] = round(float(gaps[j]), 6)
@@ -735,6 +745,21 @@ def _truth(
     }
 
 
+def _eventual_charges(cfg: dict, grid: _Grid, by_delay: np.ndarray) -> dict:
+    """truth.json's `eventual_charges`: each stalking recording quarter's charges, every delay
+    counted, per force and financial year of the outcomes files."""
+    charges = by_delay[:, :, 1, :].sum(axis=-1)  # (quarter, force)
+    q0 = {y: grid.all_years.index(y) * 4 for y in grid.out_years}
+    return {
+        "description": EVENTUAL_DESCRIPTION,
+        "offence_code": cfg["stalking"]["code"],
+        "forces": {
+            f.name: {y: [int(v) for v in charges[q0[y] : q0[y] + 4, j]] for y in grid.out_years}
+            for j, f in enumerate(grid.forces)
+        },
+    }
+
+
 def _published_types(year: str) -> list[int]:
     """The outcome types a year's outcomes file lists (type 19 was withdrawn after 2017/18)."""
     start = periods.fy_start(year)
@@ -745,17 +770,20 @@ def _published_types(year: str) -> list[int]:
     ]
 
 
-def _basis_counts(by_delay: np.ndarray, n_rec: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
+def _basis_counts(
+    by_delay: np.ndarray, n_rec: np.ndarray, lag: int, as_at: str = "year"
+) -> tuple[np.ndarray, np.ndarray]:
     """(closed, recorded basis) per quarter, force and type from outcomes by delay: outcomes
-    assigned in the quarter whenever recorded, and outcomes so far (by the year's snapshot, `lag`
-    quarters after its end) of the offences recorded in the quarter, the rest type 0."""
+    assigned in the quarter whenever recorded, and outcomes so far (by the snapshot, `lag`
+    quarters after the end of the quarter's own year, or with `as_at` "edition" of the last
+    year) of the offences recorded in the quarter, the rest type 0."""
     nq, nf, nt, nd = by_delay.shape
     closed = np.zeros((nq, nf, nt), dtype=np.int64)
     for d in range(nd):
         closed[d:] += by_delay[: nq - d, :, :, d]
     recorded_basis = np.zeros((nq, nf, nt), dtype=np.int64)
     for qi in range(nq):
-        snapshot = (qi // 4) * 4 + 3 + lag
+        snapshot = (qi // 4) * 4 + 3 + lag if as_at == "year" else nq - 1 + lag
         recorded_basis[qi] = by_delay[qi, :, :, : max(0, min(nd, snapshot - qi + 1))].sum(axis=-1)
     recorded_basis[:, :, 0] = n_rec - recorded_basis[:, :, 1:].sum(axis=-1)
     return closed, recorded_basis
@@ -773,7 +801,7 @@ def _outcome_cells(
     blocks = 0
     for si, s in enumerate(SERIES):
         n_rec, by_delay = sims[s]
-        closed, recorded_basis = _basis_counts(by_delay, n_rec, lag)
+        closed, recorded_basis = _basis_counts(by_delay, n_rec, lag, cfg["recorded_basis_as_at"])
         for y in out_years:
             if cfg[s]["code"] == "8Q" and periods.fy_start(y) < 2014:
                 continue

@@ -767,6 +767,28 @@ def since_last_edition(ctx: Context, force: str) -> Prose:
     )
 
 
+def maturing(ctx: Context, force: str) -> tuple[Prose, Table | None]:
+    """The force's recent years still maturing on the recorded basis: the rate as published,
+    the projected final rate with its interval and the share of its final charges published
+    (the nowcast table the run wrote; analysis.stats.nowcast), with the sentence on the latest."""
+    t = ctx.table(outputs.NOWCAST)
+    rows = t[t["force"] == force].sort_values("financial_year")
+    small = rows["offences_recorded_outcomes_file"].map(rules.small)
+    rates = [
+        "charge_rate_recorded",
+        "charge_rate_expected",
+        "charge_rate_expected_low",
+        "charge_rate_expected_high",
+    ]
+    rows = rows.astype({c: float for c in rates}).copy()
+    rows.loc[small, rates] = np.nan
+    text = Prose(verdicts.maturing(rows, force))
+    if rows.empty:
+        return text, None
+    cols = ["financial_year", *rates, "share_published"]
+    return text, people_table(rows[cols], caption="Projection, not a published figure")
+
+
 def force_numbers(ctx: Context, force: str, year: str) -> Table:
     """The force beside England and Wales for one year, with intervals and denominators."""
     cols = [

@@ -164,6 +164,46 @@ def alt_own_change(gaps: pd.DataFrame, highlight: str | None = None, noun: str =
     )
 
 
+def maturing(rows: pd.DataFrame, force: str) -> str:
+    """A force page's sentence on its recent years still maturing on the recorded basis: the
+    latest year's charge rate as published and its projected final rate with its interval, from
+    the nowcast table's rows for the force (analysis.stats.nowcast; oldest year first)."""
+    if rows.empty:
+        return (
+            f"No year of {force}'s is still maturing on the recorded basis: its charge rates of "
+            "offences recorded in each year are final, or as near as makes no difference."
+        )
+    r = rows.iloc[-1]
+    years = list(rows["financial_year"])
+    if pd.isna(r["charge_rate_expected"]):
+        return (
+            f"{r['financial_year']}'s charges on the recorded basis are still maturing, but it has too "
+            f"few offences recorded (fewer than {SMALL_N}) for a rate."
+        )
+    text = (
+        f"Projection: {r['financial_year']}'s charge rate on the recorded basis, {pct(r['charge_rate_recorded'])} "
+        f"of the offences recorded as published, is expected to end at about "
+        f"{pct(r['charge_rate_expected'])} (95% interval {pct(r['charge_rate_expected_low'])} to "
+        f"{pct(r['charge_rate_expected_high'])}) once its investigations close; about "
+        f"{pct(r['share_published'])} of its final charges are published so far."
+    )
+    if len(years) > 1:
+        text += f" The table gives every year still maturing ({', '.join(years)})."
+    if r["method"] == "one_edition":
+        text += (
+            " The store holds one edition of the data, so the projection assumes that the "
+            "investigations still open end in a charge as often as those already closed; if charges "
+            "take longer than other outcomes, as they often do, it is too low. Ingest each new "
+            "edition into the same store and it is made from how the charges actually grew."
+        )
+    else:
+        text += (
+            f" It is made from how every force's charges grew across the {int(r['editions_used'])} "
+            "editions held (a chain ladder), with this force's own pace where it differs."
+        )
+    return text
+
+
 def flagged_count(units: pd.DataFrame, levels: list[float], method: str = "tau2") -> str:
     """'3 of 44 forces lie beyond the 99.8% random-effects limits (1 above, 2 below); the exact
     limits flag 19.'"""
