@@ -503,7 +503,9 @@ def fakes(project, monkeypatch) -> Fakes:
     (where.store / "outcomes.parquet").write_bytes(b"store")
     monkeypatch.chdir(project)
     f = Fakes()
-    monkeypatch.setattr(store_module, "load_store", lambda path: SimpleNamespace(synthetic=True))
+    monkeypatch.setattr(
+        store_module, "load_store", lambda path: SimpleNamespace(synthetic=True, edition="2025-12-31")
+    )
     monkeypatch.setattr(runner, "fit_national", f.fit_national)
     monkeypatch.setattr(runner, "execute", f.execute)
     return f

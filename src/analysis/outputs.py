@@ -1160,6 +1160,13 @@ FAILED_NOTEBOOK = _O(
 # pages and records of the run
 INDEX = _O("index", "index.html", "page", "The report site: every force, the national reports, downloads.")
 METHODS = _O("methods", "methods.html", "page", "Methods, and what these data cannot tell you.")
+CHANGES_PAGE = _O(
+    "changes_page",
+    "changes.html",
+    "page",
+    "What changed since the previous data edition, for England and Wales and each force, and "
+    "recent years' projected final charge rates (from changes.csv and nowcast.csv).",
+)
 STYLESHEET = _O(
     "stylesheet",
     "assets/notebook.css",
@@ -1238,6 +1245,7 @@ OUTPUTS: tuple[Output, ...] = (
     FAILED_NOTEBOOK,
     INDEX,
     METHODS,
+    CHANGES_PAGE,
     STYLESHEET,
     MANIFEST,
     RUN_SUMMARY,

@@ -169,6 +169,8 @@ def test_run_with_a_broken_force_finishes_the_others(tmp_path, demo_store, monke
     assert manifest["notebooks"]["forces/cumbria"]["status"] == "ok"
     assert "/funnel.png" in manifest["notebooks"]["forces/cumbria"]["files"]
     assert manifest["synthetic"] is True and manifest["packages"]["pandas"]
+    # the edition every output came from: the demo's one, dated by its files' suffix (31/12/25)
+    assert manifest["store_edition"] == "2025-12-31" and manifest["editions_held"] == ["2025-12-31"]
     index = (out / "index.html").read_text()
     assert "GENERATED DEMO DATA" in index and "forces/cumbria.html" in index
     # the executed report shows the demo banner first, then the verdicts in words, computed

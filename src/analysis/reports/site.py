@@ -310,6 +310,73 @@ def write_methods(out: Path, footer: str = "") -> Path:
     return _write(outputs.METHODS.path(out), page)
 
 
+def changes_markdown(out: Path, manifest: dict, synthetic: bool) -> str:
+    """The changes page in Markdown, from the run's changes and nowcast tables: what moved since
+    the store's previous edition (England and Wales, then each force with anything that moved)
+    and England and Wales' years still maturing, with their projected final charge rates."""
+    from analysis.reports import verdicts
+    from analysis.stats import editions
+
+    held = list(manifest.get("editions_held", []))
+    edition = str(manifest.get("store_edition", "")) or "undated"
+    earlier = [e for e in held if e < edition]
+    before = earlier[-1] if earlier else None
+    # a folder an older package version wrote may lack either table: say nothing of it then
+    has_changes, has_nowcast = (o.path(out).exists() for o in (outputs.CHANGES, outputs.NOWCAST))
+    table = outputs.CHANGES.load(out) if has_changes else pd.DataFrame(columns=["force"])
+    lines = ["# What changed since the last edition", ""]
+    if synthetic:
+        lines += [f"**{data_source_label(True)}**", ""]
+    if before is None or not has_changes:
+        lines.append(editions.force_text(table, NATIONAL, edition, None))
+    else:
+        summary = editions.summary_text(table, before, edition, synthetic=False).splitlines()
+        lines += [f"- {t.strip()}" if t.startswith("  ") else f"\n{t}\n" for t in summary]
+        moved = [f for f in forces.names() if (table["force"] == f).any()]
+        if moved:
+            lines += ["", "## By force", ""]
+            for f in moved:
+                lines += [f"### {f}", "", editions.force_text(table, f, edition, before), ""]
+    if not has_nowcast:
+        return "\n".join(lines) + "\n"
+    lines += ["", "## Recent years still maturing (projections)", ""]
+    now = outputs.NOWCAST.load(out)
+    nat = now[now["force"] == NATIONAL].sort_values("financial_year")
+    lines.append(verdicts.maturing(nat, "England and Wales"))
+    if len(nat):
+        lines += [
+            "",
+            "| Year | Charge rate as published | Expected final rate | 95% interval | Share of final charges published |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r.financial_year} | {verdicts.pct(r.charge_rate_recorded)} | {verdicts.pct(r.charge_rate_expected)} "
+            f"| {verdicts.pct(r.charge_rate_expected_low)} to {verdicts.pct(r.charge_rate_expected_high)} "
+            f"| {verdicts.pct(r.share_published)} |"
+            for r in nat.itertuples()
+        ]
+        lines += [
+            "",
+            f"Every force: [{outputs.NOWCAST.pattern}]({outputs.NOWCAST.pattern}); every change: "
+            f"[{outputs.CHANGES.pattern}]({outputs.CHANGES.pattern}).",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_changes(out: Path, manifest: dict, synthetic: bool, footer: str = "") -> Path:
+    """The changes page (`changes_markdown` rendered), with a link back to the index and the
+    provenance `footer`."""
+    env = _env()
+    page = env.get_template("methods.html.j2").render(
+        title="What changed since the last edition",
+        css=env.get_template("style.css.j2").render(),
+        body=jinja2.utils.markupsafe.Markup(methods_html(changes_markdown(out, manifest, synthetic))),
+        index=outputs.INDEX.relpath(),
+        provenance=jinja2.utils.markupsafe.Markup(footer),
+    )
+    return _write(outputs.CHANGES_PAGE.path(out), page)
+
+
 def write_index(out: Path, offence: str, synthetic: bool, manifest: dict) -> Path:
     """Write the index page (and the methods page and each force's CSV) from the tables and the
     run's manifest; return the index's path."""
@@ -320,6 +387,7 @@ def write_index(out: Path, offence: str, synthetic: bool, manifest: dict) -> Pat
     force_csvs(out)
     footer = provenance.of_manifest(manifest, synthetic).html()
     write_methods(out, footer)
+    write_changes(out, manifest, synthetic, footer)
     nat = heads[heads["force"] == NATIONAL]
     national = str(nat["sentence"].iloc[0]).removeprefix(quote.DEMO_PREFIX) if len(nat) else ""
     columns = [
@@ -384,6 +452,7 @@ def write_index(out: Path, offence: str, synthetic: bool, manifest: dict) -> Pat
         provenance=footer,
         links={
             "methods": outputs.METHODS.relpath(),
+            "changes": outputs.CHANGES_PAGE.relpath(),
             "manifest": outputs.MANIFEST.relpath(),
             "summary": outputs.RUN_SUMMARY.relpath(),
         },

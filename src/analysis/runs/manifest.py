@@ -65,8 +65,12 @@ def build(
     results: list[JobResult],
     published: dict[str, str],
     data_edition: Iterable[tuple[str, str]] = (),
+    store_edition: str = "",
+    editions_held: Iterable[str] = (),
 ) -> dict:
-    """The manifest of a run whose notebooks have finished (results sorted by name)."""
+    """The manifest of a run whose notebooks have finished (results sorted by name). Every
+    output it lists came from `store_edition`, the store's latest: a new edition changes the
+    national key, so nothing made from an older one is carried into the run."""
     return {
         "source": source,
         "offence": offence,
@@ -74,6 +78,8 @@ def build(
         "code_commit": code_commit(str(root)),
         "code_modified": code_modified(str(root)),
         "data_edition": [list(f) for f in data_edition],
+        "store_edition": store_edition,
+        "editions_held": list(editions_held),
         "code_sha256": code,
         "lock_sha256": lock,
         "national_key": national_key,

@@ -579,6 +579,7 @@ def run(
     """Run the national analysis (if its inputs or its published tables changed) and the
     notebooks; write the manifest, the run summary and the index, also when some notebooks
     failed. Raises WorkFailed (exit 1) if any notebook failed."""
+    from analysis.sources.store import editions as store_editions
     from analysis.sources.store import load_store
 
     if executor not in ("local", "dask"):
@@ -646,6 +647,8 @@ def run(
                 results=results,
                 published=published_hashes(nxt),
                 data_edition=provenance.source_files(where.store),
+                store_edition=st.edition,
+                editions_held=store_editions(where.store),
             )
             with timing.stage("site and manifest"):
                 manifest.write(record, nxt, foreign)
