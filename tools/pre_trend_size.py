@@ -15,13 +15,15 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from analysis.demo import generator
-from analysis.stats import link
+from analysis.stats import link, method_study
 from analysis.stats.link_panel import link_panel
 
 
 def p_values(scenario: str, rep: int) -> tuple[float, float]:
     """The F test's and the wild bootstrap test's p-values on one generated dataset."""
-    cfg = generator.load_config(None, {"link_slope": 0, "seed": 1000 + rep}, scenario)
+    cfg = generator.load_config(
+        None, {**method_study.STUDY_PINS, "link_slope": 0, "seed": 1000 + rep}, scenario
+    )
     data = generator.simulate(cfg, offences=("8Q",))
     d = link.usable(link_panel(data.outcomes, data.recorded))
     b = link.PRIMARY

@@ -16,7 +16,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from analysis.demo import generator
-from analysis.stats import link
+from analysis.stats import link, method_study
 from analysis.stats.link_panel import link_panel
 from analysis.stats.method_study import summarise
 
@@ -33,7 +33,9 @@ def pre_trend_test(d: pd.DataFrame) -> link.Estimate:
 
 def replicate(rep: int, scenario: str, slope: float, seed: int, names: set[str] | None = None) -> list[dict]:
     """One generated dataset, every candidate's estimate against the scenario's truth."""
-    cfg = generator.load_config(None, {"link_slope": slope, "seed": seed + rep}, scenario)
+    cfg = generator.load_config(
+        None, {**method_study.STUDY_PINS, "link_slope": slope, "seed": seed + rep}, scenario
+    )
     data = generator.simulate(cfg)
     truth = float(data.truth["link"]["total"])  # behaviour + case mix, what these estimators measure
     d = link.usable(link_panel(data.outcomes, data.recorded))

@@ -10,11 +10,14 @@ from scipy.special import logit
 
 from analysis.demo import generator, scenarios
 from analysis.errors import InputError
+from analysis.stats import method_study
 
 
 @pytest.fixture(scope="module")
 def sims() -> dict[str, generator.SyntheticData]:
-    return {name: generator.simulate(generator.load_config(scenario=name)) for name in scenarios.names()}
+    """Each scenario as the method study simulates it (its pins: uncalibrated force sizes)."""
+    pins = method_study.STUDY_PINS
+    return {name: generator.simulate(generator.load_config(None, pins, name)) for name in scenarios.names()}
 
 
 def _p(data: generator.SyntheticData) -> pd.DataFrame:
@@ -42,7 +45,7 @@ def test_the_scenarios_shipped(sims):
 
 
 def test_baseline_is_the_default_generator(sims):
-    default = generator.simulate(generator.load_config())
+    default = generator.simulate(generator.load_config(None, method_study.STUDY_PINS))
     pd.testing.assert_frame_equal(sims["baseline"].outcomes, default.outcomes)
     pd.testing.assert_frame_equal(sims["baseline"].recorded, default.recorded)
 

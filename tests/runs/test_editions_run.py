@@ -1,6 +1,8 @@
 """Issue 24's end-to-end check: three demo editions ingested one by one, a scheduled force run
 after each, and the force page's "Since the last edition" lists exactly the revisions planted
-in that edition (and `changes` prints them)."""
+in that edition (and `changes` prints them, and the site's changes page lists them); then the
+quarterly job once more with no new edition (the same files ingested again, then run) changes
+nothing."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis import outputs
+from analysis import outputs, paths
 from analysis.cli import main
 from analysis.domain import forces
 from analysis.stats import editions
@@ -31,6 +33,16 @@ def _section(notebook: Path) -> str:
     )
     code = next(c for c in cells[at + 1 :] if c.cell_type == "code")
     return "\n".join(o.get("data", {}).get("text/markdown", "") for o in code.outputs)
+
+
+def _bytes(*roots: Path) -> dict[str, bytes]:
+    """Every file under the folders, by path."""
+    return {
+        p.relative_to(root.parent).as_posix(): p.read_bytes()
+        for root in roots
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _expected(truth: dict, edition: int, force: str) -> set[str]:
@@ -86,3 +98,24 @@ def test_three_editions_one_by_one_list_exactly_the_planted_revisions(tmp_path, 
         for line in _expected(truth, 3, force):
             year, figure = line.split(": ")
             assert f"{force} {year}: {figure}" in printed
+    page = outputs.CHANGES_PAGE.path(Path("outputs/demo")).read_text(encoding="utf-8")
+    for force in FORCES:
+        for line in _expected(truth, 3, force):
+            year, figure = line.split(": ")
+            assert force in page and figure in page
+
+    # the quarterly job again with no new edition: fetch brings the same files, ingest replaces
+    # the latest edition with itself, and the run skips everything: not a byte moves
+    store_before = _bytes(Path(store), paths.editions_folder(store))
+    site = Path("outputs/demo")
+    site_before = {k: v for k, v in _bytes(site).items() if not k.endswith("/manifest.json")}
+    timings = tmp_path / "timings.json"
+    monkeypatch.setenv("STALKING_OUTCOMES_TIMINGS", str(timings))
+    assert main(["ingest", "--source", "data/demo/editions/3", "--store", store]) == 0
+    assert main(["run", "--source", "demo", "--forces", *FORCES, "--jobs", "2"]) == 0
+    done = json.loads(timings.read_text())
+    assert done["executed"] == [] and done["national_refit"] is False
+    assert _bytes(Path(store), paths.editions_folder(store)) == store_before
+    site_after = {k: v for k, v in _bytes(site).items() if not k.endswith("/manifest.json")}
+    assert site_after.keys() == site_before.keys()
+    assert [k for k in site_after if site_after[k] != site_before[k]] == []

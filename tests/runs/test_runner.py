@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from analysis import paths
 from analysis.cli import main
 from analysis.errors import InputError
 from analysis.runs import lock, params, publish, runner
@@ -132,6 +133,8 @@ def _project(tmp_path: Path, demo_store) -> Path:
     proj = tmp_path / "proj"
     shutil.copytree(ROOT / "notebooks", proj / "notebooks")
     shutil.copytree(store, proj / "data" / "processed" / "demo")
+    # and the editions it keeps beside it, as ingest leaves them
+    shutil.copytree(paths.editions_folder(store), paths.editions_folder(proj / "data" / "processed" / "demo"))
     return proj
 
 

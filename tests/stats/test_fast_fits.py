@@ -136,8 +136,10 @@ TABLE_HASHES = {
 
 @pytest.mark.parametrize("scenario", sorted(TABLE_HASHES))
 def test_simulated_tables_are_unchanged(scenario):
-    # the link study's recorded basis (method_study.LINK_AS_AT): the data its tables were made from
-    cfg = generator.load_config(None, {"recorded_basis_as_at": method_study.LINK_AS_AT}, scenario)
+    # the link study's recorded basis (method_study.LINK_AS_AT) and uncalibrated force sizes
+    # (method_study.STUDY_PINS): the data its tables were made from
+    pins = {**method_study.STUDY_PINS, "recorded_basis_as_at": method_study.LINK_AS_AT}
+    cfg = generator.load_config(None, pins, scenario)
     data = generator.simulate(cfg)
     got = tuple(int(pd.util.hash_pandas_object(t, index=True).sum()) for t in (data.outcomes, data.recorded))
     assert got == TABLE_HASHES[scenario]

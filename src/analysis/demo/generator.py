@@ -3,7 +3,8 @@ parameters are known and written to truth.json.
 
 The model, per offence (8Q stalking, 8L harassment, 46 shoplifting as an unrelated offence):
 - offences recorded per force and quarter: national expected totals (calibrated) shared between
-  forces by size (population) and a force recording effect, with force-specific jumps at the
+  forces by their real 2017/18 counts (`analysis.demo.calibration`; or, with that turned off,
+  population and a random recording effect), with force-specific jumps at the
   April 2018 and April 2020 counting-rule changes, and gamma-Poisson (overdispersed) noise; part
   of each force's 2020 stalking rise is moved out of harassment (reclassification);
 - each offence's eventual outcome: charge with probability expit(mu_year + force effect +
@@ -32,7 +33,7 @@ from scipy.optimize import brentq
 from scipy.special import expit
 
 from analysis import __version__
-from analysis.demo import scenarios
+from analysis.demo import calibration, scenarios
 from analysis.demo.publish import (
     OutcomesLayout,
     Sheet,
@@ -132,6 +133,7 @@ def _check_config(cfg: dict) -> None:
         raise InputError("config: link_slope must be a number.")
     if cfg["recorded_basis_as_at"] not in AS_AT:
         raise InputError(f"config: recorded_basis_as_at must be one of {', '.join(AS_AT)}.")
+    calibration.check(cfg, SERIES)
 
 
 @dataclass
@@ -219,6 +221,10 @@ def simulate(cfg: dict, offences: tuple[str, ...] | None = None) -> SyntheticDat
     `offences` keeps only those offence codes' rows in the tables (the same rows as cutting
     the whole tables down, for less work: the method study uses it); the truth is unchanged."""
     rng = np.random.default_rng(cfg["seed"])
+    cal = calibration.load(cfg, SERIES)
+    cal_before: dict[str, float] = {}
+    if cal is not None:
+        cfg, cal_before = calibration.apply(cfg, cal)
     all_years = _years(cfg["pfa_first_year"], cfg["last_year"])
     grid = _Grid(
         forces.registry(),
@@ -226,7 +232,7 @@ def simulate(cfg: dict, offences: tuple[str, ...] | None = None) -> SyntheticDat
         _years(cfg["first_year"], cfg["last_year"]),
         {y: periods.fy_start(y) for y in all_years},
     )
-    recording = _recording_effects(cfg, rng, grid.nf)
+    recording = _recording_effects(cfg, rng, grid.nf, cal)
     expected, expected_dose = _expected_volumes(cfg, grid, recording)
     practice = _recording_practice(cfg, grid.nf)
     expected["stalking"] = expected["stalking"] * np.exp(np.outer(grid.after(2020), practice))
@@ -253,6 +259,7 @@ def simulate(cfg: dict, offences: tuple[str, ...] | None = None) -> SyntheticDat
     truth["scenario"] = scenario.record(grid)
     truth["link"] = _link_truth(cfg, grid, expected, doses, scenario)
     truth["eventual_charges"] = _eventual_charges(cfg, grid, sims["stalking"][1])
+    truth["calibration"] = cal.record(cal_before) if cal is not None else None
     gaps = link_gaps(cfg, grid, expected, doses, scenario)
     for j, f in enumerate(grid.forces):
         truth["forces"][f.name]["link_gap"] = round(float(gaps[j]), 6)
@@ -458,10 +465,15 @@ def _drop_force_years(out: pd.DataFrame, missing: list[tuple[str, str]]) -> pd.D
     return out
 
 
-def _recording_effects(cfg: dict, rng: np.random.Generator, nf: int) -> _Recording:
-    """Draw the force effects on recording and the reclassified shares."""
+def _recording_effects(
+    cfg: dict, rng: np.random.Generator, nf: int, cal: calibration.Calibration | None
+) -> _Recording:
+    """Draw the force effects on recording and the reclassified shares; with a calibration, the
+    recording effects are the real counts' (drawn all the same, so no other draw moves)."""
     st = cfg["stalking"]
     effect = {s: rng.normal(0, cfg[s]["recording_sd"], nf) for s in SERIES}
+    if cal is not None:
+        effect = calibration.recording_effects(cal, _sizes(cfg))
     g18 = rng.normal(0, st["growth_2018_sd"], nf)
     g20 = rng.normal(0, st["growth_2020_sd"], nf)
     rho = float(cfg["scenario"]["jumps_correlation"])
