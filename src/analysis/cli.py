@@ -299,14 +299,20 @@ def _cmd_changes(args: argparse.Namespace) -> int:
         old = store.load_edition(where.store, old_edition)
         new = store.load_edition(where.store, new_edition)
     table = editions.changes(old, new, forces=names, offence=args.offence)
+    standing = editions.positions(old, new, offence=args.offence)
+    if names is not None:
+        standing = standing[standing["force"].isin(names)]
+    written = ((output_catalogue.CHANGES, table), (output_catalogue.POSITION_CHANGES, standing))
     if args.out:  # a folder of the user's choosing, not a run's: no lock on a site, no record
-        path = output_catalogue.CHANGES.save_into(args.out, table)
+        paths_written = [o.save_into(args.out, t) for o, t in written]
     else:
         with _adhoc_lock(where.outputs, where.store, "changes"):
-            path = output_catalogue.CHANGES.save(where.outputs, table)
-            manifest.record_adhoc(where.outputs, [path])
+            paths_written = [o.save(where.outputs, t) for o, t in written]
+            manifest.record_adhoc(where.outputs, paths_written)
     print(editions.summary_text(table, old_edition, new_edition, synthetic=new.synthetic))
-    print(f"wrote {path}")
+    print(editions.standing_text(standing))
+    for p in paths_written:
+        print(f"wrote {p}")
     return 0
 
 
@@ -604,7 +610,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "changes",
         help="what moved between two data editions of a source's store: revisions, outcomes "
-        f"maturing and quarters added; print a summary, write {output_catalogue.CHANGES.pattern}",
+        "maturing, quarters added, funnel positions and rank intervals; print a summary, write "
+        f"{output_catalogue.CHANGES.pattern} and {output_catalogue.POSITION_CHANGES.pattern}",
         epilog=EPILOG,
     )
     s.add_argument("--source", default=paths.DEFAULT_SOURCE, help=paths.SOURCE_HELP)
@@ -612,7 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--out",
         type=Path,
-        help=f"folder to write the table into (default: {paths.OUTPUTS}/<name>/"
+        help=f"folder to write the tables into (default: {paths.OUTPUTS}/<name>/"
         f"{output_catalogue.CHANGES.pattern.rsplit('/', 1)[0]})",
     )
     s.add_argument(

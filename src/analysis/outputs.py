@@ -335,6 +335,30 @@ COLUMNS: tuple[Column, ...] = (
     ),
     _C("edition_from", "date (YYYY-MM-DD)", "The earlier data edition's publication date"),
     _C("edition_to", "date (YYYY-MM-DD)", "The later data edition's publication date"),
+    # funnel positions and rank intervals from one edition to the next (analysis.stats.editions)
+    _C(
+        "funnel_from",
+        "category",
+        "Funnel position against the random-effects limits on the earlier edition: within, low "
+        "(beyond 95%), high (beyond 99.8%), ... (empty: not compared on it)",
+    ),
+    _C("funnel_to", "category", "The same on the later edition"),
+    _C(
+        "rank_low_from",
+        "rank",
+        "Lower end of the 95% rank interval on the earlier edition (1 = highest rate)",
+    ),
+    _C("rank_high_from", "rank", "Upper end of the 95% rank interval on the earlier edition"),
+    _C("forces_ranked_from", "count", "Forces ranked on the earlier edition"),
+    _C("rank_low_to", "rank", "Lower end of the 95% rank interval on the later edition"),
+    _C("rank_high_to", "rank", "Upper end of the 95% rank interval on the later edition"),
+    _C("forces_ranked_to", "count", "Forces ranked on the later edition"),
+    _C("funnel_moved", "true/false", "The funnel position differs between the two editions"),
+    _C(
+        "rank_moved",
+        "true/false",
+        "Either end of the rank interval differs (or it is ranked on one edition only)",
+    ),
     # the nowcast (analysis.stats.nowcast)
     _C("charged_expected", "count", "Charges the year's offences are expected to end with (projection)"),
     _C("charged_expected_low", "count", "Lower end of its 95% interval (never below charged_recorded)"),
@@ -963,6 +987,36 @@ CHANGES = _O(
     ),
     national=True,
 )
+# tables/changes_positions.csv: each force's funnel position and rank interval in the pages'
+# year on the previous edition and on the latest (empty when the store holds no earlier edition)
+POSITION_CHANGES = _O(
+    "changes_positions",
+    "tables/changes_positions.csv",
+    "table",
+    "Per force, in the year the pages show: its funnel position (against the random-effects "
+    "limits) and its 95% rank interval after shrinkage on the previous data edition and on the "
+    "latest, each fitted on that edition, and whether either moved.",
+    (
+        "financial_year",
+        "force",
+        "force_code",
+        "offence_code",
+        "funnel_from",
+        "funnel_to",
+        "rank_low_from",
+        "rank_high_from",
+        "forces_ranked_from",
+        "rank_low_to",
+        "rank_high_to",
+        "forces_ranked_to",
+        "funnel_moved",
+        "rank_moved",
+        "edition_from",
+        "edition_to",
+        "data_source",
+    ),
+    national=True,
+)
 NOWCAST = _O(
     "nowcast",
     "tables/nowcast.csv",
@@ -1229,6 +1283,7 @@ OUTPUTS: tuple[Output, ...] = (
     DECOMPOSITION,
     DECOMPOSITION_FORCES,
     CHANGES,
+    POSITION_CHANGES,
     NOWCAST,
     FUNNEL_FIGURE,
     *NATIONAL_FIGURES.values(),

@@ -759,11 +759,17 @@ def _force_figure(name: str, fig, alt: str) -> plots.Shown:
 
 
 def since_last_edition(ctx: Context, force: str) -> Prose:
-    """What moved for the force since the store's previous data edition (the changes table the
-    run wrote; analysis.stats.editions)."""
+    """What moved for the force since the store's previous data edition, and where it now stands
+    in the funnel and the ranks (the changes tables the run wrote; analysis.stats.editions)."""
     st = ctx.store
     return Prose(
-        editions.force_text(ctx.table(outputs.CHANGES), force, st.edition, editions.previous_edition(st))
+        editions.force_text(
+            ctx.table(outputs.CHANGES),
+            force,
+            st.edition,
+            editions.previous_edition(st),
+            standing=ctx.table(outputs.POSITION_CHANGES),
+        )
     )
 
 

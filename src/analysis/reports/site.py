@@ -310,6 +310,30 @@ def write_methods(out: Path, footer: str = "") -> Path:
     return _write(outputs.METHODS.path(out), page)
 
 
+def _standing_markdown(out: Path) -> list[str]:
+    """The changes page's lines on funnel positions and rank intervals: the forces whose funnel
+    position moved, by name, and how many rank intervals moved (the run's positions table)."""
+    from analysis.stats import editions
+
+    if not outputs.POSITION_CHANGES.path(out).exists():  # written by an older package version
+        return []
+    t = outputs.POSITION_CHANGES.load(out)
+    if t.empty:
+        return []
+    year = t["financial_year"].iloc[0]
+    funnel_moved = t[t["funnel_moved"].astype(bool)]
+    ranks_moved = int(t["rank_moved"].astype(bool).sum())
+    lines = ["", f"## Funnel positions and rank intervals, {year}", ""]
+    lines.append(
+        f"Each edition fitted on its own: {len(funnel_moved)} of {len(t)} forces changed funnel position "
+        f"(random-effects limits) and {ranks_moved} changed rank interval "
+        f"([{outputs.POSITION_CHANGES.pattern}]({outputs.POSITION_CHANGES.pattern}))."
+    )
+    for f in funnel_moved["force"]:
+        lines += [f"- {f}: " + "; ".join(editions.position_lines(t, f))]
+    return lines
+
+
 def changes_markdown(out: Path, manifest: dict, synthetic: bool) -> str:
     """The changes page in Markdown, from the run's changes and nowcast tables: what moved since
     the store's previous edition (England and Wales, then each force with anything that moved)
@@ -332,6 +356,7 @@ def changes_markdown(out: Path, manifest: dict, synthetic: bool) -> str:
     else:
         summary = editions.summary_text(table, before, edition, synthetic=False).splitlines()
         lines += [f"- {t.strip()}" if t.startswith("  ") else f"\n{t}\n" for t in summary]
+        lines += _standing_markdown(out)
         moved = [f for f in forces.names() if (table["force"] == f).any()]
         if moved:
             lines += ["", "## By force", ""]

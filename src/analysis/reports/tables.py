@@ -1,7 +1,7 @@
 """The first output tables: the force-year panel, England and Wales by year, the headlines, the
 figures to quote, the rise across April 2020, what moved since the previous data edition and
 recent years' expected final charge rates (analysis.outputs: FORCE_YEAR, NATIONAL_YEAR,
-HEADLINES, FIGURES_TO_QUOTE, RECORDING_RISE, CHANGES, NOWCAST)."""
+HEADLINES, FIGURES_TO_QUOTE, RECORDING_RISE, CHANGES, POSITION_CHANGES, NOWCAST)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from analysis.reports.headlines import headlines
 from analysis.reports.quote import figures_to_quote, recording_rise
 from analysis.sources.store import Store, load_store
 from analysis.stats import nowcast
-from analysis.stats.editions import since_previous
+from analysis.stats.editions import positions_since_previous, since_previous
 from analysis.stats.measures import data_source_label, force_year, national_year, resolve_year
 
 
@@ -78,6 +78,7 @@ def write_store_tables(
             (outputs.FIGURES_TO_QUOTE, quote),
             (outputs.RECORDING_RISE, rise),
             (outputs.CHANGES, since_previous(st, code)),
+            (outputs.POSITION_CHANGES, positions_since_previous(st, code)),
             (outputs.NOWCAST, nowcast.from_store(st, code)),
         )
     ]

@@ -12,6 +12,10 @@ England and Wales) and financial year, on the figures of the force-year table (`
   `quarter_withdrawn`), one row per figure with that quarter's value;
 - a revision too small to matter (`SMALL_ABSOLUTE`, `SMALL_RELATIVE`) is marked `small`, so that
   a printer folds such rows into one line.
+
+`positions` compares where each force stands in one year on each edition: its funnel position
+against the random-effects limits and its rank interval after shrinkage, both fitted on each
+edition as the national analysis fits them (`national.compare_year`), one row per force.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from analysis import outputs
 from analysis.domain import forces as force_registry
 from analysis.domain import taxonomy
 from analysis.sources.store import Store, editions, load_edition
-from analysis.stats.measures import NATIONAL, data_source_label, force_year
+from analysis.stats import funnel, national
+from analysis.stats.measures import NATIONAL, data_source_label, force_year, resolve_year
 
 # The figures compared, named as the force-year table's columns: offences recorded (the police force
 # area tables), then the outcomes file's investigations closed (types 1-22), charged (type 1) and
@@ -58,6 +63,8 @@ SMALL_ABSOLUTE = 3
 SMALL_RELATIVE = 0.01
 
 COLUMNS = list(outputs.CHANGES.columns)  # the catalogue's, one home
+POSITION_COLUMNS = list(outputs.POSITION_CHANGES.columns)
+POSITION_METHOD = "tau2"  # the funnel limits the force pages place a force against
 _CELL = ["financial_year", "quarter", "force"]  # what a published quarter is
 _YEAR = ["financial_year", "force", "figure"]
 _TABLE = [*_YEAR, "quarter", "change_kind", "old_value", "new_value"]  # before `_finish`
@@ -274,10 +281,18 @@ def since_previous(st: Store, offence: str = taxonomy.STALKING) -> pd.DataFrame:
     return changes(load_edition(st.path, before), st, offence=offence)
 
 
-def force_text(table: pd.DataFrame, force: str, edition: str, before: str | None, limit: int = 12) -> str:
+def force_text(
+    table: pd.DataFrame,
+    force: str,
+    edition: str,
+    before: str | None,
+    limit: int = 12,
+    standing: pd.DataFrame | None = None,
+) -> str:
     """A force page's "Since the last edition" in Markdown: its revisions listed (up to `limit`),
     small revisions folded into one line, recorded-basis charges that matured, quarters added or
-    withdrawn; or why there is nothing to compare."""
+    withdrawn, then its funnel position and rank interval (`standing`, a `positions` table);
+    or why there is nothing to compare."""
     if before is None:
         held = "an undated edition" if edition == "undated" else f"one edition of the data ({edition})"
         return (
@@ -286,8 +301,9 @@ def force_text(table: pd.DataFrame, force: str, edition: str, before: str | None
         )
     t = table[table["force"] == force]
     head = f"Edition {edition} against the one before it, {before}"
+    places = position_lines(standing, force) if standing is not None else []
     if t.empty:
-        return f"{head}: nothing moved for {force}."
+        return f"{head}: no figure moved for {force}." + "".join(f"\n\n- {line}" for line in places)
     lines = []
     revised = _revised(t, small=False)
     lines += [_line(r).strip().removeprefix(f"{force} ") for _, r in revised.head(limit).iterrows()]
@@ -315,4 +331,116 @@ def force_text(table: pd.DataFrame, force: str, edition: str, before: str | None
             lines.append(
                 f"{words}: " + ", ".join(f"{y} Q{int(n)}" for y, n in zip(q["financial_year"], q["quarter"]))
             )
-    return f"{head}:\n\n" + "\n".join(f"- {line}" for line in lines)
+    return f"{head}:\n\n" + "\n".join(f"- {line}" for line in [*lines, *places])
+
+
+def _standing(st: Store, code: str, year: str) -> pd.DataFrame:
+    """Per force in `year` on one edition: its funnel position (`funnel.flag_label`, against the
+    random-effects limits) and its rank interval, with the number of forces ranked; no rows when
+    the edition has no comparison of that year."""
+    panel = force_year(st.outcomes, st.recorded, code, synthetic=st.synthetic)
+    c = national.compare_year(panel, year) if year in set(panel["financial_year"]) else None
+    if c is None:
+        return pd.DataFrame(columns=["force", "funnel", "rank_low", "rank_high", "forces_ranked"])
+    d, lv = funnel.flag_columns(POSITION_METHOD)
+    flags = c.funnel.units[["force", d, lv]]
+    flags = flags.assign(funnel=[funnel.flag_label(a, b) for a, b in zip(flags[d], flags[lv])])
+    ranks = c.shrinkage.units[["force", "rank_low", "rank_high"]].assign(forces_ranked=len(c.shrinkage.units))
+    return flags[["force", "funnel"]].merge(ranks, on="force", how="outer")
+
+
+def positions(
+    old: Store, new: Store, year: str | None = None, offence: str = taxonomy.STALKING
+) -> pd.DataFrame:
+    """Where each force stands in `year` (default: the latest edition's default year, the one the
+    pages show) on edition `old` and on edition `new`: funnel position and rank interval, and
+    whether each moved (outputs.POSITION_CHANGES)."""
+    code = taxonomy.normalise_offence_code(offence)
+    panel = force_year(new.outcomes, new.recorded, code, synthetic=new.synthetic)
+    y = resolve_year(panel, year)
+    both = _standing(old, code, y).merge(
+        _standing(new, code, y), on="force", how="outer", suffixes=("_from", "_to")
+    )
+    for col in ("rank_low", "rank_high", "forces_ranked"):
+        for side in ("_from", "_to"):
+            both[col + side] = pd.Series(both[col + side], dtype=float).round().astype("Int64")
+    for side in ("_from", "_to"):
+        both["funnel" + side] = both["funnel" + side].fillna("").astype(str)
+    both["funnel_moved"] = both["funnel_from"] != both["funnel_to"]
+    rank_moved = (both["rank_low_from"] != both["rank_low_to"]) | (
+        both["rank_high_from"] != both["rank_high_to"]
+    )
+    both["rank_moved"] = rank_moved.fillna(True).astype(bool)  # ranked on one edition only: moved
+    codes = {f.name: f.code or "" for f in force_registry.registry()}
+    order = {name: i for i, name in enumerate(force_registry.names())}
+    both = both.assign(
+        financial_year=y,
+        force_code=both["force"].map(codes).fillna(""),
+        offence_code=code,
+        edition_from=old.edition,
+        edition_to=new.edition,
+        data_source=data_source_label(old.synthetic or new.synthetic),
+    )
+    both = both.sort_values("force", key=lambda f: f.map(order)).reset_index(drop=True)
+    return both[POSITION_COLUMNS]
+
+
+def positions_since_previous(st: Store, offence: str = taxonomy.STALKING) -> pd.DataFrame:
+    """`positions` from the store's previous edition to its latest; no rows when it keeps no
+    earlier edition."""
+    before = previous_edition(st)
+    if before is None:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in POSITION_COLUMNS})
+    return positions(load_edition(st.path, before), st, offence=offence)
+
+
+def _ranks(low: Any, high: Any, n: Any) -> str:
+    """'ranks 38 to 44 of 44', or 'not ranked'."""
+    if pd.isna(low) or pd.isna(high):
+        return "not ranked"
+    return f"ranks {int(low)} to {int(high)} of {int(n)}"
+
+
+def position_lines(table: pd.DataFrame, force: str) -> list[str]:
+    """A force's funnel position and rank interval from one edition to the next, in words: what
+    moved, or that neither did."""
+    rows = table[table["force"] == force]
+    if rows.empty:
+        return []
+    r = rows.iloc[0]
+    year, lines = r["financial_year"], []
+    if r["funnel_moved"]:
+        lines.append(
+            f"Funnel position in {year} (random-effects limits): {r['funnel_from'] or 'not compared'} -> "
+            f"{r['funnel_to'] or 'not compared'}"
+        )
+    if r["rank_moved"]:
+        lines.append(
+            f"Rank interval in {year} (1 = highest charge rate): {_ranks(r['rank_low_from'], r['rank_high_from'], r['forces_ranked_from'])}"
+            f" -> {_ranks(r['rank_low_to'], r['rank_high_to'], r['forces_ranked_to'])}"
+        )
+    if not lines:
+        lines.append(
+            f"Funnel position and rank interval in {year}: unchanged ({r['funnel_to']}; "
+            f"{_ranks(r['rank_low_to'], r['rank_high_to'], r['forces_ranked_to'])})"
+        )
+    return lines
+
+
+def standing_text(table: pd.DataFrame) -> str:
+    """The printed lines on funnel positions and rank intervals (a `positions` table): each force
+    whose funnel position or rank interval moved, or that none did."""
+    if table.empty:
+        return "Funnel positions and rank intervals: not compared (no year both editions compare)."
+    year = table["financial_year"].iloc[0]
+    moved = table[table["funnel_moved"].astype(bool) | table["rank_moved"].astype(bool)]
+    if moved.empty:
+        n = len(table)
+        return (
+            f"Funnel positions and rank intervals in {year}: none moved ({n} force{'s' * (n != 1)} compared)."
+        )
+    lines = [
+        f"Funnel positions and rank intervals in {year}, where they moved ({len(moved)} of {len(table)} forces):"
+    ]
+    lines += [f"  {f}: " + "; ".join(position_lines(table, f)) for f in moved["force"]]
+    return "\n".join(lines)

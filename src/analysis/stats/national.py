@@ -15,6 +15,8 @@ from analysis.domain import rules, taxonomy
 from analysis.stats import decompose, funnel, headline, link, shrinkage
 from analysis.stats.measures import force_year, national_year, resolve_year
 
+MIN_FORCES = 3  # a year whose comparison admits fewer force-years has no funnel or ranks
+
 
 @dataclass
 class YearComparison:
@@ -67,6 +69,22 @@ def left_out(sel: rules.Selection, label: str, files: dict[tuple[str, str], str]
     return left
 
 
+def compare_year(
+    panel: pd.DataFrame, year: str, files: dict[tuple[str, str], str] | None = None
+) -> YearComparison | None:
+    """One year's comparison of forces (funnel, shrinkage and rank intervals) on the force-years
+    the comparison rule admits; None when it admits fewer than MIN_FORCES."""
+    sel = rules.closed_in_year(panel, year)
+    if len(sel.rows) < MIN_FORCES:
+        return None
+    return YearComparison(
+        year,
+        funnel.funnel(sel.rows, label=year),
+        shrinkage.shrink(sel.rows),
+        left_out(sel, year, files or {}),
+    )
+
+
 def fit(
     outcomes: pd.DataFrame,
     recorded: pd.DataFrame,
@@ -83,19 +101,7 @@ def fit(
     nat = national_year(panel, synthetic=synthetic)
     years = sorted(panel["financial_year"].unique())
     files = source_files(outcomes, offence)
-    comparisons = []
-    for fy in years:
-        sel = rules.closed_in_year(panel, fy)
-        if len(sel.rows) < 3:
-            continue
-        comparisons.append(
-            YearComparison(
-                fy,
-                funnel.funnel(sel.rows, label=fy),
-                shrinkage.shrink(sel.rows),
-                left_out(sel, fy, files),
-            )
-        )
+    comparisons = [c for c in (compare_year(panel, fy, files) for fy in years) if c is not None]
     brk = taxonomy.RECLASSIFICATION_BREAK.first_year
     change = change_left = None
     if link.PRE in years and brk in years:
