@@ -98,11 +98,18 @@ def test_an_older_edition_is_refused_and_the_store_is_left_as_it_was(held, demo3
     }
 
 
-def test_the_same_edition_again_replaces_it_and_a_newer_one_becomes_the_latest(held, demo3, tmp_path):
+def test_the_same_edition_again_replaces_it_and_a_newer_one_becomes_the_latest(held, demo3, tmp_path, capsys):
     out, _ = demo3
     target = _copy(held, tmp_path)
+    before = _files(target)
+    capsys.readouterr()
     assert _ingest(out / "editions" / "2", target) == 0
     assert store.editions(target) == [D1, D2]
+    # a scheduled job with nothing new: said, and not a stored byte moves (a run then skips all)
+    assert (
+        f"Edition: {D2} (the store's latest; already held, so replaced by itself)" in capsys.readouterr().out
+    )
+    assert _files(target) == before
     assert _ingest(out / "editions" / "3", target) == 0
     assert store.editions(target) == [D1, D2, D3] and store.load_store(target).edition == D3
 

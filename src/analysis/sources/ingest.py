@@ -194,6 +194,9 @@ def ingest(
     files, notes, ignored = discover(folder)
     # the edition is settled from the names alone, before any file is read
     this_edition = ingest_edition(files, edition, notes)
+    # said in the summary, never written into the store: the same edition ingested again
+    # (a scheduled job with nothing new) must leave every stored byte as it was
+    replaced = this_edition in editions(where.store)
     latest = place_edition(where.store, this_edition, folder, files, allow_older_edition, notes)
     outcome_frames: list[pd.DataFrame] = []
     recorded_frames: list[pd.DataFrame] = []
@@ -239,6 +242,7 @@ def ingest(
     quality["store"] = str(where.store)
     quality["editions_held"] = editions(where.store)
     quality["latest"] = latest
+    quality["replaced"] = replaced
     return quality
 
 
@@ -303,8 +307,6 @@ def place_edition(
             f"(--allow-older-edition); the store's latest stays {newest}"
         )
         return False
-    if edition in held:
-        notes.append(f"edition {edition} was already held: replaced")
     return True
 
 
@@ -371,9 +373,10 @@ def _edition_line(v: dict) -> str:
     kept = f"; editions held: {', '.join(held)}" if held else ""
     if edition == UNDATED:
         return f"Edition: {UNDATED} (the store's latest; not kept as an edition){kept}"
+    again = "; already held, so replaced by itself" if v.get("replaced") else ""
     if v.get("latest", True):
-        return f"Edition: {edition} (the store's latest){kept}"
-    return f"Edition: {edition} (kept as a past edition; the store's latest is {held[-1]}){kept}"
+        return f"Edition: {edition} (the store's latest{again}){kept}"
+    return f"Edition: {edition} (kept as a past edition{again}; the store's latest is {held[-1]}){kept}"
 
 
 def _files_text(names: list[str], limit: int = 3) -> str:
