@@ -105,3 +105,14 @@ def write_outcomes(
     ]
     write_workbook(path, sheets, inline_strings)
     return path
+
+
+@pytest.fixture(scope="module")
+def study_count():
+    """Link panels inside the test assume the recorded basis was counted as the link study's
+    data are generated (method_study.LINK_AS_AT: per year), as the study's replicates do."""
+    from analysis.stats import method_study
+    from analysis.stats.link_panel import counted_as
+
+    with counted_as(method_study.LINK_AS_AT):
+        yield

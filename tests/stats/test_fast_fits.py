@@ -15,6 +15,9 @@ from analysis.domain import rules
 from analysis.stats import glm, link, measures, method_study
 from analysis.stats.link_panel import BREAK, link_panel
 
+# the link study's data: counted per year, and so assumed by the panels (conftest)
+pytestmark = pytest.mark.usefixtures("study_count")
+
 RTOL = 1e-8
 
 

@@ -11,6 +11,9 @@ from analysis.domain import taxonomy
 from analysis.stats import force_gaps, link, method_study
 from analysis.stats.link_panel import link_panel
 
+# the link study's data: counted per year, and so assumed by the panels (conftest)
+pytestmark = pytest.mark.usefixtures("study_count")
+
 
 def _sample(scenario: str, seed: int):
     cfg = generator.load_config(

@@ -11,6 +11,9 @@ from analysis.demo import generator
 from analysis.stats import headline, link, method_study
 from analysis.stats.link_panel import link_panel
 
+# the link study's data: counted per year, and so assumed by the panels (conftest)
+pytestmark = pytest.mark.usefixtures("study_count")
+
 
 def _data(name: str = "baseline", **overrides):
     cfg = generator.load_config(

@@ -14,6 +14,9 @@ from analysis.errors import InputError
 from analysis.stats import link, method_study
 from analysis.stats.link_panel import cohort_weights, delay_distribution, link_panel
 
+# the link study's data: counted per year, and so assumed by the panels (conftest)
+pytestmark = pytest.mark.usefixtures("study_count")
+
 YEARS = [periods.fy_label(y) for y in range(2014, 2025)]
 # the generator as the link study runs it: each year's recorded basis counted a quarter after its
 # own end, the snapshot the cohort panel assumes (link_panel.SNAPSHOT_LAG)
@@ -93,6 +96,7 @@ def test_delay_distribution_from_not_yet_assigned_shares():
     cdf = np.cumsum(true)
     q = pd.DataFrame(
         {
+            "financial_year": ["2024/25"] * 4,  # one year: either count follows it alike
             "quarter": [1, 2, 3, 4],
             "offences": [1000.0] * 4,
             "not_yet_assigned": [1000 * (1 - cdf[4 - k + 1]) for k in (1, 2, 3, 4)],

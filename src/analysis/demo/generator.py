@@ -33,7 +33,7 @@ from scipy.optimize import brentq
 from scipy.special import expit
 
 from analysis import __version__
-from analysis.demo import calibration, scenarios
+from analysis.demo import AS_AT, calibration, scenarios
 from analysis.demo.publish import (
     OutcomesLayout,
     Sheet,
@@ -56,7 +56,6 @@ N_TYPES = 23
 GMP = "Greater Manchester"
 GMP_GAP = ("2019/20", (2, 3, 4))
 SERIES = ("stalking", "harassment", "other")
-AS_AT = ("year", "edition")  # when the recorded basis is counted (config recorded_basis_as_at)
 EVENTUAL_DESCRIPTION = (
     "stalking (8Q) charges/summonses (outcome type 1) that the offences recorded in each quarter "
     "(Apr-Jun, Jul-Sep, Oct-Dec, Jan-Mar) eventually get, every delay counted, per force and "

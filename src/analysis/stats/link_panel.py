@@ -3,11 +3,15 @@ the counting-rule periods and censoring."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from analysis.demo import AS_AT
 from analysis.domain import forces, periods, rules, taxonomy
 from analysis.errors import InputError
 
@@ -26,8 +30,39 @@ MATURE_NYA = 0.2  # the recorded basis of a force-year is censored when more tha
 # own not-yet-assigned share: that share is higher where charges are slower, so selecting on it
 # would select on the outcome.
 MATURE_FOLLOW_UP = 3
-SNAPSHOT_LAG = 1  # quarters between a year's end and its recorded-basis snapshot (the generator's too)
+SNAPSHOT_LAG = 1  # quarters between the last year's end and the recorded-basis count (the generator's too)
 DELAY_HORIZON = 16  # quarters of delay modelled; the tail beyond is put in the last one
+
+# When the recorded basis was counted, an assumption about the files the data cannot check.
+# "edition": every year's outcomes so far up to one date, SNAPSHOT_LAG quarters after the last
+# year ends, as each Home Office republication counts them (older years are followed for
+# longer). "year": each year up to SNAPSHOT_LAG quarters after its own end (every year followed
+# alike), as the method study's link tables were generated (method_study.LINK_AS_AT).
+_COUNTED_AS: ContextVar[str] = ContextVar("recorded_basis_as_at", default="edition")
+
+
+@contextmanager
+def counted_as(as_at: str) -> Iterator[None]:
+    """Within the block, link panels take the recorded basis to have been counted `as_at` (one
+    of AS_AT); outside it, "edition"."""
+    if as_at not in AS_AT:
+        raise ValueError(f"as_at must be one of {AS_AT}, not {as_at!r}")
+    token = _COUNTED_AS.set(as_at)
+    try:
+        yield
+    finally:
+        _COUNTED_AS.reset(token)
+
+
+def follow_ups(years: Sequence[str], lag: int = SNAPSHOT_LAG) -> np.ndarray:
+    """(years, 4): the quarters each year's quarterly cohorts had been followed when the
+    recorded basis was counted (`counted_as`): 4 - k + lag for quarter k, plus 4 per year
+    between the year and the last one when the count is a republication's."""
+    base = 4 - np.arange(1, 5) + lag
+    starts = np.array([periods.fy_start(y) for y in years])
+    if _COUNTED_AS.get() == "year" or not len(starts):
+        return np.tile(base, (len(starts), 1))
+    return 4 * (starts.max() - starts)[:, None] + base[None, :]
 
 
 def _rule_period(year: str) -> str:
@@ -207,6 +242,7 @@ def link_panel(
     rows = g["_f"].to_numpy(), g["_y"].to_numpy()
     for name, values in _mature_counts(cells).items():
         g[name] = values[rows]
+    g["cohort_follow_up"] = follow_ups(list(cells.years))[rows[1], 3]  # its last quarter's, the least
     g["recorded_basis_censored"] = (g["financial_year"] == last) | (g["not_yet_assigned_share"] > MATURE_NYA)
     counted = [i for i in range(len(rec_years)) if not np.isnan(per_q[:, i]).all()]  # years with volumes
     labels = _span([rec_years[i] for i in counted] + list(cells.years[np.unique(rows[1])]))
@@ -260,13 +296,12 @@ def _year_table(cells: _Cells, dose: np.ndarray) -> pd.DataFrame:
 def _mature_counts(cells: _Cells, lag: int = SNAPSHOT_LAG) -> dict[str, np.ndarray]:
     """Per force-year (F, Y): charged and assigned on the recorded basis summed over its mature
     quarterly cohorts only (followed MATURE_FOLLOW_UP quarters or more), and how many there were."""
-    quarter = np.arange(1, 5)
     offences = cells.sums["offences_recorded_basis"]
     mature = (
         cells.present
         & cells.known["offences_recorded_basis"]
         & (offences > 0)
-        & (4 - quarter + lag >= MATURE_FOLLOW_UP)
+        & (follow_ups(list(cells.years), lag) >= MATURE_FOLLOW_UP)[None, :, :]
     )
     out = {}
     for name, source in (
@@ -313,34 +348,38 @@ def delay_distribution(q: pd.DataFrame, lag: int = SNAPSHOT_LAG, horizon: int = 
     assumption the recorded basis cannot check.
     """
     q = q[(q["offences"] > 0) & q["not_yet_assigned"].notna()]
-    k = q["quarter"].to_numpy(int) - 1
-    nya = np.bincount(k, q["not_yet_assigned"].to_numpy(float), 4)
-    offences = np.bincount(k, q["offences"].to_numpy(float), 4)
-    return _delays_from_pooled(nya, offences, np.bincount(k, minlength=4) > 0, lag, horizon)
+    years = sorted(set(q["financial_year"]), key=periods.fy_start)
+    m = follow_ups(years, lag)[
+        pd.Index(years).get_indexer(q["financial_year"]), q["quarter"].to_numpy(int) - 1
+    ]
+    return _delays_from_pooled(
+        m, q["not_yet_assigned"].to_numpy(float), q["offences"].to_numpy(float), horizon
+    )
 
 
 def _delays_from_cells(cells: _Cells, lag: int = SNAPSHOT_LAG, horizon: int = DELAY_HORIZON) -> np.ndarray:
     """`delay_distribution` of `quarterly_recorded_basis`'s table, from the cube."""
     offences = cells.sums["offences_recorded_basis"]
     use = cells.known["offences_recorded_basis"] & (offences > 0) & cells.known["q_not_yet_assigned"]
-    pooled_nya = np.where(use, cells.sums["q_not_yet_assigned"], 0.0).sum(axis=(0, 1))
-    pooled_offences = np.where(use, offences, 0.0).sum(axis=(0, 1))
-    return _delays_from_pooled(pooled_nya, pooled_offences, use.any(axis=(0, 1)), lag, horizon)
+    m = np.broadcast_to(follow_ups(list(cells.years), lag)[None, :, :], offences.shape)
+    return _delays_from_pooled(m[use], cells.sums["q_not_yet_assigned"][use], offences[use], horizon)
 
 
 def _delays_from_pooled(
-    nya: np.ndarray, offences: np.ndarray, seen: np.ndarray, lag: int, horizon: int
+    follow_up: np.ndarray, nya: np.ndarray, offences: np.ndarray, horizon: int
 ) -> np.ndarray:
-    """`delay_distribution` from each quarter's pooled not-yet-assigned and offences (4,), for
-    the quarters `seen`."""
-    follow = {4 - k + lag: 1 - nya[k - 1] / offences[k - 1] for k in range(1, 5) if seen[k - 1]}
+    """`delay_distribution` from cohorts' follow-ups (quarters), not-yet-assigned counts and
+    offences: one minus the pooled not-yet-assigned share at each follow-up seen is F there."""
+    fu = follow_up.astype(int)
+    pooled_nya = np.bincount(fu, nya, fu.max() + 1)
+    pooled = np.bincount(fu, offences, fu.max() + 1)
+    follow = {int(a): 1 - pooled_nya[a] / pooled[a] for a in np.unique(fu) if a < horizon and pooled[a] > 0}
     ms = sorted(follow)
     if len(ms) < 2:
         raise InputError("link: the recorded basis needs at least two quarters to estimate the delays.")
     cdf = np.full(horizon, np.nan)
-    for m in ms:
-        if m < horizon:
-            cdf[m] = follow[m]
+    for a in ms:
+        cdf[a] = follow[a]
     cdf[ms[0] : ms[-1] + 1] = np.maximum.accumulate(np.clip(cdf[ms[0] : ms[-1] + 1], 0, 1 - 1e-9))
 
     def hazard(a: int) -> float:

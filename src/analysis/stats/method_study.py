@@ -29,7 +29,7 @@ from analysis.demo import generator
 from analysis.domain import forces, rules, taxonomy
 from analysis.sources.homeoffice import OUTCOME_REQUIRED
 from analysis.stats import BATTERIES, force_gaps, funnel, headline, link, nowcast, shrinkage
-from analysis.stats.link_panel import link_panel
+from analysis.stats.link_panel import counted_as, link_panel
 from analysis.stats.measures import NATIONAL, data_source_label
 
 FUNNEL_YEAR = "2020/21"
@@ -82,6 +82,14 @@ def one_replicate(args: tuple[int, dict, Path | None, str, str]) -> list[dict]:
         return _nowcast_records(rep, generator.load_config(config, {**STUDY_PINS, **overrides}, scenario))
     pins = {**STUDY_PINS, "recorded_basis_as_at": LINK_AS_AT}
     cfg = generator.load_config(config, {**pins, **overrides}, scenario)
+    # the link panel assumes the count the data were generated with, as it assumes the
+    # republication count on published files
+    with counted_as(cfg["recorded_basis_as_at"]):
+        return _link_battery(rep, cfg, battery)
+
+
+def _link_battery(rep: int, cfg: dict, battery: str) -> list[dict]:
+    """One replicate's records under a link battery ("full", "primary" or "headline")."""
     primary = battery == "primary"  # the stalking rows alone: no harassment, no comparison offence
     # the same stalking rows either way: simulate() draws every offence and keeps the ones asked for
     data = generator.simulate(cfg, offences=(taxonomy.STALKING,) if primary else STUDY_OFFENCES)
