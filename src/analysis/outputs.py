@@ -241,6 +241,12 @@ COLUMNS: tuple[Column, ...] = (
         "Investigations closed in the year whose offence was recorded in that year",
     ),
     _C("post_cohort_share", "proportion (0-1)", "Share of the year's closures recorded from April 2020 on"),
+    _C(
+        "cohort_follow_up",
+        "quarters",
+        "How long the year's last quarter of offences had been followed when the recorded basis was "
+        "counted (a republication's count: 1 for the last year, 5 for the one before, ...)",
+    ),
     _C("usable", "true/false", "The row enters the link models"),
     _C("observed_rate_post", "proportion (0-1)", "The force's charge rate since April 2020"),
     _C("fitted_rate_post", "proportion (0-1)", "The national model's prediction for the force"),
@@ -813,6 +819,7 @@ LINK_PANEL = _O(
         "recorded_basis_censored",
         "closed_from_{fy}",
         "post_cohort_share",
+        "cohort_follow_up",
         "complete_year",
         "usable",
         "rate",

@@ -46,6 +46,24 @@ def _direction(x: dict, noun: str) -> str:
     return f"The data cannot tell whether {who} saw their charge odds fall by more, or by less, {than}"
 
 
+def _post_years(h: dict) -> str:
+    """'offences recorded from 2020/21 to 2022/23; 2023/24 and 2024/25, still maturing, are left
+    out': the years after the break the estimate compares (all from the break on, for a summary
+    written before they were recorded)."""
+    post, left = h.get("post_years") or [], h.get("maturing_left_out") or []
+    if not post:
+        return f"offences recorded from {BREAK}"
+    text = (
+        f"offences recorded from {post[0]} to {post[-1]}"
+        if len(post) > 1
+        else f"offences recorded in {post[0]}"
+    )
+    if left:
+        years = " and ".join(left) if len(left) <= 2 else ", ".join(left[:-1]) + f" and {left[-1]}"
+        text += f"; {years}, whose outcomes are still arriving, are left out"
+    return text
+
+
 def headline_sentence(h: dict, noun: str) -> str:
     """The headline (`analysis.stats.headline.assess`) in words: direction as far as the interval
     allows, the change in a change for a twofold difference in growth, and what it is a change in
@@ -59,7 +77,7 @@ def headline_sentence(h: dict, noun: str) -> str:
     return (
         f"{_direction(h, noun)}: where one force's recorded {noun} grew by twice the multiple of "
         "another's (say x6 against x3), the change in its charge odds from before April 2020 to after "
-        f"(offences recorded from {BREAK}) was {_odds_interval(h)} the other's, across "
+        f"({_post_years(h)}) was {_odds_interval(h)} the other's, across "
         f"{h['n_forces']} forces, allowing for charge trends "
         "before 2020 that already differed steadily with the rise. This is a total: a change in "
         f"charging together with the change in which cases count as {noun} (from April 2020 harassment "

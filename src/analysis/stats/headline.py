@@ -288,6 +288,17 @@ def _p_of(j: Jackknifed | None) -> float:
     return float(2 * stats.t.sf(abs(j.estimate / j.se), j.n_forces - 1))
 
 
+def _years_used(d: pd.DataFrame, dp: pd.DataFrame) -> dict:
+    """The recording years after the break the estimate compares (`post_years`), and the years
+    left out because their cohorts had not yet been followed long enough (`maturing_left_out`)."""
+    post = sorted(dp.loc[dp["post"] == 1, "financial_year"].unique(), key=periods.fy_start)
+    left: set[str] = set()
+    if "cohort_follow_up" in d:
+        young = d["cohort_follow_up"] < link.PRIMARY_FOLLOW_UP
+        left = set(d.loc[young, "financial_year"]) - set(dp["financial_year"])
+    return {"post_years": post, "maturing_left_out": sorted(left, key=periods.fy_start)}
+
+
 def assess(
     outcomes: pd.DataFrame,
     recorded: pd.DataFrame,
@@ -332,6 +343,7 @@ def assess(
     summary = {
         **_interval(head, tq),
         "level": level,
+        **_years_used(d, dp),
         "estimator": "trend_adjusted",
         "checks": checks,
         "fired": fired,

@@ -350,8 +350,15 @@ class Basis:
             # more complete): a force whose charges come later would look less charged in the
             # recent years alone, so only years whose every cohort has had min_follow_up
             # quarters enter. Followed alike (a count per year), their censoring is alike.
-            keep &= d["cohort_follow_up"] >= self.min_follow_up
+            keep &= d["cohort_follow_up"] >= self._follow_up_needed(d[keep])
         return d[keep]
+
+    def _follow_up_needed(self, d: pd.DataFrame) -> int:
+        """min_follow_up, or, where no year after the break has been followed that long yet (a
+        store with a year or two after it), the longest follow-up of one, so that the
+        best-followed year after the break is compared (the page names the years left out)."""
+        post = d.loc[d["post"] == 1, "cohort_follow_up"]
+        return int(min(self.min_follow_up, post.max())) if len(post) else self.min_follow_up
 
 
 # Under a republication's count, a year enters the primary once its last quarter's offences have
