@@ -114,3 +114,28 @@ def test_one_edition_has_no_positions_to_compare(stores):
     assert "not compared" in editions.standing_text(empty)
     assert editions.position_lines(empty, FORCE) == []
     assert editions.force_text(empty, FORCE, st.edition, None, standing=empty).startswith("The store holds")
+
+
+def test_read_back_from_its_csv_and_for_a_year_new_in_the_later_edition(stores, tmp_path):
+    old, new = stores
+    year = _year(new)
+    t = editions.positions(old, new)
+    outputs.POSITION_CHANGES.save(tmp_path, t)
+    back = outputs.POSITION_CHANGES.load(tmp_path)
+    assert editions.position_lines(back, FORCE) == editions.position_lines(t, FORCE)
+    # the year absent from the earlier edition: nothing moved, each force first compared
+    earlier = Store(
+        old.outcomes[old.outcomes["financial_year"] != year],
+        old.recorded[old.recorded["financial_year"] != year],
+        old.quality,
+        old.path,
+    )
+    fresh = editions.positions(earlier, new)
+    assert not fresh["funnel_moved"].any() and not fresh["rank_moved"].any()
+    outputs.POSITION_CHANGES.save(tmp_path, fresh)
+    line = editions.position_lines(outputs.POSITION_CHANGES.load(tmp_path), FORCE)[0]
+    assert line.startswith(
+        f"Funnel position and rank interval in {year}: first compared in this edition (low"
+    )
+    assert "nan" not in line
+    assert "new in this edition" in editions.standing_text(fresh)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.domain import rules
-from analysis.stats.link import BREAK, DONUT_YEARS, PRE, LinkResult
+from analysis.stats.link import BREAK, DONUT_YEARS, PRE, PRIMARY_FOLLOW_UP, LinkResult
 from analysis.stats.measures import data_source_label
 
 PER_TWOFOLD = "per twofold difference in growth"
@@ -60,7 +60,13 @@ def _post_years(h: dict) -> str:
     )
     if left:
         years = " and ".join(left) if len(left) <= 2 else ", ".join(left[:-1]) + f" and {left[-1]}"
-        text += f"; {years}, whose outcomes are still arriving, are left out"
+        text += f"; {years}, whose outcomes are still arriving, {'is' if len(left) == 1 else 'are'} left out"
+    followed = h.get("post_follow_up")
+    if followed is not None and followed < PRIMARY_FOLLOW_UP:
+        text += (
+            "; no year after the break has yet been followed two years, so where charges come "
+            "later in some forces than in others this comparison can be biased"
+        )
     return text
 
 
@@ -390,11 +396,12 @@ def caveats(primary: dict, dose: pd.Series) -> list[str]:
         where,
         "This is an association between forces, not a causal effect of the counting-rule change: "
         f"forces that recorded more new {noun} may differ in other ways that changed at the same time.",
-        "Charge rates are on the recorded basis: of the outcomes assigned by the time each year's "
-        "table was published to offences recorded in that year, the share charged. This times the "
-        "comparison by the year an offence was recorded, as the effect is; the outcomes of the "
-        "latest-recorded offences are incomplete, but alike in every year, since every year's table "
-        "is published the same time after its end. The closed basis (investigations closed in the "
+        "Charge rates are on the recorded basis: of the outcomes assigned to offences recorded in "
+        "each year by the time the data were counted, the share charged. This times the comparison "
+        "by the year an offence was recorded, as the effect is. Each edition counts every year to "
+        "one date, so the latest years' outcomes are less complete than older years'; only years "
+        'whose offences have been followed at least two years are compared (docs/methods.md, "The '
+        'recorded basis the link estimators assume"). The closed basis (investigations closed in the '
         f"year) mixes offences recorded in different years; fitted on it, with or without "
         f"{' and '.join(DONUT_YEARS)}, the estimate is biased in the method study's scenarios "
         "(docs/methods.md): those rows are sensitivity analyses.",

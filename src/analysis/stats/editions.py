@@ -366,11 +366,12 @@ def positions(
             both[col + side] = pd.Series(both[col + side], dtype=float).round().astype("Int64")
     for side in ("_from", "_to"):
         both["funnel" + side] = both["funnel" + side].fillna("").astype(str)
-    both["funnel_moved"] = both["funnel_from"] != both["funnel_to"]
-    rank_moved = (both["rank_low_from"] != both["rank_low_to"]) | (
-        both["rank_high_from"] != both["rank_high_to"]
-    )
-    both["rank_moved"] = rank_moved.fillna(True).astype(bool)  # ranked on one edition only: moved
+    # a force compared on one edition only (the year new in the later one) has not moved: it is new
+    on_both = (both["funnel_from"] != "") & (both["funnel_to"] != "")
+    both["funnel_moved"] = on_both & (both["funnel_from"] != both["funnel_to"])
+    ranked = both["rank_low_from"].notna() & both["rank_low_to"].notna()
+    differ = (both["rank_low_from"] != both["rank_low_to"]) | (both["rank_high_from"] != both["rank_high_to"])
+    both["rank_moved"] = (ranked & differ.fillna(False)).astype(bool)
     codes = {f.name: f.code or "" for f in force_registry.registry()}
     order = {name: i for i, name in enumerate(force_registry.names())}
     both = both.assign(
@@ -407,8 +408,15 @@ def position_lines(table: pd.DataFrame, force: str) -> list[str]:
     rows = table[table["force"] == force]
     if rows.empty:
         return []
-    r = rows.iloc[0]
+    r = rows.iloc[0].copy()
+    for side in ("funnel_from", "funnel_to"):  # read back from a CSV, an empty position is NaN
+        r[side] = "" if pd.isna(r[side]) else str(r[side])
     year, lines = r["financial_year"], []
+    if not r["funnel_from"] and r["funnel_to"]:
+        return [
+            f"Funnel position and rank interval in {year}: first compared in this edition ({r['funnel_to']}; "
+            f"{_ranks(r['rank_low_to'], r['rank_high_to'], r['forces_ranked_to'])})"
+        ]
     if r["funnel_moved"]:
         lines.append(
             f"Funnel position in {year} (random-effects limits): {r['funnel_from'] or 'not compared'} -> "
@@ -433,6 +441,8 @@ def standing_text(table: pd.DataFrame) -> str:
     if table.empty:
         return "Funnel positions and rank intervals: not compared (no year both editions compare)."
     year = table["financial_year"].iloc[0]
+    if table["funnel_from"].isna().all() or (table["funnel_from"].astype(str) == "").all():
+        return f"Funnel positions and rank intervals in {year}: the year is new in this edition, nothing to compare."
     moved = table[table["funnel_moved"].astype(bool) | table["rank_moved"].astype(bool)]
     if moved.empty:
         n = len(table)

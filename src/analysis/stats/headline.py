@@ -296,7 +296,15 @@ def _years_used(d: pd.DataFrame, dp: pd.DataFrame) -> dict:
     if "cohort_follow_up" in d:
         young = d["cohort_follow_up"] < link.PRIMARY_FOLLOW_UP
         left = set(d.loc[young, "financial_year"]) - set(dp["financial_year"])
-    return {"post_years": post, "maturing_left_out": sorted(left, key=periods.fy_start)}
+    followed = (
+        dp.loc[dp["post"] == 1, "cohort_follow_up"] if "cohort_follow_up" in dp else pd.Series(dtype=float)
+    )
+    return {
+        "post_years": post,
+        "maturing_left_out": sorted(left, key=periods.fy_start),
+        # under PRIMARY_FOLLOW_UP: too few years after the break, the best-followed one compared
+        "post_follow_up": int(followed.min()) if len(followed) else None,
+    }
 
 
 def assess(

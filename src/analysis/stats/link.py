@@ -377,7 +377,7 @@ RECORDED = Basis(
 # the sensitivity function that would repeat the primary (its row is not fitted twice)
 _PRIMARY_FUNCTION = {"recorded_basis": "recorded_all"}
 # Chosen by the method study's scenarios (docs/methods.md): the recorded basis is timed by the
-# year an offence was recorded, as the effect is, and its censoring is alike in every year.
+# year an offence was recorded, as the effect is; its censoring is made alike by the follow-up rule.
 PRIMARY = RECORDED
 PRIMARY_SPECIFICATION = PRIMARY.specification
 
@@ -524,8 +524,10 @@ def recorded_mature(d: pd.DataFrame, level: float = 0.95) -> Estimate:
 
 
 def recorded_all(d: pd.DataFrame, level: float = 0.95) -> Estimate:
-    """Recorded basis, every quarterly cohort (censored alike in every year)."""
-    return on_basis(RECORDED, d, level, "censored alike in every year: recent quarters' outcomes incomplete")
+    """Recorded basis, every quarterly cohort of the years the primary keeps."""
+    return on_basis(
+        RECORDED, d, level, "recent quarters' outcomes incomplete; years followed under two years left out"
+    )
 
 
 def closed_all_years(d: pd.DataFrame, level: float = 0.95) -> Estimate:
@@ -604,7 +606,17 @@ def spline_basis(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
 
 # the columns the spline reads: the panel is wide, and selecting the primary sample's rows from
 # these alone is several times cheaper
-_SPLINE_COLUMNS = ["force", "financial_year", "dose", "post", "complete_year", PRIMARY.success, PRIMARY.total]
+# (cohort_follow_up: so that the primary's follow-up rule applies to the spline's sample too)
+_SPLINE_COLUMNS = [
+    "force",
+    "financial_year",
+    "dose",
+    "post",
+    "complete_year",
+    "cohort_follow_up",
+    PRIMARY.success,
+    PRIMARY.total,
+]
 
 
 @dataclass
@@ -646,7 +658,7 @@ def dose_spline(
     Only differences between doses are identified (the force effects absorb any constant), so
     the curve is 0 at the mean dose by construction. One fit and one batch of leave-one-force-out
     refits (`glm.jackknife_draws`)."""
-    dp = PRIMARY.sample(d[_SPLINE_COLUMNS])
+    dp = PRIMARY.sample(d[[c for c in _SPLINE_COLUMNS if c in d]])
     dose = dp.groupby("force")["dose"].first()
     t = np.quantile(dose.to_numpy(), knot_quantiles)
     reference = float(dose.mean())

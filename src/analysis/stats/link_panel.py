@@ -54,15 +54,23 @@ def counted_as(as_at: str) -> Iterator[None]:
         _COUNTED_AS.reset(token)
 
 
-def follow_ups(years: Sequence[str], lag: int = SNAPSHOT_LAG) -> np.ndarray:
+def follow_ups(years: Sequence[str], lag: int = SNAPSHOT_LAG, last_quarter: int = 4) -> np.ndarray:
     """(years, 4): the quarters each year's quarterly cohorts had been followed when the
-    recorded basis was counted (`counted_as`): 4 - k + lag for quarter k, plus 4 per year
-    between the year and the last one when the count is a republication's."""
-    base = 4 - np.arange(1, 5) + lag
+    recorded basis was counted (`counted_as`): 4 - k + lag for quarter k of a year counted per
+    year; under a republication's count, lag quarters after the last quarter published
+    (`last_quarter` of the last year), so 4 more for every year before the last."""
+    k = np.arange(1, 5)
     starts = np.array([periods.fy_start(y) for y in years])
     if _COUNTED_AS.get() == "year" or not len(starts):
-        return np.tile(base, (len(starts), 1))
-    return 4 * (starts.max() - starts)[:, None] + base[None, :]
+        return np.tile(4 - k + lag, (len(starts), 1))
+    return 4 * (starts.max() - starts)[:, None] + (last_quarter - k + lag)[None, :]
+
+
+def _last_quarter(cells: _Cells) -> int:
+    """The latest quarter of the last year any force's outcomes publish (a republication in the
+    middle of a year publishes part of it)."""
+    last = cells.present[:, -1, :].any(axis=0)
+    return int(np.flatnonzero(last).max()) + 1 if last.any() else 4
 
 
 def _rule_period(year: str) -> str:
@@ -242,7 +250,8 @@ def link_panel(
     rows = g["_f"].to_numpy(), g["_y"].to_numpy()
     for name, values in _mature_counts(cells).items():
         g[name] = values[rows]
-    g["cohort_follow_up"] = follow_ups(list(cells.years))[rows[1], 3]  # its last quarter's, the least
+    # its last quarter's, the least (negative: a quarter not yet published)
+    g["cohort_follow_up"] = follow_ups(list(cells.years), last_quarter=_last_quarter(cells))[rows[1], 3]
     g["recorded_basis_censored"] = (g["financial_year"] == last) | (g["not_yet_assigned_share"] > MATURE_NYA)
     counted = [i for i in range(len(rec_years)) if not np.isnan(per_q[:, i]).all()]  # years with volumes
     labels = _span([rec_years[i] for i in counted] + list(cells.years[np.unique(rows[1])]))
@@ -301,7 +310,7 @@ def _mature_counts(cells: _Cells, lag: int = SNAPSHOT_LAG) -> dict[str, np.ndarr
         cells.present
         & cells.known["offences_recorded_basis"]
         & (offences > 0)
-        & (follow_ups(list(cells.years), lag) >= MATURE_FOLLOW_UP)[None, :, :]
+        & (follow_ups(list(cells.years), lag, _last_quarter(cells)) >= MATURE_FOLLOW_UP)[None, :, :]
     )
     out = {}
     for name, source in (
@@ -361,7 +370,7 @@ def _delays_from_cells(cells: _Cells, lag: int = SNAPSHOT_LAG, horizon: int = DE
     """`delay_distribution` of `quarterly_recorded_basis`'s table, from the cube."""
     offences = cells.sums["offences_recorded_basis"]
     use = cells.known["offences_recorded_basis"] & (offences > 0) & cells.known["q_not_yet_assigned"]
-    m = np.broadcast_to(follow_ups(list(cells.years), lag)[None, :, :], offences.shape)
+    m = np.broadcast_to(follow_ups(list(cells.years), lag, _last_quarter(cells))[None, :, :], offences.shape)
     return _delays_from_pooled(m[use], cells.sums["q_not_yet_assigned"][use], offences[use], horizon)
 
 
@@ -371,6 +380,9 @@ def _delays_from_pooled(
     """`delay_distribution` from cohorts' follow-ups (quarters), not-yet-assigned counts and
     offences: one minus the pooled not-yet-assigned share at each follow-up seen is F there."""
     fu = follow_up.astype(int)
+    if not len(fu) or fu.max() < 0:
+        raise InputError("link: the recorded basis has no quarter with offences to estimate the delays from.")
+    fu, nya, offences = fu[fu >= 0], nya[fu >= 0], offences[fu >= 0]
     pooled_nya = np.bincount(fu, nya, fu.max() + 1)
     pooled = np.bincount(fu, offences, fu.max() + 1)
     follow = {int(a): 1 - pooled_nya[a] / pooled[a] for a in np.unique(fu) if a < horizon and pooled[a] > 0}
@@ -380,6 +392,9 @@ def _delays_from_pooled(
     cdf = np.full(horizon, np.nan)
     for a in ms:
         cdf[a] = follow[a]
+    # a follow-up no cohort had (a year missing everywhere) is read between its neighbours
+    inside = np.arange(ms[0], ms[-1] + 1)
+    cdf[inside] = np.interp(inside, ms, [follow[a] for a in ms])
     cdf[ms[0] : ms[-1] + 1] = np.maximum.accumulate(np.clip(cdf[ms[0] : ms[-1] + 1], 0, 1 - 1e-9))
 
     def hazard(a: int) -> float:
