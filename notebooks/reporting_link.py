@@ -12,8 +12,8 @@
 # The models are fitted once by `stalking-outcomes analyse`; this notebook reads their tables.
 # The dose is each force's log growth in recorded offences (of the offence in the title) from 2019/20 to 2020/21. The primary
 # outcome is on the recorded basis: of the outcomes assigned to offences recorded in a year (by
-# the time that year's table was published), the share charged, so that each year holds the
-# offences recorded in it. The closed-basis versions are sensitivity analyses (see the methods
+# the time the data were counted), the share charged, so that each year holds the offences
+# recorded in it; years whose offences have been followed under two years are left out. The closed-basis versions are sensitivity analyses (see the methods
 # page for why, from the simulation study).
 
 # %% tags=["parameters"]

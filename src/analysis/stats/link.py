@@ -3,8 +3,9 @@ their charge rates fall most?
 
 The dose is each force's log growth in recorded offences from 2019/20 to 2020/21, taken from the
 offences recorded (the PFA table). The primary outcome is on the recorded basis, following the
-recording cohort: of the outcomes assigned, by the time each year's table was published, to the
-offences recorded in that year, the share charged (complete years only). Dose and outcome share
+recording cohort: of the outcomes assigned, by the time the data were counted, to the offences
+recorded in that year, the share charged (complete years followed at least two years only, under
+a republication's count). Dose and outcome share
 no count, so the regression is free of the ratio (division) bias that arises when a rate is
 regressed on its own denominator's growth (Pearson 1897; Lieberson and Fuguitt 1973); the
 closed basis, which mixes recording cohorts, is fitted only as a sensitivity analysis.
