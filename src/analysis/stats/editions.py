@@ -166,8 +166,7 @@ def _finish(table: pd.DataFrame, code: str, old: Store, new: Store) -> pd.DataFr
     )
     small = is_small(old_v, pd.Series(diff, index=table.index, dtype=float))
     table = table.assign(difference=diff, small=small & kind.isin(["revised", "matured"]))
-    codes = {f.name: f.code or "" for f in force_registry.registry()}
-    table["force_code"] = table["force"].map(codes).fillna("")
+    table["force_code"] = _force_codes(table["force"])
     table["offence_code"] = code
     table["edition_from"], table["edition_to"] = old.edition, new.edition
     table["data_source"] = data_source_label(old.synthetic or new.synthetic)
@@ -185,6 +184,12 @@ def _finish(table: pd.DataFrame, code: str, old: Store, new: Store) -> pd.DataFr
         na_position="first",
     )
     return table[COLUMNS].reset_index(drop=True)
+
+
+def _force_codes(names: pd.Series) -> pd.Series:
+    """Each force's ONS code (empty for British Transport Police and England and Wales)."""
+    codes = {f.name: f.code or "" for f in force_registry.registry()}
+    return names.map(codes).fillna("")
 
 
 def is_small(old: pd.Series, difference: pd.Series) -> pd.Series:
@@ -334,11 +339,14 @@ def force_text(
     return f"{head}:\n\n" + "\n".join(f"- {line}" for line in [*lines, *places])
 
 
-def _standing(st: Store, code: str, year: str) -> pd.DataFrame:
-    """Per force in `year` on one edition: its funnel position (`funnel.flag_label`, against the
-    random-effects limits) and its rank interval, with the number of forces ranked; no rows when
-    the edition has no comparison of that year."""
-    panel = force_year(st.outcomes, st.recorded, code, synthetic=st.synthetic)
+def _panel(st: Store, code: str) -> pd.DataFrame:
+    return force_year(st.outcomes, st.recorded, code, synthetic=st.synthetic)
+
+
+def _standing(panel: pd.DataFrame, year: str) -> pd.DataFrame:
+    """Per force in `year` on one edition's force-year panel: its funnel position
+    (`funnel.flag_label`, against the random-effects limits) and its rank interval, with the
+    number of forces ranked; no rows when the edition has no comparison of that year."""
     c = national.compare_year(panel, year) if year in set(panel["financial_year"]) else None
     if c is None:
         return pd.DataFrame(columns=["force", "funnel", "rank_low", "rank_high", "forces_ranked"])
@@ -356,10 +364,10 @@ def positions(
     pages show) on edition `old` and on edition `new`: funnel position and rank interval, and
     whether each moved (outputs.POSITION_CHANGES)."""
     code = taxonomy.normalise_offence_code(offence)
-    panel = force_year(new.outcomes, new.recorded, code, synthetic=new.synthetic)
+    panel = _panel(new, code)
     y = resolve_year(panel, year)
-    both = _standing(old, code, y).merge(
-        _standing(new, code, y), on="force", how="outer", suffixes=("_from", "_to")
+    both = _standing(_panel(old, code), y).merge(
+        _standing(panel, y), on="force", how="outer", suffixes=("_from", "_to")
     )
     for col in ("rank_low", "rank_high", "forces_ranked"):
         for side in ("_from", "_to"):
@@ -372,11 +380,10 @@ def positions(
     ranked = both["rank_low_from"].notna() & both["rank_low_to"].notna()
     differ = (both["rank_low_from"] != both["rank_low_to"]) | (both["rank_high_from"] != both["rank_high_to"])
     both["rank_moved"] = (ranked & differ.fillna(False)).astype(bool)
-    codes = {f.name: f.code or "" for f in force_registry.registry()}
     order = {name: i for i, name in enumerate(force_registry.names())}
     both = both.assign(
         financial_year=y,
-        force_code=both["force"].map(codes).fillna(""),
+        force_code=_force_codes(both["force"]),
         offence_code=code,
         edition_from=old.edition,
         edition_to=new.edition,

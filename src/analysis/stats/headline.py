@@ -291,19 +291,17 @@ def _p_of(j: Jackknifed | None) -> float:
 def _years_used(d: pd.DataFrame, dp: pd.DataFrame) -> dict:
     """The recording years after the break the estimate compares (`post_years`), and the years
     left out because their cohorts had not yet been followed long enough (`maturing_left_out`)."""
-    post = sorted(dp.loc[dp["post"] == 1, "financial_year"].unique(), key=periods.fy_start)
-    left: set[str] = set()
-    if "cohort_follow_up" in d:
-        young = d["cohort_follow_up"] < link.PRIMARY_FOLLOW_UP
-        left = set(d.loc[young, "financial_year"]) - set(dp["financial_year"])
-    followed = (
-        dp.loc[dp["post"] == 1, "cohort_follow_up"] if "cohort_follow_up" in dp else pd.Series(dtype=float)
-    )
+    after = dp[dp["post"] == 1]
+    post = sorted(after["financial_year"].unique(), key=periods.fy_start)
+    if "cohort_follow_up" not in d:  # a panel without follow-ups: every year followed alike
+        return {"post_years": post, "maturing_left_out": [], "post_follow_up": None}
+    young = d["cohort_follow_up"] < link.PRIMARY_FOLLOW_UP
+    left = set(d.loc[young, "financial_year"]) - set(dp["financial_year"])
     return {
         "post_years": post,
         "maturing_left_out": sorted(left, key=periods.fy_start),
         # under PRIMARY_FOLLOW_UP: too few years after the break, the best-followed one compared
-        "post_follow_up": int(followed.min()) if len(followed) else None,
+        "post_follow_up": int(after["cohort_follow_up"].min()) if len(after) else None,
     }
 
 

@@ -66,11 +66,12 @@ def follow_ups(years: Sequence[str], lag: int = SNAPSHOT_LAG, last_quarter: int 
     return 4 * (starts.max() - starts)[:, None] + (last_quarter - k + lag)[None, :]
 
 
-def _last_quarter(cells: _Cells) -> int:
-    """The latest quarter of the last year any force's outcomes publish (a republication in the
-    middle of a year publishes part of it)."""
+def _cell_follow_ups(cells: _Cells, lag: int = SNAPSHOT_LAG) -> np.ndarray:
+    """`follow_ups` of the cube's years, counted from the latest quarter of the last year any
+    force's outcomes publish (a republication in the middle of a year publishes part of it)."""
     last = cells.present[:, -1, :].any(axis=0)
-    return int(np.flatnonzero(last).max()) + 1 if last.any() else 4
+    quarter = int(np.flatnonzero(last).max()) + 1 if last.any() else 4
+    return follow_ups(list(cells.years), lag, quarter)
 
 
 def _rule_period(year: str) -> str:
@@ -251,7 +252,7 @@ def link_panel(
     for name, values in _mature_counts(cells).items():
         g[name] = values[rows]
     # its last quarter's, the least (negative: a quarter not yet published)
-    g["cohort_follow_up"] = follow_ups(list(cells.years), last_quarter=_last_quarter(cells))[rows[1], 3]
+    g["cohort_follow_up"] = _cell_follow_ups(cells)[rows[1], 3]
     g["recorded_basis_censored"] = (g["financial_year"] == last) | (g["not_yet_assigned_share"] > MATURE_NYA)
     counted = [i for i in range(len(rec_years)) if not np.isnan(per_q[:, i]).all()]  # years with volumes
     labels = _span([rec_years[i] for i in counted] + list(cells.years[np.unique(rows[1])]))
@@ -310,7 +311,7 @@ def _mature_counts(cells: _Cells, lag: int = SNAPSHOT_LAG) -> dict[str, np.ndarr
         cells.present
         & cells.known["offences_recorded_basis"]
         & (offences > 0)
-        & (follow_ups(list(cells.years), lag, _last_quarter(cells)) >= MATURE_FOLLOW_UP)[None, :, :]
+        & (_cell_follow_ups(cells, lag) >= MATURE_FOLLOW_UP)[None, :, :]
     )
     out = {}
     for name, source in (
@@ -370,7 +371,7 @@ def _delays_from_cells(cells: _Cells, lag: int = SNAPSHOT_LAG, horizon: int = DE
     """`delay_distribution` of `quarterly_recorded_basis`'s table, from the cube."""
     offences = cells.sums["offences_recorded_basis"]
     use = cells.known["offences_recorded_basis"] & (offences > 0) & cells.known["q_not_yet_assigned"]
-    m = np.broadcast_to(follow_ups(list(cells.years), lag, _last_quarter(cells))[None, :, :], offences.shape)
+    m = np.broadcast_to(_cell_follow_ups(cells, lag)[None, :, :], offences.shape)
     return _delays_from_pooled(m[use], cells.sums["q_not_yet_assigned"][use], offences[use], horizon)
 
 
@@ -390,9 +391,7 @@ def _delays_from_pooled(
     if len(ms) < 2:
         raise InputError("link: the recorded basis needs at least two quarters to estimate the delays.")
     cdf = np.full(horizon, np.nan)
-    for a in ms:
-        cdf[a] = follow[a]
-    # a follow-up no cohort had (a year missing everywhere) is read between its neighbours
+    # F at each follow-up seen; one no cohort had (a year missing everywhere) read between its neighbours
     inside = np.arange(ms[0], ms[-1] + 1)
     cdf[inside] = np.interp(inside, ms, [follow[a] for a in ms])
     cdf[ms[0] : ms[-1] + 1] = np.maximum.accumulate(np.clip(cdf[ms[0] : ms[-1] + 1], 0, 1 - 1e-9))
