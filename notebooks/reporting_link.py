@@ -43,7 +43,8 @@ sections.link_caveats(ctx)
 # %% [markdown]
 # ## Negative control
 #
-# A comparison offence whose charging the stalking rules did not touch, with stalking's dose.
+# Offences whose recording the stalking rules did not touch, chosen before looking, with
+# stalking's dose: their charges should not move with it.
 
 # %%
 sections.link_negative_control(ctx)

@@ -345,14 +345,23 @@ def test_a_missing_default_store_says_how_to_get_either_source(tmp_path, monkeyp
     assert "data/processed/homeoffice" in err and "--source demo" in err and "Traceback" not in err
 
 
-def test_analyse_takes_the_negative_control_offence(demo_store, tmp_path):
-    """--comparison names the negative-control offence: one in the store is fitted (46, the
-    default, and 8L, both in the default store), one not in it is named as missing."""
+def test_analyse_takes_the_comparison_set(demo_store, tmp_path, capsys):
+    """--comparison names the negative control's comparison set: codes in the store are pooled
+    and fitted (46 alone, 8L, the default set), codes not in it are named as missing, and a set
+    holding the offence analysed is refused with exit 2 before anything is written."""
     store, _ = demo_store
-    for code, fitted in (("46", True), ("8L", True), ("8U", False)):
-        out = tmp_path / code
-        argv = ["analyse", "--store", str(store), "--out", str(out), "--no-figures", "--comparison", code]
+    for codes, fitted in (("46", True), ("8L", True), ("46,105A,58C", True), ("8U", False)):
+        out = tmp_path / codes.replace(",", "_")
+        argv = ["analyse", "--store", str(store), "--out", str(out), "--no-figures", "--comparison", codes]
         assert main([*argv, "--bootstrap-reps", "9", "--permutations", "9"]) == 0
         models = pd.read_csv(out / "tables" / "link_models.csv").set_index("estimator")
         assert pd.notna(models.loc["negative_control", "estimate"]) == fitted
         assert ("triple_difference" in models.index) == fitted
+    spec = models.loc["negative_control", "specification"]
+    assert "8U" in spec and "not in the store" in spec
+    out = tmp_path / "refused"
+    argv = ["analyse", "--store", str(store), "--out", str(out), "--no-figures", "--comparison", "46,8q"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "8Q, the offence analysed" in err and "Traceback" not in err
+    assert not list(out.rglob("*.csv"))  # nothing written

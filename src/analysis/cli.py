@@ -112,6 +112,16 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _comparison(value: str) -> tuple[str, ...]:
+    """`analyse --comparison`: comma-separated codes, normalised, blanks and repeats dropped."""
+    codes = tuple(dict.fromkeys(c for c in map(taxonomy.normalise_offence_code, value.split(",")) if c))
+    if not codes:
+        raise argparse.ArgumentTypeError(
+            f"no offence codes given: give comma-separated codes such as {','.join(taxonomy.COMPARISON_OFFENCES)}"
+        )
+    return codes
+
+
 def _offences(value: str) -> tuple[str, ...] | None:
     """`ingest --offences` as ingest takes it: None for 'all', else the codes normalised
     (`ingest.normalise_offences`), so the default list typed out, in any order, case or with
@@ -365,6 +375,7 @@ def _cmd_validate_methods(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             battery=args.battery,
             overrides={"recorded_basis_as_at": args.recorded_basis} if args.recorded_basis else None,
+            comparison=args.comparison,
         )
         print(f"scenario {name}:\n{summary_text(table)}\n")
         tables.append(table)
@@ -570,9 +581,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-figures", action="store_true", help="write tables only")
     s.add_argument(
         "--comparison",
-        default=taxonomy.COMPARISON_OFFENCE,
-        help=f"the link models' negative-control offence code (default: {taxonomy.COMPARISON_OFFENCE}); "
-        "it must have been ingested (ingest --offences)",
+        type=_comparison,
+        default=taxonomy.COMPARISON_OFFENCES,
+        help="the link models' comparison set: comma-separated offence codes whose counts the negative "
+        f"control and triple difference pool (default, chosen in advance: {','.join(taxonomy.COMPARISON_OFFENCES)}; "
+        "see docs/methods.md); those the store holds are used (ingest --offences)",
     )
     s.set_defaults(func=_cmd_analyse)
 
@@ -689,6 +702,14 @@ def build_parser() -> argparse.ArgumentParser:
         "panel assumes: 'year' (each year a quarter after its own end, as the committed link "
         "tables were made; the default) or 'edition' (every year to one date, as a Home Office "
         "republication counts it)",
+    )
+    s.add_argument(
+        "--comparison",
+        type=_comparison,
+        default=taxonomy.COMPARISON_OFFENCES,
+        help="link batteries: the negative control's comparison set, comma-separated offence codes "
+        f"(default: {','.join(taxonomy.COMPARISON_OFFENCES)}; the tables committed before the set "
+        "was chosen used 46 alone)",
     )
     s.set_defaults(func=_cmd_validate_methods)
     for command in sub.choices.values():

@@ -58,6 +58,26 @@ def test_negative_control_sentence():
         }
     )
     assert link_text.negative_control_sentence(missing, "stalking").startswith("No negative control: ingest")
+    # the set it pooled, named; "chosen before" only for the set written down in advance
+    named = link_text.negative_control_sentence(models, "stalking", ["46", "105A", "58C"])
+    assert (
+        "do not touch, chosen before any estimate was seen (shoplifting (46), assault without injury "
+        "(105A) and criminal damage to a vehicle (58C); counts pooled)" in named
+    )
+    other = link_text.negative_control_sentence(models, "stalking", ["8L"])
+    assert "do not touch (harassment (8L); counts pooled)" in other and "chosen before" not in other
+
+
+def test_the_negative_control_warning_names_the_offences_it_pooled():
+    h = _headline(fired=["negative_control"])
+    h["checks"]["negative_control"] = dict(
+        h["checks"]["negative_control"], fired=True, p_value=0.01, offences=["46", "58C"]
+    )
+    (warning, *_rest) = link_text.warning_sentences(h)
+    assert warning.startswith(
+        "Warning: charges for offences the stalking rules do not touch (shoplifting (46) and criminal "
+        "damage to a vehicle (58C), pooled) moved with the stalking rise"
+    )
 
 
 def _sensitivity(**changes) -> dict:

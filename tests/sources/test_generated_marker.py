@@ -263,7 +263,11 @@ def test_the_demo_generators_own_files_carry_the_marker(demo, tmp_path, capsys):
 
 def test_offence_lists_are_normalised_and_the_default_set_is_the_default():
     default = taxonomy.DEFAULT_OFFENCES
-    for given in (("46", "8l", "8Q"), (" 8q", "8Q", "46", "8L", ""), list(default)):
+    for given in (
+        ("46", "58c", "8l", "105A", "8Q"),
+        (" 8q", "8Q", "46", "105a", "58C", "8L", ""),
+        list(default),
+    ):
         assert ingest.normalise_offences(given) is default
     assert ingest.normalise_offences(("8l", " 8Q", "8L")) == ("8L", "8Q")
     assert ingest.normalise_offences(None) is None
@@ -272,9 +276,9 @@ def test_offence_lists_are_normalised_and_the_default_set_is_the_default():
 
 
 def test_the_default_offences_typed_out_write_the_same_store(tmp_path, capsys):
-    """`--offences 46,8l,8Q` (the default in another order and case) behaves as no --offences:
-    the same bytes, and 46, which no file holds, is noted rather than refused as it would be
-    for a list of the user's own."""
+    """`--offences 46,58c,8l,105A,8Q` (the default in another order and case) behaves as no
+    --offences: the same bytes, and 46, which no file holds, is noted rather than refused as it
+    would be for a list of the user's own."""
     src = tmp_path / "src"
     src.mkdir()
     for year in ("2019/20", "2020/21"):
@@ -287,9 +291,9 @@ def test_the_default_offences_typed_out_write_the_same_store(tmp_path, capsys):
 
     default = run("default")
     quality = json.loads(default[store.QUALITY_FILE])
-    assert quality["offences_requested"] == ["8Q", "8L", "46"]
+    assert quality["offences_requested"] == ["8Q", "8L", "46", "105A", "58C"]
     assert "offence 46 (read by default): no outcomes file holds it" in quality["notes"]
-    for typed in ("46,8l,8Q", "8Q,8L,46", "8q, 8q ,46,8L"):
+    for typed in ("46,58c,8l,105A,8Q", "8Q,8L,46,105A,58C", "8q, 8q ,46,58C,105a,8L"):
         assert run("typed", "--offences", typed) == default, typed
     capsys.readouterr()
     # a list of one's own that names a code no file holds is still refused

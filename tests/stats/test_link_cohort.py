@@ -172,23 +172,35 @@ def test_negative_control_sees_a_shared_shock_and_the_triple_difference_removes_
         np.log(other["charged"] / (other["closed"] - other["charged"])) + 0.5
     )
     other["charged_recorded"] = other["charged"]
-    nc = link.negative_control(other, stalking, "46")
-    ddd = link.triple_difference(other, stalking, "46")
+    nc = link.negative_control(other, stalking, ("46",))
+    ddd = link.triple_difference(other, stalking, ("46",))
     assert nc.estimate == pytest.approx(shock, abs=1e-4)
     assert ddd.estimate == pytest.approx(0.0, abs=1e-3)
     assert "CV3" in nc.method and "CV3" in ddd.method
 
 
-def test_comparison_offence_missing_from_the_store_says_so():
+def test_comparison_set_missing_from_the_store_says_so_and_a_partial_set_names_what_it_lacks():
     sim = generator.simulate(generator.load_config(None, STUDY))
-    outcomes = sim.outcomes[sim.outcomes["offence_code"] != "46"]
     d = link.usable(link_panel(sim.outcomes, sim.recorded))
-    (row,) = link.comparison_estimates(outcomes, sim.recorded, d, "46")
-    assert row.estimator == "negative_control" and np.isnan(row.estimate) and "--offences" in row.note
-    rows = link.comparison_estimates(sim.outcomes, sim.recorded, d, "46")
+    none_held = sim.outcomes[~sim.outcomes["offence_code"].isin(link.COMPARISON)]
+    (row,) = link.comparison_estimates(none_held, sim.recorded, d, link.COMPARISON)
+    assert row.estimator == "negative_control" and np.isnan(row.estimate)
+    assert "--offences 8Q,46,105A,58C" in row.note
+    rows = link.comparison_estimates(sim.outcomes, sim.recorded, d, link.COMPARISON)
     assert [r.estimator for r in rows] == ["negative_control", "triple_difference"]
-    # the generator's shoplifting has no link: the control's interval is about 0
+    assert (
+        "offences 46, 105A and 58C pooled" in rows[0].specification and "not in the store" not in rows[0].note
+    )
+    # the generator's comparison set has no link: the control's interval is about 0
     assert rows[0].ci_low < 0 < rows[0].ci_high
+    # a store without 58C pools the other two and says which is missing, on both rows
+    partial = sim.outcomes[sim.outcomes["offence_code"] != "58C"]
+    rows = link.comparison_estimates(partial, sim.recorded, d, link.COMPARISON)
+    assert all("not in the store, so not pooled: 58C" in r.note for r in rows)
+    assert "offences 46 and 105A pooled" in rows[0].specification
+    assert rows[0].estimate != pytest.approx(
+        link.comparison_estimates(sim.outcomes, sim.recorded, d, link.COMPARISON)[0].estimate
+    )
 
 
 def test_dose_thirds_recover_a_step_in_the_top_third():

@@ -1,12 +1,17 @@
 """The demo-data generator: files in exactly the published layout, from a model whose true
 parameters are known and written to truth.json.
 
-The model, per offence (8Q stalking, 8L harassment, 46 shoplifting as an unrelated offence):
+The model, per offence (8Q stalking, 8L harassment, and the link models' comparison set, 46
+shoplifting, 105A assault without injury and 58C criminal damage to a vehicle, as offences the
+stalking rules do not touch):
 - offences recorded per force and quarter: national expected totals (calibrated) shared between
   forces by their real 2017/18 counts (`analysis.demo.calibration`; or, with that turned off,
   population and a random recording effect), with force-specific jumps at the
   April 2018 and April 2020 counting-rule changes, and gamma-Poisson (overdispersed) noise; part
   of each force's 2020 stalking rise is moved out of harassment (reclassification);
+- the comparison set beyond shoplifting (`COMPARISON_SERIES`): force effects on recording and
+  charging, force-year noise, and the scenarios' shocks and delays shared with every offence,
+  each from a random stream of its own;
 - each offence's eventual outcome: charge with probability expit(mu_year + force effect +
   link_slope * centred dose * post-2020 + force-year noise), otherwise a non-charge type from a
   force-level Dirichlet mix; mu_year is solved so the national rate matches the calibration;
@@ -56,6 +61,11 @@ N_TYPES = 23
 GMP = "Greater Manchester"
 GMP_GAP = ("2019/20", (2, 3, 4))
 SERIES = ("stalking", "harassment", "other")
+# The comparison set's further offences (taxonomy.COMPARISON_SET), drawn after the others from
+# streams of their own, so that the stalking, harassment and shoplifting data are the same with
+# or without them; the publication quirks fall on the first three series alone, as before.
+COMPARISON_SERIES = ("assault", "damage")
+ALL_SERIES = SERIES + COMPARISON_SERIES
 EVENTUAL_DESCRIPTION = (
     "stalking (8Q) charges/summonses (outcome type 1) that the offences recorded in each quarter "
     "(Apr-Jun, Jul-Sep, Oct-Dec, Jan-Mar) eventually get, every delay counted, per force and "
@@ -118,7 +128,7 @@ def _check_config(cfg: dict) -> None:
             "2020/21 (the April 2020 change must be inside the data), and "
             "pfa_first_year no later than first_year."
         )
-    for s in SERIES:
+    for s in ALL_SERIES:
         for key in ("recorded", "charge_rate"):
             for y in range(pfa_first if s != "stalking" else max(first, 2014), last + 1):
                 if periods.fy_label(y) not in cfg[s][key]:
@@ -252,6 +262,7 @@ def simulate(cfg: dict, offences: tuple[str, ...] | None = None) -> SyntheticDat
         )
         for s in SERIES
     }
+    sims |= _comparison_sims(cfg, grid, scenario, offences)
     outcomes, recorded = _publish(cfg, sims, grid.all_years, grid.out_years, rng, offences)
     outcomes = _drop_force_years(outcomes, scenario.missing)
     truth = _truth(cfg, grid, recording, expected, expected_dose, dose, charging, sims)
@@ -529,18 +540,24 @@ def _recorded_volumes(
     cfg: dict, rng: np.random.Generator, grid: _Grid, expected: dict[str, np.ndarray]
 ) -> dict[str, np.ndarray]:
     """Offences recorded per quarter and force (gamma-Poisson around the expected volumes)."""
-    season = np.asarray(cfg["volumes"]["seasonal"], dtype=float)
-    season = season / season.mean() / 4
-    k = cfg["volumes"]["dispersion"]
     volumes = {}
     for s in SERIES:
-        lam = np.repeat(expected[s], 4, axis=0) * np.tile(season, grid.ny)[:, None]  # (quarters, forces)
-        lam = rng.gamma(k, lam / k) if k > 0 else lam
-        n_rec = rng.poisson(lam)
+        n_rec = _quarterly_volumes(cfg, rng, grid, expected[s])
         if s == "stalking":
             n_rec[: max(0, (2014 - grid.start[grid.all_years[0]]) * 4)] = 0  # 8Q exists from April 2014
         volumes[s] = n_rec
     return volumes
+
+
+def _quarterly_volumes(cfg: dict, rng: np.random.Generator, grid: _Grid, expected: np.ndarray) -> np.ndarray:
+    """One series' offences recorded per quarter and force: (quarters, forces), gamma-Poisson
+    around its expected yearly volumes (years, forces) split by season."""
+    season = np.asarray(cfg["volumes"]["seasonal"], dtype=float)
+    season = season / season.mean() / 4
+    k = cfg["volumes"]["dispersion"]
+    lam = np.repeat(expected, 4, axis=0) * np.tile(season, grid.ny)[:, None]  # (quarters, forces)
+    lam = rng.gamma(k, lam / k) if k > 0 else lam
+    return rng.poisson(lam)
 
 
 def _dose(
@@ -606,18 +623,49 @@ def _charge_probabilities(
 def _outcome_mixes(cfg: dict, rng: np.random.Generator, nf: int) -> dict[str, np.ndarray]:
     """Each force's mix of non-charge outcome types per series (Dirichlet around the configured
     shares)."""
-    conc = cfg["outcome_mix"]["concentration"]
-    mixes: dict[str, np.ndarray] = {}
-    for s in SERIES:
-        base = np.zeros(N_TYPES)
-        for k, v in cfg["outcome_mix"][cfg[s]["code"]].items():
-            base[int(k)] = v
-        base /= base.sum()
-        mix = np.zeros((nf, N_TYPES))
-        nz = base > 0
-        mix[:, nz] = rng.dirichlet(base[nz] * conc, nf)
-        mixes[s] = mix
-    return mixes
+    return {s: _outcome_mix(cfg, rng, nf, cfg[s]["code"]) for s in SERIES}
+
+
+def _outcome_mix(cfg: dict, rng: np.random.Generator, nf: int, code: str) -> np.ndarray:
+    """One offence's mix of non-charge outcome types per force: (forces, types)."""
+    base = np.zeros(N_TYPES)
+    for k, v in cfg["outcome_mix"][code].items():
+        base[int(k)] = v
+    base /= base.sum()
+    mix = np.zeros((nf, N_TYPES))
+    nz = base > 0
+    mix[:, nz] = rng.dirichlet(base[nz] * cfg["outcome_mix"]["concentration"], nf)
+    return mix
+
+
+def _comparison_sims(
+    cfg: dict, grid: _Grid, scenario: _Scenario, offences: tuple[str, ...] | None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The comparison set's further offences (`COMPARISON_SERIES`; those in `offences`, or all):
+    offences recorded per quarter and force, and their outcomes by delay, as `simulate` makes
+    them for the others. Force shares from population and a random recording effect, charge
+    probabilities expit(year intercept + force effect + force-year noise), with the scenarios'
+    2020/21 backlog shock and charge delays, which reach every offence; no recording jumps and
+    no link. Each from a stream of its own ([seed, 4600 + its position])."""
+    sims: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for i, s in enumerate(COMPARISON_SERIES):
+        c = cfg[s]
+        if offences is not None and c["code"] not in offences:
+            continue
+        rng = np.random.default_rng([int(cfg["seed"]), 4600 + i])
+        share = _sizes(cfg) * np.exp(rng.normal(0, c["recording_sd"], grid.nf))
+        national = np.array([float(c["recorded"][y]) for y in grid.all_years])
+        expected = national[:, None] * (share / share.sum())[None, :]
+        n_rec = _quarterly_volumes(cfg, rng, grid, expected)
+        u = rng.normal(0, c["force_sd"], grid.nf)
+        noise = rng.normal(0, c["force_year_sd"], (grid.ny, grid.nf))
+        p = np.zeros((grid.ny, grid.nf))
+        for iy, y in enumerate(grid.all_years):
+            m = _solve_intercept(c["charge_rate"][y], expected[iy] + 1e-9, u)
+            p[iy] = expit(m + u + noise[iy] + scenario.backlog * (y == "2020/21"))
+        mix = _outcome_mix(cfg, rng, grid.nf, c["code"])
+        sims[s] = (n_rec, _outcomes_by_delay(cfg, rng, grid, n_rec, p, mix, scenario.delays(grid)))
+    return sims
 
 
 def _outcomes_by_delay(
@@ -750,7 +798,7 @@ def _truth(
                 cfg[s]["code"]: {
                     y: int(sims[s][0][yidx[y] * 4 : yidx[y] * 4 + 4].sum()) for y in grid.all_years
                 }
-                for s in SERIES
+                for s in SERIES  # the truth is the same whichever offences were asked for
             },
         },
     }
@@ -810,7 +858,9 @@ def _outcome_cells(
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("series", "year", "quarter", "force", "type")}
     parts |= {"recorded_basis": [], "closed_basis": [], "block": []}
     blocks = 0
-    for si, s in enumerate(SERIES):
+    for si, s in enumerate(ALL_SERIES):
+        if s not in sims:
+            continue
         n_rec, by_delay = sims[s]
         closed, recorded_basis = _basis_counts(by_delay, n_rec, lag, cfg["recorded_basis_as_at"])
         for y in out_years:
@@ -860,21 +910,24 @@ def _publish(
         keep = ~_gmp_gap(cells, all_years)
         cells = {k: v[keep] for k, v in cells.items()}
     closed = cells["closed_basis"].copy()
+    quirky = cells["series"] < len(SERIES)  # the comparison series came later: no quirks
     # Negative corrections: small negative counts in cells that were zero, on the closed basis.
-    zero = np.flatnonzero((closed == 0) & (cells["type"] > 1))
+    zero = np.flatnonzero((closed == 0) & (cells["type"] > 1) & quirky)
     if len(zero) and q["negative_cells"]:
         pick = rng.choice(zero, size=min(q["negative_cells"], len(zero)), replace=False)
         closed[np.sort(pick)] = -rng.integers(1, 3, size=len(pick))
     # Whole force-quarter-offence blocks published as "data not provided".
     btp = [f.name for f in reg].index(forces.BTP)
     first = np.flatnonzero(np.diff(cells["block"], prepend=-1) != 0)  # each block's first row
-    candidates = cells["block"][first][cells["force"][first] != btp]
+    candidates = cells["block"][first][(cells["force"][first] != btp) & quirky[first]]
     mark = np.zeros(len(closed), dtype=bool)
     if q["not_provided_blocks"]:
         picked = np.sort(rng.choice(len(candidates), q["not_provided_blocks"], replace=False))
         mark = np.isin(cells["block"], candidates[picked])
     # only now, after every draw over all the cells, the offences asked for
-    series = [i for i, s in enumerate(SERIES) if offences is None or cfg[s]["code"] in offences]
+    series = [
+        i for i, s in enumerate(ALL_SERIES) if s in sims and (offences is None or cfg[s]["code"] in offences)
+    ]
     wanted = np.isin(cells["series"], series)
     cells = {k: v[wanted] for k, v in cells.items()}
     out = _outcomes_frame(cfg, cells, closed[wanted], mark[wanted], all_years)
@@ -906,7 +959,7 @@ def _outcomes_frame(
     """The tidy outcomes table, sorted by year, quarter, force, offence and type."""
     reg = forces.registry()
     names, codes = [f.name for f in reg], [f.code for f in reg]
-    offences = [cfg[s]["code"] for s in SERIES]
+    offences = [cfg[s]["code"] for s in ALL_SERIES]
     order = _sort_order(
         cells["year"],
         cells["quarter"],
@@ -948,11 +1001,11 @@ def _recorded_frame(cfg: dict, sims: dict, all_years: list[str], series: list[in
     reg = forces.registry()
     names, codes = [f.name for f in reg], [f.code for f in reg]
     nf = len(reg)
-    offences = [cfg[s]["code"] for s in SERIES]
+    offences = [cfg[s]["code"] for s in ALL_SERIES]
     start = np.array([periods.fy_start(y) for y in all_years])
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("series", "quarter", "force", "offences")}
     for si in series:
-        n_rec = sims[SERIES[si]][0]
+        n_rec = sims[ALL_SERIES[si]][0]
         nq = n_rec.shape[0]
         qi = np.repeat(np.arange(nq), nf)
         keep = np.ones(len(qi), dtype=bool) if offences[si] != "8Q" else start[qi // 4] >= 2014

@@ -51,10 +51,10 @@ def write_analysis(
     bootstrap_reps: int = 999,
     permutation_reps: int = 199,
     figures: bool = True,
-    comparison: str = taxonomy.COMPARISON_OFFENCE,
+    comparison: tuple[str, ...] = taxonomy.COMPARISON_OFFENCES,
 ) -> list[Path]:
     """Fit the national models on a loaded store and write tables/ and figures/ under `out`
-    (`comparison`: the link models' negative-control offence)."""
+    (`comparison`: the link models' comparison set of offence codes)."""
     from threadpoolctl import threadpool_limits
 
     # One BLAS thread: faster for these small matrices (measured 6.1 s against 8.6 s on 2
@@ -71,16 +71,16 @@ def _write_analysis(
     bootstrap_reps: int,
     permutation_reps: int,
     figures: bool,
-    comparison: str = taxonomy.COMPARISON_OFFENCE,
+    comparison: tuple[str, ...] = taxonomy.COMPARISON_OFFENCES,
 ) -> list[Path]:
     syn = st.synthetic
     written: list[Path] = []
     code = checked_offence(st, offence)
-    comparison = taxonomy.normalise_offence_code(comparison)
-    if comparison == code:
+    comparison = tuple(dict.fromkeys(taxonomy.normalise_offence_code(c) for c in comparison))
+    if code in comparison:
         raise InputError(
-            f"--comparison {comparison} is the offence analysed: the link models' negative control "
-            f"must be another offence (default {taxonomy.COMPARISON_OFFENCE})."
+            f"--comparison {','.join(comparison)} holds {code}, the offence analysed: the link models' "
+            f"comparison set must be other offences (default {','.join(taxonomy.COMPARISON_OFFENCES)})."
         )
 
     def put(frame: pd.DataFrame, output: o.Output, **fields: str) -> None:

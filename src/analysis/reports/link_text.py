@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.domain import rules
+from analysis.domain import rules, taxonomy
 from analysis.stats.link import BREAK, DONUT_YEARS, PRE, PRIMARY_FOLLOW_UP, LinkResult
 from analysis.stats.measures import data_source_label
 
@@ -156,9 +156,9 @@ WARNING_TEXT = {
         "charges may be taking longer where recording rose more, and the headline may be biased."
     ),
     "negative_control": (
-        "Warning: the comparison offence's charges moved with the stalking rise (x {x} per twofold difference in growth, "
-        "p = {p}): something beyond stalking changed charging in the same forces, and the headline "
-        "may be biased."
+        "Warning: charges for offences the stalking rules do not touch ({offences}, pooled) moved "
+        "with the stalking rise (x {x} per twofold difference in growth, p = {p}): something beyond "
+        "stalking changed charging in the same forces, and the headline may be biased."
     ),
 }
 
@@ -167,7 +167,9 @@ def warning_sentences(h: dict) -> list[str]:
     """One sentence for each diagnostic that fired, none for those that did not, and what ran."""
     said = [
         WARNING_TEXT[name].format(
-            x=f"{per_doubling(h['checks'][name]['estimate']):.2f}", p=f"{h['checks'][name]['p_value']:.2g}"
+            x=f"{per_doubling(h['checks'][name]['estimate']):.2f}",
+            p=f"{h['checks'][name]['p_value']:.2g}",
+            offences=taxonomy.comparison_names(h["checks"][name].get("offences", [])),
         )
         for name in h["fired"]
     ]
@@ -184,7 +186,7 @@ def warning_sentences(h: dict) -> list[str]:
 CHECK_NAMES = {
     "exposure_check": "the rise measured from pre-2020 harassment recording",
     "maturity_check": "the offences followed longest",
-    "negative_control": "the comparison offence",
+    "negative_control": "the comparison offences",
 }
 
 
@@ -278,14 +280,21 @@ def influence_sentence(influence: dict, noun: str) -> str:
     )
 
 
-def negative_control_sentence(models: pd.DataFrame, noun: str) -> str:
-    """The negative control and the triple difference, in words (or why they are missing)."""
+def negative_control_sentence(models: pd.DataFrame, noun: str, offences: list[str] | None = None) -> str:
+    """The negative control and the triple difference, in words (or why they are missing);
+    `offences`: the comparison set's codes they pooled."""
     m = models.set_index("estimator")
     nc = m.loc["negative_control"] if "negative_control" in m.index else None
     if nc is None or pd.isna(nc["estimate"]):
-        return "No negative control: " + (f"{nc['note']}." if nc is not None else "no comparison offence.")
+        return "No negative control: " + (f"{nc['note']}." if nc is not None else "no comparison offences.")
+    chosen = (
+        ", chosen before any estimate was seen"
+        if tuple(offences or ()) == taxonomy.COMPARISON_OFFENCES
+        else ""
+    )
     text = (
-        f"Negative control: the same model on a comparison offence's charges, with {noun}'s dose, "
+        f"Negative control: the same model on the charges of offences the stalking rules do not touch{chosen} "
+        f"({taxonomy.comparison_names(offences or [])}; counts pooled), with {noun}'s dose, "
         f"gives {nc['estimate']:.3f} (95% CI {nc['ci_low']:.3f} to {nc['ci_high']:.3f}), where no link "
         "is expected; "
         + (
@@ -297,7 +306,7 @@ def negative_control_sentence(models: pd.DataFrame, noun: str) -> str:
     if "triple_difference" in m.index:
         t = m.loc["triple_difference"]
         text += (
-            f" {noun[0].upper() + noun[1:]} against that offence within each force and year (a triple difference, which "
+            f" {noun[0].upper() + noun[1:]} against those offences within each force and year (a triple difference, which "
             f"removes shocks common to both) gives {t['estimate']:.3f} (95% CI {t['ci_low']:.3f} to "
             f"{t['ci_high']:.3f})."
         )
@@ -509,7 +518,9 @@ def described(result: LinkResult, synthetic: bool) -> dict:
             result.primary.get("pre_trend_sensitivity")
         ),
         "influence_sentence": influence_sentence(result.primary["influence"], noun),
-        "negative_control_sentence": negative_control_sentence(result.models, noun),
+        "negative_control_sentence": negative_control_sentence(
+            result.models, noun, result.primary.get("comparison")
+        ),
         "marginal_effect_sentence": marginal_effect_sentence(result.primary["marginal_effect"], noun),
         "dose_shape_sentence": dose_shape_sentence(result.models),
         "dose_spline_sentence": spline_sentence(result.primary.get("dose_spline")),

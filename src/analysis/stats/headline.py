@@ -21,8 +21,8 @@ CV3 test at 5%, and the pages print a warning when one fires:
   offence in 2017/18 (before both rule changes) against the primary, for a mismeasured dose;
 - `maturity_check`: the primary on mature quarterly cohorts against the primary, for charge
   delays that changed with the dose;
-- `negative_control`: the primary model on a comparison offence's charges with stalking's dose,
-  for force shocks that move charging in general.
+- `negative_control`: the primary model on the comparison set's charges (taxonomy.COMPARISON_SET,
+  counts pooled) with stalking's dose, for force shocks that move charging in general.
 The method study scores the headline as printed (battery `headline`): its interval, and
 whether a warning fired, so that a miss no warning flags (a silent miss) is counted.
 """
@@ -224,12 +224,14 @@ def mature(d: pd.DataFrame) -> Jackknifed | None:
 
 
 def negative_control(
-    outcomes: pd.DataFrame, recorded: pd.DataFrame, d: pd.DataFrame, code: str
+    outcomes: pd.DataFrame, recorded: pd.DataFrame, d: pd.DataFrame, codes: tuple[str, ...]
 ) -> Jackknifed | None:
-    """The primary model on a comparison offence's charges with the analysed offence's dose."""
-    if not outcomes["offence_code"].eq(code).any():
+    """The primary model on the comparison set's charges (the offences of `codes` the store
+    holds, counts pooled) with the analysed offence's dose."""
+    held = link.held_comparison(outcomes, codes)
+    if not held:
         return None
-    o = link.PRIMARY.sample(link.with_dose(link_panel(outcomes, recorded, (code,)), d))
+    o = link.PRIMARY.sample(link.with_dose(link_panel(outcomes, recorded, held), d))
     if o.empty:
         return None
     return jackknifed(o, link.dose_x_post(o), "dose_x_post", link.PRIMARY.success, link.PRIMARY.total)
@@ -309,7 +311,7 @@ def assess(
     outcomes: pd.DataFrame,
     recorded: pd.DataFrame,
     d: pd.DataFrame,
-    comparison: str = link.COMPARISON_OFFENCE,
+    comparison: tuple[str, ...] = link.COMPARISON,
     offence: str = taxonomy.STALKING,
     level: float = 0.95,
 ) -> tuple[dict, list[link.Estimate]]:
@@ -323,7 +325,8 @@ def assess(
     pre, lev = pre_trend_linear(dp), trend_leverage(dp)
     iv = exposure_iv(dp, exposure(recorded)) if offence == taxonomy.STALKING else None
     mat = mature(d)
-    nc = negative_control(outcomes, recorded, d, comparison)
+    held = link.held_comparison(outcomes, comparison)
+    nc = negative_control(outcomes, recorded, d, held)
     b18 = break_2018(outcomes, recorded, offence) if offence == taxonomy.STALKING else None
     nan = float("nan")
     iv_diff = difference(iv.fit, prim) if iv is not None else (nan, nan, nan)
@@ -342,7 +345,10 @@ def assess(
         "maturity_check": _check(
             mat_diff[2], difference=mat_diff[0], se=mat_diff[1], estimate=mat.estimate if mat else nan
         ),
-        "negative_control": _check(_p_of(nc), estimate=nc.estimate if nc else nan, se=nc.se if nc else nan),
+        "negative_control": {
+            **_check(_p_of(nc), estimate=nc.estimate if nc else nan, se=nc.se if nc else nan),
+            "offences": list(held),  # the comparison set's offences pooled
+        },
     }
     fired = [name for name in WARNINGS if checks[name]["fired"]]
     parallel = _interval(prim, tq)
@@ -371,7 +377,7 @@ def attach(
     result: link.LinkResult,
     outcomes: pd.DataFrame,
     recorded: pd.DataFrame,
-    comparison: str = link.COMPARISON_OFFENCE,
+    comparison: tuple[str, ...] = link.COMPARISON,
     offence: str = taxonomy.STALKING,
     level: float = 0.95,
 ) -> None:
@@ -434,7 +440,7 @@ def _rows(
         (
             "negative_control_check",
             "negative_control",
-            "primary model on the comparison offence's charges, the analysed offence's dose",
+            "primary model on the comparison set's charges, the analysed offence's dose",
             "estimate",
         ),
     ):

@@ -16,7 +16,7 @@ quasi-binomial dispersion for reference, and a wild cluster score bootstrap p-va
 Santos 2012, Rademacher weights) because there are only 43 clusters. Also: an event study (dose
 x year, reference 2019/20) with the Rambachan-Roth bounds, a first-difference cross-section,
 placebo break years before 2020, a permutation test, the closed-basis and cohort variants, dose
-thirds and a spline, a negative control and triple difference on a comparison offence, and
+thirds and a spline, a negative control and triple difference on a comparison set of offences, and
 stalking plus harassment together (reclassification). No force has zero dose, so every estimate
 compares forces with larger rises to forces with smaller rises; none is a causal effect of the
 counting-rule change.
@@ -46,7 +46,7 @@ PLACEBO_YEARS = ("2016/17", "2017/18", "2018/19")
 # 2021/22's closures are post-2020 cohorts, but a quarter are not): left out of the donut
 DONUT_YEARS = ("2020/21", "2021/22")
 CV3 = "cluster jackknife (CV3) SE, t({df}) interval"
-COMPARISON_OFFENCE = taxonomy.COMPARISON_OFFENCE  # the negative control's default offence
+COMPARISON = taxonomy.COMPARISON_OFFENCES  # the negative control's default comparison set
 # the columns of the link models table, in order, as the catalogue lists them (the data-source
 # label is added when the table is written)
 MODEL_COLUMNS = tuple(c for c in outputs.LINK_MODELS.columns if c != "data_source")
@@ -813,15 +813,28 @@ def with_dose(other: pd.DataFrame, d: pd.DataFrame) -> pd.DataFrame:
     return o[o["usable"]]
 
 
+def held_comparison(outcomes: pd.DataFrame, codes: tuple[str, ...]) -> tuple[str, ...]:
+    """The comparison set's offences the outcomes table holds, in the set's order."""
+    present = set(outcomes["offence_code"].unique())
+    return tuple(c for c in codes if c in present)
+
+
+def set_label(codes: tuple[str, ...]) -> str:
+    """'offence 46' for one code, 'offences 46, 105A and 58C pooled' for several."""
+    if len(codes) == 1:
+        return f"offence {codes[0]}"
+    return f"offences {', '.join(codes[:-1])} and {codes[-1]} pooled"
+
+
 def negative_control(
-    other: pd.DataFrame, d: pd.DataFrame, code: str, level: float = 0.95, noun: str = "stalking"
+    other: pd.DataFrame, d: pd.DataFrame, codes: tuple[str, ...], level: float = 0.95, noun: str = "stalking"
 ) -> Estimate:
-    """The primary model on a comparison offence's charge rate, with the analysed offence's
-    (`noun`'s) dose: a slope where no link is expected (a force-wide shock to charging
-    correlated with the dose shows here)."""
+    """The primary model on the comparison set's charge rate (`other`: the set's panel, counts
+    pooled over `codes`), with the analysed offence's (`noun`'s) dose: a slope where no link is
+    expected (a force-wide shock to charging correlated with the dose shows here)."""
     return dose_x_post_estimate(
         "negative_control",
-        f"as primary on offence {code}'s charges, with {noun}'s dose (no link expected)",
+        f"as primary on the charges of {set_label(codes)}, with {noun}'s dose (no link expected)",
         PRIMARY.sample(with_dose(other, d)),
         level,
         PRIMARY.success,
@@ -836,10 +849,10 @@ def _empirical_logit(x: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def triple_difference(
-    other: pd.DataFrame, d: pd.DataFrame, code: str, level: float = 0.95, noun: str = "stalking"
+    other: pd.DataFrame, d: pd.DataFrame, codes: tuple[str, ...], level: float = 0.95, noun: str = "stalking"
 ) -> Estimate:
-    """The analysed offence (`noun`) against the comparison offence within force-year: the log odds ratio of charge
-    (stalking over the comparison, primary basis) regressed on force and year effects and
+    """The analysed offence (`noun`) against the comparison set (counts pooled over `codes`) within force-year: the log odds ratio of charge
+    (stalking over the comparison set, primary basis) regressed on force and year effects and
     dose x post, inverse-variance weights; force-year shocks common to both offences cancel.
     CV3 (leave-one-force-out) SE with t(G-1)."""
     s, n = PRIMARY.success, PRIMARY.total
@@ -856,14 +869,14 @@ def triple_difference(
     est, draws = glm.fe_wls_jackknife(groups, X, y, w, names.index("dose_x_post"))
     return cv3_row(
         "triple_difference",
-        f"log odds ratio of charge, {noun} over offence {code}, within force-year: force + year "
+        f"log odds ratio of charge, {noun} over {set_label(codes)}, within force-year: force + year "
         "effects, dose x post-2020, inverse-variance weights",
         est,
         float(np.sqrt(cv3_covariance(draws[:, None])[0, 0])),
         len(draws),
         len(both),
         level,
-        "absorbs force-year shocks common to both offences",
+        "absorbs force-year shocks common to the offence and the comparison set",
     )
 
 
@@ -871,25 +884,31 @@ def comparison_estimates(
     outcomes: pd.DataFrame,
     recorded: pd.DataFrame,
     d: pd.DataFrame,
-    code: str,
+    codes: tuple[str, ...],
     level: float = 0.95,
     offence: str = taxonomy.STALKING,
 ) -> list[Estimate]:
-    """The negative control and the triple difference on offence `code`, or one row saying the
-    offence is not in the store."""
-    if not outcomes["offence_code"].eq(code).any():
+    """The negative control and the triple difference on the comparison set `codes` (those the
+    store holds, counts pooled), or one row saying none of them is in the store."""
+    held = held_comparison(outcomes, codes)
+    if not held:
         return [
             Estimate(
                 "negative_control",
-                f"offence {code} is not in the store",
+                f"{set_label(codes).replace(' pooled', '')}: not in the store",
                 float("nan"),
                 "not fitted",
-                note=f"ingest with --offences {offence},{code} (and the others wanted) to fit the negative control and triple difference",
+                note=f"ingest with --offences {offence},{','.join(codes)} (and the others wanted) to fit the negative control and triple difference",
             )
         ]
-    other = link_panel(outcomes, recorded, (code,))
+    other = link_panel(outcomes, recorded, held)
     noun = rules.offence_noun(offence)
-    return [negative_control(other, d, code, level, noun), triple_difference(other, d, code, level, noun)]
+    rows = [negative_control(other, d, held, level, noun), triple_difference(other, d, held, level, noun)]
+    missing = [c for c in codes if c not in held]
+    if missing:  # said on both rows: the set is smaller than the one chosen
+        extra = f"; not in the store, so not pooled: {', '.join(missing)}"
+        rows = [replace(r, note=r.note + extra) for r in rows]
+    return rows
 
 
 def usable(panel: pd.DataFrame) -> pd.DataFrame:
@@ -912,12 +931,12 @@ def run_link(
     permutation_reps: int = 199,
     seed: int = 1,
     include_secondary: bool = True,
-    comparison: str = COMPARISON_OFFENCE,
+    comparison: tuple[str, ...] = COMPARISON,
     offence: str = taxonomy.STALKING,
 ) -> LinkResult:
     """Fit every link estimator on `offence` (its dose is its own rise in recording); return the
-    models table, the primary estimate and the panel. `comparison` is the negative-control
-    offence's code."""
+    models table, the primary estimate and the panel. `comparison` is the negative control's
+    comparison set (offence codes)."""
     panel = link_panel(outcomes, recorded, (offence,))
     d = usable(panel)
     dp = primary_sample(d)
@@ -947,6 +966,7 @@ def run_link(
     dose = d.groupby("force")["dose"].first()
     primary = _primary_summary(prim, wild_p, panel, dose, level)
     primary["offence"] = offence
+    primary["comparison"] = list(held_comparison(outcomes, comparison))  # the set the controls pooled
     primary["pre_trend_test"] = es.pre_test
     if include_secondary:  # the method study's fast path (include_secondary=False) skips it
         primary["pre_trend_sensitivity"] = pre_trend_sensitivity(es, level=level)

@@ -55,9 +55,9 @@ COLUMNS = [
     "verdict",
 ]
 # what the estimators read of the outcomes table: stalking, harassment for the combined model,
-# and the comparison offence for the negative control and the triple difference; the columns
+# and the comparison set for the negative control and the triple difference; the columns
 # every outcomes table must have (the readers' required columns)
-STUDY_OFFENCES = ("8Q", "8L", taxonomy.COMPARISON_OFFENCE)
+STUDY_OFFENCES = ("8Q", "8L", *taxonomy.COMPARISON_OFFENCES)
 STUDY_COLUMNS = OUTCOME_REQUIRED
 NOMINAL_COVERAGE = 0.95
 NOMINAL_SIZE = 0.05
@@ -74,10 +74,12 @@ STUDY_PINS: dict = {"calibration": {"file": ""}}
 NOWCAST_EDITIONS = 3  # the nowcast battery's editions per replicate, a quarter apart
 
 
-def one_replicate(args: tuple[int, dict, Path | None, str, str]) -> list[dict]:
+def one_replicate(args: tuple) -> list[dict]:
     """Simulate one dataset and return one record per estimator and parameter (the primary link
-    estimator's alone under the "primary" battery)."""
-    rep, overrides, config, scenario, battery = args
+    estimator's alone under the "primary" battery). `args`: (replicate, overrides, config,
+    scenario, battery) and, optionally, the comparison set (default `link.COMPARISON`)."""
+    rep, overrides, config, scenario, battery, *rest = args
+    comparison: tuple[str, ...] = tuple(rest[0]) if rest else link.COMPARISON
     if battery == "nowcast":
         return _nowcast_records(rep, generator.load_config(config, {**STUDY_PINS, **overrides}, scenario))
     pins = {**STUDY_PINS, "recorded_basis_as_at": LINK_AS_AT}
@@ -85,22 +87,29 @@ def one_replicate(args: tuple[int, dict, Path | None, str, str]) -> list[dict]:
     # the link panel assumes the count the data were generated with, as it assumes the
     # republication count on published files
     with counted_as(cfg["recorded_basis_as_at"]):
-        return _link_battery(rep, cfg, battery)
+        return _link_battery(rep, cfg, battery, comparison)
 
 
-def _link_battery(rep: int, cfg: dict, battery: str) -> list[dict]:
-    """One replicate's records under a link battery ("full", "primary" or "headline")."""
-    primary = battery == "primary"  # the stalking rows alone: no harassment, no comparison offence
-    # the same stalking rows either way: simulate() draws every offence and keeps the ones asked for
-    data = generator.simulate(cfg, offences=(taxonomy.STALKING,) if primary else STUDY_OFFENCES)
+def _link_battery(
+    rep: int, cfg: dict, battery: str, comparison: tuple[str, ...] = link.COMPARISON
+) -> list[dict]:
+    """One replicate's records under a link battery ("full", "primary" or "headline"), with
+    `comparison` as the negative control's comparison set."""
+    primary = battery == "primary"  # the stalking rows alone: no harassment, no comparison set
+    # the same stalking rows either way: the generator draws the comparison set's further
+    # offences from streams of their own, and keeps only the offences asked for
+    wanted = (taxonomy.STALKING,) if primary else (taxonomy.STALKING, taxonomy.HARASSMENT, *comparison)
+    data = generator.simulate(cfg, offences=wanted)
     outcomes, recorded = _estimator_tables(data)
     truth = Truths.of(cfg, data.truth)
     if primary:
         return _link_records(rep, link.primary_only(outcomes, recorded), truth)
     if battery == "headline":
-        return _headline_records(rep, outcomes, recorded, truth)
-    res = link.run_link(outcomes, recorded, bootstrap_reps=399, permutation_reps=99, seed=rep + 1)
-    headline.attach(res, outcomes, recorded)
+        return _headline_records(rep, outcomes, recorded, truth, comparison)
+    res = link.run_link(
+        outcomes, recorded, bootstrap_reps=399, permutation_reps=99, seed=rep + 1, comparison=comparison
+    )
+    headline.attach(res, outcomes, recorded, comparison)
     out = _link_records(rep, res.models, truth, warned=res.primary["headline"]["warned"])
     panel = closed_counts(outcomes, (FUNNEL_YEAR, SHRINK_YEAR))
     out += _funnel_records(rep, panel, data.truth, float(cfg["stalking"]["force_sd"]))
@@ -178,11 +187,17 @@ class Truths:
         return self.total, TOTAL
 
 
-def _headline_records(rep: int, outcomes: pd.DataFrame, recorded: pd.DataFrame, truth: Truths) -> list[dict]:
+def _headline_records(
+    rep: int,
+    outcomes: pd.DataFrame,
+    recorded: pd.DataFrame,
+    truth: Truths,
+    comparison: tuple[str, ...] = link.COMPARISON,
+) -> list[dict]:
     """The headline battery: the primary, the headline as printed and its diagnostics, the 2018
     replication (about a tenth of the full battery's cost)."""
     d = link.usable(link_panel(outcomes, recorded))
-    summary, rows = headline.assess(outcomes, recorded, d)
+    summary, rows = headline.assess(outcomes, recorded, d, comparison)
     primary = link.primary_only(outcomes, recorded)
     models = pd.concat([primary, pd.DataFrame([r.row() for r in rows])])
     out = _link_records(rep, models, truth, warned=summary["warned"])
@@ -629,15 +644,18 @@ def validate_methods(
     executor: str = "local",
     scheduler: str | None = None,
     battery: str = "full",
+    comparison: tuple[str, ...] = link.COMPARISON,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the simulation study under one named scenario (its settings, then `config`, then
     `overrides`); return (validation table, per-replicate records), both with the scenario.
-    `battery` is "full" (every estimator) or "primary" (the primary link estimator alone)."""
+    `battery` is "full" (every estimator) or "primary" (the primary link estimator alone);
+    `comparison` the negative control's comparison set (the tables made before the set was
+    chosen used shoplifting, 46, alone)."""
     base = dict(overrides or {})
     generator.load_config(config, base, scenario)  # fail fast on a bad config or scenario
     if battery not in BATTERIES:
         raise ValueError(f"battery must be one of {BATTERIES}, not {battery!r}")
-    tasks = [(r, dict(base, seed=seed + r), config, scenario, battery) for r in range(reps)]
+    tasks = [(r, dict(base, seed=seed + r), config, scenario, battery, comparison) for r in range(reps)]
     jobs = jobs or min(os.cpu_count() or 1, reps)
     # the records in task order whatever the executor, so they do not depend on which worker
     # finished first

@@ -92,11 +92,11 @@ def fit(
     year: str | None = None,
     bootstrap_reps: int = 999,
     permutation_reps: int = 199,
-    comparison: str = taxonomy.COMPARISON_OFFENCE,
+    comparison: tuple[str, ...] = taxonomy.COMPARISON_OFFENCES,
     synthetic: bool = False,
 ) -> National:
     """Fit every national model for `offence` (a code the store holds; `comparison`: the link
-    models' negative-control offence, another code)."""
+    models' comparison set, other codes)."""
     panel = force_year(outcomes, recorded, offence, synthetic=synthetic)
     nat = national_year(panel, synthetic=synthetic)
     years = sorted(panel["financial_year"].unique())
