@@ -114,7 +114,7 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 
 def _comparison(value: str) -> tuple[str, ...]:
     """`analyse --comparison`: comma-separated codes, normalised, blanks and repeats dropped."""
-    codes = tuple(dict.fromkeys(c for c in map(taxonomy.normalise_offence_code, value.split(",")) if c))
+    codes = taxonomy.normalise_offence_codes(value.split(","))
     if not codes:
         raise argparse.ArgumentTypeError(
             f"no offence codes given: give comma-separated codes such as {','.join(taxonomy.COMPARISON_OFFENCES)}"

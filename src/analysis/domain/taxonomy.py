@@ -201,6 +201,11 @@ def shown_offences(codes: Iterable[str]) -> list[str]:
     )
 
 
+def normalise_offence_codes(values: Iterable[object]) -> tuple[str, ...]:
+    """Offence codes normalised (`normalise_offence_code`), blanks and repeats dropped, in order."""
+    return tuple(dict.fromkeys(c for c in map(normalise_offence_code, values) if c))
+
+
 def normalise_offence_code(value: object) -> str:
     """Offence codes as text without spaces or a trailing '.0' ('8q ' -> '8Q', 46.0 -> '46')."""
     if isinstance(value, float) and value.is_integer():

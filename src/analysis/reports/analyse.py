@@ -76,7 +76,7 @@ def _write_analysis(
     syn = st.synthetic
     written: list[Path] = []
     code = checked_offence(st, offence)
-    comparison = tuple(dict.fromkeys(taxonomy.normalise_offence_code(c) for c in comparison))
+    comparison = taxonomy.normalise_offence_codes(comparison)
     if code in comparison:
         raise InputError(
             f"--comparison {','.join(comparison)} holds {code}, the offence analysed: the link models' "

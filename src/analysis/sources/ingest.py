@@ -327,7 +327,7 @@ def normalise_offences(offences: Iterable[str] | None) -> tuple[str, ...] | None
         return None
     if isinstance(offences, str):
         offences = [offences]
-    codes = tuple(dict.fromkeys(c for c in map(taxonomy.normalise_offence_code, offences) if c))
+    codes = taxonomy.normalise_offence_codes(offences)
     if not codes:
         raise InputError(
             "no offence codes given (--offences): give comma-separated codes such as "
