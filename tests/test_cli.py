@@ -365,3 +365,22 @@ def test_analyse_takes_the_comparison_set(demo_store, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "8Q, the offence analysed" in err and "Traceback" not in err
     assert not list(out.rglob("*.csv"))  # nothing written
+    argv = ["analyse", "--store", str(store), "--out", str(out), "--comparison", "46,shoplifting"]
+    with pytest.raises(SystemExit) as exc:  # argparse refuses it: usage error, exit 2
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "'SHOPLIFTING' is not a Home Office offence code" in err and "Traceback" not in err
+    assert not list(out.rglob("*.csv"))
+
+
+def test_analysing_an_offence_of_the_set_compares_it_with_the_rest(demo_store, tmp_path):
+    """`run --offence 46` passes no set: the set fixed in advance is used less 46, and the rows
+    say so (before, the default set held 46 and every such run was refused)."""
+    store, _ = demo_store
+    out = tmp_path / "shoplifting"
+    argv = ["analyse", "--store", str(store), "--out", str(out), "--no-figures", "--offence", "46"]
+    assert main([*argv, "--bootstrap-reps", "9", "--permutations", "9"]) == 0
+    models = pd.read_csv(out / "tables" / "link_models.csv").set_index("estimator")
+    assert "offences 105A and 58C pooled" in models.loc["negative_control", "specification"]
+    assert "46, the offence analysed, is left out" in models.loc["triple_difference", "note"]

@@ -114,10 +114,15 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 
 def _comparison(value: str) -> tuple[str, ...]:
     """`analyse --comparison`: comma-separated codes, normalised, blanks and repeats dropped."""
-    codes = taxonomy.normalise_offence_codes(value.split(","))
+    codes = taxonomy.normalise_offence_codes(value)
     if not codes:
         raise argparse.ArgumentTypeError(
             f"no offence codes given: give comma-separated codes such as {','.join(taxonomy.COMPARISON_OFFENCES)}"
+        )
+    if odd := taxonomy.unlike_codes(codes):
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(map(repr, odd))} is not a Home Office offence code (digits, then up to two "
+            f"letters): give comma-separated codes such as {','.join(taxonomy.COMPARISON_OFFENCES)}"
         )
     return codes
 
@@ -582,10 +587,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--comparison",
         type=_comparison,
-        default=taxonomy.COMPARISON_OFFENCES,
         help="the link models' comparison set: comma-separated offence codes whose counts the negative "
-        f"control and triple difference pool (default, chosen in advance: {','.join(taxonomy.COMPARISON_OFFENCES)}; "
-        "see docs/methods.md); those the store holds are used (ingest --offences)",
+        f"control and triple difference pool (default, fixed in advance: {','.join(taxonomy.COMPARISON_OFFENCES)}, "
+        "less the offence analysed; see docs/methods.md); those the store holds are used (ingest --offences)",
     )
     s.set_defaults(func=_cmd_analyse)
 
@@ -706,7 +710,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--comparison",
         type=_comparison,
-        default=taxonomy.COMPARISON_OFFENCES,
         help="link batteries: the negative control's comparison set, comma-separated offence codes "
         f"(default: {','.join(taxonomy.COMPARISON_OFFENCES)}; the tables committed before the set "
         "was chosen used 46 alone)",

@@ -6,6 +6,7 @@ carries its own group label the reader keeps the file's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -201,9 +202,30 @@ def shown_offences(codes: Iterable[str]) -> list[str]:
     )
 
 
-def normalise_offence_codes(values: Iterable[object]) -> tuple[str, ...]:
-    """Offence codes normalised (`normalise_offence_code`), blanks and repeats dropped, in order."""
+def normalise_offence_codes(values: str | Iterable[object]) -> tuple[str, ...]:
+    """Offence codes normalised (`normalise_offence_code`), blanks and repeats dropped, in order.
+    Text is comma-separated codes ('46,105A'), never a sequence of characters."""
+    if isinstance(values, str):
+        values = values.split(",")
     return tuple(dict.fromkeys(c for c in map(normalise_offence_code, values) if c))
+
+
+CODE_SHAPE = re.compile(r"\d{1,3}[A-Z]{0,2}")  # the Home Office's codes: '8Q', '46', '105A'
+
+
+def unlike_codes(codes: Iterable[str]) -> list[str]:
+    """The normalised `codes` not shaped like a Home Office offence code (digits, then up to two
+    letters), so a typo or a description is caught before any model runs."""
+    return [c for c in codes if not CODE_SHAPE.fullmatch(c)]
+
+
+def comparison_for(offence: str, codes: str | Iterable[object] | None = None) -> tuple[str, ...]:
+    """The link models' comparison set for `offence`: `codes` normalised, or, when None, the set
+    chosen in advance less `offence` itself (an offence of the set is not its own comparison)."""
+    if codes is None:
+        code = normalise_offence_code(offence)
+        return tuple(c for c in COMPARISON_OFFENCES if c != code)
+    return normalise_offence_codes(codes)
 
 
 def normalise_offence_code(value: object) -> str:

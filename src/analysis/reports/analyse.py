@@ -51,10 +51,11 @@ def write_analysis(
     bootstrap_reps: int = 999,
     permutation_reps: int = 199,
     figures: bool = True,
-    comparison: tuple[str, ...] = taxonomy.COMPARISON_OFFENCES,
+    comparison: tuple[str, ...] | None = None,
 ) -> list[Path]:
     """Fit the national models on a loaded store and write tables/ and figures/ under `out`
-    (`comparison`: the link models' comparison set of offence codes)."""
+    (`comparison`: the link models' comparison set of offence codes; None for the set fixed in
+    advance, less the offence analysed)."""
     from threadpoolctl import threadpool_limits
 
     # One BLAS thread: faster for these small matrices (measured 6.1 s against 8.6 s on 2
@@ -71,24 +72,23 @@ def _write_analysis(
     bootstrap_reps: int,
     permutation_reps: int,
     figures: bool,
-    comparison: tuple[str, ...] = taxonomy.COMPARISON_OFFENCES,
+    comparison: tuple[str, ...] | None = None,
 ) -> list[Path]:
     syn = st.synthetic
     written: list[Path] = []
     code = checked_offence(st, offence)
-    comparison = taxonomy.normalise_offence_codes(comparison)
-    if code in comparison:
+    codes = taxonomy.comparison_for(code, comparison)
+    if code in codes:
         raise InputError(
-            f"--comparison {','.join(comparison)} holds {code}, the offence analysed: the link models' "
-            f"comparison set must be other offences (default {','.join(taxonomy.COMPARISON_OFFENCES)})."
+            f"--comparison {','.join(codes)} holds {code}, the offence analysed: the link models' "
+            "comparison set must be other offences (leave --comparison out for the set fixed in "
+            f"advance, {','.join(taxonomy.comparison_for(code))})."
         )
 
     def put(frame: pd.DataFrame, output: o.Output, **fields: str) -> None:
         written.append(output.save(out, _label(frame, syn), **fields))
 
-    fitted = national.fit(
-        st.outcomes, st.recorded, code, year, bootstrap_reps, permutation_reps, comparison, syn
-    )
+    fitted = national.fit(st.outcomes, st.recorded, code, year, bootstrap_reps, permutation_reps, codes, syn)
     # funnels for every year (units, limits to draw, a summary line), and shrinkage and rank
     # intervals for every year: the notebooks read these, whichever year they show
     summaries, shrunk = [], []

@@ -311,7 +311,7 @@ def assess(
     outcomes: pd.DataFrame,
     recorded: pd.DataFrame,
     d: pd.DataFrame,
-    comparison: tuple[str, ...] = link.COMPARISON,
+    comparison: tuple[str, ...] | None = None,
     offence: str = taxonomy.STALKING,
     level: float = 0.95,
 ) -> tuple[dict, list[link.Estimate]]:
@@ -325,7 +325,7 @@ def assess(
     pre, lev = pre_trend_linear(dp), trend_leverage(dp)
     iv = exposure_iv(dp, exposure(recorded)) if offence == taxonomy.STALKING else None
     mat = mature(d)
-    held = link.held_comparison(outcomes, comparison)
+    held = link.held_comparison(outcomes, taxonomy.comparison_for(offence, comparison))
     nc = negative_control(outcomes, recorded, d, held)
     b18 = break_2018(outcomes, recorded, offence) if offence == taxonomy.STALKING else None
     nan = float("nan")
@@ -377,7 +377,7 @@ def attach(
     result: link.LinkResult,
     outcomes: pd.DataFrame,
     recorded: pd.DataFrame,
-    comparison: tuple[str, ...] = link.COMPARISON,
+    comparison: tuple[str, ...] | None = None,
     offence: str = taxonomy.STALKING,
     level: float = 0.95,
 ) -> None:

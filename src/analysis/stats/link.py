@@ -814,9 +814,10 @@ def with_dose(other: pd.DataFrame, d: pd.DataFrame) -> pd.DataFrame:
 
 
 def held_comparison(outcomes: pd.DataFrame, codes: tuple[str, ...]) -> tuple[str, ...]:
-    """The comparison set's offences the outcomes table holds, in the set's order."""
+    """The comparison set's offences the outcomes table holds, in the set's order (`codes` as
+    `taxonomy.normalise_offence_codes` takes them)."""
     present = set(outcomes["offence_code"].unique())
-    return tuple(c for c in codes if c in present)
+    return tuple(c for c in taxonomy.normalise_offence_codes(codes) if c in present)
 
 
 def set_label(codes: tuple[str, ...]) -> str:
@@ -905,10 +906,17 @@ def comparison_estimates(
     noun = rules.offence_noun(offence)
     rows = [negative_control(other, d, held, level, noun), triple_difference(other, d, held, level, noun)]
     missing = [c for c in codes if c not in held]
+    extra = ""
     if missing:  # said on both rows: the set is smaller than the one chosen
-        extra = f"; not in the store, so not pooled: {', '.join(missing)}"
-        rows = [replace(r, note=r.note + extra) for r in rows]
-    return rows
+        extra += f"; not in the store, so not pooled: {', '.join(missing)}"
+    if other.attrs.get("incomplete_cells"):
+        extra += (
+            f"; {other.attrs['incomplete_cells']} force-quarters lacking one of the set left out, "
+            "so the mix of offences pooled is the same in every quarter used"
+        )
+    if offence in taxonomy.COMPARISON_OFFENCES and offence not in codes:
+        extra += f"; {offence}, the offence analysed, is left out of its own comparison set"
+    return [replace(r, note=r.note + extra) for r in rows] if extra else rows
 
 
 def usable(panel: pd.DataFrame) -> pd.DataFrame:
@@ -931,12 +939,13 @@ def run_link(
     permutation_reps: int = 199,
     seed: int = 1,
     include_secondary: bool = True,
-    comparison: tuple[str, ...] = COMPARISON,
+    comparison: tuple[str, ...] | None = None,
     offence: str = taxonomy.STALKING,
 ) -> LinkResult:
     """Fit every link estimator on `offence` (its dose is its own rise in recording); return the
     models table, the primary estimate and the panel. `comparison` is the negative control's
-    comparison set (offence codes)."""
+    comparison set (offence codes; None: `taxonomy.comparison_for(offence)`)."""
+    comparison = taxonomy.comparison_for(offence, comparison)
     panel = link_panel(outcomes, recorded, (offence,))
     d = usable(panel)
     dp = primary_sample(d)

@@ -196,6 +196,23 @@ def _annual_offences(
     return annual, per_q
 
 
+def _complete_cells(o: pd.DataFrame, n_codes: int) -> tuple[pd.DataFrame, int]:
+    """The outcome rows of the force-quarters where all `n_codes` offences pooled have a count,
+    and how many force-quarters lacked one: a quarter missing one offence of a set (no rows, or
+    published as 'data not provided') would change the mix of offences behind the pooled charge
+    rate, and read as a change in charging."""
+    if n_codes < 2:
+        return o, 0
+    fi, yi, code = (pd.factorize(o[c])[0] for c in ("force", "financial_year", "offence_code"))
+    cell = (fi * (yi.max() + 1) + yi) * 4 + o["quarter"].to_numpy(int) - 1
+    seen = np.zeros((cell.max() + 1) * n_codes, bool)
+    counted = o["closed_basis"].notna().to_numpy() | o["recorded_basis"].notna().to_numpy()
+    seen[(cell * n_codes + code)[counted]] = True  # each (cell, offence) with a count, once
+    held = seen.reshape(-1, n_codes).sum(axis=1)
+    short = (held > 0) & (held < n_codes)  # cells with rows, but not for every offence
+    return (o, 0) if not short.any() else (o[~short[cell]], int(short.sum()))
+
+
 def link_panel(
     outcomes: pd.DataFrame,
     recorded: pd.DataFrame,
@@ -216,6 +233,7 @@ def link_panel(
     o = outcomes[outcomes["offence_code"].isin(codes) & outcomes["force"].isin(terr)]
     if o.empty:
         raise InputError(f"link: no outcomes for {', '.join(codes)} in the store.")
+    o, incomplete = _complete_cells(o, len(codes))
     cells = _cells(o)
     rec = recorded[recorded["offence_code"].isin(codes) & recorded["force"].isin(terr)]
     source = "PFA recorded offences"
@@ -267,6 +285,7 @@ def link_panel(
     g = g.drop(columns=["_f", "_y"])
     g.attrs["dose_source"] = source
     g.attrs["offences"] = codes
+    g.attrs["incomplete_cells"] = incomplete
     return g
 
 

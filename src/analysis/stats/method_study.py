@@ -79,7 +79,7 @@ def one_replicate(args: tuple) -> list[dict]:
     estimator's alone under the "primary" battery). `args`: (replicate, overrides, config,
     scenario, battery) and, optionally, the comparison set (default `link.COMPARISON`)."""
     rep, overrides, config, scenario, battery, *rest = args
-    comparison: tuple[str, ...] = tuple(rest[0]) if rest else link.COMPARISON
+    comparison = taxonomy.normalise_offence_codes(rest[0]) if rest else link.COMPARISON
     if battery == "nowcast":
         return _nowcast_records(rep, generator.load_config(config, {**STUDY_PINS, **overrides}, scenario))
     pins = {**STUDY_PINS, "recorded_basis_as_at": LINK_AS_AT}
@@ -644,7 +644,7 @@ def validate_methods(
     executor: str = "local",
     scheduler: str | None = None,
     battery: str = "full",
-    comparison: tuple[str, ...] = link.COMPARISON,
+    comparison: tuple[str, ...] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the simulation study under one named scenario (its settings, then `config`, then
     `overrides`); return (validation table, per-replicate records), both with the scenario.
@@ -655,7 +655,8 @@ def validate_methods(
     generator.load_config(config, base, scenario)  # fail fast on a bad config or scenario
     if battery not in BATTERIES:
         raise ValueError(f"battery must be one of {BATTERIES}, not {battery!r}")
-    tasks = [(r, dict(base, seed=seed + r), config, scenario, battery, comparison) for r in range(reps)]
+    codes = taxonomy.comparison_for(taxonomy.STALKING, comparison)
+    tasks = [(r, dict(base, seed=seed + r), config, scenario, battery, codes) for r in range(reps)]
     jobs = jobs or min(os.cpu_count() or 1, reps)
     # the records in task order whatever the executor, so they do not depend on which worker
     # finished first

@@ -92,7 +92,7 @@ def fit(
     year: str | None = None,
     bootstrap_reps: int = 999,
     permutation_reps: int = 199,
-    comparison: tuple[str, ...] = taxonomy.COMPARISON_OFFENCES,
+    comparison: tuple[str, ...] | None = None,
     synthetic: bool = False,
 ) -> National:
     """Fit every national model for `offence` (a code the store holds; `comparison`: the link
