@@ -101,7 +101,7 @@ def _link_battery(
     wanted = (taxonomy.STALKING,) if primary else (taxonomy.STALKING, taxonomy.HARASSMENT, *comparison)
     data = generator.simulate(cfg, offences=wanted)
     outcomes, recorded = _estimator_tables(data)
-    truth = Truths.of(cfg, data.truth)
+    truth = Truths.of(cfg, data.truth, comparison)
     if primary:
         return _link_records(rep, link.primary_only(outcomes, recorded), truth)
     if battery == "headline":
@@ -131,12 +131,15 @@ class Truths:
     pre_trend_free: bool  # no dose-related pre-2020 trend and no 2018 link inside the pre years
     dose_exact: bool  # the published dose is the change charging follows (no recording-practice error)
     delays_flat: bool  # post-2020 charging delays do not grow with the dose
-    shocks_unrelated: bool  # no charging shock shared with the comparison offence tracks the dose
+    shocks_unrelated: bool  # no charging shock shared with the comparison set tracks the dose
     bent: bool  # the link is curved in the dose (heterogeneous's slope_curvature)
     gaps: dict[str, float]  # each force's true gap from the national line (the force pages' estimand)
+    comparison: str = "comparison offence"  # what the negative control pools, in the tables' words
 
     @classmethod
-    def of(cls, cfg: dict, truth: dict) -> Truths:
+    def of(cls, cfg: dict, truth: dict, comparison: tuple[str, ...] = link.COMPARISON) -> Truths:
+        """The truths of one replicate; `comparison` the negative control's set (one offence
+        keeps the words of the tables made with 46 alone)."""
         sc, link_truth = cfg["scenario"], truth["link"]
         return cls(
             total=float(link_truth["total"]),
@@ -148,6 +151,7 @@ class Truths:
             shocks_unrelated=not (sc["backlog_2020"] and sc["backlog_dose_corr"]),
             bent=bool(sc["slope_curvature"]),
             gaps={f: float(t["link_gap"]) for f, t in truth["forces"].items()},
+            comparison="comparison offence" if len(comparison) == 1 else "comparison set",
         )
 
     def of_estimator(self, name: str) -> tuple[float, str]:
@@ -156,10 +160,10 @@ class Truths:
             "pre_trend_linear": (self.pre_trend_free, "no dose-related pre-trend"),
             "exposure_check": (self.dose_exact, "the published dose exact"),
             "maturity_check": (self.delays_flat, "delays that do not grow with the dose"),
-            # the comparison offence shares the scenarios' courts and delays
+            # the comparison set shares the scenarios' courts and delays
             "negative_control": (
                 self.shocks_unrelated and self.delays_flat,
-                "no shock or delay shared with the comparison offence that tracks the dose",
+                f"no shock or delay shared with the {self.comparison} that tracks the dose",
             ),
         }
         zero_unless["negative_control_check"] = zero_unless["negative_control"]  # the headline's row of it
