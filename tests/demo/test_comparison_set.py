@@ -1,11 +1,16 @@
 """The comparison set: written down with its reasons, generated without moving any other
 offence's data, and named in words where the pages use it."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from analysis.demo import generator
 from analysis.domain import taxonomy
+from analysis.sources.homeoffice import read_recorded
+
+PFA = Path(__file__).resolve().parents[1] / "data" / "real" / "prc-pfa-mar2013-onwards-tables201718.csv"
 
 
 def test_the_set_is_outside_the_stalking_rules_and_every_member_has_its_reason():
@@ -55,3 +60,14 @@ def test_a_shock_that_reaches_every_offence_reaches_the_set():
         charged = o.loc[o["outcome_type"] == 1, "recorded_basis"].sum()
         rates[name] = charged / o["recorded_basis"].sum()
     assert rates["shock"] < 0.9 * rates["none"]
+
+
+def test_the_sets_2017_18_volumes_are_the_real_files():
+    """The generator's national 2017/18 volumes for the set's further offences are the real PFA
+    table's (the committed extract holds their rows, British Transport Police included)."""
+    frame, _ = read_recorded(PFA, offences=taxonomy.COMPARISON_OFFENCES)
+    real = frame.groupby("offence_code")["offences"].sum()
+    cfg = generator.default_config()
+    for series in generator.COMPARISON_SERIES:
+        code = cfg[series]["code"]
+        assert cfg[series]["recorded"]["2017/18"] == real[code], code

@@ -38,6 +38,7 @@ def test_the_scenarios_shipped(sims):
         "pretrend",
         "reclassification",
         "second_break",
+        "shared_shocks",
         "slow_charges",
     ]
     with pytest.raises(InputError, match="no such scenario"):
@@ -89,6 +90,34 @@ def test_backlog_is_a_2020_shock_scaled_by_courts(sims):
     diff = logit(_p(sims["backlog"])) - logit(_p(sims["baseline"]))
     assert np.allclose(diff["2020/21"], shock, atol=1e-4)
     assert np.allclose(diff.drop(columns="2020/21"), 0, atol=1e-4)
+
+
+def test_shared_shocks_move_every_offence_alike_and_nothing_else(sims):
+    """The truth's stalking charge log-odds move by the recorded force-year shocks, and the
+    comparison set's charge rates move with them (the shocks a negative control shares); the
+    link's truth and the published volumes are the baseline's."""
+    data, base = sims["shared_shocks"], sims["baseline"]
+    shocks = pd.DataFrame(data.truth["scenario"]["shared_shocks"])  # forces x years
+    assert "shared_shocks" not in base.truth["scenario"]
+    assert 0.1 < shocks.to_numpy().std() < 0.2
+    both = pd.DataFrame({"shock": shocks.mean(axis=1), "dose": _forces(data, "dose_centred")}).dropna()
+    assert len(both) >= 43 and abs(np.corrcoef(both["shock"], both["dose"])[0, 1]) < 0.35
+    diff = logit(_p(data)) - logit(_p(base))
+    years = diff.columns
+    assert np.allclose(diff, shocks[years].loc[diff.index], atol=1e-4)
+    assert data.truth["link"]["total"] == base.truth["link"]["total"]
+    pd.testing.assert_frame_equal(data.recorded, base.recorded)
+
+    def rates(d: generator.SyntheticData, code: str) -> pd.Series:
+        o = d.outcomes[(d.outcomes["offence_code"] == code) & (d.outcomes["financial_year"] == "2019/20")]
+        o = o[o["force"].isin(shocks.index)]
+        charged = o[o["outcome_type"] == 1].groupby("force")["recorded_basis"].sum()
+        return logit(charged / o.groupby("force")["recorded_basis"].sum())
+
+    # the set's rates move with the shocks, force by force (58C, charged ~3%, the noisier)
+    for code in ("105A", "58C"):
+        moved = (rates(data, code) - rates(base, code)).replace([np.inf, -np.inf], np.nan).dropna()
+        assert len(moved) >= 40 and np.corrcoef(moved, shocks.loc[moved.index, "2019/20"])[0, 1] > 0.6, code
 
 
 def test_missing_years_publishes_whole_force_years_as_not_provided(sims):

@@ -58,14 +58,19 @@ def test_negative_control_sentence():
         }
     )
     assert link_text.negative_control_sentence(missing, "stalking").startswith("No negative control: ingest")
-    # the set it pooled, named; "chosen before" only for the set written down in advance
+    # the set it pooled, named; "fixed before" only for the set written down in advance, "do not
+    # touch" only for offences of that set, "pooled" only for several
     named = link_text.negative_control_sentence(models, "stalking", ["46", "105A", "58C"])
     assert (
-        "do not touch, chosen before any estimate was seen (shoplifting (46), assault without injury "
-        "(105A) and criminal damage to a vehicle (58C); counts pooled)" in named
+        "do not touch, a set fixed before it was applied to real data (shoplifting (46), assault "
+        "without injury (105A) and criminal damage to a vehicle (58C); counts pooled)" in named
     )
     other = link_text.negative_control_sentence(models, "stalking", ["8L"])
-    assert "do not touch (harassment (8L); counts pooled)" in other and "chosen before" not in other
+    assert "charges of the comparison offences given (harassment (8L))," in other
+    assert "do not touch" not in other and "fixed before" not in other and "pooled" not in other
+    part = link_text.negative_control_sentence(models, "stalking", ["105A", "58C"])
+    assert "do not touch (assault without injury (105A) and criminal damage" in part
+    assert "fixed before" not in part
 
 
 def test_the_negative_control_warning_names_the_offences_it_pooled():
@@ -76,7 +81,7 @@ def test_the_negative_control_warning_names_the_offences_it_pooled():
     (warning, *_rest) = link_text.warning_sentences(h)
     assert warning.startswith(
         "Warning: charges for offences the stalking rules do not touch (shoplifting (46) and criminal "
-        "damage to a vehicle (58C), pooled) moved with the stalking rise"
+        "damage to a vehicle (58C); counts pooled) moved with the stalking rise"
     )
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from analysis.domain import forces
+from analysis.domain import forces, taxonomy
 from analysis.sources.homeoffice import read_recorded
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 PFA = REAL / "prc-pfa-mar2013-onwards-tables201718.csv"
-PFA_SHA256 = "f9e65142f46a909fa52c937a879b7349f3f7d1c5b2f4fecc084b7e4a3498a75e"
-CODES = ("8Q", "8L", "46")
+PFA_SHA256 = "52f127b8568259717bd4d20a405bf500adb02e784f72b9606a4e4a788a2aa576"
+CODES = taxonomy.DEFAULT_OFFENCES  # 8Q, 8L and the comparison set: 46, 105A, 58C
 FRAUD_BODIES = {"Action Fraud": 4, "CIFAS": 4, "UK Finance": 3}
 
 
@@ -61,7 +61,7 @@ def test_totals_per_force_match_an_independent_read(read):
     assert set(frame.loc[frame.force == forces.BTP, "force_code"]) == {""}
     for code in CODES:
         assert ours[forces.BTP, code] == truth["2017/18", forces.BTP, code]
-    assert len(frame) == 44 * 3 * 4
+    assert len(frame) == 44 * len(CODES) * 4
     assert frame.offences.notna().all()
 
 
@@ -75,12 +75,12 @@ def test_dash_zero_is_zero_not_missing(read):
 def test_non_force_rows_are_dropped_and_counted():
     # by default the fraud bodies' rows are dropped on their codes, before their names are seen
     _, report = read_recorded(PFA)
-    assert report.rows_read == 545 and report.rows_kept == 528
+    assert report.rows_read == 897 and report.rows_kept == 880 == 44 * len(CODES) * 4
     assert not report.non_force_rows_dropped and report.total_rows_dropped == 0
     # asked for their codes too, they are dropped by name and counted
     frame, report = read_recorded(PFA, offences=(*CODES, "AF", "CIFAS", "UK Finance"))
     assert dict(report.non_force_rows_dropped) == FRAUD_BODIES
-    assert report.rows_kept == len(frame) == 528
+    assert report.rows_kept == len(frame) == 880
     assert not set(FRAUD_BODIES) & set(frame.force)
 
 

@@ -383,10 +383,21 @@ class _Scenario:
     link: np.ndarray  # the post-2020 change in stalking charge log-odds beyond link_slope x dose
     case_mix: np.ndarray  # the post-2020 change in stalking charge log-odds from reclassified cases
     missing: list[tuple[str, str]]  # (force, year) outcomes published as "data not provided"
+    shared: np.ndarray  # (years, forces): shocks to every offence's charge log-odds (shared_shocks)
 
     def record(self, grid: _Grid) -> dict:
-        """The scenario's true effects, for truth.json."""
-        return {
+        """The scenario's true effects, for truth.json (the shared shocks only where drawn)."""
+        shared = (
+            {
+                "shared_shocks": {
+                    y: {f.name: round(float(self.shared[i, j]), 6) for j, f in enumerate(grid.forces)}
+                    for i, y in enumerate(grid.all_years)
+                }
+            }
+            if self.shared.any()
+            else {}
+        )
+        return shared | {
             "forces": {
                 f.name: {
                     "charge_delay_quarters": round(float(self.charge_delay[j]), 6),
@@ -446,7 +457,19 @@ def _scenario_effects(cfg: dict, grid: _Grid, dose_c: np.ndarray, reclassified: 
         link=link,
         case_mix=case_mix,
         missing=missing,
+        shared=_shared_shocks(cfg, grid),
     )
+
+
+def _shared_shocks(cfg: dict, grid: _Grid) -> np.ndarray:
+    """shared_shocks: force-year shocks to the charge log-odds of every offence alike (stalking,
+    harassment and the comparison set), independent of the dose: the force-wide charging noise
+    a comparison set is meant to share with stalking. From a stream of its own ([seed, 2021]),
+    so no other draw moves; zeros when the scenario's sd is 0."""
+    sd = float(cfg["scenario"]["shared_shock_sd"])
+    if not sd:
+        return np.zeros((grid.ny, grid.nf))
+    return np.random.default_rng([int(cfg["seed"]), 2021]).normal(0, sd, (grid.ny, grid.nf))
 
 
 def _behaviour_beyond_slope(cfg: dict, rng: np.random.Generator, dose_c: np.ndarray) -> np.ndarray:
@@ -611,7 +634,7 @@ def _charge_probabilities(
                 shift = shift + slope * doses.true_c * post20[i] + slope18 * doses.d2018_c * post18[i]
             m = _solve_intercept(cfg[s]["charge_rate"][y], expected[s][i] + 1e-9, shift)
             mu[s][y] = m
-            extra = scenario.backlog * (y == "2020/21")
+            extra = scenario.backlog * (y == "2020/21") + scenario.shared[i]
             if s == "stalking":
                 extra = extra + scenario.trend * (grid.start[y] - 2019)
                 extra = extra + (scenario.link + scenario.case_mix) * post20[i]
@@ -645,7 +668,7 @@ def _comparison_sims(
     offences recorded per quarter and force, and their outcomes by delay, as `simulate` makes
     them for the others. Force shares from population and a random recording effect, charge
     probabilities expit(year intercept + force effect + force-year noise), with the scenarios'
-    2020/21 backlog shock and charge delays, which reach every offence; no recording jumps and
+    2020/21 backlog shock, shared force-year shocks and charge delays, which reach every offence; no recording jumps and
     no link. Each from a stream of its own ([seed, 4600 + its position])."""
     sims: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for i, s in enumerate(COMPARISON_SERIES):
@@ -662,7 +685,7 @@ def _comparison_sims(
         p = np.zeros((grid.ny, grid.nf))
         for iy, y in enumerate(grid.all_years):
             m = _solve_intercept(c["charge_rate"][y], expected[iy] + 1e-9, u)
-            p[iy] = expit(m + u + noise[iy] + scenario.backlog * (y == "2020/21"))
+            p[iy] = expit(m + u + noise[iy] + scenario.backlog * (y == "2020/21") + scenario.shared[iy])
         mix = _outcome_mix(cfg, rng, grid.nf, c["code"])
         sims[s] = (n_rec, _outcomes_by_delay(cfg, rng, grid, n_rec, p, mix, scenario.delays(grid)))
     return sims

@@ -156,7 +156,7 @@ WARNING_TEXT = {
         "charges may be taking longer where recording rose more, and the headline may be biased."
     ),
     "negative_control": (
-        "Warning: charges for offences the stalking rules do not touch ({offences}, pooled) moved "
+        "Warning: charges for {offences} moved "
         "with the stalking rise (x {x} per twofold difference in growth, p = {p}): something beyond "
         "stalking changed charging in the same forces, and the headline may be biased."
     ),
@@ -169,7 +169,7 @@ def warning_sentences(h: dict) -> list[str]:
         WARNING_TEXT[name].format(
             x=f"{per_doubling(h['checks'][name]['estimate']):.2f}",
             p=f"{h['checks'][name]['p_value']:.2g}",
-            offences=taxonomy.comparison_names(h["checks"][name].get("offences", [])),
+            offences=comparison_words(h["checks"][name].get("offences", [])),
         )
         for name in h["fired"]
     ]
@@ -280,6 +280,22 @@ def influence_sentence(influence: dict, noun: str) -> str:
     )
 
 
+def comparison_words(offences: list[str] | tuple[str, ...], fixed: bool = False) -> str:
+    """The comparison set in words: the set fixed in advance (or part of it) as offences the
+    stalking rules do not touch, any other set as the offences given; 'counts pooled' only when
+    there are several. `fixed`: say when the whole set fixed in advance was used."""
+    codes = tuple(offences)
+    names = taxonomy.comparison_names(codes) + ("; counts pooled" if len(codes) > 1 else "")
+    if codes and set(codes) <= set(taxonomy.COMPARISON_OFFENCES):
+        when = (
+            ", a set fixed before it was applied to real data"
+            if fixed and codes == taxonomy.COMPARISON_OFFENCES
+            else ""
+        )
+        return f"offences the stalking rules do not touch{when} ({names})"
+    return f"the comparison offences given ({names})"
+
+
 def negative_control_sentence(models: pd.DataFrame, noun: str, offences: list[str] | None = None) -> str:
     """The negative control and the triple difference, in words (or why they are missing);
     `offences`: the comparison set's codes they pooled."""
@@ -287,14 +303,9 @@ def negative_control_sentence(models: pd.DataFrame, noun: str, offences: list[st
     nc = m.loc["negative_control"] if "negative_control" in m.index else None
     if nc is None or pd.isna(nc["estimate"]):
         return "No negative control: " + (f"{nc['note']}." if nc is not None else "no comparison offences.")
-    chosen = (
-        ", chosen before any estimate was seen"
-        if tuple(offences or ()) == taxonomy.COMPARISON_OFFENCES
-        else ""
-    )
     text = (
-        f"Negative control: the same model on the charges of offences the stalking rules do not touch{chosen} "
-        f"({taxonomy.comparison_names(offences or [])}; counts pooled), with {noun}'s dose, "
+        f"Negative control: the same model on the charges of {comparison_words(offences or [], fixed=True)}, "
+        f"with {noun}'s dose, "
         f"gives {nc['estimate']:.3f} (95% CI {nc['ci_low']:.3f} to {nc['ci_high']:.3f}), where no link "
         "is expected; "
         + (
