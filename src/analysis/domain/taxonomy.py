@@ -196,7 +196,7 @@ def comparison_names(codes: Iterable[str]) -> str:
 
 def shown_offences(codes: Iterable[str]) -> list[str]:
     """The offences the reports chart among `codes` (sorted): those of the stalking and
-    harassment subgroup. The comparison offence is read for the negative control, not shown."""
+    harassment subgroup. The comparison set is read for the negative control, not shown."""
     return sorted(
         c for c in set(codes) if c in OFFENCE_BY_CODE and OFFENCE_BY_CODE[c].subgroup == SHOWN_SUBGROUP
     )
