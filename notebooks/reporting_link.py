@@ -43,8 +43,8 @@ sections.link_caveats(ctx)
 # %% [markdown]
 # ## Negative control
 #
-# Offences whose recording the stalking rules did not touch, chosen before looking, with
-# stalking's dose: their charges should not move with it.
+# Offences whose recording the stalking rules did not touch (a set fixed before it was applied
+# to real data), with stalking's dose: their charges should not move with it.
 
 # %%
 sections.link_negative_control(ctx)

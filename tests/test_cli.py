@@ -245,6 +245,28 @@ def test_validate_methods_cli(tmp_path, capsys):
     assert exc.value.code == 2
 
 
+@pytest.mark.parametrize("codes", ["8Q", "46,99"])
+def test_validate_methods_refuses_a_comparison_the_generator_cannot_make(codes, tmp_path, capsys):
+    """Stalking itself, or a code the generator makes no data for, would give an empty or
+    circular negative control: refused before any replicate runs, exit 2, nothing written."""
+    out = tmp_path / "v"
+    argv = [
+        "validate-methods",
+        "--reps",
+        "2",
+        "--battery",
+        "headline",
+        "--comparison",
+        codes,
+        "--out",
+        str(out),
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "the generator makes no" in err and "105A" in err and "Traceback" not in err
+    assert not list(out.rglob("*.csv"))
+
+
 @pytest.mark.parametrize(
     "argv,option",
     [
@@ -370,7 +392,7 @@ def test_analyse_takes_the_comparison_set(demo_store, tmp_path, capsys):
         main(argv)
     assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert "'SHOPLIFTING' is not a Home Office offence code" in err and "Traceback" not in err
+    assert "'SHOPLIFTING' is not shaped like a Home Office offence code" in err and "Traceback" not in err
     assert not list(out.rglob("*.csv"))
 
 

@@ -121,8 +121,8 @@ def _comparison(value: str) -> tuple[str, ...]:
         )
     if odd := taxonomy.unlike_codes(codes):
         raise argparse.ArgumentTypeError(
-            f"{', '.join(map(repr, odd))} is not a Home Office offence code (digits, then up to two "
-            f"letters): give comma-separated codes such as {','.join(taxonomy.COMPARISON_OFFENCES)}"
+            f"{', '.join(map(repr, odd))} is not shaped like a Home Office offence code (digits, then "
+            f"up to two letters): give comma-separated codes such as {','.join(taxonomy.COMPARISON_OFFENCES)}"
         )
     return codes
 

@@ -243,3 +243,19 @@ def test_second_break_plants_a_2018_link_on_the_2018_dose(sims):
     slope = np.polyfit(d18, diff["2018/19"], 1)[0]
     assert slope == pytest.approx(-0.4, abs=1e-3)
     assert data.truth["link"]["total"] == pytest.approx(sims["baseline"].truth["link"]["total"], abs=1e-6)
+
+
+def test_the_random_streams_do_not_overlap():
+    """Each stream's keys are its own: two streams sharing a key would draw the same numbers
+    (shared_shocks once drew dose_error's recording-practice shifts, rescaled)."""
+    keys = [k + i for k, size in generator.STREAMS.values() for i in range(size)]
+    assert len(keys) == len(set(keys))
+    assert len(generator.COMPARISON_SERIES) <= generator.STREAMS["comparison"][1]
+    cfg = generator.load_config(None, {"seed": 5})
+    draws = {name: generator.stream(cfg, name).normal(size=50) for name in generator.STREAMS}
+    for a in draws:
+        for b in draws:
+            if a < b:
+                assert abs(np.corrcoef(draws[a], draws[b])[0, 1]) < 0.6, (a, b)
+    with pytest.raises(ValueError, match="no member 1"):
+        generator.stream(cfg, "shared_shocks", 1)

@@ -224,6 +224,17 @@ def test_a_set_member_missing_from_some_quarters_is_left_out_there_not_pooled_si
     rows = link.comparison_estimates(o[~gap], sim.recorded, d, "46, 105a,58C")
     assert "offences 46, 105A and 58C pooled" in rows[0].specification
     assert all(f"{held_back + 4} force-quarters lacking one of the set left out" in r.note for r in rows)
+    assert all("not in the store" not in r.note and "left out of its own" not in r.note for r in rows)
+    assert holed.attrs["incomplete_force_years"] == full.attrs["incomplete_force_years"] + 1
+    # one basis missing for one offence is a different mix on that basis: left out too
+    one_basis = o.copy()
+    one_basis.loc[gap, "recorded_basis"] = pd.NA
+    assert link_panel(one_basis, sim.recorded, link.COMPARISON).attrs["incomplete_cells"] == held_back + 4
+    # an offence with no territorial rows is refused by the panel, and left out of the set held
+    with pytest.raises(InputError, match="no outcomes for 99Z in the territorial forces"):
+        link_panel(o, sim.recorded, (*link.COMPARISON, "99Z"))
+    btp_only = o[(o["offence_code"] != "58C") | (o["force"] == "British Transport Police")]
+    assert link.held_comparison(btp_only, link.COMPARISON) == ("46", "105A")
     assert link.held_comparison(o, "46,105A") == ("46", "105A")
 
 
@@ -232,7 +243,10 @@ def test_the_default_set_leaves_out_the_offence_analysed():
     assert taxonomy.comparison_for("105a") == ("46", "58C")
     assert taxonomy.comparison_for("8Q", "46,8l") == ("46", "8L")
     assert taxonomy.normalise_offence_codes("46") == ("46",)
-    assert taxonomy.unlike_codes(("46", "105A", "SHOPLIFTING", "4 6")) == ["SHOPLIFTING", "4 6"]
+    assert taxonomy.unlike_codes(("46", "105A", "SHOPLIFTING", "4 6", "1/4.1/4.10/4.2")) == [
+        "SHOPLIFTING",
+        "4 6",
+    ]
 
 
 def test_dose_thirds_recover_a_step_in_the_top_third():

@@ -224,6 +224,25 @@ class _Charging:
 # The draws below happen in a fixed order (recording effects, volumes, charge effects and noise,
 # outcome mixes, outcomes and delays, then the publication quirks): changing it changes every
 # generated file, the references and truth.json.
+# The random streams besides the main one (seeded with the seed alone): each draws from
+# default_rng([seed, key + i]) for its i-th member, so that adding or switching on one moves no
+# other's draws. Keys and their members' ranges must not overlap (tests/demo check it).
+STREAMS = {
+    "scenario": (2020, 1),
+    "recording_practice": (2021, 1),
+    "shared_shocks": (2022, 1),
+    "comparison": (4600, 100),
+}
+
+
+def stream(cfg: dict, name: str, member: int = 0) -> np.random.Generator:
+    """The random stream `name` (its `member`-th, for a stream with several) for this seed."""
+    key, size = STREAMS[name]
+    if not 0 <= member < size:
+        raise ValueError(f"stream {name!r}: no member {member} (members 0 to {size - 1})")
+    return np.random.default_rng([int(cfg["seed"]), key + member])
+
+
 def simulate(cfg: dict, offences: tuple[str, ...] | None = None) -> SyntheticData:
     """Simulate the published tables from the config's true parameters (no files written).
 
@@ -300,7 +319,7 @@ def _recording_practice(cfg: dict, nf: int) -> np.ndarray:
     sd = float(cfg["scenario"]["dose_error_sd"])
     if not sd:
         return np.zeros(nf)
-    return np.random.default_rng([int(cfg["seed"]), 2021]).normal(0, sd, nf)
+    return stream(cfg, "recording_practice").normal(0, sd, nf)
 
 
 def information_weights(expected: np.ndarray, grid: _Grid, years: list[str], from_year: int) -> np.ndarray:
@@ -429,7 +448,7 @@ def _scenario_effects(cfg: dict, grid: _Grid, dose_c: np.ndarray, reclassified: 
     its data, are the same whatever the scenario settings). `reclassified` is each force's
     share of post-2020 stalking that is reclassified harassment (the case-mix route)."""
     sc = cfg["scenario"]
-    rng = np.random.default_rng([int(cfg["seed"]), 2020])
+    rng = stream(cfg, "scenario")
     nf = grid.nf
     delay = sc["charge_delay_quarters"] + sc["charge_delay_per_dose"] * np.clip(dose_c, 0, None)
     delay_post = sc["charge_delay_post_per_dose"] * np.clip(dose_c, 0, None)
@@ -464,12 +483,12 @@ def _scenario_effects(cfg: dict, grid: _Grid, dose_c: np.ndarray, reclassified: 
 def _shared_shocks(cfg: dict, grid: _Grid) -> np.ndarray:
     """shared_shocks: force-year shocks to the charge log-odds of every offence alike (stalking,
     harassment and the comparison set), independent of the dose: the force-wide charging noise
-    a comparison set is meant to share with stalking. From a stream of its own ([seed, 2021]),
-    so no other draw moves; zeros when the scenario's sd is 0."""
+    a comparison set is meant to share with stalking. From a stream of its own, so no other
+    draw moves; zeros when the scenario's sd is 0."""
     sd = float(cfg["scenario"]["shared_shock_sd"])
     if not sd:
         return np.zeros((grid.ny, grid.nf))
-    return np.random.default_rng([int(cfg["seed"]), 2021]).normal(0, sd, (grid.ny, grid.nf))
+    return stream(cfg, "shared_shocks").normal(0, sd, (grid.ny, grid.nf))
 
 
 def _behaviour_beyond_slope(cfg: dict, rng: np.random.Generator, dose_c: np.ndarray) -> np.ndarray:
@@ -669,13 +688,13 @@ def _comparison_sims(
     them for the others. Force shares from population and a random recording effect, charge
     probabilities expit(year intercept + force effect + force-year noise), with the scenarios'
     2020/21 backlog shock, shared force-year shocks and charge delays, which reach every offence; no recording jumps and
-    no link. Each from a stream of its own ([seed, 4600 + its position])."""
+    no link. Each from a stream of its own (`stream(cfg, "comparison", its position)`)."""
     sims: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for i, s in enumerate(COMPARISON_SERIES):
         c = cfg[s]
         if offences is not None and c["code"] not in offences:
             continue
-        rng = np.random.default_rng([int(cfg["seed"]), 4600 + i])
+        rng = stream(cfg, "comparison", i)
         share = _sizes(cfg) * np.exp(rng.normal(0, c["recording_sd"], grid.nf))
         national = np.array([float(c["recorded"][y]) for y in grid.all_years])
         expected = national[:, None] * (share / share.sum())[None, :]

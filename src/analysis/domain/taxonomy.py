@@ -210,12 +210,14 @@ def normalise_offence_codes(values: str | Iterable[object]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c for c in map(normalise_offence_code, values) if c))
 
 
-CODE_SHAPE = re.compile(r"\d{1,3}[A-Z]{0,2}")  # the Home Office's codes: '8Q', '46', '105A'
+# the Home Office's codes: '8Q', '46', '105A', and composites such as homicide's '1/4.1/4.10/4.2'
+CODE_SHAPE = re.compile(r"\d{1,3}[A-Z]{0,2}(?:[./]\d{1,3}[A-Z]{0,2})*")
 
 
 def unlike_codes(codes: Iterable[str]) -> list[str]:
     """The normalised `codes` not shaped like a Home Office offence code (digits, then up to two
-    letters), so a typo or a description is caught before any model runs."""
+    letters, or several such joined by '.' or '/'), so a typo or a description is caught before
+    any model runs."""
     return [c for c in codes if not CODE_SHAPE.fullmatch(c)]
 
 

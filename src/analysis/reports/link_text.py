@@ -285,11 +285,13 @@ def comparison_words(offences: list[str] | tuple[str, ...], fixed: bool = False)
     stalking rules do not touch, any other set as the offences given; 'counts pooled' only when
     there are several. `fixed`: say when the whole set fixed in advance was used."""
     codes = tuple(offences)
+    if not codes:
+        return "no comparison offences"
     names = taxonomy.comparison_names(codes) + ("; counts pooled" if len(codes) > 1 else "")
     if codes and set(codes) <= set(taxonomy.COMPARISON_OFFENCES):
         when = (
             ", a set fixed before it was applied to real data"
-            if fixed and codes == taxonomy.COMPARISON_OFFENCES
+            if fixed and set(codes) == set(taxonomy.COMPARISON_OFFENCES)
             else ""
         )
         return f"offences the stalking rules do not touch{when} ({names})"

@@ -36,7 +36,7 @@ from scipy import stats
 from scipy.special import expit, logit
 
 from analysis import outputs
-from analysis.domain import periods, rules, taxonomy
+from analysis.domain import forces, periods, rules, taxonomy
 from analysis.errors import InputError
 from analysis.stats import glm, sensitivity
 from analysis.stats.link_panel import BREAK, PRE, link_panel
@@ -814,14 +814,18 @@ def with_dose(other: pd.DataFrame, d: pd.DataFrame) -> pd.DataFrame:
 
 
 def held_comparison(outcomes: pd.DataFrame, codes: tuple[str, ...]) -> tuple[str, ...]:
-    """The comparison set's offences the outcomes table holds, in the set's order (`codes` as
-    `taxonomy.normalise_offence_codes` takes them)."""
-    present = set(outcomes["offence_code"].unique())
+    """The comparison set's offences the outcomes table holds for the territorial forces (the
+    link models' forces), in the set's order (`codes` as `taxonomy.normalise_offence_codes`
+    takes them)."""
+    terr = {f.name for f in forces.territorial()}
+    present = set(outcomes.loc[outcomes["force"].isin(terr), "offence_code"].unique())
     return tuple(c for c in taxonomy.normalise_offence_codes(codes) if c in present)
 
 
 def set_label(codes: tuple[str, ...]) -> str:
     """'offence 46' for one code, 'offences 46, 105A and 58C pooled' for several."""
+    if not codes:
+        return "no offences"
     if len(codes) == 1:
         return f"offence {codes[0]}"
     return f"offences {', '.join(codes[:-1])} and {codes[-1]} pooled"
@@ -891,6 +895,7 @@ def comparison_estimates(
 ) -> list[Estimate]:
     """The negative control and the triple difference on the comparison set `codes` (those the
     store holds, counts pooled), or one row saying none of them is in the store."""
+    codes = taxonomy.normalise_offence_codes(codes)
     held = held_comparison(outcomes, codes)
     if not held:
         return [
@@ -909,12 +914,15 @@ def comparison_estimates(
     extra = ""
     if missing:  # said on both rows: the set is smaller than the one chosen
         extra += f"; not in the store, so not pooled: {', '.join(missing)}"
-    if other.attrs.get("incomplete_cells"):
+    if n := other.attrs.get("incomplete_cells"):
+        years = other.attrs["incomplete_force_years"]
         extra += (
-            f"; {other.attrs['incomplete_cells']} force-quarters lacking one of the set left out, "
-            "so the mix of offences pooled is the same in every quarter used"
+            f"; {n} force-quarter{'s' if n > 1 else ''} lacking one of the set left out, "
+            "so the mix of offences pooled is the same in every quarter used (on the primary's "
+            f"basis, complete years only, that leaves out {years} force-year{'s' if years > 1 else ''})"
         )
-    if offence in taxonomy.COMPARISON_OFFENCES and offence not in codes:
+    fixed = set(taxonomy.COMPARISON_OFFENCES)
+    if offence in fixed and offence not in codes and set(codes) <= fixed:
         extra += f"; {offence}, the offence analysed, is left out of its own comparison set"
     return [replace(r, note=r.note + extra) for r in rows] if extra else rows
 

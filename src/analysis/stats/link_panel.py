@@ -196,21 +196,28 @@ def _annual_offences(
     return annual, per_q
 
 
-def _complete_cells(o: pd.DataFrame, n_codes: int) -> tuple[pd.DataFrame, int]:
-    """The outcome rows of the force-quarters where all `n_codes` offences pooled have a count,
-    and how many force-quarters lacked one: a quarter missing one offence of a set (no rows, or
-    published as 'data not provided') would change the mix of offences behind the pooled charge
-    rate, and read as a change in charging."""
-    if n_codes < 2:
-        return o, 0
-    fi, yi, code = (pd.factorize(o[c])[0] for c in ("force", "financial_year", "offence_code"))
+def _complete_cells(o: pd.DataFrame) -> tuple[pd.DataFrame, int, int]:
+    """The outcome rows of the force-quarters where every offence pooled in `o` has a count on
+    each basis that any of them has there, and how many force-quarters (and force-years) lacked
+    one: a quarter missing one offence of a set (no rows, or published as 'data not provided')
+    would change the mix of offences behind the pooled charge rate, and read as a change in
+    charging."""
+    code, codes = pd.factorize(o["offence_code"])
+    n = len(codes)  # the offences present (a code with no rows here cannot be waited for)
+    if n < 2:
+        return o, 0, 0
+    fi, yi = (pd.factorize(o[c])[0] for c in ("force", "financial_year"))
     cell = (fi * (yi.max() + 1) + yi) * 4 + o["quarter"].to_numpy(int) - 1
-    seen = np.zeros((cell.max() + 1) * n_codes, bool)
-    counted = o["closed_basis"].notna().to_numpy() | o["recorded_basis"].notna().to_numpy()
-    seen[(cell * n_codes + code)[counted]] = True  # each (cell, offence) with a count, once
-    held = seen.reshape(-1, n_codes).sum(axis=1)
-    short = (held > 0) & (held < n_codes)  # cells with rows, but not for every offence
-    return (o, 0) if not short.any() else (o[~short[cell]], int(short.sum()))
+    short = np.zeros(cell.max() + 1, bool)
+    for basis in ("closed_basis", "recorded_basis"):
+        seen = np.zeros((cell.max() + 1) * n, bool)
+        seen[(cell * n + code)[o[basis].notna().to_numpy()]] = True  # each (cell, offence) once
+        held = seen.reshape(-1, n).sum(axis=1)
+        short |= (held > 0) & (held < n)  # some offences counted on this basis, not all
+    if not short.any():
+        return o, 0, 0
+    years = np.unique(np.flatnonzero(short) // 4)
+    return o[~short[cell]], int(short.sum()), len(years)
 
 
 def link_panel(
@@ -233,7 +240,13 @@ def link_panel(
     o = outcomes[outcomes["offence_code"].isin(codes) & outcomes["force"].isin(terr)]
     if o.empty:
         raise InputError(f"link: no outcomes for {', '.join(codes)} in the store.")
-    o, incomplete = _complete_cells(o, len(codes))
+    if absent := sorted(set(codes) - set(o["offence_code"])):
+        # pooled, an offence with no rows would leave every quarter short of it
+        raise InputError(
+            f"link: no outcomes for {', '.join(absent)} in the territorial forces; pool only "
+            "offences the store holds for them."
+        )
+    o, incomplete, incomplete_years = _complete_cells(o)
     cells = _cells(o)
     rec = recorded[recorded["offence_code"].isin(codes) & recorded["force"].isin(terr)]
     source = "PFA recorded offences"
@@ -286,6 +299,7 @@ def link_panel(
     g.attrs["dose_source"] = source
     g.attrs["offences"] = codes
     g.attrs["incomplete_cells"] = incomplete
+    g.attrs["incomplete_force_years"] = incomplete_years
     return g
 
 

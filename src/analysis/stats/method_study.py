@@ -27,6 +27,7 @@ from analysis import workers
 from analysis.demo import editions as demo_editions
 from analysis.demo import generator
 from analysis.domain import forces, rules, taxonomy
+from analysis.errors import InputError
 from analysis.sources.homeoffice import OUTCOME_REQUIRED
 from analysis.stats import BATTERIES, force_gaps, funnel, headline, link, nowcast, shrinkage
 from analysis.stats.link_panel import counted_as, link_panel
@@ -656,10 +657,16 @@ def validate_methods(
     `comparison` the negative control's comparison set (the tables made before the set was
     chosen used shoplifting, 46, alone)."""
     base = dict(overrides or {})
-    generator.load_config(config, base, scenario)  # fail fast on a bad config or scenario
+    cfg = generator.load_config(config, base, scenario)  # fail fast on a bad config or scenario
     if battery not in BATTERIES:
         raise ValueError(f"battery must be one of {BATTERIES}, not {battery!r}")
     codes = taxonomy.comparison_for(taxonomy.STALKING, comparison)
+    made = [cfg[s]["code"] for s in generator.ALL_SERIES if cfg[s]["code"] != taxonomy.STALKING]
+    if odd := [c for c in codes if c not in made]:
+        raise InputError(
+            f"--comparison {','.join(codes)}: the generator makes no {', '.join(odd)} to compare "
+            f"stalking with (it makes {', '.join(made)}); give codes from those."
+        )
     tasks = [(r, dict(base, seed=seed + r), config, scenario, battery, codes) for r in range(reps)]
     jobs = jobs or min(os.cpu_count() or 1, reps)
     # the records in task order whatever the executor, so they do not depend on which worker
