@@ -710,8 +710,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--comparison",
         type=_comparison,
-        help="link batteries: the negative control's comparison set, comma-separated offence codes "
-        f"(default: {','.join(taxonomy.COMPARISON_OFFENCES)}; the tables committed before the set "
+        help="link batteries: the negative control's comparison set, comma-separated codes of "
+        f"offences the generator makes besides stalking ({taxonomy.HARASSMENT}, {', '.join(taxonomy.COMPARISON_OFFENCES)}; "
+        f"default: {','.join(taxonomy.COMPARISON_OFFENCES)}; the tables committed before the set "
         "was chosen used 46 alone)",
     )
     s.set_defaults(func=_cmd_validate_methods)
