@@ -288,7 +288,7 @@ def comparison_words(offences: list[str] | tuple[str, ...], fixed: bool = False)
     if not codes:
         return "no comparison offences"
     names = taxonomy.comparison_names(codes) + ("; counts pooled" if len(codes) > 1 else "")
-    if codes and set(codes) <= set(taxonomy.COMPARISON_OFFENCES):
+    if set(codes) <= set(taxonomy.COMPARISON_OFFENCES):
         when = (
             ", a set fixed before it was applied to real data"
             if fixed and set(codes) == set(taxonomy.COMPARISON_OFFENCES)

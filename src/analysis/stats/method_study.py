@@ -135,7 +135,7 @@ class Truths:
     shocks_unrelated: bool  # no charging shock shared with the comparison set tracks the dose
     bent: bool  # the link is curved in the dose (heterogeneous's slope_curvature)
     gaps: dict[str, float]  # each force's true gap from the national line (the force pages' estimand)
-    comparison: str = "comparison offence"  # what the negative control pools, in the tables' words
+    comparison: str  # what the negative control pools, in the tables' words
 
     @classmethod
     def of(cls, cfg: dict, truth: dict, comparison: tuple[str, ...] = link.COMPARISON) -> Truths:
