@@ -144,3 +144,15 @@ def test_means_print_the_mean_estimate_and_name_each_rows_parameter(tmp_path):
         check=True,
     ).stdout
     assert "| mean (MCSE) |" in out and f"| {share} | 0.95 | +0.9570 (0.0030) |" in out
+
+
+def test_width_prints_the_mean_width_and_refuses_a_table_without_one(tmp_path):
+    path = tmp_path / "t.csv"
+    table = _table()
+    table.assign(mean_width=0.25, mean_width_mcse=0.002).to_csv(path, index=False)
+    cmd = [sys.executable, str(TOOL), str(path), "--estimator", "est", "--width"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    assert "| mean width (MCSE) |" in out.splitlines()[0] and "| 0.2500 (0.0020) |" in out
+    table.drop(columns=["mean_width", "mean_width_mcse"]).to_csv(path, index=False)
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    assert run.returncode == 2 and "has no mean_width column" in run.stderr

@@ -96,13 +96,15 @@ def markdown(
     parameter: bool = False,
     silent: bool = False,
     means: bool = False,
+    width: bool = False,
 ) -> str:
     """The chosen rows (every estimator's if `estimators` is None) in the order asked for
     (scenario, then estimator), as a Markdown table; with `bounds`, two more columns: the bias's
     Monte Carlo interval and the coverage's lower bound; with `parameter`, the parameter scored
     and the verdict (for estimators with several rows, such as the funnels); with `silent`, the
     headline's warned and silent-miss rates; with `means`, the mean estimate in place of the
-    bias (for rows that score a share or an error, whose Monte Carlo error is the bias's)."""
+    bias (for rows that score a share or an error, whose Monte Carlo error is the bias's); with
+    `width`, the intervals' mean width (tables made before it was scored have none)."""
     rows = table if estimators is None else table[table["estimator"].isin(estimators)]
     if scenarios:
         rows = rows[rows["scenario"].isin(scenarios)]
@@ -115,6 +117,9 @@ def markdown(
     if silent:
         head += " warned (MCSE) | silent miss (MCSE) |"
         rule += "---|---|"
+    if width:
+        head += " mean width (MCSE) |"
+        rule += "---|"
     if bounds:
         head += " bias ± 1.96 MCSE | coverage − 1.96 MCSE |"
         rule += "---|---|"
@@ -135,6 +140,7 @@ def markdown(
                 if silent
                 else ""
             )
+            + (f" {r.mean_width:.4f} ({r.mean_width_mcse:.4f}) |" if width else "")
             + (_bounds(r) if bounds else "")
             + (f" {r.verdict} |" if parameter else "")
         )
@@ -157,6 +163,11 @@ def main() -> None:
         help="add the headline's warned and silent-miss rates (a --battery headline table)",
     )
     p.add_argument(
+        "--width",
+        action="store_true",
+        help="add the intervals' mean width, with its Monte Carlo error",
+    )
+    p.add_argument(
         "--means",
         action="store_true",
         help="the mean estimate in place of the bias (rows scoring a share or an error)",
@@ -177,6 +188,8 @@ def main() -> None:
     if not a.estimator and not a.misses:
         p.error("name at least one --estimator, or ask for --misses")
     table = pd.read_csv(a.table)
+    if a.width and "mean_width" not in table:
+        p.error(f"{a.table} has no mean_width column: it was made before interval widths were scored")
     if a.estimator:
         table = table[table["estimator"].isin(a.estimator)]
     if a.scenario:
@@ -198,6 +211,7 @@ def main() -> None:
             parameter=a.misses or several,
             silent=a.silent,
             means=a.means,
+            width=a.width,
         )
     )
 

@@ -135,6 +135,27 @@ def test_silent_misses_count_misses_no_warning_flagged():
     )
 
 
+def test_the_study_scores_the_intervals_mean_width_and_skips_one_not_computed():
+    records = pd.DataFrame(
+        {
+            "rep": range(4),
+            "estimator": "headline",
+            "parameter": "link total",
+            "truth": -0.4,
+            "estimate": -0.4,
+            "ci_low": [-0.5, -0.6, np.nan, -0.5],
+            "ci_high": [-0.3, -0.2, np.nan, -0.2],
+            "p_value": 0.01,
+        }
+    )
+    row = method_study.summarise(records).iloc[0]
+    widths = np.array([0.2, 0.4, 0.3])
+    assert row["mean_width"] == pytest.approx(widths.mean())
+    assert row["mean_width_mcse"] == pytest.approx(widths.std(ddof=1) / np.sqrt(3))
+    no_interval = method_study.summarise(records.drop(columns=["ci_low", "ci_high"])).iloc[0]
+    assert np.isnan(no_interval["mean_width"]) and np.isnan(no_interval["mean_width_mcse"])
+
+
 def test_the_words_are_the_summary_s_numbers(baseline):
     from analysis.reports import link_text
 

@@ -111,6 +111,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "warned_rate_mcse": ("Warning shown: Monte Carlo SE", "pct"),
     "silent_miss_rate": ("Missed the truth with no warning", "pct"),
     "silent_miss_rate_mcse": ("Missed with no warning: Monte Carlo SE", "pct"),
+    "mean_width": ("Mean width of the 95% interval", "num3"),
+    "mean_width_mcse": ("Width: Monte Carlo SE", "num3"),
     "verdict": ("Against the targets", "text"),
     "scenario": ("Scenario", "text"),
     "judgement": ("Holds up?", "text"),

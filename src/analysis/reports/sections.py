@@ -1031,6 +1031,8 @@ VALIDATION_SHOWN = [
 
 
 HEADLINE_SHOWN = ["warned_rate", "silent_miss_rate", "silent_miss_rate_mcse"]
+# the intervals' mean width (tables made before it was scored lack it): what coverage costs
+WIDTH_SHOWN = ["mean_width", "mean_width_mcse"]
 
 
 def validation_table(table: pd.DataFrame, caption: str = "") -> Table:
@@ -1039,7 +1041,7 @@ def validation_table(table: pd.DataFrame, caption: str = "") -> Table:
     where the larger studies' Monte Carlo errors sit."""
     shown = [c for c in VALIDATION_SHOWN if c in table.columns]
     # the headline battery's own columns, where a table scores the headline
-    extra = [c for c in HEADLINE_SHOWN if c in table.columns and table[c].notna().any()]
+    extra = [c for c in (*HEADLINE_SHOWN, *WIDTH_SHOWN) if c in table.columns and table[c].notna().any()]
     shown[shown.index("reps") : shown.index("reps")] = extra
     kinds = {"bias": "num4", "bias_mcse": "num4", "truth": "num3", "mean_estimate": "num4"}
     return people_table(table[shown], kinds=kinds, caption=caption)

@@ -1194,7 +1194,8 @@ def _secondary_estimates(
             level,
             PRIMARY.success,
             PRIMARY.total,
-            note="robustness to reclassification",
+            note="charging across stalking and harassment together, which the reclassification "
+            "between them does not move: a different quantity from the headline, not a check on it",
         )
     )
     others = (closed_all_years, donut, cohort_share, cohort_mix, recorded_all, recorded_mature)

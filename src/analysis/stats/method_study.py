@@ -53,6 +53,8 @@ COLUMNS = [
     "silent_miss_rate",
     "warned_rate_mcse",
     "silent_miss_rate_mcse",
+    "mean_width",
+    "mean_width_mcse",
     "verdict",
 ]
 # what the estimators read of the outcomes table: stalking, harassment for the combined model,
@@ -575,6 +577,7 @@ def summarise(records: pd.DataFrame) -> pd.DataFrame:
             "coverage_mcse": _proportion_mcse(coverage, reps),
             "rejection_rate_mcse": _proportion_mcse(rejection, reps),
             **_warning_rates(g, t, has_ci and known),
+            **(_width(g) if has_ci else {"mean_width": np.nan, "mean_width_mcse": np.nan}),
         }
         row["verdict"] = verdict(row)
         rows.append(row)
@@ -605,6 +608,18 @@ def _warning_rates(g: pd.DataFrame, t: pd.Series, scored: bool) -> dict[str, flo
     }
 
 
+def _width(g: pd.DataFrame) -> dict[str, float]:
+    """The mean width of the 95% intervals (upper less lower, on the estimate's scale) and its
+    Monte Carlo error: what a bound's coverage is bought with (an interval that covers by being
+    wide says little). Replicates whose interval could not be computed are left out."""
+    w = (g["ci_high"].astype(float) - g["ci_low"].astype(float)).dropna()
+    n = len(w)
+    return {
+        "mean_width": float(w.mean()) if n else np.nan,
+        "mean_width_mcse": float(w.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan,
+    }
+
+
 def _with_error(value: float, mcse: float) -> str:
     if not np.isfinite(value):
         return ""
@@ -629,6 +644,7 @@ def summary_text(table: pd.DataFrame) -> str:
                     ("rejection (MCSE)", "rejection_rate"),
                     ("warned (MCSE)", "warned_rate"),
                     ("silent miss (MCSE)", "silent_miss_rate"),
+                    ("mean width (MCSE)", "mean_width"),
                 )
             },
             "reps": table["reps"],
