@@ -94,18 +94,29 @@ def test_the_committed_tables_are_read_in_order_with_their_commands(tmp_path):
     )
     folder = _folder(
         tmp_path,
-        {"validation_primary.csv": primary, "validation.csv": TABLE, "validation_null.csv": TABLE},
-        {"validation_primary": "stalking-outcomes validate-methods --battery primary\nseeds 1000-2999\n"},
+        {
+            "validation_republication_primary.csv": primary,
+            "validation_republication.csv": TABLE,
+            "validation_republication_null.csv": TABLE,
+        },
+        {
+            "validation_republication_primary": "stalking-outcomes validate-methods --battery primary\n"
+            "seeds 1000-2999\n"
+        },
     )
     (folder / "validation_replicates.csv").write_text("not a table of results\n")
     study = validation_text.read_study(str(folder))
-    assert [t.name for t in study] == ["validation.csv", "validation_null.csv", "validation_primary.csv"]
+    assert [t.name for t in study] == [
+        "validation_republication.csv",
+        "validation_republication_null.csv",
+        "validation_republication_primary.csv",
+    ]
     assert study[2].command == ["stalking-outcomes validate-methods --battery primary", "seeds 1000-2999"]
     assert study[2].primary_battery and not study[0].primary_battery
     opening = validation_text.opening(study).markdown
     assert "GENERATED DATA" in opening
     assert (
-        "validation_primary.csv, baseline scenario, true link_slope -0.4, 2,000 replicates: bias "
+        "validation_republication_primary.csv, baseline scenario, true link_slope -0.4, 2,000 replicates: bias "
         "+0.0023 (Monte Carlo SE 0.0015), 95% interval coverage 93.8% (Monte Carlo SE 0.5 points)"
     ) in opening
     shown = validation_text.study_table(study[2])
@@ -127,6 +138,28 @@ def test_the_committed_tables_are_read_in_order_with_their_commands(tmp_path):
     assert isinstance(validation_text.study_figure(study), plots.Shown)
 
 
+def test_records_of_an_earlier_generator_are_said_so_and_not_judged(tmp_path):
+    """A superseded table (validation.csv, made by an earlier generator) comes after the current
+    ones, says why it is kept, and is neither judged nor drawn while a current table is there."""
+    folder = _folder(tmp_path, {"validation.csv": TABLE, "validation_republication.csv": TABLE}, {})
+    study = validation_text.read_study(str(folder))
+    assert [t.name for t in study] == ["validation_republication.csv", "validation.csv"]
+    assert not study[0].superseded and "before commit 0513991" in study[1].superseded
+    words = validation_text.holds_up(study).markdown
+    assert words.count("### validation") == 1 and "### validation_republication.csv" in words
+    assert "Not judged here, being records of an earlier generator or count" in words
+    assert "**Superseded**: a record" in validation_text.study_table(study[1])[0].markdown
+    assert "Superseded" not in validation_text.study_table(study[0])[0].markdown
+    assert "validation_republication.csv, baseline scenario" in validation_text.opening(study).markdown
+    assert "validation.csv, baseline" not in validation_text.opening(study).markdown
+    figure = validation_text.study_figure(study)
+    assert isinstance(figure, plots.Shown) and "in validation_republication.csv," in figure.alt
+    # with only the record, it is drawn and said to be one
+    (tmp_path / "old").mkdir()
+    only = validation_text.read_study(str(_folder(tmp_path / "old", {"validation.csv": TABLE}, {})))
+    assert "a record of an earlier generator" in validation_text.study_figure(only).alt
+
+
 def test_rates_from_fewer_than_100_replicates_are_never_shown(tmp_path):
     thin = pd.DataFrame(
         [
@@ -136,7 +169,7 @@ def test_rates_from_fewer_than_100_replicates_are_never_shown(tmp_path):
         ]
     )
     thin["verdict"] = "coverage consistent with 95%; size consistent with 5% (within ±6.8 points)"
-    study = validation_text.read_study(str(_folder(tmp_path, {"validation.csv": thin}, {})))
+    study = validation_text.read_study(str(_folder(tmp_path, {"validation_republication.csv": thin}, {})))
     table = (
         study[0]
         .table.set_index(["scenario", "estimator"])
@@ -160,7 +193,7 @@ def test_rates_from_fewer_than_100_replicates_are_never_shown(tmp_path):
     assert "**baseline**" not in words and "**backlog**" in words and note in words
     # a table with every rate blanked: nothing judged, and why
     (tmp_path / "all_thin").mkdir()
-    thin.iloc[:2].to_csv(tmp_path / "all_thin" / "validation.csv", index=False)
+    thin.iloc[:2].to_csv(tmp_path / "all_thin" / "validation_republication.csv", index=False)
     words = validation_text.holds_up(validation_text.read_study(str(tmp_path / "all_thin"))).markdown
     assert "Nothing is judged here. Coverage and rejection rates are not shown for 2 row(s)" in words
 
@@ -171,7 +204,11 @@ def test_the_project_tables_are_found_from_anywhere_in_a_checkout(tmp_path, monk
         pytest.skip("an installed package without its docs/")
     monkeypatch.chdir(tmp_path)  # no docs/ here: the checkout's own, as for the methods page
     study = validation_text.read_study()
-    assert study[0].name == "validation.csv" and all(t.table["reps"].min() >= 100 for t in study)
+    names = [t.name for t in study]
+    assert "validation.csv" in names and all(t.table["reps"].min() >= 100 for t in study)
+    # the current tables first, every record after them
+    kinds = [bool(t.superseded) for t in study]
+    assert kinds == sorted(kinds) and not kinds[0]
     assert all(t.command for t in study)  # each committed table beside the command that made it
 
 

@@ -373,6 +373,16 @@ def test_primary_estimate_on_the_default_demo(sim):
     text = link_text.described(r, synthetic=True)
     assert r.influence["force"].iloc[0] in text["influence_sentence"]
     assert "No force has zero dose" in text["caveats"][0] and r.dose.idxmax() in text["caveats"][0]
+    # each caveat only where it applies: the 8Q + 8L and closed-basis rows when they were fitted,
+    # the wild bootstrap when it ran
+    said = " ".join(text["caveats"])
+    assert "The 8Q + 8L row" in said and "The closed basis" in said and "wild cluster bootstrap" in said
+    without = r.models[~r.models["estimator"].isin(["combined_8Q_8L", "closed_basis_all_years", "donut"])]
+    fewer = " ".join(
+        link_text.caveats({**r.primary, "p_value_wild_bootstrap": float("nan")}, r.dose, without)
+    )
+    assert "8Q + 8L" not in fewer and "closed basis" not in fewer and "wild cluster bootstrap" not in fewer
+    assert "43 clusters" in fewer or f"{r.primary['n_forces']} clusters" in fewer
     assert "GENERATED" in text["data_source"] and "headline_sentence" not in text  # no headline attached
     es = r.event_study.set_index("financial_year")
     assert es.loc["2019/20", "estimate"] == 0 and es.loc["2019/20", "reference"]

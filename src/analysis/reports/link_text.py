@@ -399,9 +399,18 @@ def pre_trend_sensitivity_sentence(sens: dict | None) -> str:
     )
 
 
-def caveats(primary: dict, dose: pd.Series) -> list[str]:
-    """What the estimate is not, for a reader: no zero dose, association, basis, clusters,
-    reclassification. `dose` is each force's dose in the primary fit."""
+def _fitted(models: pd.DataFrame, *names: str) -> bool:
+    """Whether the models table has an estimate for any of `names`."""
+    rows = models[models["estimator"].isin(names)]
+    return bool(np.isfinite(pd.to_numeric(rows["estimate"], errors="coerce")).any())
+
+
+def caveats(primary: dict, dose: pd.Series, models: pd.DataFrame) -> list[str]:
+    """What the estimate is not, for a reader, each only where it applies to this run: no zero
+    dose (or a fall in some forces), association, the basis (and the closed-basis rows, where
+    the models table has them), clusters (and the wild bootstrap, where it ran), and the 8Q + 8L
+    row (where it was fitted). `dose` is each force's dose in the primary fit; `models` the
+    link models table."""
     g, noun = primary["n_forces"], rules.offence_noun(primary["offence"])
     spread = (
         f"(smallest growth x{np.exp(dose.min()):.2f} in {dose.idxmin()}, largest "
@@ -416,26 +425,41 @@ def caveats(primary: dict, dose: pd.Series) -> list[str]:
         else f"Recorded {noun} rose in {rose} forces and fell in {fell} from {PRE} to {BREAK} {spread}. "
         "The estimate compares forces with larger changes in recording to forces with smaller ones."
     )
-    return [
-        where,
-        "This is an association between forces, not a causal effect of the counting-rule change: "
-        f"forces that recorded more new {noun} may differ in other ways that changed at the same time.",
+    basis = (
         "Charge rates are on the recorded basis: of the outcomes assigned to offences recorded in "
         "each year by the time the data were counted, the share charged. This times the comparison "
         "by the year an offence was recorded, as the effect is. Each edition counts every year to "
         "one date, so the latest years' outcomes are less complete than older years'; only years "
         'whose offences have been followed at least two years are compared (docs/methods.md, "The '
-        'recorded basis the link estimators assume"). The closed basis (investigations closed in the '
-        f"year) mixes offences recorded in different years; fitted on it, with or without "
-        f"{' and '.join(DONUT_YEARS)}, the estimate is biased in the method study's scenarios "
-        "(docs/methods.md): those rows are sensitivity analyses.",
+        'recorded basis the link estimators assume").'
+    )
+    if _fitted(models, "closed_basis_all_years", "donut"):
+        basis += (
+            " The closed basis (investigations closed in the year) mixes offences recorded in "
+            f"different years; fitted on it, with or without {' and '.join(DONUT_YEARS)}, the "
+            "estimate is biased in the method study's scenarios (docs/methods.md): those rows are "
+            "sensitivity analyses."
+        )
+    clusters = (
         f"{g} forces are {g} clusters: intervals use the leave-one-force-out jackknife (CV3) "
-        "standard error with t(G-1) critical values, and the wild cluster bootstrap p-value does "
-        "not rely on large-cluster asymptotics.",
-        "The 8Q + 8L row of the models table fits stalking and harassment together: charging "
-        "across both offences, which the reclassification between them does not move. It measures "
-        "a different quantity from the headline and is not a check on it.",
+        "standard error with t(G-1) critical values"
+    )
+    if np.isfinite(primary.get("p_value_wild_bootstrap", np.nan)):
+        clusters += ", and the wild cluster bootstrap p-value does not rely on large-cluster asymptotics"
+    said = [
+        where,
+        "This is an association between forces, not a causal effect of the counting-rule change: "
+        f"forces that recorded more new {noun} may differ in other ways that changed at the same time.",
+        basis,
+        clusters + ".",
     ]
+    if _fitted(models, "combined_8Q_8L"):
+        said.append(
+            "The 8Q + 8L row of the models table fits stalking and harassment together: charging "
+            "across both offences, which the reclassification between them does not move. It "
+            "measures a different quantity from the headline and is not a check on it."
+        )
+    return said
 
 
 # each warning's power: its row in the study's table, the check it is on the page, and the
@@ -567,6 +591,6 @@ def described(result: LinkResult, synthetic: bool) -> dict:
         "marginal_effect_sentence": marginal_effect_sentence(result.primary["marginal_effect"], noun),
         "dose_shape_sentence": dose_shape_sentence(result.models),
         "dose_spline_sentence": spline_sentence(result.primary.get("dose_spline")),
-        "caveats": caveats(result.primary, result.dose),
+        "caveats": caveats(result.primary, result.dose, result.models),
         "data_source": data_source_label(synthetic),
     }

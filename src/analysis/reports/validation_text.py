@@ -39,6 +39,29 @@ MIN_REPS = 20  # below this the Monte Carlo SEs are themselves too rough to judg
 MIN_RATE_REPS = 100
 RATE_COLUMNS = ("coverage", "coverage_mcse", "rejection_rate", "rejection_rate_mcse")
 HOLDS, FAILS, UNSETTLED = "holds up", "fails", "not settled"
+# Committed tables kept as a record of an earlier generator or count, not of the methods as they
+# now run: the page says so beside each, and judges and draws only the others. (Made before
+# commit 0513991 the generator had one route, no dose-driven 2020 jump and eight scenarios;
+# before 899f6c9 its link truth weighted forces by offences, not binomial information, which
+# moved the truths of `heterogeneous`, `reclassification` and `dose_error`.)
+_OLD_GENERATOR = (
+    "a record, not the methods as they now run: made by the generator before commit 0513991 "
+    "(one route, no dose-driven 2020 jump, eight scenarios), with each year's recorded basis "
+    "counted a quarter after its own end, and not rerun since"
+)
+SUPERSEDED = {
+    "validation.csv": f"{_OLD_GENERATOR}; validation_republication.csv, where present, is its rerun",
+    "validation_null.csv": _OLD_GENERATOR,
+    "validation_primary.csv": _OLD_GENERATOR,
+    "validation_primary_null.csv": _OLD_GENERATOR,
+    "validation_primary_5000.csv": _OLD_GENERATOR,
+    "validation_headline.csv": (
+        "a record: the headline with each year's recorded basis counted a quarter after its own "
+        "end, shoplifting alone as the negative control's comparison, and the link truth before "
+        "it weighted forces by binomial information (commit 899f6c9); the pages read "
+        "validation_republication_headline.csv"
+    ),
+}
 # the columns of the scenario x estimator table, each figure beside its Monte Carlo error: the
 # page's columns (sections.VALIDATION_SHOWN) less what the summary leaves to the full table
 TABLE_COLUMNS = [c for c in sections.VALIDATION_SHOWN if c not in ("parameter", "mean_estimate", "verdict")]
@@ -154,6 +177,11 @@ class StudyTable:
     thin_rows: int  # rows whose rates were blanked (fewer than MIN_RATE_REPS replicates)
 
     @property
+    def superseded(self) -> str:
+        """Why the table is kept as a record only ('' for a current table)."""
+        return SUPERSEDED.get(self.name, "")
+
+    @property
     def primary_battery(self) -> bool:
         """Whether it holds the primary link estimator alone (`--battery primary`)."""
         return set(self.table["estimator"]) == {"primary"}
@@ -178,10 +206,13 @@ def study_folder(folder: str = "") -> Path | None:
     return Path(folder)
 
 
-def _order(path: Path) -> tuple[int, str]:
-    """The full battery first, then its null twin, then the others by name."""
+def _order(path: Path) -> tuple[bool, int, str]:
+    """Current tables before records (`SUPERSEDED`); within each, the full battery first (its
+    rerun under a republication's count before it), then its null twin, then the others by name."""
     first = outputs.VALIDATION.relpath()
-    return ({first: 0, first.replace(".csv", "_null.csv"): 1}.get(path.name, 2), path.name)
+    rerun = first.replace(".csv", "_republication.csv")
+    lead = [rerun, rerun.replace(".csv", "_null.csv"), first, first.replace(".csv", "_null.csv")]
+    return (path.name in SUPERSEDED, lead.index(path.name) if path.name in lead else len(lead), path.name)
 
 
 def without_thin_rates(table: pd.DataFrame) -> pd.DataFrame:
@@ -237,10 +268,12 @@ def _reps_text(table: pd.DataFrame) -> str:
 
 
 def opening(study: list[StudyTable]) -> Prose:
-    """The banner and, from each table, the primary estimator under the baseline scenario (or
-    the table's first), with its replicates and Monte Carlo errors."""
+    """The banner and, from each current table (each table, if every one is a record), the
+    primary estimator under the baseline scenario (or the table's first), with its replicates
+    and Monte Carlo errors."""
     rows = []
-    for t in study:
+    current = [t for t in study if not t.superseded] or study
+    for t in current:
         primary = t.table[t.table["estimator"] == "primary"]
         if primary.empty:
             continue
@@ -256,8 +289,9 @@ def holds_up(study: list[StudyTable]) -> Prose:
     """Which estimators hold up under which scenario (`summary`), for each table of the full
     battery (every estimator), headed by its file and true slope."""
     parts = []
+    records = [t.name for t in study if t.superseded and not t.primary_battery]
     for t in study:
-        if t.primary_battery:
+        if t.primary_battery or t.superseded:
             continue
         scored = interval_rows(t.table)
         truths = scored.query("estimator == 'primary'")["truth"]
@@ -270,19 +304,26 @@ def holds_up(study: list[StudyTable]) -> Prose:
             f"### {t.name} ({_reps_text(t.table)}{slope})\n\n{summary(t.table).markdown}"
             + (f"\n\n{note}" if note else "")
         )
+    if records:
+        parts.append(
+            f"Not judged here, being records of an earlier generator or count (each says which below): "
+            f"{', '.join(records)}."
+        )
     return Prose("\n\n".join(parts) or "No table of the full battery (every estimator) here.")
 
 
 def study_figure(study: list[StudyTable]) -> plots.Shown | Prose:
-    """Bias and coverage by scenario with their Monte Carlo error bars, for the first table of
-    the full battery (the catalogue's VALIDATION when present)."""
+    """Bias and coverage by scenario with their Monte Carlo error bars, for the first current
+    table of the full battery (a record, said so, only when there is no current one)."""
     full = [t for t in study if not t.primary_battery and not interval_rows(t.table).empty]
     if not full:
         return Prose("No table of the full battery (every estimator) here to draw.")
+    chosen = min(full, key=lambda t: bool(t.superseded))  # the study's order within each kind
+    record = " (a record of an earlier generator: see its table below)" if chosen.superseded else ""
     return plots.show(
-        plots.validation_plot(judgements(full[0].table)),
+        plots.validation_plot(judgements(chosen.table)),
         alt=f"Bias and 95% interval coverage of each interval estimator under each scenario in "
-        f"{full[0].name}, with Monte Carlo error bars (generated data)",
+        f"{chosen.name}{record}, with Monte Carlo error bars (generated data)",
     )
 
 
@@ -291,6 +332,8 @@ def study_table(table: StudyTable) -> list[Prose | Table]:
     blanked rates said, then every row with its replicates and Monte Carlo errors."""
     command = "\n".join(f"    {line}" for line in table.command) or "    (no command file beside it)"
     head = f"### {table.name}\n\n{len(table.table)} rows, {_reps_text(table.table)}; made by:\n\n{command}"
+    if table.superseded:
+        head = head.replace("\n\n", f"\n\n**Superseded**: {table.superseded}.\n\n", 1)
     note = thin_note(table)
     return [
         Prose(head + (f"\n\n{note}" if note else "")),
