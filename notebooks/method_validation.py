@@ -12,10 +12,11 @@
 # A simulation study on generated data whose true parameters are known: each named scenario
 # breaks one of the generator's assumptions, and every estimator is scored against the truth,
 # each figure with its Monte Carlo error and the number of replicates behind it. This page shows
-# the study's committed tables (`docs/validation/`, made by `make validate` and `make
-# validate-primary`; the command that made each is shown with it); it runs no simulation. A
-# coverage or rejection rate from fewer than 100 replicates is never shown. All data here are
-# GENERATED.
+# the study's committed tables (`docs/validation/`, made by `stalking-outcomes validate-methods`
+# through the Makefile's `validate` targets; the command that made each is shown with it); it
+# runs no simulation. Tables kept as a record of an earlier generator or count come last, each
+# saying why, and are not judged. A coverage or rejection rate from fewer than 100 replicates is
+# never shown. All data here are GENERATED.
 
 # %% tags=["parameters"]
 folder = ""

