@@ -40,10 +40,7 @@ MIN_RATE_REPS = 100
 RATE_COLUMNS = ("coverage", "coverage_mcse", "rejection_rate", "rejection_rate_mcse")
 HOLDS, FAILS, UNSETTLED = "holds up", "fails", "not settled"
 # Committed tables kept as a record of an earlier generator or count, not of the methods as they
-# now run: the page says so beside each, and judges and draws only the others. (Made before
-# commit 0513991 the generator had one route, no dose-driven 2020 jump and eight scenarios;
-# before 899f6c9 its link truth weighted forces by offences, not binomial information, which
-# moved the truths of `heterogeneous`, `reclassification` and `dose_error`.)
+# now run: the page says so beside each, and judges and draws only the others.
 _OLD_GENERATOR = (
     "a record, not the methods as they now run: made by the generator before commit 0513991 "
     "(one route, no dose-driven 2020 jump, eight scenarios), with each year's recorded basis "
@@ -57,9 +54,9 @@ SUPERSEDED = {
     "validation_primary_5000.csv": _OLD_GENERATOR,
     "validation_headline.csv": (
         "a record: the headline with each year's recorded basis counted a quarter after its own "
-        "end, shoplifting alone as the negative control's comparison, and the link truth before "
-        "it weighted forces by binomial information (commit 899f6c9); the pages read "
-        "validation_republication_headline.csv"
+        "end and shoplifting alone as the negative control's comparison; the pages read "
+        "validation_republication_headline.csv, made under a republication's count with the "
+        "comparison set"
     ),
 }
 # the columns of the scenario x estimator table, each figure beside its Monte Carlo error: the
@@ -314,7 +311,8 @@ def holds_up(study: list[StudyTable]) -> Prose:
 
 def study_figure(study: list[StudyTable]) -> plots.Shown | Prose:
     """Bias and coverage by scenario with their Monte Carlo error bars, for the first current
-    table of the full battery (a record, said so, only when there is no current one)."""
+    table with interval estimators in the study's order (the full battery's rerun when present;
+    a record, said so, only when there is no current one)."""
     full = [t for t in study if not t.primary_battery and not interval_rows(t.table).empty]
     if not full:
         return Prose("No table of the full battery (every estimator) here to draw.")
