@@ -39,24 +39,30 @@ MIN_REPS = 20  # below this the Monte Carlo SEs are themselves too rough to judg
 MIN_RATE_REPS = 100
 RATE_COLUMNS = ("coverage", "coverage_mcse", "rejection_rate", "rejection_rate_mcse")
 HOLDS, FAILS, UNSETTLED = "holds up", "fails", "not settled"
-# Committed tables kept as a record of an earlier generator or count, not of the methods as they
-# now run: the page says so beside each, and judges and draws only the others.
 _OLD_GENERATOR = (
     "a record, not the methods as they now run: made by the generator before commit 0513991 "
     "(one route, no dose-driven 2020 jump, eight scenarios), with each year's recorded basis "
     "counted a quarter after its own end, and not rerun since"
 )
+
+
+def _twin(suffix: str) -> str:
+    """The name of a table beside the catalogue's VALIDATION: 'validation{suffix}.csv'."""
+    return outputs.VALIDATION.relpath().replace(".csv", f"{suffix}.csv")
+
+
+# Committed tables kept as a record of an earlier generator or count, not of the methods as they
+# now run: the page says so beside each, and judges and draws only the others.
 SUPERSEDED = {
-    "validation.csv": f"{_OLD_GENERATOR}; validation_republication.csv, where present, is its rerun",
-    "validation_null.csv": _OLD_GENERATOR,
-    "validation_primary.csv": _OLD_GENERATOR,
-    "validation_primary_null.csv": _OLD_GENERATOR,
-    "validation_primary_5000.csv": _OLD_GENERATOR,
-    "validation_headline.csv": (
+    _twin(""): f"{_OLD_GENERATOR}; {_twin('_republication')}, where present, is its rerun",
+    _twin("_null"): _OLD_GENERATOR,
+    _twin("_primary"): _OLD_GENERATOR,
+    _twin("_primary_null"): _OLD_GENERATOR,
+    _twin("_primary_5000"): _OLD_GENERATOR,
+    _twin("_headline"): (
         "a record: the headline with each year's recorded basis counted a quarter after its own "
         "end and shoplifting alone as the negative control's comparison; the pages read "
-        "validation_republication_headline.csv, made under a republication's count with the "
-        "comparison set"
+        f"{sections.HEADLINE_STUDY[-1]}, made under a republication's count with the comparison set"
     ),
 }
 # the columns of the scenario x estimator table, each figure beside its Monte Carlo error: the
@@ -206,9 +212,7 @@ def study_folder(folder: str = "") -> Path | None:
 def _order(path: Path) -> tuple[bool, int, str]:
     """Current tables before records (`SUPERSEDED`); within each, the full battery first (its
     rerun under a republication's count before it), then its null twin, then the others by name."""
-    first = outputs.VALIDATION.relpath()
-    rerun = first.replace(".csv", "_republication.csv")
-    lead = [rerun, rerun.replace(".csv", "_null.csv"), first, first.replace(".csv", "_null.csv")]
+    lead = [_twin("_republication"), _twin("_republication_null"), _twin(""), _twin("_null")]
     return (path.name in SUPERSEDED, lead.index(path.name) if path.name in lead else len(lead), path.name)
 
 
