@@ -153,6 +153,9 @@ def test_width_prints_the_mean_width_and_refuses_a_table_without_one(tmp_path):
     cmd = [sys.executable, str(TOOL), str(path), "--estimator", "est", "--width"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     assert "| mean width (MCSE) |" in out.splitlines()[0] and "| 0.2500 (0.0020) |" in out
+    table.assign(mean_width=float("nan"), mean_width_mcse=float("nan")).to_csv(path, index=False)
+    blank = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    assert "nan" not in blank.splitlines()[2] and blank.splitlines()[2].endswith("|  |")
     table.drop(columns=["mean_width", "mean_width_mcse"]).to_csv(path, index=False)
     run = subprocess.run(cmd, capture_output=True, text=True)
     assert run.returncode == 2 and "has no mean_width column" in run.stderr

@@ -29,6 +29,11 @@ def _with_mcse(value: float, mcse: float, percent: bool = False) -> str:
     return f"{value:+.4f} ({mcse:.4f})"
 
 
+def _width(value: float, mcse: float) -> str:
+    """'width (MCSE)'; blank for a row with no interval (a share or an error)."""
+    return "" if pd.isna(value) else f"{value:.4f} ({mcse:.4f})"
+
+
 def _bounds(r) -> str:
     """The Monte Carlo 95% interval of the bias and the lower bound of the coverage's, so that a
     target such as |bias| <= 0.01 or coverage >= 93% is met only where the whole interval is."""
@@ -140,7 +145,7 @@ def markdown(
                 if silent
                 else ""
             )
-            + (f" {r.mean_width:.4f} ({r.mean_width_mcse:.4f}) |" if width else "")
+            + (f" {_width(r.mean_width, r.mean_width_mcse)} |" if width else "")
             + (_bounds(r) if bounds else "")
             + (f" {r.verdict} |" if parameter else "")
         )

@@ -245,6 +245,25 @@ def test_study_sentence_gives_each_checks_power_beside_its_false_alarms():
     assert "(most in pretrend, Monte Carlo SE 1.9 points)" in text
     only_power = link_text.study_sentence(table.iloc[:2], "t.csv")
     assert "fired in 14.4%" in only_power and "nothing it looks for" not in only_power
+    # the negative control's row in the study is named for the table, its words for the page
+    nc = pd.DataFrame(
+        [
+            _study_row("baseline"),
+            _study_row("dose_backlog", "negative_control_check", truth=float("nan"), rejection_rate=0.388),
+            _study_row("baseline", "negative_control_check", truth=0.0, rejection_rate=0.052),
+        ]
+    )
+    text = link_text.study_sentence(nc, "t.csv")
+    assert "The check on the comparison offences fired in 38.8%" in text and "(dose_backlog)" in text
+    assert "and in 5.2% to 5.2% of replicates" in text
+
+
+def test_the_maturity_warning_names_what_else_sets_it_off():
+    h = _headline(fired=["maturity_check"])
+    h["checks"]["maturity_check"].update(ran=True, fired=True, estimate=-0.5, p_value=0.01)
+    said = link_text.warning_sentences(h)[0]
+    assert said.startswith("Warning: offences followed longest give a different answer")
+    assert "trends before 2020 already differed with the rise" in said and "shock that tracked" in said
 
 
 def _study_row(scenario: str, estimator: str = "headline", **over) -> dict:

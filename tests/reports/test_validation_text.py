@@ -158,6 +158,7 @@ def test_records_of_an_earlier_generator_are_said_so_and_not_judged(tmp_path):
     (tmp_path / "old").mkdir()
     only = validation_text.read_study(str(_folder(tmp_path / "old", {"validation.csv": TABLE}, {})))
     assert "a record of an earlier generator" in validation_text.study_figure(only).alt
+    assert "validation.csv, baseline scenario" in validation_text.opening(only).markdown  # nothing current
 
 
 def test_rates_from_fewer_than_100_replicates_are_never_shown(tmp_path):

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.domain import rules, taxonomy
-from analysis.stats.link import BREAK, DONUT_YEARS, PRE, PRIMARY_FOLLOW_UP, LinkResult
+from analysis.stats.link import BREAK, COMBINED_NOTE, DONUT_YEARS, PRE, PRIMARY_FOLLOW_UP, LinkResult
 from analysis.stats.measures import data_source_label
 
 PER_TWOFOLD = "per twofold difference in growth"
@@ -155,7 +155,8 @@ WARNING_TEXT = {
         "Warning: offences followed longest give a different answer (x {x} per twofold difference in growth, p = {p}): "
         "charges may be taking longer where recording rose more, and the headline may be biased. "
         "(The two also part when charge trends before 2020 already differed with the rise, which the "
-        "headline allows for: the method study gives how often this check fires with nothing wrong.)"
+        "headline allows for, or after a charging shock that tracked the rise: the method study gives "
+        "how often this check fires when nothing it looks for is wrong.)"
     ),
     "negative_control": (
         "Warning: charges for {offences} moved "
@@ -455,9 +456,7 @@ def caveats(primary: dict, dose: pd.Series, models: pd.DataFrame) -> list[str]:
     ]
     if _fitted(models, "combined_8Q_8L"):
         said.append(
-            "The 8Q + 8L row of the models table fits stalking and harassment together: charging "
-            "across both offences, which the reclassification between them does not move. It "
-            "measures a different quantity from the headline and is not a check on it."
+            f"The 8Q + 8L row of the models table fits stalking and harassment together: {COMBINED_NOTE}."
         )
     return said
 
@@ -484,8 +483,9 @@ CHECK_TARGETS = {
 
 
 def _false_alarms(study: pd.DataFrame, name: str) -> str:
-    """', and in a% to b% of replicates where nothing it looks for was wrong (most in S)': its rejection
-    rate over the scenarios where its true value is 0 (its size there), or '' if none."""
+    """', and in a% to b% of replicates ... (most in S, Monte Carlo SE c points)': the check's
+    rejection rate over the scenarios where its true value is 0 (its size there), the worst
+    named with its Monte Carlo error; '' if there is no such scenario."""
     null = study[(study["estimator"] == name) & (study["truth"] == 0)].set_index("scenario")
     if null.empty:
         return ""

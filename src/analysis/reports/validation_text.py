@@ -295,8 +295,9 @@ def holds_up(study: list[StudyTable]) -> Prose:
         if t.primary_battery or t.superseded:
             continue
         scored = interval_rows(t.table)
-        truths = scored.query("estimator == 'primary'")["truth"]
-        slope = f", true link_slope {truths.iloc[0]:g}" if len(truths) else ""
+        primary = scored.query("estimator == 'primary'")
+        # the primary's parameter as the table names it (link_slope, or the link total)
+        slope = f", true {primary['parameter'].iloc[0]} {primary['truth'].iloc[0]:g}" if len(primary) else ""
         note = thin_note(t)
         if scored.empty:  # every coverage blanked (or none measured): nothing to judge by
             parts.append(f"### {t.name} ({_reps_text(t.table)})\n\nNothing is judged here. {note}".rstrip())
@@ -321,7 +322,7 @@ def study_figure(study: list[StudyTable]) -> plots.Shown | Prose:
     if not full:
         return Prose("No table of the full battery (every estimator) here to draw.")
     chosen = min(full, key=lambda t: bool(t.superseded))  # the study's order within each kind
-    record = " (a record of an earlier generator: see its table below)" if chosen.superseded else ""
+    record = " (a record of an earlier generator or count: see its table below)" if chosen.superseded else ""
     return plots.show(
         plots.validation_plot(judgements(chosen.table)),
         alt=f"Bias and 95% interval coverage of each interval estimator under each scenario in "
