@@ -20,18 +20,14 @@ from analysis.stats.method_study import (
 )  # Z: a value Z Monte Carlo errors from a boundary is told apart
 
 
-def _with_mcse(value: float, mcse: float, percent: bool = False) -> str:
-    """'value (MCSE)', in percent for rates; blank when the figure is not scored."""
+def _with_mcse(value: float, mcse: float, percent: bool = False, sign: str = "+") -> str:
+    """'value (MCSE)', in percent for rates; signed unless `sign` is '' (a width); blank when
+    the figure is not scored."""
     if pd.isna(value):
         return ""
     if percent:
         return f"{100 * value:.1f}% ({100 * mcse:.1f})"
-    return f"{value:+.4f} ({mcse:.4f})"
-
-
-def _width(value: float, mcse: float) -> str:
-    """'width (MCSE)'; blank for a row with no interval (a share or an error)."""
-    return "" if pd.isna(value) else f"{value:.4f} ({mcse:.4f})"
+    return f"{value:{sign}.4f} ({mcse:.4f})"
 
 
 def _bounds(r) -> str:
@@ -145,7 +141,7 @@ def markdown(
                 if silent
                 else ""
             )
-            + (f" {_width(r.mean_width, r.mean_width_mcse)} |" if width else "")
+            + (f" {_with_mcse(r.mean_width, r.mean_width_mcse, sign='')} |" if width else "")
             + (_bounds(r) if bounds else "")
             + (f" {r.verdict} |" if parameter else "")
         )

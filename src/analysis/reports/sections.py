@@ -997,7 +997,7 @@ def validation_summary(rows: pd.DataFrame, names: list[str]) -> Prose:
     estimator's bias, coverage and rejection rate, each with its Monte Carlo standard error and
     the replicates behind it. A blanked rate (too few replicates) is said to be not shown."""
     lines = [
-        f"{r['table']}, {r['scenario']} scenario, true link_slope {r['truth']:g}, "
+        f"{r['table']}, {r['scenario']} scenario, true {r['parameter']} {r['truth']:g}, "
         f"{int(r['reps']):,} replicates: bias {_with_mcse(r['bias'], r['bias_mcse'])}, 95% "
         f"interval coverage {_with_mcse(r['coverage'], r['coverage_mcse'], True)}, rejected at 5% "
         f"in {_with_mcse(r['rejection_rate'], r['rejection_rate_mcse'], True)} of replicates."

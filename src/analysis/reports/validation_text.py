@@ -288,7 +288,7 @@ def opening(study: list[StudyTable]) -> Prose:
 
 def holds_up(study: list[StudyTable]) -> Prose:
     """Which estimators hold up under which scenario (`summary`), for each table of the full
-    battery (every estimator), headed by its file and true slope."""
+    battery (every estimator), headed by its file and the true value of its primary estimator."""
     parts = []
     records = [t.name for t in study if t.superseded and not t.primary_battery]
     for t in study:
@@ -297,13 +297,13 @@ def holds_up(study: list[StudyTable]) -> Prose:
         scored = interval_rows(t.table)
         primary = scored.query("estimator == 'primary'")
         # the primary's parameter as the table names it (link_slope, or the link total)
-        slope = f", true {primary['parameter'].iloc[0]} {primary['truth'].iloc[0]:g}" if len(primary) else ""
+        truth = f", true {primary['parameter'].iloc[0]} {primary['truth'].iloc[0]:g}" if len(primary) else ""
         note = thin_note(t)
         if scored.empty:  # every coverage blanked (or none measured): nothing to judge by
             parts.append(f"### {t.name} ({_reps_text(t.table)})\n\nNothing is judged here. {note}".rstrip())
             continue
         parts.append(
-            f"### {t.name} ({_reps_text(t.table)}{slope})\n\n{summary(t.table).markdown}"
+            f"### {t.name} ({_reps_text(t.table)}{truth})\n\n{summary(t.table).markdown}"
             + (f"\n\n{note}" if note else "")
         )
     if records:
